@@ -1,0 +1,495 @@
+/* app.c - collector start-up, signals, reload and orderly shutdown. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app_int.h"
+#include "col_obs.h"
+#include "ct/err.h"
+#include "ct/sig.h"
+
+#define SHUTDOWN_DRAIN_MS 10000
+
+/* Reads a master key: hex text (64 or more hex digits, surrounding white space ignored). A key
+ * file must not be readable by group or others. The key is never logged. */
+static int read_key_hex(const char *text, size_t len, uint8_t *key, size_t cap, size_t *klen)
+{
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
+        len--;
+    }
+    while (len > 0 && (*text == ' ' || *text == '\n')) {
+        text++;
+        len--;
+    }
+    if (len < 32 || len % 2 != 0 || len / 2 > cap) {
+        return CT_E_PARSE;
+    }
+    if (ct_hex_decode(text, len, key, len / 2) != 0) {
+        return CT_E_PARSE;
+    }
+    *klen = len / 2;
+    return 0;
+}
+
+static int load_key_file(const char *path, uint8_t *key, size_t cap, size_t *klen)
+{
+    char text[1024];
+    struct stat st;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0) {
+        col_log(COL_LOG_ERROR, "app", "master key file %s: %s", path, strerror(errno));
+        return CT_E_IO;
+    }
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+        col_log(COL_LOG_ERROR, "app",
+                "master key file %s: readable by group or others (mode %03o); chmod 600 it", path,
+                (unsigned)(st.st_mode & 0777));
+        close(fd);
+        return CT_E_INVAL;
+    }
+    n = read(fd, text, sizeof(text));
+    close(fd);
+    if (n <= 0) {
+        col_log(COL_LOG_ERROR, "app", "master key file %s is empty", path);
+        return CT_E_PARSE;
+    }
+    rc = read_key_hex(text, (size_t)n, key, cap, klen);
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "app", "master key file %s: expected at least 32 hex digits", path);
+    }
+    return rc;
+}
+
+static int load_keys(struct col_app *app, struct col_pipeline_cfg *pc, uint8_t key[2][256])
+{
+    const struct col_config *c = &app->cfg;
+    int rc;
+
+    if (c->security_master_key_env[0] != '\0' && getenv(c->security_master_key_env) != NULL) {
+        const char *v = getenv(c->security_master_key_env);
+        rc = read_key_hex(v, strlen(v), key[0], 256, &pc->master_len);
+        if (rc != 0) {
+            col_log(COL_LOG_ERROR, "app", "environment variable %s: expected hex digits",
+                    c->security_master_key_env);
+            return rc;
+        }
+        pc->master = key[0];
+    } else if (c->security_master_key_file[0] != '\0') {
+        rc = load_key_file(c->security_master_key_file, key[0], 256, &pc->master_len);
+        if (rc != 0) {
+            return rc;
+        }
+        pc->master = key[0];
+    }
+    if (c->security_previous_master_key_file[0] != '\0') {
+        rc = load_key_file(c->security_previous_master_key_file, key[1], 256,
+                           &pc->prev_master_len);
+        if (rc != 0) {
+            return rc;
+        }
+        pc->prev_master = key[1];
+    }
+    if (c->security_require_signatures && pc->master == NULL) {
+        col_log(COL_LOG_ERROR, "app", "signatures are required but no master key was given "
+                                      "(security.master_key_file or security.master_key_env)");
+        return CT_E_INVAL;
+    }
+    return 0;
+}
+
+static int load_registry(const char *path, struct ct_registry **out)
+{
+    char err[512];
+    int rc = ct_registry_load(path, out, err, sizeof(err));
+
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "registry", "%s", err);
+    }
+    return rc;
+}
+
+static void spool_log(void *arg, const char *msg)
+{
+    (void)arg;
+    col_log(COL_LOG_WARN, "spool", "%s", msg);
+}
+
+static int open_spool(struct col_app *app)
+{
+    const struct col_config *c = &app->cfg;
+    struct col_spool_cfg sc;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.dir = c->spool_dir;
+    sc.segment_bytes = (uint64_t)c->spool_segment_bytes;
+    sc.max_total_bytes = (uint64_t)c->spool_max_bytes;
+    sc.max_record_bytes = APP_RECORD_MAX;
+    sc.fsync = c->spool_fsync == COL_CFG_FSYNC_ALWAYS   ? COL_SPOOL_FSYNC_ALWAYS
+               : c->spool_fsync == COL_CFG_FSYNC_NONE ? COL_SPOOL_FSYNC_NONE
+                                                      : COL_SPOOL_FSYNC_INTERVAL;
+    sc.fsync_interval_ms = (uint32_t)c->spool_fsync_interval_ms;
+    sc.full = c->spool_full_policy == COL_CFG_FULL_DROP_OLDEST ? COL_SPOOL_FULL_DROP_OLDEST
+                                                               : COL_SPOOL_FULL_REFUSE;
+    sc.log = spool_log;
+    return col_spool_open(&sc, &app->spool);
+}
+
+static const char *precision_name(int p)
+{
+    static const char *const names[] = {"s", "ms", "u", "ns"};
+    return p >= 0 && p < 4 ? names[p] : "ms";
+}
+
+static int create_sink(struct col_app *app)
+{
+    const struct col_config *c = &app->cfg;
+    struct col_sink_cfg sc;
+    struct col_sink_callbacks cbs = {app_sink_on_room, app_sink_on_reject, app_sink_on_auth_error};
+
+    memset(&sc, 0, sizeof(sc));
+    sc.url = c->influx_url;
+    sc.api_version = (int)c->influx_api;
+    sc.db = c->influx_db;
+    sc.rp = c->influx_rp;
+    sc.user = c->influx_username[0] ? c->influx_username : NULL;
+    sc.password = c->influx_password[0] ? c->influx_password : NULL;
+    sc.org = c->influx_org;
+    sc.bucket = c->influx_bucket;
+    sc.token = c->influx_token[0] ? c->influx_token : NULL;
+    sc.precision = precision_name(c->influx_precision);
+    sc.gzip = c->influx_gzip;
+    sc.batch_max_points = (size_t)c->influx_batch_max_points;
+    sc.batch_max_bytes = (size_t)c->influx_batch_max_bytes;
+    sc.flush_ms = (uint64_t)c->influx_flush_ms;
+    sc.max_inflight = (unsigned)c->influx_max_inflight;
+    sc.connect_timeout_ms = (long)c->influx_connect_timeout_ms;
+    sc.total_timeout_ms = (long)c->influx_timeout_ms;
+    sc.max_pending_bytes = (size_t)c->influx_max_pending_bytes;
+    sc.retry_base_ms = (uint64_t)c->influx_retry_base_ms;
+    sc.retry_max_ms = (uint64_t)c->influx_retry_max_ms;
+    return col_sink_create(app->loop, &sc, &cbs, app, &app->sink);
+}
+
+static int create_ingest(struct col_app *app)
+{
+    const struct col_config *c = &app->cfg;
+    struct col_ingest_cfg ic;
+
+    memset(&ic, 0, sizeof(ic));
+    ic.uri = c->mqtt_uri;
+    ic.client_id = c->mqtt_client_id;
+    ic.username = c->mqtt_username;
+    ic.password = c->mqtt_password;
+    ic.share_group = c->mqtt_share_group;
+    ic.ca_file = c->mqtt_ca_file;
+    ic.cert_file = c->mqtt_cert_file;
+    ic.key_file = c->mqtt_key_file;
+    ic.qos = (int)c->mqtt_qos;
+    ic.keepalive_s = (int)c->mqtt_keepalive_s;
+    ic.session_expiry_s = (uint32_t)c->mqtt_session_expiry_s;
+    ic.receive_max = 1000;
+    return col_ingest_create(&ic, app_on_mqtt_msg, app_on_mqtt_state, app, &app->ingest);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct col_app *app = h->data;
+
+    app->open_handles--;
+}
+
+static void close_handle(struct col_app *app, uv_handle_t *h)
+{
+    if (h->loop != NULL && !uv_is_closing(h)) {
+        h->data = app;
+        app->open_handles++;
+        uv_close(h, on_handle_closed);
+    }
+}
+
+static void on_sink_closed(void *arg)
+{
+    struct col_app *app = arg;
+
+    app->open_handles--;
+}
+
+static void on_http_closed(void *arg)
+{
+    struct col_app *app = arg;
+
+    app->open_handles--;
+}
+
+static void close_all(struct col_app *app)
+{
+    if (app->sink != NULL) {
+        app_commit_cb(&app->commit_timer);
+        app->open_handles++;
+        col_sink_close(app->sink, on_sink_closed, app);
+        app->sink = NULL;
+    }
+    app_layers_close(app);
+    if (app->http != NULL) {
+        app->open_handles++;
+        col_http_close(app->http, on_http_closed, app);
+        app->http = NULL;
+    }
+    close_handle(app, (uv_handle_t *)&app->wake);
+    close_handle(app, (uv_handle_t *)&app->drain_idle);
+    close_handle(app, (uv_handle_t *)&app->commit_timer);
+    close_handle(app, (uv_handle_t *)&app->reject_timer);
+    close_handle(app, (uv_handle_t *)&app->stop_timer);
+    close_handle(app, (uv_handle_t *)&app->sig_int);
+    close_handle(app, (uv_handle_t *)&app->sig_term);
+    close_handle(app, (uv_handle_t *)&app->sig_hup);
+}
+
+/* Polled while stopping: closes everything once the sink holds nothing or the deadline passed.
+ * Whatever was not delivered stays in the journal for the next start. */
+static void on_stop_tick(uv_timer_t *t)
+{
+    struct col_app *app = container_of(t, struct col_app, stop_timer);
+
+    if (app->sink != NULL && col_sink_low_water(app->sink) != UINT64_MAX &&
+        uv_now(app->loop) < app->stop_deadline) {
+        return;
+    }
+    if (app->sink != NULL && col_sink_low_water(app->sink) != UINT64_MAX) {
+        col_log(COL_LOG_WARN, "app", "stopping with undelivered points; they stay in the spool");
+    }
+    uv_timer_stop(t);
+    close_all(app);
+}
+
+/* Stops taking messages, gives the sink a bounded time to deliver what it holds, then closes. */
+static void shutdown_app(struct col_app *app)
+{
+    if (atomic_exchange(&app->closing, true)) {
+        return;
+    }
+    col_log(COL_LOG_INFO, "app", "stopping: no more MQTT messages are taken");
+    if (app->mq_ready) {
+        col_mq_close(&app->mq);
+    }
+    col_ingest_destroy(app->ingest, 2000);
+    app->ingest = NULL;
+    uv_idle_stop(&app->drain_idle);
+    if (app->sink != NULL && app->stop_timer.loop != NULL) {
+        col_sink_flush(app->sink);
+        app->stop_deadline = uv_now(app->loop) + SHUTDOWN_DRAIN_MS;
+        uv_timer_start(&app->stop_timer, on_stop_tick, 0, 50);
+        return;
+    }
+    close_all(app);
+}
+
+static void on_stop_signal(uv_signal_t *s, int signum)
+{
+    struct col_app *app = s->data;
+
+    col_log(COL_LOG_INFO, "app", "signal %d", signum);
+    shutdown_app(app);
+}
+
+/* SIGHUP: reload the registry and the reloadable config keys without dropping a message: the
+ * pipeline switches registries between two messages on this same thread. */
+static void on_hup(uv_signal_t *s, int signum)
+{
+    struct col_app *app = s->data;
+    struct col_config next;
+    struct col_config_diff diff;
+    struct ct_registry *reg;
+    char err[COL_CONFIG_ERR_MAX];
+
+    (void)signum;
+    if (col_config_reload(&app->cfg, app->opts.config_path, &next, &diff, err, sizeof(err)) !=
+        0) {
+        col_log(COL_LOG_ERROR, "config", "reload refused, the running config stays: %s", err);
+        return;
+    }
+    for (size_t i = 0; i < diff.nrefused; i++) {
+        col_log(COL_LOG_WARN, "config", "reload: %s changed but needs a restart; kept",
+                diff.refused[i]->name);
+    }
+    if (load_registry(next.registry_path, &reg) != 0) {
+        col_log(COL_LOG_ERROR, "registry", "reload refused, the running registry stays");
+        col_config_free(&next);
+        return;
+    }
+    col_config_apply_reloadable(&app->cfg, &next);
+    col_config_free(&next);
+    ct_registry_free(app->registry);
+    app->registry = reg;
+    col_log_set_level((enum col_log_level)app->cfg.log_level);
+    col_log(COL_LOG_INFO, "app", "reloaded: %zu devices, %zu config change(s) applied",
+            ct_registry_count(reg), diff.napply);
+}
+
+static int start_handles(struct col_app *app)
+{
+    int rc = uv_async_init(app->loop, &app->wake, app_wake_cb);
+
+    rc = rc ? rc : uv_idle_init(app->loop, &app->drain_idle);
+    rc = rc ? rc : uv_timer_init(app->loop, &app->commit_timer);
+    rc = rc ? rc : uv_timer_init(app->loop, &app->reject_timer);
+    rc = rc ? rc : uv_timer_init(app->loop, &app->stop_timer);
+    rc = rc ? rc : uv_signal_init(app->loop, &app->sig_int);
+    rc = rc ? rc : uv_signal_init(app->loop, &app->sig_term);
+    rc = rc ? rc : uv_signal_init(app->loop, &app->sig_hup);
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "app", "libuv: %s", uv_strerror(rc));
+        return CT_E_IO;
+    }
+    app->sig_int.data = app;
+    app->sig_term.data = app;
+    app->sig_hup.data = app;
+    uv_signal_start(&app->sig_int, on_stop_signal, SIGINT);
+    uv_signal_start(&app->sig_term, on_stop_signal, SIGTERM);
+    uv_signal_start(&app->sig_hup, on_hup, SIGHUP);
+    uv_timer_start(&app->commit_timer, app_commit_cb, APP_COMMIT_MS, APP_COMMIT_MS);
+    uv_timer_start(&app->reject_timer, app_reject_flush_cb, APP_REJECT_FLUSH_MS,
+                   APP_REJECT_FLUSH_MS);
+    return 0;
+}
+
+static int start(struct col_app *app)
+{
+    struct col_pipeline_cfg pc;
+    uint8_t keys[2][256];
+    char err[COL_CONFIG_ERR_MAX];
+    int rc;
+
+    rc = col_config_load(app->opts.config_path, &app->cfg, err, sizeof(err));
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "config", "%s", err);
+        return rc;
+    }
+    col_log_set_level((enum col_log_level)app->cfg.log_level);
+    rc = load_registry(app->cfg.registry_path, &app->registry);
+    if (rc != 0) {
+        return rc;
+    }
+    memset(&pc, 0, sizeof(pc));
+    rc = load_keys(app, &pc, keys);
+    if (rc != 0) {
+        return rc;
+    }
+    pc.require_sig = app->cfg.security_require_signatures;
+    pc.future_ms = app->cfg.validate_future_ms;
+    pc.backlog_ms = app->cfg.validate_backlog_ms;
+    pc.replay_window = (uint32_t)app->cfg.validate_replay_window;
+    pc.max_devices = 4 * ct_registry_count(app->registry) + 1024;
+    rc = col_pipeline_create(&pc, &app->pipeline);
+    memset(keys, 0, sizeof(keys));
+    if (rc != 0) {
+        return rc;
+    }
+    rc = open_spool(app);
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "spool", "cannot open the spool in %s: %s", app->cfg.spool_dir,
+                ct_strerror(rc));
+        return rc;
+    }
+    if (app->cfg.quarantine_path[0] != '\0') {
+        struct col_quarantine_cfg qc = {.path = app->cfg.quarantine_path,
+                                        .max_bytes = (uint64_t)app->cfg.quarantine_max_bytes,
+                                        .keep = (unsigned)app->cfg.quarantine_files};
+        rc = col_quarantine_open(&qc, &app->quarantine);
+        if (rc != 0) {
+            col_log(COL_LOG_ERROR, "quarantine", "cannot open %s: %s", app->cfg.quarantine_path,
+                    ct_strerror(rc));
+            return rc;
+        }
+    }
+    rc = start_handles(app);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = col_mq_init(&app->mq, (size_t)app->cfg.ingest_queue_max_messages, 256u << 20,
+                     &app->wake);
+    if (rc != 0) {
+        return rc;
+    }
+    app->mq_ready = true;
+    rc = create_sink(app);
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "sink", "cannot create the store client: %s", ct_strerror(rc));
+        return rc;
+    }
+    rc = create_ingest(app);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = app_http_start(app);
+    if (rc != 0) {
+        return rc;
+    }
+    col_log(COL_LOG_INFO, "app", "collector %s started: %zu devices, store %s, broker %s",
+            app->cfg.collector_instance, ct_registry_count(app->registry), app->cfg.influx_url,
+            app->cfg.mqtt_uri);
+    return app_replay_start(app);
+}
+
+int col_app_run(const struct col_app_opts *opts)
+{
+    struct col_app *app = calloc(1, sizeof(*app));
+    uv_loop_t loop;
+    int rc;
+
+    if (app == NULL || uv_loop_init(&loop) != 0) {
+        free(app);
+        return 1;
+    }
+    app->loop = &loop;
+    app->opts = *opts;
+    app->started_ms = app_now_ms();
+    ct_buf_init(&app->lp, 64 * 1024);
+    ct_buf_init(&app->held_lp, 64 * 1024);
+    rc = start(app);
+    if (rc != 0) {
+        app->exit_code = 1;
+        col_log(COL_LOG_ERROR, "app", "start-up failed: %s", ct_strerror(rc));
+        shutdown_app(app);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (app->ingest != NULL) {
+        col_ingest_destroy(app->ingest, 1000);
+    }
+    if (app->held != NULL) {
+        struct col_msg *m = app->held;
+        while (m != NULL) {
+            struct col_msg *next = m->next;
+            free(m);
+            m = next;
+        }
+    }
+    if (app->replay != NULL) {
+        col_spool_reader_close(app->replay);
+        free(app->replay_buf);
+    }
+    if (app->mq_ready) {
+        col_mq_destroy(&app->mq);
+    }
+    col_spool_close(app->spool);
+    col_quarantine_close(app->quarantine);
+    col_pipeline_free(app->pipeline);
+    ct_registry_free(app->registry);
+    col_config_free(&app->cfg);
+    ct_buf_free(&app->lp);
+    ct_buf_free(&app->held_lp);
+    rc = uv_loop_close(&loop);
+    if (rc != 0) {
+        col_log(COL_LOG_WARN, "app", "loop closed with handles open: %s", uv_err_name(rc));
+    }
+    rc = app->exit_code;
+    free(app);
+    return rc;
+}

@@ -1,0 +1,156 @@
+/* app_http.c - the collector's HTTP side: health, metrics, the map page and its config. The
+ * public layers are served by app_layers.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "app_int.h"
+#include "col_obs.h"
+#include "ct/err.h"
+
+/* /healthz: 200 when the subscription is connected and the store answers (or holds nothing),
+ * 503 otherwise, with a JSON body that says which part is unwell. */
+static void on_healthz(struct col_http_req *req, void *arg)
+{
+    struct col_app *app = arg;
+    struct col_sink_stats ss = {0};
+    struct col_spool_stats sp;
+    char body[512];
+    bool mqtt = atomic_load(&app->mqtt_connected);
+    bool store;
+    bool spool_ok = !atomic_load(&app->spool_full_alert);
+    int n;
+
+    if (app->sink != NULL) {
+        col_sink_stats(app->sink, &ss);
+    }
+    col_spool_stats(app->spool, &sp);
+    store = ss.batches_backlog == 0;
+    n = snprintf(body, sizeof(body),
+                 "{\"status\":\"%s\",\"mqtt_connected\":%s,\"store_ok\":%s,\"spool_ok\":%s,"
+                 "\"replaying\":%s,\"spool_records\":%llu,\"store_pending_bytes\":%zu}\n",
+                 mqtt && store && spool_ok ? "ok" : "degraded", mqtt ? "true" : "false",
+                 store ? "true" : "false", spool_ok ? "true" : "false",
+                 app->replay != NULL ? "true" : "false", (unsigned long long)sp.records,
+                 ss.bytes_pending);
+    struct col_http_resp resp = {.status = mqtt && store && spool_ok ? 200 : 503,
+                                 .content_type = "application/json",
+                                 .body = body,
+                                 .len = (size_t)n,
+                                 .cache_control = "no-store"};
+    col_http_respond(req, &resp);
+}
+
+static void on_metrics(struct col_http_req *req, void *arg)
+{
+    struct col_app *app = arg;
+    struct ct_buf out;
+
+    ct_buf_init(&out, 4u << 20);
+    if (app_metrics_render(app, &out) != 0) {
+        ct_buf_free(&out);
+        col_http_respond_error(req, 500);
+        return;
+    }
+    struct col_http_resp resp = {.status = 200,
+                                 .content_type = COL_METRICS_CONTENT_TYPE,
+                                 .body = out.p,
+                                 .len = out.len,
+                                 .compress = true,
+                                 .cache_control = "no-store"};
+    col_http_respond(req, &resp);
+    ct_buf_free(&out);
+}
+
+/* /config.json: what the map page needs to know (the base-map tile URL, empty for offline). */
+static void on_map_config(struct col_http_req *req, void *arg)
+{
+    struct col_app *app = arg;
+    struct ct_buf out;
+    const char *t = app->cfg.map_tile_url;
+
+    ct_buf_init(&out, 8192);
+    ct_buf_adds(&out, "{\"tile_url\":\"");
+    for (; *t; t++) {
+        if (*t == '"' || *t == '\\') {
+            ct_buf_add(&out, "\\", 1);
+        }
+        if ((unsigned char)*t >= 0x20) {
+            ct_buf_add(&out, t, 1);
+        }
+    }
+    ct_buf_adds(&out, "\",\"layers\":[\"air\",\"water\",\"rain\",\"flood\",\"parking\"]}\n");
+    struct col_http_resp resp = {.status = 200,
+                                 .content_type = "application/json",
+                                 .body = out.p,
+                                 .len = out.len,
+                                 .etag = true,
+                                 .cache_control = "max-age=60"};
+    col_http_respond(req, &resp);
+    ct_buf_free(&out);
+}
+
+static void on_static(struct col_http_req *req, void *arg)
+{
+    struct col_app *app = arg;
+    const char *path = col_http_req_path(req);
+
+    if (app->cfg.map_dir[0] == '\0') {
+        col_http_respond_error(req, 404);
+        return;
+    }
+    col_http_serve_file(req, app->cfg.map_dir, path[0] == '/' ? path + 1 : path);
+}
+
+static int write_port_file(const char *path, uint16_t port)
+{
+    char tmp[4096];
+    FILE *f;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        return CT_E_IO;
+    }
+    fprintf(f, "%u\n", port);
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        return CT_E_IO;
+    }
+    return 0;
+}
+
+int app_http_start(struct col_app *app)
+{
+    const struct col_config *c = &app->cfg;
+    struct col_http_cfg hc = {.listen = c->http_listen,
+                              .port = (uint16_t)c->http_port,
+                              .max_request_bytes = (size_t)c->http_max_request_bytes,
+                              .max_connections = (size_t)c->http_max_connections,
+                              .timeout_ms = (uint64_t)c->http_timeout_ms,
+                              .rate_per_client = c->http_rate_per_client};
+    int rc = col_http_create(app->loop, &hc, &app->http);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = col_http_route(app->http, "GET", "/healthz", false, on_healthz, app);
+    rc = rc ? rc : col_http_route(app->http, "GET", "/metrics", false, on_metrics, app);
+    rc = rc ? rc : col_http_route(app->http, "GET", "/config.json", false, on_map_config, app);
+    rc = rc ? rc : app_layers_routes(app);
+    rc = rc ? rc : col_http_route(app->http, "GET", "/", true, on_static, app);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = col_http_start(app->http);
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "http", "cannot listen on %s:%lld", c->http_listen,
+                (long long)c->http_port);
+        return rc;
+    }
+    col_log(COL_LOG_INFO, "http", "listening on http://%s:%u/", c->http_listen,
+            col_http_port(app->http));
+    if (c->http_port_file[0] != '\0' && write_port_file(c->http_port_file, col_http_port(app->http)) != 0) {
+        col_log(COL_LOG_ERROR, "http", "cannot write %s", c->http_port_file);
+        return CT_E_IO;
+    }
+    return 0;
+}

@@ -1,0 +1,392 @@
+/* app_layers.c - the public map layers over HTTP: /layers/<layer>.geojson and OGC API -
+ * Features (/collections...), with NGSI-LD for Accept: application/ld+json.
+ *
+ * Layers are built from the time-series store (so every collector of a group serves the same
+ * map), one InfluxQL request per layer, cached for layers.refresh_ms. A request that finds the
+ * cache older than that still gets the cached document at once while one refresh runs in the
+ * background; only the very first request of a layer waits for the store. Waiting requests are
+ * bounded per layer (APP_LAYER_WAITERS); beyond it they get 503. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_int.h"
+#include "col_layers.h"
+#include "col_obs.h"
+#include "col_store.h"
+#include "ct/err.h"
+
+#define APP_LAYER_WAITERS 256
+#define APP_LAYER_LOOKBACK_S (7 * 24 * 3600)
+
+enum waiter_kind { W_GEOJSON = 0, W_ITEMS, W_NGSI };
+
+struct layer_waiter {
+    struct col_http_req *req;
+    enum waiter_kind what;
+};
+
+struct app_layer {
+    struct app_layers *owner;
+    enum ct_kind kind;
+    char *resp;           /* the store's last answer (owned) */
+    size_t resp_len;
+    char *geojson;        /* built from it (owned) */
+    int64_t built_ms;     /* 0: never */
+    bool refreshing;
+    struct layer_waiter waiters[APP_LAYER_WAITERS];
+    size_t nwaiters;
+};
+
+struct app_layers {
+    struct col_app *app;
+    struct col_store *store;
+    struct app_layer layer[CT_KIND__COUNT];
+    uint64_t queries;
+    uint64_t query_errors;
+};
+
+static int build_src(struct app_layer *l, struct col_layers_src *src,
+                     const struct ct_device ***devs)
+{
+    size_t n;
+    int rc = col_layers_devices(l->owner->app->registry, devs, &n);
+
+    if (rc != 0) {
+        return rc;
+    }
+    memset(src, 0, sizeof(*src));
+    src->devs = *devs;
+    src->ndevs = n;
+    src->resp = (const char *const *)&l->resp;
+    src->resp_len = &l->resp_len;
+    src->nresp = l->resp != NULL ? 1 : 0;
+    src->now_ms = app_now_ms();
+    src->stale_ms = col_layers_default_stale_ms(l->kind);
+    return 0;
+}
+
+static void respond_doc(struct col_http_req *req, int status, const char *type, const char *doc)
+{
+    struct col_http_resp resp = {.status = status,
+                                 .content_type = type,
+                                 .body = doc,
+                                 .len = strlen(doc),
+                                 .compress = true,
+                                 .etag = true,
+                                 .cache_control = "public, max-age=30",
+                                 .extra_headers = "Access-Control-Allow-Origin: *\r\n"};
+    col_http_respond(req, &resp);
+}
+
+/* Rebuilds the items query string from the parameters the OGC API defines (the server hands
+ * parameters over decoded; the builder parses them again). */
+static const char *items_query(struct col_http_req *req, char *buf, size_t cap)
+{
+    static const char *const names[] = {"limit", "offset", "bbox", "datetime", "f"};
+    size_t used = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = col_http_req_query(req, names[i]);
+        int n;
+        if (v == NULL) {
+            continue;
+        }
+        n = snprintf(buf + used, cap - used, "%s%s=%s", used ? "&" : "", names[i], v);
+        if (n < 0 || (size_t)n >= cap - used) {
+            break;
+        }
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+static void answer(struct app_layer *l, struct col_http_req *req, enum waiter_kind what)
+{
+    struct col_layers_src src;
+    const struct ct_device **devs = NULL;
+    struct col_layers_query q;
+    char err[256];
+    char qbuf[COL_LAYERS_QUERY_MAX];
+    char *doc = NULL;
+    const char *qs;
+    int rc;
+
+    if (what == W_GEOJSON && l->geojson != NULL) {
+        respond_doc(req, 200, "application/geo+json", l->geojson);
+        return;
+    }
+    rc = build_src(l, &src, &devs);
+    if (rc == 0 && what == W_GEOJSON) {
+        rc = col_layers_geojson(&src, l->kind, &doc);
+    } else if (rc == 0 && what == W_NGSI) {
+        rc = col_layers_ngsi_ld(&src, l->kind, &doc);
+    } else if (rc == 0) {
+        qs = items_query(req, qbuf, sizeof(qbuf));
+        memset(&q, 0, sizeof(q));
+        rc = col_layers_query_parse(qs, strlen(qs), &q, err, sizeof(err));
+        if (rc != 0) {
+            free(devs);
+            struct col_http_resp resp = {.status = 400,
+                                         .content_type = "text/plain; charset=utf-8",
+                                         .body = err,
+                                         .len = strlen(err)};
+            col_http_respond(req, &resp);
+            return;
+        }
+        rc = col_layers_ogc_items("", &src, l->kind, &q, &doc);
+    }
+    free(devs);
+    if (rc != 0) {
+        col_log(COL_LOG_WARN, "layers", "cannot build the %s layer: %s", ct_kind_name(l->kind),
+                ct_strerror(rc));
+        col_http_respond_error(req, 503);
+        return;
+    }
+    respond_doc(req, 200,
+                what == W_NGSI    ? "application/ld+json"
+                : what == W_ITEMS ? "application/geo+json"
+                                  : "application/geo+json",
+                doc);
+    free(doc);
+}
+
+static void on_store_answer(void *arg, int status, const char *body, size_t len)
+{
+    struct app_layer *l = arg;
+    struct col_layers_src src;
+    const struct ct_device **devs = NULL;
+    char *doc = NULL;
+
+    l->refreshing = false;
+    if (status == 200 && body != NULL) {
+        char *copy = malloc(len + 1);
+        if (copy != NULL) {
+            memcpy(copy, body, len);
+            copy[len] = '\0';
+            free(l->resp);
+            l->resp = copy;
+            l->resp_len = len;
+            if (build_src(l, &src, &devs) == 0 && col_layers_geojson(&src, l->kind, &doc) == 0) {
+                free(l->geojson);
+                l->geojson = doc;
+                l->built_ms = app_now_ms();
+            }
+            free(devs);
+        }
+    } else {
+        l->owner->query_errors++;
+        col_log(COL_LOG_WARN, "layers", "store query for the %s layer failed: %d",
+                ct_kind_name(l->kind), status);
+    }
+    /* Waiters get the fresh document, or the old one, or 503 when there is none. */
+    for (size_t i = 0; i < l->nwaiters; i++) {
+        struct layer_waiter *w = &l->waiters[i];
+        if (l->resp == NULL) {
+            col_http_respond_error(w->req, 503);
+        } else {
+            answer(l, w->req, w->what);
+        }
+    }
+    l->nwaiters = 0;
+}
+
+static void refresh(struct app_layer *l)
+{
+    char q[2048];
+
+    if (l->refreshing || l->owner->store == NULL) {
+        return;
+    }
+    if (col_layers_influxql(l->kind, APP_LAYER_LOOKBACK_S, q, sizeof(q)) != 0) {
+        return;
+    }
+    if (col_store_query(l->owner->store, q, on_store_answer, l) == 0) {
+        l->refreshing = true;
+        l->owner->queries++;
+    }
+}
+
+static void serve(struct app_layer *l, struct col_http_req *req, enum waiter_kind what)
+{
+    int64_t age = app_now_ms() - l->built_ms;
+
+    if (l->built_ms == 0 || l->resp == NULL) {
+        if (l->nwaiters == APP_LAYER_WAITERS) {
+            col_http_respond_error(req, 503);
+            return;
+        }
+        l->waiters[l->nwaiters].req = req;
+        l->waiters[l->nwaiters++].what = what;
+        refresh(l);
+        if (!l->refreshing) {
+            l->nwaiters--;
+            col_http_respond_error(req, 503);
+        }
+        return;
+    }
+    if (age >= l->owner->app->cfg.layers_refresh_ms) {
+        refresh(l);
+    }
+    answer(l, req, what);
+}
+
+static int layer_of(const char *name, size_t len, enum ct_kind *kind)
+{
+    return ct_kind_parse(name, len, kind);
+}
+
+static bool wants_ld(struct col_http_req *req)
+{
+    const char *a = col_http_req_accept(req);
+    return a != NULL && strstr(a, "application/ld+json") != NULL;
+}
+
+static struct app_layers *layers_of(void *arg)
+{
+    return arg;
+}
+
+/* GET /layers/<layer>.geojson */
+static void on_layer(struct col_http_req *req, void *arg)
+{
+    struct app_layers *ls = layers_of(arg);
+    const char *name = col_http_req_path(req) + strlen("/layers/");
+    const char *dot = strrchr(name, '.');
+    enum ct_kind kind;
+
+    if (dot == NULL || strcmp(dot, ".geojson") != 0 || layer_of(name, (size_t)(dot - name), &kind) != 0) {
+        col_http_respond_error(req, 404);
+        return;
+    }
+    serve(&ls->layer[kind], req, W_GEOJSON);
+}
+
+static void respond_owned(struct col_http_req *req, int rc, char *doc, const char *type)
+{
+    if (rc != 0) {
+        col_http_respond_error(req, 500);
+        return;
+    }
+    respond_doc(req, 200, type, doc);
+    free(doc);
+}
+
+/* GET /collections, /collections/<layer>, /collections/<layer>/items, and the landing page and
+ * conformance at /ogc and /conformance. */
+static void on_collections(struct col_http_req *req, void *arg)
+{
+    struct app_layers *ls = layers_of(arg);
+    const char *path = col_http_req_path(req);
+    const char *rest = path + strlen("/collections");
+    const struct ct_device **devs = NULL;
+    size_t n = 0;
+    char *doc = NULL;
+    enum ct_kind kind;
+    const char *slash;
+    int rc;
+
+    if (*rest == '\0' || strcmp(rest, "/") == 0) {
+        rc = col_layers_devices(ls->app->registry, &devs, &n);
+        rc = rc ? rc : col_layers_ogc_collections("", devs, n, &doc);
+        free(devs);
+        respond_owned(req, rc, doc, "application/json");
+        return;
+    }
+    rest++;
+    slash = strchr(rest, '/');
+    if (layer_of(rest, slash ? (size_t)(slash - rest) : strlen(rest), &kind) != 0) {
+        col_http_respond_error(req, 404);
+        return;
+    }
+    if (slash == NULL) {
+        rc = col_layers_devices(ls->app->registry, &devs, &n);
+        rc = rc ? rc : col_layers_ogc_collection("", kind, devs, n, &doc);
+        free(devs);
+        respond_owned(req, rc, doc, "application/json");
+        return;
+    }
+    if (strcmp(slash, "/items") != 0) {
+        col_http_respond_error(req, 404);
+        return;
+    }
+    serve(&ls->layer[kind], req, wants_ld(req) ? W_NGSI : W_ITEMS);
+}
+
+static void on_landing(struct col_http_req *req, void *arg)
+{
+    char *doc = NULL;
+    int rc = col_layers_ogc_landing("", &doc);
+
+    (void)arg;
+    respond_owned(req, rc, doc, "application/json");
+}
+
+static void on_conformance(struct col_http_req *req, void *arg)
+{
+    char *doc = NULL;
+    int rc = col_layers_ogc_conformance(&doc);
+
+    (void)arg;
+    respond_owned(req, rc, doc, "application/json");
+}
+
+int app_layers_routes(struct col_app *app)
+{
+    struct app_layers *ls = calloc(1, sizeof(*ls));
+    struct col_store_cfg sc = {.url = app->cfg.influx_url,
+                               .db = app->cfg.influx_db,
+                               .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
+                               .password = app->cfg.influx_password[0] ? app->cfg.influx_password
+                                                                        : NULL,
+                               .epoch = "ms",
+                               .timeout_ms = 10000,
+                               .max_response_bytes = COL_LAYERS_RESPONSE_MAX};
+    int rc;
+
+    if (ls == NULL) {
+        return CT_E_NOMEM;
+    }
+    ls->app = app;
+    for (int k = 0; k < CT_KIND__COUNT; k++) {
+        ls->layer[k].owner = ls;
+        ls->layer[k].kind = (enum ct_kind)k;
+    }
+    rc = col_store_create(app->loop, &sc, &ls->store);
+    if (rc != 0) {
+        free(ls);
+        return rc;
+    }
+    app->layers = ls;
+    rc = col_http_route(app->http, "GET", "/layers/", true, on_layer, ls);
+    rc = rc ? rc : col_http_route(app->http, "GET", "/collections", true, on_collections, ls);
+    rc = rc ? rc : col_http_route(app->http, "GET", "/ogc", false, on_landing, ls);
+    rc = rc ? rc : col_http_route(app->http, "GET", "/conformance", false, on_conformance, ls);
+    return rc;
+}
+
+static void on_store_closed(void *arg)
+{
+    struct col_app *app = arg;
+
+    app->open_handles--;
+}
+
+void app_layers_close(struct col_app *app)
+{
+    struct app_layers *ls = app->layers;
+
+    if (ls == NULL) {
+        return;
+    }
+    app->layers = NULL;
+    app->open_handles++;
+    /* Closing the store answers every running query (their waiters get 503). */
+    col_store_close(ls->store, on_store_closed, app);
+    for (int k = 0; k < CT_KIND__COUNT; k++) {
+        free(ls->layer[k].resp);
+        free(ls->layer[k].geojson);
+    }
+    free(ls);
+}

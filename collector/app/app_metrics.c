@@ -1,0 +1,181 @@
+/* app_metrics.c - /metrics: every module's counters and gauges in the Prometheus text format.
+ *
+ * The modules keep their own statistics (pipeline, sink, spool, ingest, queue, quarantine); each
+ * request builds a fresh registry from those snapshots and renders it, so a number lives in one
+ * place only. */
+#include <stdio.h>
+
+#include "app_int.h"
+#include "col_obs.h"
+#include "ct/err.h"
+
+#define METRICS_MAX_SERIES 512
+
+struct mset {
+    struct col_metrics *reg;
+    int rc;
+};
+
+static void put(struct mset *m, enum col_metric_type type, const char *name, const char *help,
+                const char *const *labels, int64_t value)
+{
+    struct col_metric *s;
+    int rc;
+
+    if (m->rc != 0) {
+        return;
+    }
+    rc = col_metrics_register(m->reg, type, name, help, labels, &s);
+    if (rc != 0 && rc != CT_E_EXISTS) {
+        m->rc = rc;
+        return;
+    }
+    if (type == COL_METRIC_COUNTER) {
+        col_metric_add(s, (uint64_t)value);
+    } else {
+        col_metric_set(s, value);
+    }
+}
+
+#define COUNTER(m, name, help, v) put(m, COL_METRIC_COUNTER, name, help, NULL, (int64_t)(v))
+#define GAUGE(m, name, help, v) put(m, COL_METRIC_GAUGE, name, help, NULL, (int64_t)(v))
+
+static void pipeline_metrics(struct col_app *app, struct mset *m)
+{
+    const struct col_pipeline_stats *ps = col_pipeline_stats(app->pipeline);
+
+    COUNTER(m, "citytel_messages_accepted_total", "Telemetry messages accepted.", ps->accepted);
+    for (int r = 1; r < CT_REJ__COUNT; r++) {
+        const char *labels[] = {"reason", ct_reject_name((enum ct_reject)r), NULL};
+        uint64_t v = ps->rejected[r];
+        if (r == CT_REJ_SIZE) {
+            v += atomic_load(&app->too_big);
+        }
+        put(m, COL_METRIC_COUNTER, "citytel_rejected_total",
+            "Messages rejected, by reason (duplicates are dropped, not errors).", labels,
+            (int64_t)v);
+    }
+    for (int r = CT_REJ_TYPE; r <= CT_REJ_RANGE; r++) {
+        const char *labels[] = {"reason", ct_reject_name((enum ct_reject)r), NULL};
+        put(m, COL_METRIC_COUNTER, "citytel_values_dropped_total",
+            "Single values dropped from otherwise accepted messages, by reason.", labels,
+            (int64_t)ps->values_dropped[r]);
+    }
+    COUNTER(m, "citytel_unknown_members_total", "Unknown members of `m`, ignored.",
+            ps->unknown_members);
+    COUNTER(m, "citytel_rain_tips_mismatch_total",
+            "Rain messages whose mm disagrees with the tips delta.", ps->tips_mismatch);
+    COUNTER(m, "citytel_status_messages_total", "Status (online/offline) messages accepted.",
+            ps->status_messages);
+    GAUGE(m, "citytel_devices_seen", "Devices with per-device state.",
+          col_dedup_count(col_pipeline_devices(app->pipeline)));
+    GAUGE(m, "citytel_registry_devices", "Devices in the registry.",
+          ct_registry_count(app->registry));
+}
+
+static void sink_metrics(struct col_app *app, struct mset *m)
+{
+    struct col_sink_stats s;
+
+    if (app->sink == NULL) {
+        return;
+    }
+    col_sink_stats(app->sink, &s);
+    COUNTER(m, "citytel_store_points_total", "Points the store accepted.", s.points_delivered);
+    COUNTER(m, "citytel_store_batches_total", "Batches the store accepted.", s.batches_ok);
+    COUNTER(m, "citytel_store_requests_total", "Write requests sent to the store.", s.requests);
+    COUNTER(m, "citytel_store_retries_total", "Batches retried after a failure.", s.retries);
+    COUNTER(m, "citytel_store_splits_total", "Batches split after 413.", s.splits);
+    COUNTER(m, "citytel_store_auth_errors_total", "401/403 answers from the store.",
+            s.auth_errors);
+    COUNTER(m, "citytel_store_transport_errors_total", "Connection errors and timeouts.",
+            s.transport_errors);
+    {
+        static const char *const cls[] = {"parse", "bad_request", "too_large"};
+        for (int i = 0; i < COL_SINK_REJ__COUNT; i++) {
+            const char *labels[] = {"class", cls[i], NULL};
+            put(m, COL_METRIC_COUNTER, "citytel_store_rejected_lines_total",
+                "Lines the store refused for good (quarantined), by class.", labels,
+                (int64_t)s.rejects[i]);
+        }
+    }
+    COUNTER(m, "citytel_store_full_total", "Times the sink's memory limit held the pipeline.",
+            s.full_refusals);
+    GAUGE(m, "citytel_store_pending_bytes", "Line protocol held for the store.", s.bytes_pending);
+    GAUGE(m, "citytel_store_backlog_batches", "Batches waiting for a retry.", s.batches_backlog);
+    GAUGE(m, "citytel_store_inflight", "Write requests in flight.", s.inflight);
+    GAUGE(m, "citytel_store_latency_ms", "Latency of the last store write.", s.last_latency_ms);
+    GAUGE(m, "citytel_store_latency_ewma_ms", "Store write latency, moving average.",
+          s.ewma_latency_ms);
+    GAUGE(m, "citytel_store_oldest_pending_ms", "Age of the oldest held batch.",
+          s.oldest_pending_ms);
+}
+
+static void spool_metrics(struct col_app *app, struct mset *m)
+{
+    struct col_spool_stats s;
+    int64_t now = app_now_ms();
+
+    col_spool_stats(app->spool, &s);
+    GAUGE(m, "citytel_spool_records", "Journal records not yet committed.", s.records);
+    GAUGE(m, "citytel_spool_bytes", "Bytes of journal segment files.", s.bytes);
+    GAUGE(m, "citytel_spool_segments", "Journal segment files.", s.segments);
+    GAUGE(m, "citytel_spool_oldest_age_seconds", "Age of the oldest uncommitted record.",
+          s.oldest_ms > 0 && (int64_t)s.oldest_ms < now ? (now - (int64_t)s.oldest_ms) / 1000 : 0);
+    COUNTER(m, "citytel_spool_appended_total", "Records appended since start.", s.appended);
+    COUNTER(m, "citytel_spool_full_total", "Appends refused because the spool was full.",
+            s.full_refusals);
+    COUNTER(m, "citytel_spool_dropped_total", "Records dropped by the drop_oldest policy.",
+            s.dropped_records);
+    COUNTER(m, "citytel_spool_corrupt_total", "Damaged journal regions skipped.",
+            s.corrupt_records);
+    COUNTER(m, "citytel_spool_torn_total", "Torn journal tails found at start.", s.torn_tails);
+    COUNTER(m, "citytel_spool_io_errors_total", "Journal I/O errors.",
+            s.io_errors + atomic_load(&app->spool_io_errors));
+    COUNTER(m, "citytel_spool_replayed_total", "Journal records replayed at start.",
+            app->replayed);
+    GAUGE(m, "citytel_spool_full", "1 while the spool is full and MQTT delivery is held.",
+          atomic_load(&app->spool_full_alert) ? 1 : 0);
+}
+
+static void ingest_metrics(struct col_app *app, struct mset *m)
+{
+    struct col_ingest_stats s = {0};
+
+    if (app->ingest != NULL) {
+        col_ingest_stats(app->ingest, &s);
+    }
+    GAUGE(m, "citytel_mqtt_connected", "1 while the MQTT subscription is connected.",
+          s.connected ? 1 : 0);
+    COUNTER(m, "citytel_mqtt_messages_total", "MQTT messages taken (journaled).", s.messages);
+    COUNTER(m, "citytel_mqtt_connects_total", "MQTT connections made.", s.connects);
+    COUNTER(m, "citytel_mqtt_lost_total", "MQTT connections lost.", s.lost);
+    GAUGE(m, "citytel_ingest_queue", "Messages between the MQTT thread and the loop.",
+          app->mq_ready ? col_mq_count(&app->mq) : 0);
+    COUNTER(m, "citytel_ingest_queue_waits_total", "Times the MQTT thread waited for room.",
+            app->mq.waits);
+}
+
+int app_metrics_render(struct col_app *app, struct ct_buf *out)
+{
+    struct mset m = {NULL, 0};
+    int rc = col_metrics_create(METRICS_MAX_SERIES, &m.reg);
+
+    if (rc != 0) {
+        return rc;
+    }
+    GAUGE(&m, "citytel_up_seconds", "Seconds since the collector started.",
+          (app_now_ms() - app->started_ms) / 1000);
+    pipeline_metrics(app, &m);
+    sink_metrics(app, &m);
+    spool_metrics(app, &m);
+    ingest_metrics(app, &m);
+    COUNTER(&m, "citytel_quarantined_total", "Rejected messages written to the quarantine.",
+            app->quarantined);
+    COUNTER(&m, "citytel_reject_table_overflow_total",
+            "Rejections counted without a device because the table was full.",
+            app->reject_overflow);
+    rc = m.rc != 0 ? m.rc : col_metrics_render(m.reg, out);
+    col_metrics_destroy(m.reg);
+    return rc;
+}

@@ -1,0 +1,14 @@
+/* col_app.h - the collector as a whole: load the config, wire the modules, run the loop. */
+#ifndef COL_APP_H
+#define COL_APP_H
+#include <stdbool.h>
+
+struct col_app_opts {
+    const char *config_path; /* borrowed: the JSON config file */
+};
+
+/* Runs the collector until SIGINT/SIGTERM. Returns the process exit code: 0 after a clean stop,
+ * 1 when start-up failed (the reason was logged). */
+int col_app_run(const struct col_app_opts *opts);
+
+#endif

@@ -1,0 +1,205 @@
+/* config_table.c - the one table of configuration keys (see col_config.h for the types).
+ *
+ * Each row's field offset goes through FIELD(), which also checks at compile time that the
+ * struct field has the C type the row's value type stores into. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "col_config.h"
+
+#define FIELD(f, T)                                                                                \
+    (offsetof(struct col_config, f) +                                                              \
+     0 * sizeof(char[_Generic(((struct col_config *)0)->f, T : 1, default                          \
+                              : -1)]))
+
+#define KIB 1024.0
+#define MIB (1024.0 * 1024.0)
+#define GIB (1024.0 * 1024.0 * 1024.0)
+#define DAY_MS (86400.0 * 1000.0)
+
+/* Rows: name, type, default, min, max, choices, offset, reloadable, secret, description. */
+#define S(n, f, d, rl, desc)                                                                       \
+    {                                                                                              \
+        n, COL_CFG_STRING, d, 0, 0, NULL, FIELD(f, char *), rl, false, desc                        \
+    }
+#define SECRET(n, f, desc)                                                                         \
+    {                                                                                              \
+        n, COL_CFG_STRING, "", 0, 0, NULL, FIELD(f, char *), false, true, desc                     \
+    }
+#define I(n, f, d, lo, hi, rl, desc)                                                               \
+    {                                                                                              \
+        n, COL_CFG_INT, d, lo, hi, NULL, FIELD(f, int64_t), rl, false, desc                        \
+    }
+#define D(n, f, d, lo, hi, rl, desc)                                                               \
+    {                                                                                              \
+        n, COL_CFG_DOUBLE, d, lo, hi, NULL, FIELD(f, double), rl, false, desc                      \
+    }
+#define B(n, f, d, rl, desc)                                                                       \
+    {                                                                                              \
+        n, COL_CFG_BOOL, d, 0, 1, NULL, FIELD(f, bool), rl, false, desc                            \
+    }
+#define E(n, f, d, ch, rl, desc)                                                                   \
+    {                                                                                              \
+        n, COL_CFG_ENUM, d, 0, 0, ch, FIELD(f, int), rl, false, desc                               \
+    }
+#define MS(n, f, d, lo, hi, rl, desc)                                                              \
+    {                                                                                              \
+        n, COL_CFG_DURATION, d, lo, hi, NULL, FIELD(f, int64_t), rl, false, desc                   \
+    }
+#define SZ(n, f, d, lo, hi, rl, desc)                                                              \
+    {                                                                                              \
+        n, COL_CFG_SIZE, d, lo, hi, NULL, FIELD(f, int64_t), rl, false, desc                       \
+    }
+
+static const struct col_cfg_key keys[] = {
+    S("collector.instance", collector_instance, "", false,
+      "Name of this collector in logs, metrics and the MQTT client id; [a-z0-9-]{1,32}. Empty: "
+      "derived from the host name (\"c1\" when that is unusable)."),
+    E("log.level", log_level, "info", "error|warn|info|debug", true,
+      "Lowest level of log lines written to stderr."),
+
+    S("mqtt.uri", mqtt_uri, "tcp://127.0.0.1:1883", false,
+      "Broker URI: tcp://, ssl://, mqtt://, mqtts://, ws:// or wss://."),
+    S("mqtt.client_id", mqtt_client_id, "", false,
+      "MQTT client id; must be unique per collector. Empty: citytel-collector-<instance>."),
+    S("mqtt.username", mqtt_username, "", false, "Broker user name; empty for none."),
+    SECRET("mqtt.password", mqtt_password,
+           "Broker password; prefer mqtt.password_file. Never logged."),
+    S("mqtt.password_file", mqtt_password_file, "", false,
+      "File whose first line is the broker password (exclusive with mqtt.password)."),
+    S("mqtt.share_group", mqtt_share_group, "", false,
+      "Shared subscription group: subscribe to $share/<group>/... so that collectors of one group "
+      "split the messages. Empty: a plain subscription."),
+    I("mqtt.qos", mqtt_qos, "1", 0, 1, false, "Subscription QoS (0 or 1)."),
+    I("mqtt.keepalive_s", mqtt_keepalive_s, "30", 5, 3600, false, "MQTT keep-alive in seconds."),
+    I("mqtt.session_expiry_s", mqtt_session_expiry_s, "86400", 0, 4294967295.0, false,
+      "MQTT v5 session expiry in seconds (clean start is off, so the broker keeps QoS 1 messages "
+      "for this long while the collector is away)."),
+    S("mqtt.ca_file", mqtt_ca_file, "", false, "CA certificates (PEM) for TLS; empty: system CAs."),
+    S("mqtt.cert_file", mqtt_cert_file, "", false,
+      "Client certificate (PEM) for TLS; needs mqtt.key_file."),
+    S("mqtt.key_file", mqtt_key_file, "", false,
+      "Client private key (PEM) for TLS; needs mqtt.cert_file."),
+    I("mqtt.silence_reconnect_s", mqtt_silence_reconnect_s, "300", 0, 86400, true,
+      "Watchdog: reconnect when no message arrived for this many seconds; 0 disables it."),
+
+    I("ingest.queue_max_messages", ingest_queue_max_messages, "65536", 16, 16777216, false,
+      "Bound of the queue from the MQTT thread to the loop; when full the MQTT callback waits, so "
+      "the broker keeps the messages."),
+
+    S("registry.path", registry_path, "config/registry.jsonl", false,
+      "Device registry (JSON Lines, see ct/registry.h)."),
+
+    B("security.require_signatures", security_require_signatures, "true", false,
+      "Reject messages without a valid HMAC signature."),
+    S("security.master_key_file", security_master_key_file, "", false,
+      "File holding the master key from which device keys are derived."),
+    S("security.master_key_env", security_master_key_env, "CITYTEL_MASTER_KEY", false,
+      "Name of an environment variable holding the master key (used when master_key_file is "
+      "empty)."),
+    S("security.previous_master_key_file", security_previous_master_key_file, "", false,
+      "During a key rotation: the previous master key, also accepted until removed."),
+
+    MS("validate.future_ms", validate_future_ms, "5m", 0, DAY_MS, true,
+       "Reject a reading whose ts is further than this in the future."),
+    MS("validate.backlog_ms", validate_backlog_ms, "7d", 60000, 366 * DAY_MS, true,
+       "Reject a reading older than this (a node's store-and-forward backlog must fit)."),
+    I("validate.replay_window", validate_replay_window, "1024", 1, 1048576, true,
+      "A (boot, seq) older than the newest accepted by more than this is a replay."),
+
+    S("influx.url", influx_url, "http://127.0.0.1:8086", false,
+      "InfluxDB base URL (http:// or https://)."),
+    I("influx.api", influx_api, "2", 1, 2, false,
+      "InfluxDB API: 1 = /write with db and rp, 2 = /api/v2/write with org and bucket."),
+    S("influx.db", influx_db, "citytel", false, "API 1: database."),
+    S("influx.rp", influx_rp, "", false, "API 1: retention policy; empty for the default."),
+    S("influx.username", influx_username, "", false, "API 1: user name; empty for none."),
+    SECRET("influx.password", influx_password, "API 1: password. Never logged."),
+    S("influx.org", influx_org, "citytel", false, "API 2: organisation."),
+    S("influx.bucket", influx_bucket, "citytel", false, "API 2: bucket."),
+    SECRET("influx.token", influx_token, "API 2: token (Authorization: Token ...). Never logged."),
+    E("influx.precision", influx_precision, "ms", "s|ms|us|ns", false,
+      "Timestamp precision of the written points."),
+    B("influx.gzip", influx_gzip, "true", true, "Compress write bodies with gzip."),
+    I("influx.batch_max_points", influx_batch_max_points, "5000", 1, 1000000, true,
+      "Flush a batch when it holds this many points."),
+    SZ("influx.batch_max_bytes", influx_batch_max_bytes, "1MiB", 1 * KIB, 256 * MIB, true,
+       "Flush a batch before its body would exceed this size."),
+    MS("influx.flush_ms", influx_flush_ms, "1s", 10, 600000, true,
+       "Flush a partial batch after this long."),
+    I("influx.max_inflight", influx_max_inflight, "4", 1, 64, true, "Concurrent write requests."),
+    MS("influx.connect_timeout_ms", influx_connect_timeout_ms, "5s", 100, 600000, true,
+       "TCP and TLS connect timeout of a write."),
+    MS("influx.timeout_ms", influx_timeout_ms, "30s", 100, 3600000, true,
+       "Whole-request timeout of a write (then: retry)."),
+    SZ("influx.max_pending_bytes", influx_max_pending_bytes, "256MiB", 1 * MIB, 64 * GIB, false,
+       "Bound of line protocol waiting in memory; when reached the loop stops taking messages."),
+    MS("influx.retry_base_ms", influx_retry_base_ms, "500ms", 10, 3600000, true,
+       "First retry delay; doubles per failure (with jitter)."),
+    MS("influx.retry_max_ms", influx_retry_max_ms, "1m", 10, 86400000, true,
+       "Longest retry delay."),
+
+    S("spool.dir", spool_dir, "/var/lib/citytel/spool", false,
+      "Directory of the write-ahead journal segments."),
+    SZ("spool.max_bytes", spool_max_bytes, "1GiB", 1 * MIB, 16384 * GIB, false,
+       "Bound of the journal on disk; when reached spool.full_policy applies."),
+    SZ("spool.segment_bytes", spool_segment_bytes, "64MiB", 64 * KIB, 4 * GIB, false,
+       "Size at which the journal starts a new segment file."),
+    E("spool.fsync", spool_fsync, "interval", "always|interval|none", false,
+      "When appended records are fsynced: every append, every spool.fsync_interval_ms, or never."),
+    MS("spool.fsync_interval_ms", spool_fsync_interval_ms, "200ms", 1, 60000, false,
+       "fsync period for spool.fsync = interval."),
+    E("spool.full_policy", spool_full_policy, "block", "block|drop_oldest", false,
+      "Journal full: block (the broker keeps the messages; alert) or drop the oldest segment."),
+
+    S("quarantine.path", quarantine_path, "/var/lib/citytel/quarantine.jsonl", false,
+      "File of rejected raw messages and dropped batches (never public)."),
+    SZ("quarantine.max_bytes", quarantine_max_bytes, "64MiB", 64 * KIB, 64 * GIB, false,
+       "Size at which the quarantine file rotates."),
+    I("quarantine.files", quarantine_files, "4", 1, 100, false, "Rotated quarantine files kept."),
+
+    I("aggregate.window_s", aggregate_window_s, "60", 10, 86400, false,
+      "Length of the aggregation windows in seconds."),
+    I("liveness.stale_intervals", liveness_stale_intervals, "3", 1, 1000, true,
+      "A device is stale after this many missed reporting intervals."),
+
+    S("http.listen", http_listen, "127.0.0.1", false, "Address of the HTTP server (IPv4 or IPv6)."),
+    I("http.port", http_port, "8080", 0, 65535, false,
+      "Port of the HTTP server; 0 = any free port (written to http.port_file when that is set)."),
+    S("http.port_file", http_port_file, "", false,
+      "When set, the bound port is written to this file (decimal and a newline)."),
+    SZ("http.max_request_bytes", http_max_request_bytes, "16KiB", 1 * KIB, 1 * MIB, false,
+       "Bound of one request's head and body: 431 for a head, 413 for a body beyond it."),
+    I("http.max_connections", http_max_connections, "256", 1, 65536, true,
+      "Concurrent connections; new ones beyond it are closed at once."),
+    MS("http.timeout_ms", http_timeout_ms, "10s", 100, 3600000, true,
+       "Read and keep-alive idle timeout of a connection."),
+    D("http.rate_per_client", http_rate_per_client, "20", 0, 1000000, true,
+      "Requests per second per client address (token bucket, burst of twice the rate, at least 1); "
+      "beyond it: 429 with Retry-After. 0 = unlimited."),
+
+    S("map.dir", map_dir, "map", false, "Directory of the public map's static files."),
+    S("map.tile_url", map_tile_url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png", true,
+      "Tile URL template of the public map's base layer."),
+    MS("layers.refresh_ms", layers_refresh_ms, "30s", 1000, 86400000, true,
+       "How often the public layers are rebuilt from the store."),
+};
+
+const struct col_cfg_key *col_config_keys(size_t *count)
+{
+    if (count != NULL) {
+        *count = sizeof(keys) / sizeof(keys[0]);
+    }
+    return keys;
+}
+
+const struct col_cfg_key *col_config_key(const char *name)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (strcmp(keys[i].name, name) == 0) {
+            return &keys[i];
+        }
+    }
+    return NULL;
+}

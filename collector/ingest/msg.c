@@ -1,0 +1,126 @@
+/* msg.c - the collector's message record: allocation and (de)serialisation. */
+#include "col_msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ct/err.h"
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        p[i] = (uint8_t)(v >> (8 * i));
+    }
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 3; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) {
+        v = (v << 8) | p[i];
+    }
+    return v;
+}
+
+int col_msg_new(const char *topic, size_t topic_len, const char *sig, size_t sig_len,
+                const void *payload, size_t payload_len, int64_t recv_ms, struct col_msg **out)
+{
+    struct col_msg *m;
+
+    if (topic_len > COL_MSG_TOPIC_MAX || sig_len > COL_MSG_SIG_MAX ||
+        payload_len > COL_MSG_PAYLOAD_MAX) {
+        return CT_E_TOOBIG;
+    }
+    m = malloc(sizeof(*m) + topic_len + sig_len + payload_len);
+    if (m == NULL) {
+        return CT_E_NOMEM;
+    }
+    m->next = NULL;
+    m->seq = 0;
+    m->recv_ms = recv_ms;
+    m->topic_len = (uint16_t)topic_len;
+    m->sig_len = (uint8_t)sig_len;
+    m->flags = 0;
+    m->payload_len = (uint32_t)payload_len;
+    if (topic_len > 0) {
+        memcpy(m->data, topic, topic_len);
+    }
+    if (sig_len > 0) {
+        memcpy(m->data + topic_len, sig, sig_len);
+    }
+    if (payload_len > 0) {
+        memcpy(m->data + topic_len + sig_len, payload, payload_len);
+    }
+    *out = m;
+    return 0;
+}
+
+void col_msg_serialise(const struct col_msg *m, uint8_t *out)
+{
+    size_t body = (size_t)m->topic_len + m->sig_len + m->payload_len;
+
+    put_u32(out, COL_MSG_MAGIC);
+    put_u64(out + 4, (uint64_t)m->recv_ms);
+    put_u16(out + 12, m->topic_len);
+    out[14] = m->sig_len;
+    out[15] = m->flags;
+    put_u32(out + 16, m->payload_len);
+    memcpy(out + COL_MSG_HDR, m->data, body);
+}
+
+int col_msg_parse(const uint8_t *rec, size_t len, uint64_t seq, struct col_msg **out)
+{
+    uint16_t topic_len;
+    uint8_t sig_len;
+    uint32_t payload_len;
+    int rc;
+
+    if (len < COL_MSG_HDR || get_u32(rec) != COL_MSG_MAGIC) {
+        return CT_E_CORRUPT;
+    }
+    topic_len = get_u16(rec + 12);
+    sig_len = rec[14];
+    payload_len = get_u32(rec + 16);
+    if ((size_t)COL_MSG_HDR + topic_len + sig_len + payload_len != len) {
+        return CT_E_CORRUPT;
+    }
+    rc = col_msg_new((const char *)rec + COL_MSG_HDR, topic_len,
+                     (const char *)rec + COL_MSG_HDR + topic_len, sig_len,
+                     rec + COL_MSG_HDR + topic_len + sig_len, payload_len,
+                     (int64_t)get_u64(rec + 4), out);
+    if (rc == CT_E_TOOBIG) {
+        return CT_E_CORRUPT;
+    }
+    if (rc == 0) {
+        (*out)->seq = seq;
+        (*out)->flags = rec[15];
+    }
+    return rc;
+}

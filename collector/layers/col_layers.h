@@ -1,0 +1,148 @@
+/* col_layers.h - pure builders of the public map layers (protocol.md section 5).
+ *
+ * Turns the device registry plus InfluxDB 1.x /query responses (JSON, queried with epoch=ms)
+ * into the public documents: RFC 7946 GeoJSON FeatureCollections (/layers/<layer>.geojson),
+ * OGC API - Features documents (landing page, conformance, collections, items) and NGSI-LD
+ * entities of the FIWARE Smart Data Models. No I/O, no libuv, no globals: every function is
+ * re-entrant and may run on any thread. Layers are the five kinds of ct/schema.h ("air",
+ * "water", "rain", "flood", "parking") and use enum ct_kind.
+ *
+ * Public data only: a feature carries the registry's public members (id, name, district, ward,
+ * position) and the measurement and index fields listed below, never keys, raw payloads, tags
+ * other than those, or addresses. Columns of a response that are not in this list are ignored.
+ *
+ * Documents are returned as NUL-terminated UTF-8 text in a malloc'd buffer that the caller
+ * frees with free(). Errors: 0 on success or a negative CT_E_* code (ct/err.h); on error *out
+ * is set to NULL. */
+#ifndef COL_LAYERS_H
+#define COL_LAYERS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ct/registry.h"
+#include "ct/schema.h"
+
+#define COL_LAYERS_RESPONSE_MAX (16u * 1024u * 1024u) /* largest /query body accepted */
+#define COL_LAYERS_LIMIT_DEFAULT 100u                 /* OGC items: default limit */
+#define COL_LAYERS_LIMIT_MAX 10000u                   /* OGC items: larger limits are clamped */
+#define COL_LAYERS_QUERY_MAX 4096u                    /* longest query string accepted */
+#define COL_LAYERS_ISO_MAX 32u                        /* buffer size for an ISO 8601 time */
+
+/* The inputs of one layer. Everything is borrowed for the duration of the call.
+ * 'devs' lists registry devices (any kinds; the builder keeps the public ones of the layer's
+ * kind, and for parking only mode "lot"). 'resp' are InfluxDB /query response bodies, each
+ * 'resp_len[i]' bytes (at most COL_LAYERS_RESPONSE_MAX); every series of every result is
+ * matched to a station by its measurement name and its "device" tag (or "lot" tag when "device"
+ * is empty). Responses whose "results" carry an "error" are ignored statement by statement. */
+struct col_layers_src {
+    const struct ct_device *const *devs; /* borrowed */
+    size_t ndevs;
+    const char *const *resp; /* borrowed */
+    const size_t *resp_len;  /* borrowed */
+    size_t nresp;
+    int64_t now_ms;   /* current time, ms since the epoch */
+    int64_t stale_ms; /* a value older than this (or none) makes a feature "stale" */
+};
+
+/* OGC items query parameters (parsed by col_layers_query_parse). */
+struct col_layers_query {
+    uint32_t limit;  /* 1..COL_LAYERS_LIMIT_MAX; default COL_LAYERS_LIMIT_DEFAULT */
+    uint32_t offset; /* first matched feature returned (for "next" links) */
+    bool has_bbox;   /* bbox given: minLon, minLat, maxLon, maxLat (CRS84) */
+    double bbox[4];
+    bool has_datetime; /* datetime given */
+    bool has_start;    /* false: open start ("..") */
+    bool has_end;      /* false: open end ("..") */
+    int64_t start_ms;  /* instant: start_ms == end_ms */
+    int64_t end_ms;
+    char datetime[80]; /* the datetime parameter as decoded, for links */
+};
+
+/* One VN_AQI category of Decision 1459/QD-TCMT, Bang 1. */
+struct col_layers_aqi_cat {
+    int level;         /* 1..6 */
+    int lo, hi;        /* inclusive AQI range */
+    const char *vi;    /* "Tốt" */
+    const char *en;    /* "Good" */
+    const char *color; /* "#00E400" */
+};
+
+/* The category of a VN_AQI value (values above 500 are "Nguy hại"); NULL when aqi < 0. */
+const struct col_layers_aqi_cat *col_layers_aqi_category(int aqi);
+/* The six categories in order; *count is set to 6. Static storage. */
+const struct col_layers_aqi_cat *col_layers_aqi_categories(size_t *count);
+
+/* Default staleness threshold of a layer in ms (air 2 h, since indices are hourly; water 2 h;
+ * rain 30 min; flood 15 min; parking 15 min); 0 for an invalid kind. */
+int64_t col_layers_default_stale_ms(enum ct_kind kind);
+
+/* Writes the InfluxQL statements the layer needs, separated by "; " (one /query request; the
+ * answer has one result per statement), looking back 'lookback_s' seconds (> 0). Each
+ * statement is "SELECT * FROM "<m>" WHERE time > now() - <n>s GROUP BY "device" ORDER BY time
+ * DESC LIMIT 1", so each series' time is the real time of the latest point (last(*) would
+ * report the range start instead). Measurements: air: air, air_aqi; water: water, water_wqi;
+ * rain: rain (time only), rain_1h, rain_24h; flood: flood, flood_level; parking: parking_lot
+ * (grouped also by "lot"), parking. Returns 0, CT_E_INVAL (bad kind, lookback 0, NULL buf) or
+ * CT_E_TOOBIG when 'cap' is too small (buf then holds a truncated string). */
+int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap);
+
+/* Borrowed view of a registry: a malloc'd array of its devices in file order (the pointers
+ * are borrowed from 'reg' and valid until ct_registry_free). The caller frees *out with free().
+ * Returns 0, CT_E_INVAL or CT_E_NOMEM. An empty registry gives *out NULL and *n 0. */
+int col_layers_devices(const struct ct_registry *reg, const struct ct_device ***out, size_t *n);
+
+/* GET /layers/<layer>.geojson: an RFC 7946 FeatureCollection, one Point feature per public
+ * station (or lot), in registry order; feature "id" is the device id. Properties:
+ *   id, name, district, ward, kind, time (ISO 8601 UTC of the latest raw value, else of the
+ *   latest index; null when none), stale (bool), units (object: member -> unit), and
+ *   air:     pm25 pm10 no2 so2 o3 co t rh, aqi_vn, aqi_vn_level, aqi_vn_category_vi,
+ *            aqi_vn_category_en, aqi_vn_color, dominant, aqi_us   (from air, air_aqi)
+ *   water:   ph do turb ec t nh4 cod tss, wqi_vn                  (from water, water_wqi)
+ *   rain:    mm_1h, mm_24h, rain_term_vi, rain_term_en (24-h rainfall term, domain.md s.4)
+ *   flood:   depth_cm, flood_band (0 = none), flood_band_vi, flood_band_en, flood_color,
+ *            using the station's bands_cm (default 10, 30, 50 cm; the project's own choice)
+ *   parking: capacity, occupied, free, ratio (parking_lot; else the lot's raw counter and the
+ *            registry capacity)
+ * Returns 0, CT_E_INVAL (NULL or bad kind), CT_E_TOOBIG (a response too big), CT_E_PARSE
+ * (a response that is not JSON) or CT_E_NOMEM. */
+int col_layers_geojson(const struct col_layers_src *src, enum ct_kind kind, char **out);
+
+/* Parses an OGC items query string ('len' bytes, without '?'; percent-decoding applied):
+ * limit (integer >= 1; above COL_LAYERS_LIMIT_MAX clamped), offset (integer >= 0), bbox
+ * (4 numbers minLon,minLat,maxLon,maxLat; not crossing the antimeridian), datetime (RFC 3339
+ * instant, or interval "start/end" with ".." or empty for an open end), f (json|geojson).
+ * Other parameters are errors. On error returns CT_E_PARSE and writes a one-line English
+ * message for a 400 response into err (always NUL-terminated when errcap > 0). */
+int col_layers_query_parse(const char *qs, size_t len, struct col_layers_query *q, char *err,
+                           size_t errcap);
+
+/* OGC API - Features documents. 'base' is the absolute URL prefix of the API (for example
+ * "https://map.example.vn", no trailing slash; "" gives root-relative links); borrowed. */
+int col_layers_ogc_landing(const char *base, char **out);
+int col_layers_ogc_conformance(char **out);
+/* /collections: the five layers with extents from the public devices of 'devs'. */
+int col_layers_ogc_collections(const char *base, const struct ct_device *const *devs, size_t ndevs,
+                               char **out);
+/* /collections/<layer>. */
+int col_layers_ogc_collection(const char *base, enum ct_kind kind,
+                              const struct ct_device *const *devs, size_t ndevs, char **out);
+/* /collections/<layer>/items: the layer's features filtered by bbox and datetime (a feature
+ * without a time never matches a datetime filter), then 'offset' and 'limit' applied;
+ * numberMatched, numberReturned, timeStamp, links self and (when more remain) next.
+ * 'q' NULL means defaults. Errors as col_layers_geojson. */
+int col_layers_ogc_items(const char *base, const struct col_layers_src *src, enum ct_kind kind,
+                         const struct col_layers_query *q, char **out);
+
+/* NGSI-LD (application/ld+json): a JSON array of entities, one per feature of the layer, each
+ * with "@context" [Smart Data Models context, NGSI-LD core context] and id
+ * "urn:ngsi-ld:<Type>:<device id>". Types: air AirQualityObserved (pm25 pm10 no2 so2 o3 co
+ * temperature relativeHumidity airQualityIndex airQualityLevel), water WaterQualityObserved
+ * (pH O2 turbidity conductivity temperature NH4 COD tss), rain WeatherObserved (precipitation
+ * = mm_1h), flood FloodMonitoring (currentLevel, alertLevel in cm), parking OffStreetParking
+ * (totalSpotNumber availableSpotNumber occupiedSpotNumber occupancy). Every entity has name,
+ * location (GeoProperty), address (addressLocality = district, streetAddress = ward) and
+ * dateObserved when a time is known. Errors as col_layers_geojson. */
+int col_layers_ngsi_ld(const struct col_layers_src *src, enum ct_kind kind, char **out);
+
+#endif

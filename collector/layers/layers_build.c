@@ -1,0 +1,515 @@
+/* layers_build.c - stations of a layer from the registry and InfluxDB /query responses, and the
+ * /layers/<layer>.geojson FeatureCollection. Pure: no I/O. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ct/err.h"
+#include "layers_priv.h"
+
+/* ---- stations ---- */
+
+static int cmp_station(const void *a, const void *b)
+{
+    const struct col_layers_station *const *x = a;
+    const struct col_layers_station *const *y = b;
+    return strcmp((*x)->dev->id, (*y)->dev->id);
+}
+
+/* Index for lookups by id: pointers to the stations sorted by id. */
+struct st_index {
+    struct col_layers_station **sorted;
+    size_t n;
+};
+
+static struct col_layers_station *find_station(const struct st_index *ix, const char *id)
+{
+    struct ct_device key_dev;
+    struct col_layers_station key;
+    const struct col_layers_station *keyp = &key;
+    size_t idlen = strlen(id);
+    if (idlen == 0 || idlen > CT_ID_MAX) {
+        return NULL;
+    }
+    memcpy(key_dev.id, id, idlen + 1);
+    key.dev = &key_dev;
+    struct col_layers_station **hit =
+        bsearch(&keyp, ix->sorted, ix->n, sizeof(*ix->sorted), cmp_station);
+    return hit ? *hit : NULL;
+}
+
+static bool add_num(cJSON *obj, const char *name, double v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+    return cJSON_AddNumberToObject(obj, name, v) != NULL;
+}
+
+static bool add_str(cJSON *obj, const char *name, const char *v)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(obj, name);
+    return cJSON_AddStringToObject(obj, name, v) != NULL;
+}
+
+static bool add_unit(cJSON *props, const char *name, const char *unit)
+{
+    cJSON *units = cJSON_GetObjectItemCaseSensitive(props, "units");
+    return units && add_str(units, name, unit);
+}
+
+static int new_feature(struct col_layers_station *st, enum ct_kind kind)
+{
+    const struct ct_device *d = st->dev;
+    cJSON *f = cJSON_CreateObject();
+    if (!f) {
+        return CT_E_NOMEM;
+    }
+    st->feature = f;
+    st->t_raw = st->t_index = st->t_ms = -1;
+    if (!cJSON_AddStringToObject(f, "type", "Feature") ||
+        !cJSON_AddStringToObject(f, "id", d->id)) {
+        return CT_E_NOMEM;
+    }
+    cJSON *geom = cJSON_AddObjectToObject(f, "geometry");
+    cJSON *coords = geom ? cJSON_CreateDoubleArray((const double[]){d->lon, d->lat}, 2) : NULL;
+    cJSON *props = cJSON_CreateObject();
+    if (!coords || !props || !cJSON_AddStringToObject(geom, "type", "Point")) {
+        cJSON_Delete(coords);
+        cJSON_Delete(props);
+        return CT_E_NOMEM;
+    }
+    cJSON_AddItemToObject(geom, "coordinates", coords);
+    cJSON_AddItemToObject(f, "properties", props);
+    st->props = props;
+    if (!cJSON_AddStringToObject(props, "id", d->id) ||
+        !cJSON_AddStringToObject(props, "name", d->name ? d->name : d->id) ||
+        !cJSON_AddStringToObject(props, "district", d->district ? d->district : "") ||
+        !cJSON_AddStringToObject(props, "ward", d->ward ? d->ward : "") ||
+        !cJSON_AddStringToObject(props, "kind", ct_kind_name(kind)) ||
+        !cJSON_AddNullToObject(props, "time") || !cJSON_AddTrueToObject(props, "stale") ||
+        !cJSON_AddObjectToObject(props, "units")) {
+        return CT_E_NOMEM;
+    }
+    return 0;
+}
+
+/* Index columns kept per measurement: column -> property (and unit). */
+struct col_map {
+    const char *meas;
+    const char *column;
+    const char *prop;
+    const char *unit;
+};
+
+static const struct col_map index_cols[] = {
+    {"air_aqi", "aqi_vn", "aqi_vn", NULL},
+    {"air_aqi", "aqi_us", "aqi_us", NULL},
+    {"water_wqi", "wqi_vn", "wqi_vn", NULL},
+    {"water_wqi", "wqi", "wqi_vn", NULL},
+    {"rain_1h", "mm", "mm_1h", "mm"},
+    {"rain_24h", "mm", "mm_24h", "mm"},
+    {"flood_level", "depth_cm", "depth_cm", "cm"},
+    {"parking_lot", "capacity", "capacity", "spaces"},
+    {"parking_lot", "occupied", "occupied", "spaces"},
+    {"parking_lot", "free", "free", "spaces"},
+    {"parking_lot", "ratio", "ratio", "1"},
+};
+
+/* Applies one column value of the newest row of a series to a station. */
+static int apply_column(struct col_layers_station *st, enum ct_kind kind, const char *meas,
+                        bool raw, const char *col, const cJSON *v)
+{
+    if (strncmp(col, "last_", 5) == 0) {
+        col += 5;
+    }
+    if (raw) {
+        /* Rain's raw interval values (mm, tips) are not public; its time still counts. */
+        if (kind == CT_KIND_RAIN) {
+            return 0;
+        }
+        const struct ct_member *m = ct_schema_find(kind, col, strlen(col));
+        if (!m || !cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+            return 0;
+        }
+        /* A lot's raw counter only fills in what parking_lot did not give. */
+        if (kind == CT_KIND_PARKING && cJSON_GetObjectItemCaseSensitive(st->props, m->name)) {
+            return 0;
+        }
+        const char *prop = kind == CT_KIND_FLOOD ? "depth_cm" : m->name;
+        if (!add_num(st->props, prop, v->valuedouble) || !add_unit(st->props, prop, m->unit)) {
+            return CT_E_NOMEM;
+        }
+        return 0;
+    }
+    if (strcmp(meas, "air_aqi") == 0 && (strcmp(col, "dominant") == 0)) {
+        /* Only a known member name is published, never free text from the store. */
+        if (cJSON_IsString(v) &&
+            ct_schema_find(CT_KIND_AIR, v->valuestring, strlen(v->valuestring))) {
+            return add_str(st->props, "dominant", v->valuestring) ? 0 : CT_E_NOMEM;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(index_cols) / sizeof(index_cols[0]); i++) {
+        const struct col_map *cm = &index_cols[i];
+        if (strcmp(cm->meas, meas) != 0 || strcmp(cm->column, col) != 0) {
+            continue;
+        }
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+            return 0;
+        }
+        /* The raw depth is the latest value; the index's depth only fills in. */
+        if (kind == CT_KIND_FLOOD && st->t_raw >= 0 &&
+            cJSON_GetObjectItemCaseSensitive(st->props, cm->prop)) {
+            return 0;
+        }
+        if (!add_num(st->props, cm->prop, v->valuedouble)) {
+            return CT_E_NOMEM;
+        }
+        if (cm->unit && !add_unit(st->props, cm->prop, cm->unit)) {
+            return CT_E_NOMEM;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+static bool row_time(const cJSON *t, int64_t *ms)
+{
+    if (cJSON_IsNumber(t) && isfinite(t->valuedouble) && fabs(t->valuedouble) < 9.0e15) {
+        *ms = (int64_t)t->valuedouble;
+        return true;
+    }
+    if (cJSON_IsString(t)) {
+        return col_layers_time_parse(t->valuestring, strlen(t->valuestring), ms) == 0;
+    }
+    return false;
+}
+
+static int apply_series(const struct st_index *ix, enum ct_kind kind, const cJSON *series)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(series, "name");
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(series, "tags");
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(series, "columns");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(series, "values");
+    if (!cJSON_IsString(name) || !cJSON_IsArray(cols) || !cJSON_IsArray(rows)) {
+        return 0;
+    }
+    int which = -1;
+    for (int i = 0; i < 3; i++) {
+        if (col_layers_meas[kind][i] && strcmp(col_layers_meas[kind][i], name->valuestring) == 0) {
+            which = i;
+        }
+    }
+    if (which < 0) {
+        return 0;
+    }
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(tags, "device");
+    if (!cJSON_IsString(dev) || dev->valuestring[0] == '\0') {
+        dev = cJSON_GetObjectItemCaseSensitive(tags, "lot");
+    }
+    if (!cJSON_IsString(dev)) {
+        return 0;
+    }
+    struct col_layers_station *st = find_station(ix, dev->valuestring);
+    if (!st) {
+        return 0;
+    }
+    int tcol = -1;
+    int ncols = cJSON_GetArraySize(cols);
+    for (int i = 0; i < ncols; i++) {
+        const cJSON *c = cJSON_GetArrayItem(cols, i);
+        if (cJSON_IsString(c) && strcmp(c->valuestring, "time") == 0) {
+            tcol = i;
+        }
+    }
+    /* The newest row of the series. */
+    const cJSON *best = NULL;
+    int64_t best_t = -1;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, rows)
+    {
+        int64_t t;
+        if (cJSON_IsArray(row) && tcol >= 0 && row_time(cJSON_GetArrayItem(row, tcol), &t) &&
+            t > best_t) {
+            best = row;
+            best_t = t;
+        }
+    }
+    if (!best) {
+        return 0;
+    }
+    bool raw = which == 0;
+    int64_t *slot = raw ? &st->t_raw : &st->t_index;
+    if (best_t < *slot) {
+        return 0;
+    }
+    *slot = best_t;
+    for (int i = 0; i < ncols; i++) {
+        const cJSON *c = cJSON_GetArrayItem(cols, i);
+        if (i == tcol || !cJSON_IsString(c)) {
+            continue;
+        }
+        int rc = apply_column(st, kind, name->valuestring, raw, c->valuestring,
+                              cJSON_GetArrayItem(best, i));
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int apply_response(const struct st_index *ix, enum ct_kind kind, const char *text,
+                          size_t len)
+{
+    if (len > COL_LAYERS_RESPONSE_MAX) {
+        return CT_E_TOOBIG;
+    }
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    if (!root) {
+        return CT_E_PARSE;
+    }
+    int rc = 0;
+    const cJSON *results = cJSON_GetObjectItemCaseSensitive(root, "results");
+    const cJSON *res;
+    cJSON_ArrayForEach(res, results)
+    {
+        const cJSON *series = cJSON_GetObjectItemCaseSensitive(res, "series");
+        const cJSON *s;
+        cJSON_ArrayForEach(s, series)
+        {
+            rc = apply_series(ix, kind, s);
+            if (rc) {
+                goto out_free_root;
+            }
+        }
+    }
+out_free_root:
+    cJSON_Delete(root);
+    return rc;
+}
+
+static double num_prop(const cJSON *props, const char *name, bool *has)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, name);
+    *has = cJSON_IsNumber(v);
+    return *has ? v->valuedouble : 0.0;
+}
+
+/* 24-hour rainfall terms of the hydro-meteorological bulletins (domain.md section 4); the
+ * bulletin's gaps (15-16, 50-51 mm) go to the lower term. */
+static void rain_term(double mm24, const char **vi, const char **en)
+{
+    if (mm24 <= 0.0) {
+        *vi = "Không mưa";
+        *en = "No rain";
+    } else if (mm24 < 6.0) {
+        *vi = "Mưa nhỏ";
+        *en = "Light rain";
+    } else if (mm24 < 16.0) {
+        *vi = "Mưa";
+        *en = "Rain";
+    } else if (mm24 < 51.0) {
+        *vi = "Mưa vừa";
+        *en = "Moderate rain";
+    } else if (mm24 <= 100.0) {
+        *vi = "Mưa to";
+        *en = "Heavy rain";
+    } else {
+        *vi = "Mưa rất to";
+        *en = "Very heavy rain";
+    }
+}
+
+/* Flood depth bands: the project's own choice (domain.md: no official table). */
+static const struct {
+    const char *vi;
+    const char *en;
+    const char *color;
+} flood_bands[] = {
+    {"Không ngập", "No flooding", "#2B83BA"},          {"Ngập nhẹ", "Shallow flooding", "#FDD835"},
+    {"Ngập vừa", "Moderate flooding", "#FB8C00"},      {"Ngập sâu", "Deep flooding", "#E53935"},
+    {"Ngập rất sâu", "Very deep flooding", "#6A1B9A"},
+};
+
+static const double default_bands_cm[] = {10.0, 30.0, 50.0};
+
+static int flood_band(const struct ct_device *d, double depth)
+{
+    const double *b = d->nbands ? d->bands_cm : default_bands_cm;
+    size_t n = d->nbands ? d->nbands : 3;
+    int band = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (depth >= b[i]) {
+            band = (int)i + 1;
+        }
+    }
+    return band > 4 ? 4 : band;
+}
+
+static int finish_station(struct col_layers_station *st, enum ct_kind kind,
+                          const struct col_layers_src *src)
+{
+    cJSON *p = st->props;
+    bool has = false;
+    bool ok = true;
+    if (kind == CT_KIND_AIR) {
+        double aqi = num_prop(p, "aqi_vn", &has);
+        const struct col_layers_aqi_cat *c = has ? col_layers_aqi_category((int)lround(aqi)) : NULL;
+        if (c) {
+            ok = add_num(p, "aqi_vn_level", c->level) && add_str(p, "aqi_vn_category_vi", c->vi) &&
+                 add_str(p, "aqi_vn_category_en", c->en) && add_str(p, "aqi_vn_color", c->color);
+        }
+    } else if (kind == CT_KIND_RAIN) {
+        double mm24 = num_prop(p, "mm_24h", &has);
+        if (has) {
+            const char *vi;
+            const char *en;
+            rain_term(mm24, &vi, &en);
+            ok = add_str(p, "rain_term_vi", vi) && add_str(p, "rain_term_en", en);
+        }
+    } else if (kind == CT_KIND_FLOOD) {
+        double depth = num_prop(p, "depth_cm", &has);
+        if (has) {
+            int b = flood_band(st->dev, depth);
+            ok = add_num(p, "flood_band", b) && add_str(p, "flood_band_vi", flood_bands[b].vi) &&
+                 add_str(p, "flood_band_en", flood_bands[b].en) &&
+                 add_str(p, "flood_color", flood_bands[b].color);
+        }
+    } else if (kind == CT_KIND_PARKING) {
+        bool has_cap = false;
+        bool has_occ = false;
+        bool has_free = false;
+        bool has_ratio = false;
+        double cap = num_prop(p, "capacity", &has_cap);
+        double occ = num_prop(p, "occupied", &has_occ);
+        num_prop(p, "free", &has_free);
+        num_prop(p, "ratio", &has_ratio);
+        if (!has_cap && st->dev->capacity > 0) {
+            cap = (double)st->dev->capacity;
+            has_cap = true;
+            ok = add_num(p, "capacity", cap) && add_unit(p, "capacity", "spaces");
+        }
+        if (ok && has_cap && has_occ && !has_free) {
+            ok = add_num(p, "free", cap > occ ? cap - occ : 0.0) && add_unit(p, "free", "spaces");
+        }
+        if (ok && has_cap && has_occ && !has_ratio && cap > 0) {
+            ok = add_num(p, "ratio", occ / cap) && add_unit(p, "ratio", "1");
+        }
+    }
+    if (!ok) {
+        return CT_E_NOMEM;
+    }
+    st->t_ms = st->t_raw >= 0 ? st->t_raw : st->t_index;
+    if (st->t_ms >= 0) {
+        char iso[COL_LAYERS_ISO_MAX];
+        col_layers_time_format(st->t_ms, iso);
+        cJSON_DeleteItemFromObjectCaseSensitive(p, "time");
+        cJSON_DeleteItemFromObjectCaseSensitive(p, "stale");
+        bool stale = src->now_ms - st->t_ms > src->stale_ms;
+        if (!cJSON_AddStringToObject(p, "time", iso) || !cJSON_AddBoolToObject(p, "stale", stale)) {
+            return CT_E_NOMEM;
+        }
+    }
+    return 0;
+}
+
+void col_layers_build_free(struct col_layers_build *b)
+{
+    if (!b) {
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        cJSON_Delete(b->st[i].feature);
+    }
+    free(b->st);
+    b->st = NULL;
+    b->n = 0;
+}
+
+int col_layers_build_stations(const struct col_layers_src *src, enum ct_kind kind,
+                              struct col_layers_build *b)
+{
+    if (!src || !b || (int)kind < 0 || kind >= CT_KIND__COUNT || (src->ndevs && !src->devs) ||
+        (src->nresp && (!src->resp || !src->resp_len))) {
+        return CT_E_INVAL;
+    }
+    b->st = NULL;
+    b->n = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < src->ndevs; i++) {
+        n += col_layers_dev_public(src->devs[i], kind);
+    }
+    int rc = 0;
+    struct st_index ix = {NULL, 0};
+    if (n == 0) {
+        return 0;
+    }
+    b->st = calloc(n, sizeof(*b->st));
+    ix.sorted = calloc(n, sizeof(*ix.sorted));
+    if (!b->st || !ix.sorted) {
+        rc = CT_E_NOMEM;
+        goto out_fail;
+    }
+    for (size_t i = 0; i < src->ndevs; i++) {
+        if (col_layers_dev_public(src->devs[i], kind)) {
+            b->st[b->n].dev = src->devs[i];
+            b->n++;
+            rc = new_feature(&b->st[b->n - 1], kind);
+            if (rc) {
+                goto out_fail;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        ix.sorted[i] = &b->st[i];
+    }
+    qsort(ix.sorted, n, sizeof(*ix.sorted), cmp_station);
+    ix.n = n;
+    for (size_t i = 0; i < src->nresp; i++) {
+        rc = apply_response(&ix, kind, src->resp[i], src->resp_len[i]);
+        if (rc) {
+            goto out_fail;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = finish_station(&b->st[i], kind, src);
+        if (rc) {
+            goto out_fail;
+        }
+    }
+    free(ix.sorted);
+    return 0;
+out_fail:
+    free(ix.sorted);
+    col_layers_build_free(b);
+    return rc;
+}
+
+int col_layers_geojson(const struct col_layers_src *src, enum ct_kind kind, char **out)
+{
+    if (!out) {
+        return CT_E_INVAL;
+    }
+    *out = NULL;
+    struct col_layers_build b;
+    int rc = col_layers_build_stations(src, kind, &b);
+    if (rc) {
+        return rc;
+    }
+    cJSON *fc = cJSON_CreateObject();
+    bool ok = fc && cJSON_AddStringToObject(fc, "type", "FeatureCollection");
+    cJSON *arr = ok ? cJSON_AddArrayToObject(fc, "features") : NULL;
+    if (!arr) {
+        rc = CT_E_NOMEM;
+        goto out_free;
+    }
+    for (size_t i = 0; i < b.n; i++) {
+        cJSON_AddItemToArray(arr, b.st[i].feature);
+        b.st[i].feature = NULL;
+    }
+    rc = col_layers_print(fc, out);
+out_free:
+    cJSON_Delete(fc);
+    col_layers_build_free(&b);
+    return rc;
+}

@@ -1,0 +1,47 @@
+/* layers_priv.h - shared internals of col_layers (not installed, not for other modules). */
+#ifndef COL_LAYERS_PRIV_H
+#define COL_LAYERS_PRIV_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "col_layers.h"
+
+/* One public station (or lot) of a layer being built. */
+struct col_layers_station {
+    const struct ct_device *dev; /* borrowed from the source */
+    cJSON *feature;              /* owned until detached by the caller */
+    cJSON *props;                /* borrowed from 'feature' */
+    int64_t t_raw;               /* time of the latest raw row, -1 when none */
+    int64_t t_index;             /* time of the latest index row, -1 when none */
+    int64_t t_ms;                /* resulting time of the feature, -1 when none */
+};
+
+struct col_layers_build {
+    struct col_layers_station *st; /* owned */
+    size_t n;
+};
+
+/* Builds the stations of one layer (features complete with properties). On error the build is
+ * left empty. Free with col_layers_build_free (accepts an empty or half-built build). */
+int col_layers_build_stations(const struct col_layers_src *src, enum ct_kind kind,
+                              struct col_layers_build *b);
+void col_layers_build_free(struct col_layers_build *b);
+
+/* Prints 'json' unformatted into a malloc'd string (*out); frees nothing. CT_E_NOMEM. */
+int col_layers_print(const cJSON *json, char **out);
+
+/* RFC 3339 / ISO 8601 UTC time (YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm)) of 'len' bytes to ms since
+ * the epoch. Returns 0 or CT_E_PARSE. */
+int col_layers_time_parse(const char *s, size_t len, int64_t *ms);
+/* Formats 'ms' as "YYYY-MM-DDTHH:MM:SSZ" (".fffZ" when ms is not whole seconds). */
+void col_layers_time_format(int64_t ms, char buf[COL_LAYERS_ISO_MAX]);
+
+/* Measurements read per layer (NULL-padded); index 0 is the raw kind measurement. */
+extern const char *const col_layers_meas[CT_KIND__COUNT][3];
+
+/* Whether a device belongs to the public layer of 'kind'. */
+bool col_layers_dev_public(const struct ct_device *dev, enum ct_kind kind);
+
+#endif

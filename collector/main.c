@@ -1,0 +1,77 @@
+/* main.c - the collector program: parse the command line and hand over. Nothing else. */
+#include <stdio.h>
+#include <string.h>
+
+#include "col_app.h"
+#include "col_config.h"
+#include "col_indices.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage:\n"
+               "  collector [run] -c CONFIG.json      run the collector\n"
+               "  collector check-config -c CONFIG     check a config file and exit\n"
+               "  collector aqi <vn|us> <pollutant> <averaging> <value>...\n"
+               "                                       print one AQI as JSON\n"
+               "  collector --version\n");
+}
+
+static int check_config(const char *path)
+{
+    struct col_config cfg;
+    char err[COL_CONFIG_ERR_MAX];
+
+    if (col_config_load(path, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    printf("%s: ok\n", path);
+    col_config_free(&cfg);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config = NULL;
+    const char *cmd = "run";
+    int i = 1;
+
+    if (argc >= 2 && strcmp(argv[1], "aqi") == 0) {
+        return col_indices_aqi_cli(argc - 1, argv + 1, stdout, stderr);
+    }
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+        printf("citytel collector %s\n", CT_VERSION);
+        return 0;
+    }
+    if (argc >= 2 && argv[1][0] != '-') {
+        cmd = argv[1];
+        i = 2;
+    }
+    for (; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "collector: unknown argument \"%s\"\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (config == NULL) {
+        fprintf(stderr, "collector: a config file is required (-c CONFIG.json)\n");
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(cmd, "check-config") == 0) {
+        return check_config(config);
+    }
+    if (strcmp(cmd, "run") != 0) {
+        fprintf(stderr, "collector: unknown command \"%s\"\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    struct col_app_opts opts = {.config_path = config};
+    return col_app_run(&opts);
+}

@@ -1,0 +1,530 @@
+/* sink.c - the sink's state: batching, the memory limit, dispatch with backoff, answer handling
+ * and the asynchronous close. HTTP details are in sink_http.c, the curl/uv glue in curl_uv.c. */
+#include "sink_int.h"
+
+#include <ct/err.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void fifo_push(struct fifo *q, struct batch *b)
+{
+    b->next = NULL;
+    if (q->tail) {
+        q->tail->next = b;
+    } else {
+        q->head = b;
+    }
+    q->tail = b;
+    q->n++;
+}
+
+struct batch *col_sink_fifo_pop(struct fifo *q)
+{
+    struct batch *b = q->head;
+    if (b) {
+        q->head = b->next;
+        if (q->head == NULL) {
+            q->tail = NULL;
+        }
+        q->n--;
+        b->next = NULL;
+    }
+    return b;
+}
+
+/* Inserts after every batch with mark_lo <= b->mark_lo, so the oldest data drains first. */
+static void fifo_insert_sorted(struct fifo *q, struct batch *b)
+{
+    if (q->head == NULL || q->tail->mark_lo <= b->mark_lo) {
+        fifo_push(q, b);
+        return;
+    }
+    struct batch **pp = &q->head;
+    while (*pp && (*pp)->mark_lo <= b->mark_lo) {
+        pp = &(*pp)->next;
+    }
+    b->next = *pp;
+    *pp = b;
+    q->n++;
+}
+
+void col_sink_batch_free(struct batch *b)
+{
+    if (b) {
+        free(b->body);
+        free(b);
+    }
+}
+
+static uint64_t rnd(struct col_sink *s)
+{
+    /* xorshift64*: jitter only, not security. */
+    s->rng ^= s->rng >> 12;
+    s->rng ^= s->rng << 25;
+    s->rng ^= s->rng >> 27;
+    return s->rng * 2685821657736338717ull;
+}
+
+static void settle_bytes(struct col_sink *s, size_t n)
+{
+    s->st.bytes_pending -= n;
+    if (s->want_room && s->st.bytes_pending <= s->cfg.max_pending_bytes / 2) {
+        s->want_room = false;
+        if (s->cbs.on_room) {
+            s->cbs.on_room(s->arg);
+        }
+    }
+}
+
+void col_sink_seal(struct col_sink *s)
+{
+    if (s->open) {
+        uv_timer_stop(&s->flush_timer);
+        fifo_push(&s->ready, s->open);
+        s->open = NULL;
+    }
+}
+
+void col_sink_on_flush_timer(uv_timer_t *t)
+{
+    struct col_sink *s = container_of(t, struct col_sink, flush_timer);
+    col_sink_seal(s);
+    col_sink_pump(s);
+}
+
+void col_sink_on_retry_timer(uv_timer_t *t)
+{
+    struct col_sink *s = container_of(t, struct col_sink, retry_timer);
+    col_sink_pump(s);
+}
+
+/* Puts 'b' back for a retry and holds all sending for the backoff (at least retry_after_ms). */
+static void retry_later(struct col_sink *s, struct batch *b, uint64_t retry_after_ms)
+{
+    s->st.retries++;
+    fifo_insert_sorted(&s->backlog, b);
+    /* Everything cut before the failure is held by the outage too: it joins the backlog, so
+     * that once the store is back the ready queue holds only fresh batches. */
+    struct batch *r;
+    while ((r = col_sink_fifo_pop(&s->ready)) != NULL) {
+        fifo_insert_sorted(&s->backlog, r);
+    }
+    s->fail_streak++;
+    unsigned shift = s->fail_streak - 1 > 30 ? 30 : s->fail_streak - 1;
+    uint64_t cap = s->cfg.retry_base_ms << shift;
+    if (cap > s->cfg.retry_max_ms || cap < s->cfg.retry_base_ms) {
+        cap = s->cfg.retry_max_ms;
+    }
+    uint64_t delay = rnd(s) % (cap + 1);
+    if (delay < retry_after_ms) {
+        delay = retry_after_ms;
+    }
+    uint64_t until = uv_now(s->loop) + delay;
+    if (until > s->hold_until) {
+        s->hold_until = until;
+    }
+}
+
+static void reject(struct col_sink *s, enum col_sink_reject cls, const char *lines, size_t len,
+                   size_t points, int status, const char *reason)
+{
+    s->st.rejects[cls] += points;
+    if (s->cbs.on_reject) {
+        s->cbs.on_reject(s->arg, cls, lines, len, status, reason ? reason : "");
+    }
+}
+
+static size_t count_lines(const char *p, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        n += p[i] == '\n';
+    }
+    return n;
+}
+
+static struct batch *batch_from(const char *p, size_t len, uint64_t mark, uint64_t born)
+{
+    struct batch *b = calloc(1, sizeof(*b));
+    if (b == NULL) {
+        return NULL;
+    }
+    b->body = malloc(len ? len : 1);
+    if (b->body == NULL) {
+        free(b);
+        return NULL;
+    }
+    memcpy(b->body, p, len);
+    b->len = b->cap = len;
+    b->points = count_lines(p, len);
+    b->mark_lo = mark;
+    b->born_ms = born;
+    return b;
+}
+
+/* 413: two halves at the line boundary nearest the middle, both back in the backlog at once. */
+static bool split(struct col_sink *s, struct batch *b)
+{
+    const char *mid = b->body + b->len / 2;
+    const char *nl = memchr(mid, '\n', (size_t)(b->body + b->len - mid));
+    if (nl == NULL || nl + 1 == b->body + b->len) {
+        nl = memchr(b->body, '\n', b->len);
+    }
+    size_t first = (size_t)(nl + 1 - b->body);
+    struct batch *a = batch_from(b->body, first, b->mark_lo, b->born_ms);
+    struct batch *c = batch_from(b->body + first, b->len - first, b->mark_lo, b->born_ms);
+    if (a == NULL || c == NULL) {
+        col_sink_batch_free(a);
+        col_sink_batch_free(c);
+        return false;
+    }
+    s->st.splits++;
+    fifo_insert_sorted(&s->backlog, a);
+    fifo_insert_sorted(&s->backlog, c);
+    col_sink_batch_free(b);
+    return true;
+}
+
+static void req_unlink(struct col_sink *s, struct req *r)
+{
+    if (r->prev) {
+        r->prev->next = r->next;
+    } else {
+        s->reqs = r->next;
+    }
+    if (r->next) {
+        r->next->prev = r->prev;
+    }
+    s->inflight--;
+    if (r->backlog) {
+        s->backlog_inflight--;
+    }
+}
+
+void col_sink_req_free(struct req *r)
+{
+    if (r) {
+        curl_easy_cleanup(r->xfer.easy);
+        free(r->gz);
+        free(r->resp);
+        free(r);
+    }
+}
+
+/* Handles a 400: partial write (named lines rejected, the rest written) or whole batch. */
+static void on_bad_request(struct col_sink *s, struct batch *b, int status, const char *msg)
+{
+    if (status == 400 && col_sink_is_partial(msg)) {
+        char *bad;
+        size_t bad_len;
+        long n = col_sink_named_lines(msg, b->body, b->len, &bad, &bad_len);
+        if (n > 0) {
+            size_t good = b->points - (size_t)n;
+            s->st.points_delivered += good;
+            reject(s, COL_SINK_REJ_PARSE, bad, bad_len, (size_t)n, status, msg);
+            free(bad);
+            return;
+        }
+    }
+    reject(s, COL_SINK_REJ_BAD_REQUEST, b->body, b->len, b->points, status, msg);
+}
+
+static void on_done(struct col_curl_xfer *x, CURLcode rc)
+{
+    struct req *r = container_of(x, struct req, xfer);
+    struct col_sink *s = r->sink;
+    struct batch *b = r->b;
+    r->b = NULL;
+    req_unlink(s, r);
+    uint64_t lat = uv_now(s->loop) - r->start_ms;
+    s->st.last_latency_ms = lat;
+    s->st.ewma_latency_ms =
+        s->st.ewma_latency_ms == 0 ? lat : (s->st.ewma_latency_ms * 7 + lat) / 8;
+    long status = 0;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(r->xfer.easy, CURLINFO_RESPONSE_CODE, &status);
+    }
+    size_t held = b->len;
+    if (rc != CURLE_OK) {
+        s->st.transport_errors++;
+        retry_later(s, b, 0);
+        held = 0;
+    } else if (status >= 200 && status < 300) {
+        s->fail_streak = 0;
+        s->hold_until = 0;
+        s->st.batches_ok++;
+        s->st.points_delivered += b->points;
+        s->st.bytes_delivered += b->len;
+        col_sink_batch_free(b);
+    } else if (status == 413 && b->points > 1) {
+        s->fail_streak = 0;
+        if (split(s, b)) {
+            held = 0;
+        } else {
+            retry_later(s, b, 0);
+            held = 0;
+        }
+    } else if (status == 429 || status == 503 || status == 401 || status == 403 || status >= 500 ||
+               status < 400) {
+        /* Put back first: a callback that closes the sink then frees it with the backlog. */
+        retry_later(s, b, r->has_retry_after ? r->retry_after_ms : 0);
+        held = 0;
+        if (status == 401 || status == 403) {
+            s->st.auth_errors++;
+            char *msg = col_sink_error_message(r->resp ? r->resp : "", r->resp_len);
+            if (s->cbs.on_auth_error) {
+                s->cbs.on_auth_error(s->arg, (int)status, msg ? msg : "");
+            }
+            free(msg);
+        }
+    } else {
+        s->fail_streak = 0;
+        s->hold_until = 0;
+        char *msg = col_sink_error_message(r->resp ? r->resp : "", r->resp_len);
+        if (status == 413) {
+            reject(s, COL_SINK_REJ_TOO_LARGE, b->body, b->len, b->points, (int)status, msg);
+        } else {
+            on_bad_request(s, b, (int)status, msg ? msg : "");
+        }
+        free(msg);
+        col_sink_batch_free(b);
+    }
+    col_sink_req_free(r);
+    if (s->closing) {
+        /* A callback closed the sink; a batch put back above was freed by the close. */
+        return;
+    }
+    if (held) {
+        settle_bytes(s, held);
+    }
+    if (!s->closing) {
+        col_sink_pump(s);
+    }
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct req *r = userp;
+    size_t n = size * nmemb;
+    if (r->resp == NULL) {
+        r->resp = malloc(COL_SINK_RESP_MAX);
+        if (r->resp == NULL) {
+            return n; /* classification then works from the status alone */
+        }
+    }
+    size_t room = COL_SINK_RESP_MAX - r->resp_len;
+    size_t take = n < room ? n : room;
+    memcpy(r->resp + r->resp_len, data, take);
+    r->resp_len += take;
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct req *r = userp;
+    size_t n = size * nmemb;
+    static const char key[] = "retry-after:";
+    if (n > sizeof(key) - 1 && strncasecmp(data, key, sizeof(key) - 1) == 0) {
+        uint64_t ms;
+        if (col_sink_parse_retry_after(data + sizeof(key) - 1, n - (sizeof(key) - 1), &ms)) {
+            r->retry_after_ms = ms;
+            r->has_retry_after = true;
+        }
+    }
+    return n;
+}
+
+/* Starts a POST of 'b'. On failure 'b' is still the caller's. */
+static int start_req(struct col_sink *s, struct batch *b, bool from_backlog)
+{
+    struct req *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return CT_E_NOMEM;
+    }
+    r->sink = s;
+    r->backlog = from_backlog;
+    r->xfer.easy = curl_easy_init();
+    if (r->xfer.easy == NULL) {
+        free(r);
+        return CT_E_NOMEM;
+    }
+    const char *body = b->body;
+    size_t len = b->len;
+    if (s->cfg.gzip) {
+        int rc = col_sink_gzip(b->body, b->len, &r->gz, &r->gz_len);
+        if (rc != 0) {
+            col_sink_req_free(r);
+            return rc;
+        }
+        body = r->gz;
+        len = r->gz_len;
+    }
+    CURL *e = r->xfer.easy;
+    curl_easy_setopt(e, CURLOPT_URL, s->url);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->hdrs);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->cfg.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->cfg.total_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+    r->start_ms = uv_now(s->loop);
+    r->b = b;
+    int rc = col_curl_uv_start(s->cu, &r->xfer, on_done);
+    if (rc != 0) {
+        r->b = NULL;
+        col_sink_req_free(r);
+        return rc;
+    }
+    r->next = s->reqs;
+    if (s->reqs) {
+        s->reqs->prev = r;
+    }
+    s->reqs = r;
+    s->inflight++;
+    if (from_backlog) {
+        s->backlog_inflight++;
+    }
+    s->st.requests++;
+    return 0;
+}
+
+/* Chooses the next batch: backlog within its slot limit, fresh batches in the reserved slot. */
+static struct batch *pick(struct col_sink *s, bool *from_backlog)
+{
+    bool have_b = s->backlog.head != NULL;
+    bool have_r = s->ready.head != NULL;
+    bool use_backlog;
+    if (!have_b && !have_r) {
+        return NULL;
+    }
+    if (s->fail_streak > 0) {
+        use_backlog = have_b; /* probe with the oldest failed batch */
+    } else if (!have_b || !have_r) {
+        use_backlog = have_b;
+        if (use_backlog && s->cfg.max_inflight > 1 &&
+            s->backlog_inflight >= s->cfg.max_inflight - 1) {
+            return NULL; /* keep the last slot for fresh data */
+        }
+    } else if (s->cfg.max_inflight == 1) {
+        use_backlog = !s->last_was_backlog;
+    } else {
+        use_backlog = s->backlog_inflight < s->cfg.max_inflight - 1;
+    }
+    *from_backlog = use_backlog;
+    return col_sink_fifo_pop(use_backlog ? &s->backlog : &s->ready);
+}
+
+void col_sink_pump(struct col_sink *s)
+{
+    if (s->closing) {
+        return;
+    }
+    uint64_t now = uv_now(s->loop);
+    if (now < s->hold_until) {
+        uv_timer_start(&s->retry_timer, col_sink_on_retry_timer, s->hold_until - now, 0);
+        return;
+    }
+    for (;;) {
+        unsigned cap = s->fail_streak > 0 ? 1 : s->cfg.max_inflight;
+        if (s->inflight >= cap) {
+            return;
+        }
+        bool from_backlog = false;
+        struct batch *b = pick(s, &from_backlog);
+        if (b == NULL) {
+            return;
+        }
+        if (start_req(s, b, from_backlog) != 0) {
+            /* Could not even start: treat like a transport failure. */
+            s->st.transport_errors++;
+            retry_later(s, b, 0);
+            uv_timer_start(&s->retry_timer, col_sink_on_retry_timer, s->hold_until - now, 0);
+            return;
+        }
+        s->last_was_backlog = from_backlog;
+    }
+}
+
+static int add_line(struct col_sink *s, const char *p, size_t n, uint64_t mark)
+{
+    struct batch *b = s->open;
+    if (b && (b->points >= s->cfg.batch_max_points || b->len + n + 1 > s->cfg.batch_max_bytes)) {
+        col_sink_seal(s);
+        b = NULL;
+    }
+    if (b == NULL) {
+        b = calloc(1, sizeof(*b));
+        if (b == NULL) {
+            return CT_E_NOMEM;
+        }
+        b->mark_lo = mark;
+        b->born_ms = uv_now(s->loop);
+        s->open = b;
+        uv_timer_start(&s->flush_timer, col_sink_on_flush_timer, s->cfg.flush_ms, 0);
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) {
+            cap *= 2;
+        }
+        if (cap > s->cfg.batch_max_bytes && b->len + n + 1 <= s->cfg.batch_max_bytes) {
+            cap = s->cfg.batch_max_bytes;
+        }
+        char *nb = realloc(b->body, cap);
+        if (nb == NULL) {
+            return CT_E_NOMEM;
+        }
+        b->body = nb;
+        b->cap = cap;
+    }
+    memcpy(b->body + b->len, p, n);
+    b->body[b->len + n] = '\n';
+    b->len += n + 1;
+    b->points++;
+    s->st.bytes_pending += n + 1;
+    if (b->points >= s->cfg.batch_max_points || b->len >= s->cfg.batch_max_bytes) {
+        col_sink_seal(s);
+    }
+    return 0;
+}
+
+int col_sink_enqueue(struct col_sink *s, const char *lines, size_t len, uint64_t mark)
+{
+    if (s->closing) {
+        return CT_E_STATE;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    size_t need = len + (lines[len - 1] != '\n');
+    if (need > s->cfg.max_pending_bytes) {
+        return CT_E_TOOBIG;
+    }
+    if (mark < s->last_mark) {
+        return CT_E_INVAL;
+    }
+    if (s->st.bytes_pending + need > s->cfg.max_pending_bytes) {
+        s->st.full_refusals++;
+        s->want_room = true;
+        return CT_E_FULL;
+    }
+    s->last_mark = mark;
+    const char *p = lines;
+    const char *end = lines + len;
+    int rc = 0;
+    while (p < end && rc == 0) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n > 0) {
+            rc = add_line(s, p, n, mark);
+        }
+        p += n + 1;
+    }
+    col_sink_pump(s);
+    return rc;
+}

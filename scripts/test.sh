@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# scripts/test.sh - run the whole test suite on a fresh Debian 12 machine (as root).
+#
+# Installs what is missing, builds twice from scratch (warnings as errors; and with ASan+UBSan),
+# and runs every test in both builds: unit tests, integration tests against the real Mosquitto
+# and InfluxDB, end-to-end tests and the map's browser test. Exits non-zero if anything fails.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+# shellcheck source=lib/deps.sh
+. scripts/lib/deps.sh
+ct_install_deps chromium nodejs npm
+
+jobs=$(nproc)
+status=0
+run_build()
+{
+    local dir=$1
+    shift
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cmake -S . -B "$dir" -DCT_WERROR=ON "$@" >"$dir/cmake.log" 2>&1 || { cat "$dir/cmake.log"; return 1; }
+    cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1 || { grep -E -B2 -A6 "error" "$dir/build.log" | head -80; return 1; }
+}
+
+echo "== build (warnings are errors)"
+run_build build
+echo "== build (ASan + UBSan)"
+run_build build-asan -DCT_SANITIZE=ON
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+echo "== tests (release build)"
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600 || status=1
+echo "== tests (ASan + UBSan build)"
+ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900 -LE browser || status=1
+exit $status
