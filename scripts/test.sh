@@ -28,6 +28,12 @@ run_build build
 echo "== build (ASan + UBSan)"
 run_build build-asan -DCT_SANITIZE=ON
 
+echo "== map page and browser test packages (npm)"
+(cd dashboards/map && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) \
+    >build/npm-map.log 2>&1 || { tail -30 build/npm-map.log; exit 1; }
+(cd tests/e2e/map && npm ci --no-audit --no-fund --loglevel=error) >build/npm-e2e.log 2>&1 \
+    || { tail -30 build/npm-e2e.log; exit 1; }
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== tests (release build)"

@@ -247,6 +247,7 @@ static void close_all(struct col_app *app)
     close_handle(app, (uv_handle_t *)&app->commit_timer);
     close_handle(app, (uv_handle_t *)&app->reject_timer);
     close_handle(app, (uv_handle_t *)&app->stop_timer);
+    close_handle(app, (uv_handle_t *)&app->watchdog_timer);
     close_handle(app, (uv_handle_t *)&app->sig_int);
     close_handle(app, (uv_handle_t *)&app->sig_term);
     close_handle(app, (uv_handle_t *)&app->sig_hup);
@@ -333,6 +334,34 @@ static void on_hup(uv_signal_t *s, int signum)
             ct_registry_count(reg), diff.napply);
 }
 
+/* A subscription can stay connected and still deliver nothing (a broker that lost it, a
+ * half-open connection): after mqtt.silence_reconnect_s without a message, reconnect (the
+ * on-connect handler subscribes again). */
+static void on_watchdog(uv_timer_t *t)
+{
+    struct col_app *app = container_of(t, struct col_app, watchdog_timer);
+    struct col_ingest_stats st;
+    uint64_t now = uv_now(app->loop);
+
+    if (app->ingest == NULL) {
+        return;
+    }
+    col_ingest_stats(app->ingest, &st);
+    if (st.messages != app->wd_messages || !st.connected) {
+        app->wd_messages = st.messages;
+        app->wd_since = now;
+        return;
+    }
+    if (now - app->wd_since >= (uint64_t)app->cfg.mqtt_silence_reconnect_s * 1000) {
+        col_log(COL_LOG_WARN, "ingest",
+                "no message for %lld s while connected; reconnecting and subscribing again",
+                (long long)app->cfg.mqtt_silence_reconnect_s);
+        app->wd_reconnects++;
+        app->wd_since = now;
+        col_ingest_reconnect(app->ingest);
+    }
+}
+
 static int start_handles(struct col_app *app)
 {
     int rc = uv_async_init(app->loop, &app->wake, app_wake_cb);
@@ -341,6 +370,7 @@ static int start_handles(struct col_app *app)
     rc = rc ? rc : uv_timer_init(app->loop, &app->commit_timer);
     rc = rc ? rc : uv_timer_init(app->loop, &app->reject_timer);
     rc = rc ? rc : uv_timer_init(app->loop, &app->stop_timer);
+    rc = rc ? rc : uv_timer_init(app->loop, &app->watchdog_timer);
     rc = rc ? rc : uv_signal_init(app->loop, &app->sig_int);
     rc = rc ? rc : uv_signal_init(app->loop, &app->sig_term);
     rc = rc ? rc : uv_signal_init(app->loop, &app->sig_hup);
@@ -357,6 +387,48 @@ static int start_handles(struct col_app *app)
     uv_timer_start(&app->commit_timer, app_commit_cb, APP_COMMIT_MS, APP_COMMIT_MS);
     uv_timer_start(&app->reject_timer, app_reject_flush_cb, APP_REJECT_FLUSH_MS,
                    APP_REJECT_FLUSH_MS);
+    return 0;
+}
+
+/* The ingest side: spool, quarantine, queue, sink, MQTT client (not for the layers role). */
+static int start_ingest_side(struct col_app *app)
+{
+    int rc = open_spool(app);
+
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "spool", "cannot open the spool in %s: %s", app->cfg.spool_dir,
+                ct_strerror(rc));
+        return rc;
+    }
+    if (app->cfg.quarantine_path[0] != '\0') {
+        struct col_quarantine_cfg qc = {.path = app->cfg.quarantine_path,
+                                        .max_bytes = (uint64_t)app->cfg.quarantine_max_bytes,
+                                        .keep = (unsigned)app->cfg.quarantine_files};
+        rc = col_quarantine_open(&qc, &app->quarantine);
+        if (rc != 0) {
+            col_log(COL_LOG_ERROR, "quarantine", "cannot open %s: %s", app->cfg.quarantine_path,
+                    ct_strerror(rc));
+            return rc;
+        }
+    }
+    rc = col_mq_init(&app->mq, (size_t)app->cfg.ingest_queue_max_messages, 256u << 20,
+                     &app->wake);
+    if (rc != 0) {
+        return rc;
+    }
+    app->mq_ready = true;
+    rc = create_sink(app);
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "sink", "cannot create the store client: %s", ct_strerror(rc));
+        return rc;
+    }
+    rc = create_ingest(app);
+    if (rc != 0) {
+        return rc;
+    }
+    if (app->cfg.mqtt_silence_reconnect_s > 0) {
+        uv_timer_start(&app->watchdog_timer, on_watchdog, 5000, 5000);
+    }
     return 0;
 }
 
@@ -377,35 +449,20 @@ static int start(struct col_app *app)
     if (rc != 0) {
         return rc;
     }
-    memset(&pc, 0, sizeof(pc));
-    rc = load_keys(app, &pc, keys);
-    if (rc != 0) {
-        return rc;
-    }
-    pc.require_sig = app->cfg.security_require_signatures;
-    pc.future_ms = app->cfg.validate_future_ms;
-    pc.backlog_ms = app->cfg.validate_backlog_ms;
-    pc.replay_window = (uint32_t)app->cfg.validate_replay_window;
-    pc.max_devices = 4 * ct_registry_count(app->registry) + 1024;
-    rc = col_pipeline_create(&pc, &app->pipeline);
-    memset(keys, 0, sizeof(keys));
-    if (rc != 0) {
-        return rc;
-    }
-    rc = open_spool(app);
-    if (rc != 0) {
-        col_log(COL_LOG_ERROR, "spool", "cannot open the spool in %s: %s", app->cfg.spool_dir,
-                ct_strerror(rc));
-        return rc;
-    }
-    if (app->cfg.quarantine_path[0] != '\0') {
-        struct col_quarantine_cfg qc = {.path = app->cfg.quarantine_path,
-                                        .max_bytes = (uint64_t)app->cfg.quarantine_max_bytes,
-                                        .keep = (unsigned)app->cfg.quarantine_files};
-        rc = col_quarantine_open(&qc, &app->quarantine);
+    if (app->cfg.collector_role != COL_CFG_ROLE_LAYERS) {
+        memset(&pc, 0, sizeof(pc));
+        rc = load_keys(app, &pc, keys);
         if (rc != 0) {
-            col_log(COL_LOG_ERROR, "quarantine", "cannot open %s: %s", app->cfg.quarantine_path,
-                    ct_strerror(rc));
+            return rc;
+        }
+        pc.require_sig = app->cfg.security_require_signatures;
+        pc.future_ms = app->cfg.validate_future_ms;
+        pc.backlog_ms = app->cfg.validate_backlog_ms;
+        pc.replay_window = (uint32_t)app->cfg.validate_replay_window;
+        pc.max_devices = 4 * ct_registry_count(app->registry) + 1024;
+        rc = col_pipeline_create(&pc, &app->pipeline);
+        memset(keys, 0, sizeof(keys));
+        if (rc != 0) {
             return rc;
         }
     }
@@ -413,20 +470,11 @@ static int start(struct col_app *app)
     if (rc != 0) {
         return rc;
     }
-    rc = col_mq_init(&app->mq, (size_t)app->cfg.ingest_queue_max_messages, 256u << 20,
-                     &app->wake);
-    if (rc != 0) {
-        return rc;
-    }
-    app->mq_ready = true;
-    rc = create_sink(app);
-    if (rc != 0) {
-        col_log(COL_LOG_ERROR, "sink", "cannot create the store client: %s", ct_strerror(rc));
-        return rc;
-    }
-    rc = create_ingest(app);
-    if (rc != 0) {
-        return rc;
+    if (app->cfg.collector_role != COL_CFG_ROLE_LAYERS) {
+        rc = start_ingest_side(app);
+        if (rc != 0) {
+            return rc;
+        }
     }
     rc = app_http_start(app);
     if (rc != 0) {
@@ -435,6 +483,9 @@ static int start(struct col_app *app)
     col_log(COL_LOG_INFO, "app", "collector %s started: %zu devices, store %s, broker %s",
             app->cfg.collector_instance, ct_registry_count(app->registry), app->cfg.influx_url,
             app->cfg.mqtt_uri);
+    if (app->cfg.collector_role == COL_CFG_ROLE_LAYERS) {
+        return 0;
+    }
     return app_replay_start(app);
 }
 

@@ -129,7 +129,7 @@ void app_reject_flush_cb(uv_timer_t *t)
     int64_t now = app_now_ms();
     struct ct_buf out;
 
-    if (app->nrejects == 0 || app->sink_full) {
+    if (app->nrejects == 0 || app->sink_full || app->sink == NULL) {
         return;
     }
     ct_buf_init(&out, 4u << 20);
@@ -403,9 +403,13 @@ void app_sink_on_auth_error(void *arg, int status, const char *reason)
 void app_commit_cb(uv_timer_t *t)
 {
     struct col_app *app = container_of(t, struct col_app, commit_timer);
-    uint64_t low = col_sink_low_water(app->sink);
+    uint64_t low;
     uint64_t upto = app->last_done_seq;
 
+    if (app->sink == NULL || app->spool == NULL) {
+        return;
+    }
+    low = col_sink_low_water(app->sink);
     if (low != UINT64_MAX && low - 1 < upto) {
         upto = low - 1;
     }

@@ -13,9 +13,9 @@ static void on_healthz(struct col_http_req *req, void *arg)
 {
     struct col_app *app = arg;
     struct col_sink_stats ss = {0};
-    struct col_spool_stats sp;
+    struct col_spool_stats sp = {0};
     char body[512];
-    bool mqtt = atomic_load(&app->mqtt_connected);
+    bool mqtt = atomic_load(&app->mqtt_connected) || app->cfg.collector_role == COL_CFG_ROLE_LAYERS;
     bool store;
     bool spool_ok = !atomic_load(&app->spool_full_alert);
     int n;
@@ -23,7 +23,9 @@ static void on_healthz(struct col_http_req *req, void *arg)
     if (app->sink != NULL) {
         col_sink_stats(app->sink, &ss);
     }
-    col_spool_stats(app->spool, &sp);
+    if (app->spool != NULL) {
+        col_spool_stats(app->spool, &sp);
+    }
     store = ss.batches_backlog == 0;
     n = snprintf(body, sizeof(body),
                  "{\"status\":\"%s\",\"mqtt_connected\":%s,\"store_ok\":%s,\"spool_ok\":%s,"
@@ -61,23 +63,30 @@ static void on_metrics(struct col_http_req *req, void *arg)
     ct_buf_free(&out);
 }
 
-/* /config.json: what the map page needs to know (the base-map tile URL, empty for offline). */
+/* Appends 's' as the body of a JSON string (quotes and backslashes escaped, controls dropped). */
+static void json_str(struct ct_buf *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            ct_buf_add(out, "\\", 1);
+        }
+        if ((unsigned char)*s >= 0x20) {
+            ct_buf_add(out, s, 1);
+        }
+    }
+}
+
+/* /config.json: what the map page needs to know (the base-map tiles; empty for offline). */
 static void on_map_config(struct col_http_req *req, void *arg)
 {
     struct col_app *app = arg;
     struct ct_buf out;
-    const char *t = app->cfg.map_tile_url;
 
-    ct_buf_init(&out, 8192);
+    ct_buf_init(&out, 16384);
     ct_buf_adds(&out, "{\"tile_url\":\"");
-    for (; *t; t++) {
-        if (*t == '"' || *t == '\\') {
-            ct_buf_add(&out, "\\", 1);
-        }
-        if ((unsigned char)*t >= 0x20) {
-            ct_buf_add(&out, t, 1);
-        }
-    }
+    json_str(&out, app->cfg.map_tile_url);
+    ct_buf_adds(&out, "\",\"attribution\":\"");
+    json_str(&out, app->cfg.map_tile_attribution);
     ct_buf_adds(&out, "\",\"layers\":[\"air\",\"water\",\"rain\",\"flood\",\"parking\"]}\n");
     struct col_http_resp resp = {.status = 200,
                                  .content_type = "application/json",
@@ -134,9 +143,11 @@ int app_http_start(struct col_app *app)
     }
     rc = col_http_route(app->http, "GET", "/healthz", false, on_healthz, app);
     rc = rc ? rc : col_http_route(app->http, "GET", "/metrics", false, on_metrics, app);
-    rc = rc ? rc : col_http_route(app->http, "GET", "/config.json", false, on_map_config, app);
-    rc = rc ? rc : app_layers_routes(app);
-    rc = rc ? rc : col_http_route(app->http, "GET", "/", true, on_static, app);
+    if (c->collector_role != COL_CFG_ROLE_INGEST) {
+        rc = rc ? rc : col_http_route(app->http, "GET", "/config.json", false, on_map_config, app);
+        rc = rc ? rc : app_layers_routes(app);
+        rc = rc ? rc : col_http_route(app->http, "GET", "/", true, on_static, app);
+    }
     if (rc != 0) {
         return rc;
     }

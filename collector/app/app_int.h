@@ -61,6 +61,10 @@ struct col_app {
     uv_timer_t commit_timer;
     uv_timer_t reject_timer;
     uv_timer_t stop_timer; /* polls the sink's drain while stopping */
+    uv_timer_t watchdog_timer; /* silent-subscription watchdog */
+    uint64_t wd_messages;      /* messages counted at the last change */
+    uint64_t wd_since;         /* loop time of the last change */
+    uint64_t wd_reconnects;
     uint64_t stop_deadline;
     uv_signal_t sig_int;
     uv_signal_t sig_term;

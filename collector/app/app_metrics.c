@@ -42,7 +42,12 @@ static void put(struct mset *m, enum col_metric_type type, const char *name, con
 
 static void pipeline_metrics(struct col_app *app, struct mset *m)
 {
-    const struct col_pipeline_stats *ps = col_pipeline_stats(app->pipeline);
+    const struct col_pipeline_stats *ps;
+
+    if (app->pipeline == NULL) {
+        return;
+    }
+    ps = col_pipeline_stats(app->pipeline);
 
     COUNTER(m, "citytel_messages_accepted_total", "Telemetry messages accepted.", ps->accepted);
     for (int r = 1; r < CT_REJ__COUNT; r++) {
@@ -69,8 +74,7 @@ static void pipeline_metrics(struct col_app *app, struct mset *m)
             ps->status_messages);
     GAUGE(m, "citytel_devices_seen", "Devices with per-device state.",
           col_dedup_count(col_pipeline_devices(app->pipeline)));
-    GAUGE(m, "citytel_registry_devices", "Devices in the registry.",
-          ct_registry_count(app->registry));
+
 }
 
 static void sink_metrics(struct col_app *app, struct mset *m)
@@ -116,6 +120,9 @@ static void spool_metrics(struct col_app *app, struct mset *m)
     struct col_spool_stats s;
     int64_t now = app_now_ms();
 
+    if (app->spool == NULL) {
+        return;
+    }
     col_spool_stats(app->spool, &s);
     GAUGE(m, "citytel_spool_records", "Journal records not yet committed.", s.records);
     GAUGE(m, "citytel_spool_bytes", "Bytes of journal segment files.", s.bytes);
@@ -153,7 +160,10 @@ static void ingest_metrics(struct col_app *app, struct mset *m)
     GAUGE(m, "citytel_ingest_queue", "Messages between the MQTT thread and the loop.",
           app->mq_ready ? col_mq_count(&app->mq) : 0);
     COUNTER(m, "citytel_ingest_queue_waits_total", "Times the MQTT thread waited for room.",
-            app->mq.waits);
+            app->mq_ready ? app->mq.waits : 0);
+    COUNTER(m, "citytel_mqtt_watchdog_reconnects_total",
+            "Reconnections made because a connected subscription stayed silent.",
+            app->wd_reconnects);
 }
 
 int app_metrics_render(struct col_app *app, struct ct_buf *out)
@@ -166,6 +176,8 @@ int app_metrics_render(struct col_app *app, struct ct_buf *out)
     }
     GAUGE(&m, "citytel_up_seconds", "Seconds since the collector started.",
           (app_now_ms() - app->started_ms) / 1000);
+    GAUGE(&m, "citytel_registry_devices", "Devices in the registry.",
+          ct_registry_count(app->registry));
     pipeline_metrics(app, &m);
     sink_metrics(app, &m);
     spool_metrics(app, &m);

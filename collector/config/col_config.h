@@ -55,9 +55,11 @@ enum col_cfg_log_level {
 enum col_cfg_precision { COL_CFG_PREC_S = 0, COL_CFG_PREC_MS, COL_CFG_PREC_US, COL_CFG_PREC_NS };
 enum col_cfg_fsync { COL_CFG_FSYNC_ALWAYS = 0, COL_CFG_FSYNC_INTERVAL, COL_CFG_FSYNC_NONE };
 enum col_cfg_full_policy { COL_CFG_FULL_BLOCK = 0, COL_CFG_FULL_DROP_OLDEST };
+enum col_cfg_role { COL_CFG_ROLE_ALL = 0, COL_CFG_ROLE_INGEST, COL_CFG_ROLE_LAYERS };
 
 struct col_config {
     char *collector_instance; /* [a-z0-9-]{1,32}; "" in the file = derived from the host name */
+    int collector_role;       /* enum col_cfg_role */
     int log_level;            /* enum col_cfg_log_level */
 
     char *mqtt_uri;
@@ -132,6 +134,7 @@ struct col_config {
 
     char *map_dir;
     char *map_tile_url;
+    char *map_tile_attribution;
     int64_t layers_refresh_ms;
 };
 

@@ -56,6 +56,10 @@ static const struct col_cfg_key keys[] = {
     S("collector.instance", collector_instance, "", false,
       "Name of this collector in logs, metrics and the MQTT client id; [a-z0-9-]{1,32}. Empty: "
       "derived from the host name (\"c1\" when that is unusable)."),
+    E("collector.role", collector_role, "all", "all|ingest|layers", false,
+      "What this collector does: all; ingest (MQTT to the store, with /healthz and /metrics, no "
+      "public layers); layers (serves the map and layers from the store, no MQTT), so a city "
+      "scales the public map apart from ingest."),
     E("log.level", log_level, "info", "error|warn|info|debug", true,
       "Lowest level of log lines written to stderr."),
 
@@ -110,7 +114,7 @@ static const struct col_cfg_key keys[] = {
 
     S("influx.url", influx_url, "http://127.0.0.1:8086", false,
       "InfluxDB base URL (http:// or https://)."),
-    I("influx.api", influx_api, "2", 1, 2, false,
+    I("influx.api", influx_api, "1", 1, 2, false,
       "InfluxDB API: 1 = /write with db and rp, 2 = /api/v2/write with org and bucket."),
     S("influx.db", influx_db, "citytel", false, "API 1: database."),
     S("influx.rp", influx_rp, "", false, "API 1: retention policy; empty for the default."),
@@ -180,8 +184,12 @@ static const struct col_cfg_key keys[] = {
       "beyond it: 429 with Retry-After. 0 = unlimited."),
 
     S("map.dir", map_dir, "map", false, "Directory of the public map's static files."),
-    S("map.tile_url", map_tile_url, "https://tile.openstreetmap.org/{z}/{x}/{y}.png", true,
-      "Tile URL template of the public map's base layer."),
+    S("map.tile_url", map_tile_url, "", true,
+      "Tile URL template of the public map's base layer (for example "
+      "https://tile.openstreetmap.org/{z}/{x}/{y}.png); empty: no tiles, the map works offline "
+      "with district labels."),
+    S("map.tile_attribution", map_tile_attribution, "", true,
+      "Attribution text the tile provider requires (shown on the map)."),
     MS("layers.refresh_ms", layers_refresh_ms, "30s", 1000, 86400000, true,
        "How often the public layers are rebuilt from the store."),
 };

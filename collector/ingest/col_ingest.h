@@ -34,7 +34,8 @@ struct col_ingest_cfg {
  * message has no `sig` user property. Return 0 when the message is durable and queued. */
 typedef int (*col_ingest_msg_cb)(void *arg, const char *topic, size_t topic_len, const char *sig,
                                  size_t sig_len, const void *payload, size_t payload_len);
-/* Paho's thread. Connection state changes, with a short reason. */
+/* Paho's thread. Ingest state changes: 'connected' is true once the subscription is granted
+ * (not at the bare connection), false when the connection is lost. */
 typedef void (*col_ingest_state_cb)(void *arg, bool connected, const char *why);
 
 struct col_ingest;
@@ -44,7 +45,7 @@ struct col_ingest_stats {
     uint64_t redelivered; /* callback returned non-zero */
     uint64_t connects;    /* successful connections, the first included */
     uint64_t lost;        /* connections lost */
-    bool connected;
+    bool connected;       /* connected and subscribed */
 };
 
 /* Creates the client (does not connect). Returns 0, CT_E_INVAL or CT_E_NOMEM. */

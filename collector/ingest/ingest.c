@@ -63,15 +63,18 @@ static void on_subscribe_failure(void *context, MQTTAsync_failureData5 *resp)
     (void)in;
 }
 
+/* The subscription is what makes the broker keep messages for us: only now is ingest "up". */
 static void on_subscribe(void *context, MQTTAsync_successData5 *resp)
 {
-    (void)context;
+    struct col_ingest *in = context;
+
     if (resp != NULL && resp->reasonCode >= 0x80) {
         col_log(COL_LOG_ERROR, "ingest", "subscription refused: %s",
                 MQTTReasonCode_toString(resp->reasonCode));
         return;
     }
-    col_log(COL_LOG_INFO, "ingest", "subscribed");
+    col_log(COL_LOG_INFO, "ingest", "subscribed to %s and %s", in->up_topic, in->status_topic);
+    notify(in, true, "subscribed");
 }
 
 static int subscribe(struct col_ingest *in)
@@ -104,7 +107,6 @@ static void on_connected(void *context, char *cause)
     atomic_fetch_add(&in->connects, 1);
     col_log(COL_LOG_INFO, "ingest", "connected to %s%s%s", in->cfg.uri, cause ? ": " : "",
             cause ? cause : "");
-    notify(in, true, "connected");
     subscribe(in);
 }
 

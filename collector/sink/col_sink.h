@@ -11,7 +11,8 @@
  *   400 otherwise       the whole batch goes to on_reject (settled);
  *   413                 the batch is split in two halves at a line boundary and both are resent
  *                       at once (a one-line batch goes to on_reject instead);
- *   429, 503            retried after max(Retry-After seconds, backoff);
+ *   429, 503            retried after max(Retry-After seconds, backoff); a Retry-After holds
+ *                       all sending and a later success does not cancel it;
  *   401, 403            retried with backoff, and on_auth_error is called (an alert);
  *   other 4xx           whole batch to on_reject;
  *   other 5xx, transport errors, timeouts: retried with exponential backoff and full jitter.

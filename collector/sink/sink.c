@@ -123,6 +123,9 @@ static void retry_later(struct col_sink *s, struct batch *b, uint64_t retry_afte
     if (until > s->hold_until) {
         s->hold_until = until;
     }
+    if (retry_after_ms > 0 && uv_now(s->loop) + retry_after_ms > s->server_hold_until) {
+        s->server_hold_until = uv_now(s->loop) + retry_after_ms;
+    }
 }
 
 static void reject(struct col_sink *s, enum col_sink_reject cls, const char *lines, size_t len,
@@ -251,7 +254,7 @@ static void on_done(struct col_curl_xfer *x, CURLcode rc)
         held = 0;
     } else if (status >= 200 && status < 300) {
         s->fail_streak = 0;
-        s->hold_until = 0;
+        s->hold_until = s->server_hold_until; /* a Retry-After still stands */
         s->st.batches_ok++;
         s->st.points_delivered += b->points;
         s->st.bytes_delivered += b->len;
@@ -279,7 +282,7 @@ static void on_done(struct col_curl_xfer *x, CURLcode rc)
         }
     } else {
         s->fail_streak = 0;
-        s->hold_until = 0;
+        s->hold_until = s->server_hold_until; /* a Retry-After still stands */
         char *msg = col_sink_error_message(r->resp ? r->resp : "", r->resp_len);
         if (status == 413) {
             reject(s, COL_SINK_REJ_TOO_LARGE, b->body, b->len, b->points, (int)status, msg);

@@ -60,9 +60,10 @@ struct col_sink {
     unsigned inflight, backlog_inflight;
     bool last_was_backlog; /* alternation when max_inflight is 1 */
     uint64_t last_mark;
-    unsigned fail_streak; /* consecutive retryable failures */
-    uint64_t hold_until;  /* no request starts before this loop time */
-    bool want_room;       /* a CT_E_FULL was answered */
+    unsigned fail_streak;       /* consecutive retryable failures */
+    uint64_t hold_until;        /* no request starts before this loop time */
+    uint64_t server_hold_until; /* the latest Retry-After; survives later successes */
+    bool want_room;             /* a CT_E_FULL was answered */
     uint64_t rng;
     struct col_sink_stats st;
     bool closing;

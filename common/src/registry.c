@@ -61,8 +61,10 @@ static int fail(struct reg_ctx *c, const char *member, const char *fmt, ...)
 
 uint32_t ct_kind_default_interval_s(enum ct_kind kind)
 {
-    /* air, water, rain, flood, parking: water probes report less often. */
-    static const uint32_t interval_s[CT_KIND__COUNT] = {60, 300, 60, 60, 60};
+    /* The firmware's longest regular interval per kind (firmware-sensor/README.md): air each
+     * minute; water each 5 minutes; rain, flood (when dry) and parking send a heartbeat each
+     * 5 minutes and more often when something happens. */
+    static const uint32_t interval_s[CT_KIND__COUNT] = {60, 300, 300, 300, 300};
     return (unsigned)kind < CT_KIND__COUNT ? interval_s[kind] : 60;
 }
 

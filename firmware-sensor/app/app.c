@@ -28,21 +28,21 @@ struct fw_app {
     uint64_t seq;
 
     /* Schedule, in ms after scaling. */
-    int64_t base_ms;   /* air/water period; flood dry period; rain/parking heartbeat */
-    int64_t wet_ms;    /* flood period while wet */
-    int64_t poll_ms;   /* rain/parking polling */
+    int64_t base_ms; /* air/water period; flood dry period; rain/parking heartbeat */
+    int64_t wet_ms;  /* flood period while wet */
+    int64_t poll_ms; /* rain/parking polling */
     int64_t next_sample;
     bool started;
-    int64_t last_sent;   /* when the last reading was queued */
-    bool wet;            /* flood */
-    bool have_last;      /* rain/parking: last queued value known */
-    double last_tips;    /* rain: tips of the last queued reading */
-    double last_occ;     /* parking: occupancy of the last queued reading */
+    int64_t last_sent; /* when the last reading was queued */
+    bool wet;          /* flood */
+    bool have_last;    /* rain/parking: last queued value known */
+    double last_tips;  /* rain: tips of the last queued reading */
+    double last_occ;   /* parking: occupancy of the last queued reading */
 
     /* Sending. */
     double tokens;
     int64_t tokens_at;
-    bool status_due;     /* an "online" status must be published */
+    bool status_due;          /* an "online" status must be published */
     struct fw_outbox_rec rec; /* scratch for fw_outbox_next */
     struct fw_app_stats st;
 };
@@ -118,7 +118,7 @@ const struct fw_sampler *fw_app_hal_sampler(void)
     return &hal_sampler;
 }
 
-static int boot_next(struct fw_nvs *nvs, uint64_t *boot)
+static int boot_next(struct fw_nvs *nvs, bool sync, uint64_t *boot)
 {
     char buf[32];
     size_t len = 0;
@@ -136,7 +136,7 @@ static int boot_next(struct fw_nvs *nvs, uint64_t *boot)
         return rc;
     }
     int n = snprintf(buf, sizeof(buf), "%llu\n", (unsigned long long)b);
-    rc = fw_nvs_write(nvs, BOOT_BLOB, buf, (size_t)n, true);
+    rc = fw_nvs_write(nvs, BOOT_BLOB, buf, (size_t)n, sync);
     if (rc != 0) {
         return rc;
     }
@@ -173,8 +173,7 @@ int fw_app_create(const struct fw_app_cfg *cfg, struct fw_app **out)
     if (app->cfg.sampler == NULL) {
         app->cfg.sampler = &hal_sampler;
     }
-    int rc = ct_topic_format(CT_TOPIC_UP, cfg->kind, app->id, app->up_topic,
-                             sizeof(app->up_topic));
+    int rc = ct_topic_format(CT_TOPIC_UP, cfg->kind, app->id, app->up_topic, sizeof(app->up_topic));
     if (rc != 0) {
         goto out_free;
     }
@@ -185,7 +184,7 @@ int fw_app_create(const struct fw_app_cfg *cfg, struct fw_app **out)
     if (app->poll_ms > app->base_ms) {
         app->poll_ms = app->base_ms;
     }
-    rc = boot_next(cfg->nvs, &app->boot);
+    rc = boot_next(cfg->nvs, cfg->sync, &app->boot);
     if (rc != 0) {
         goto out_free;
     }
@@ -316,7 +315,7 @@ static void sample(struct fw_app *app, int64_t now_ms)
         const struct ct_value *t = ct_reading_get(&r, "tips");
         if (t != NULL) {
             double delta = app->have_last && t->num >= app->last_tips ? t->num - app->last_tips
-                                                                       : (app->have_last ? 0 : 0);
+                                                                      : (app->have_last ? 0 : 0);
             ct_reading_set_num(&r, "mm", round(delta * app->cfg.mm_per_tip * 1000.0) / 1000.0);
         }
     }

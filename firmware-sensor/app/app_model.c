@@ -15,13 +15,13 @@ struct chan {
 };
 
 static const struct chan chans[] = {
-    {CT_KIND_AIR, "pm25", 45, 2.0, 5, 250},   {CT_KIND_AIR, "pm10", 70, 3.0, 10, 400},
-    {CT_KIND_AIR, "no2", 35, 1.5, 2, 200},    {CT_KIND_AIR, "so2", 12, 0.5, 1, 80},
-    {CT_KIND_AIR, "o3", 45, 2.0, 2, 250},     {CT_KIND_AIR, "co", 1100, 40, 200, 8000},
-    {CT_KIND_AIR, "t", 27, 0.1, 8, 40},       {CT_KIND_AIR, "rh", 76, 0.5, 35, 100},
-    {CT_KIND_WATER, "ph", 7.3, 0.02, 6.0, 8.8}, {CT_KIND_WATER, "do", 4.5, 0.05, 0.5, 9},
-    {CT_KIND_WATER, "turb", 35, 1.0, 2, 300}, {CT_KIND_WATER, "ec", 420, 5, 150, 1200},
-    {CT_KIND_WATER, "t", 26, 0.05, 15, 34},   {CT_KIND_PARKING, "capacity", 120, 0, 120, 120},
+    {CT_KIND_AIR, "pm25", 45, 2.0, 5, 250},       {CT_KIND_AIR, "pm10", 70, 3.0, 10, 400},
+    {CT_KIND_AIR, "no2", 35, 1.5, 2, 200},        {CT_KIND_AIR, "so2", 12, 0.5, 1, 80},
+    {CT_KIND_AIR, "o3", 45, 2.0, 2, 250},         {CT_KIND_AIR, "co", 1100, 40, 200, 8000},
+    {CT_KIND_AIR, "t", 27, 0.1, 8, 40},           {CT_KIND_AIR, "rh", 76, 0.5, 35, 100},
+    {CT_KIND_WATER, "ph", 7.3, 0.02, 6.0, 8.8},   {CT_KIND_WATER, "do", 4.5, 0.05, 0.5, 9},
+    {CT_KIND_WATER, "turb", 35, 1.0, 2, 300},     {CT_KIND_WATER, "ec", 420, 5, 150, 1200},
+    {CT_KIND_WATER, "t", 26, 0.05, 15, 34},       {CT_KIND_PARKING, "capacity", 120, 0, 120, 120},
     {CT_KIND_PARKING, "occupied", 60, 3, 0, 120},
 };
 
@@ -77,8 +77,8 @@ static double walk(struct fw_app_model *m, int i)
     return v;
 }
 
-int fw_app_model_read(void *arg, void *node, enum ct_kind kind, const char *channel,
-                      int64_t now_ms, double *out)
+int fw_app_model_read(void *arg, void *node, enum ct_kind kind, const char *channel, int64_t now_ms,
+                      double *out)
 {
     struct fw_app_model *m = arg;
     if (kind == CT_KIND_RAIN) {

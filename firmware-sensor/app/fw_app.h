@@ -31,11 +31,11 @@
 #include "fw_outbox.h"
 #include "fw_tx.h"
 
-#define FW_APP_WET_CM 1.0               /* flood: depth at or above this is "water present" */
-#define FW_APP_POLL_MS 10000            /* rain/parking event polling period before scaling */
-#define FW_APP_STATUS_TAG UINT64_MAX    /* tx tag of status publishes */
-#define FW_APP_BACKLOG_DAYS 7           /* default outbox bound: days at the normal rate */
-#define FW_APP_MAX_RECORDS_FLOOR 4096   /* default outbox bound is at least this */
+#define FW_APP_WET_CM 1.0             /* flood: depth at or above this is "water present" */
+#define FW_APP_POLL_MS 10000          /* rain/parking event polling period before scaling */
+#define FW_APP_STATUS_TAG UINT64_MAX  /* tx tag of status publishes */
+#define FW_APP_BACKLOG_DAYS 7         /* default outbox bound: days at the normal rate */
+#define FW_APP_MAX_RECORDS_FLOOR 4096 /* default outbox bound is at least this */
 
 /* A per-kind sampler: where readings come from. Drivers slot in here; the default reads the
  * HAL's sensor source. read() fills r->values (r->kind and r->id are set, r->n is 0) and
@@ -52,25 +52,25 @@ const struct fw_sampler *fw_app_hal_sampler(void);
 
 struct fw_app_cfg {
     enum ct_kind kind;
-    const char *id;                /* device id; copied */
-    const uint8_t *key;            /* CT_KEY_LEN bytes; copied */
-    struct fw_nvs *nvs;            /* borrowed; must outlive the app (boot counter, outbox) */
-    double time_scale;             /* >= 1 compresses time (0 means 1) */
-    uint32_t interval_ms;          /* 0: per-kind default base period; else replaces it */
-    double backlog_rate;           /* messages/s sent from the outbox; 0: unlimited */
-    size_t max_records;            /* outbox bound; 0: 7 days at the normal rate (>= floor) */
-    bool sync;                     /* fsync outbox appends (true on a real node) */
-    int max_inflight;              /* unacked publishes, 1..FW_OUTBOX_ACK_WINDOW (0: 16) */
-    double mm_per_tip;             /* rain: 0 means 0.2 */
-    enum ct_park_mode park_mode;   /* parking: CT_PARK_LOT (default) or CT_PARK_BAY */
-    bool publish_status;           /* publish retained "online" status on each connect */
-    void *sensor_node;             /* passed to the sampler (fleet-sim's node); borrowed */
+    const char *id;                   /* device id; copied */
+    const uint8_t *key;               /* CT_KEY_LEN bytes; copied */
+    struct fw_nvs *nvs;               /* borrowed; must outlive the app (boot counter, outbox) */
+    double time_scale;                /* >= 1 compresses time (0 means 1) */
+    uint32_t interval_ms;             /* 0: per-kind default base period; else replaces it */
+    double backlog_rate;              /* messages/s sent from the outbox; 0: unlimited */
+    size_t max_records;               /* outbox bound; 0: 7 days at the normal rate (>= floor) */
+    bool sync;                        /* fsync outbox appends and the boot counter (real node) */
+    int max_inflight;                 /* unacked publishes, 1..FW_OUTBOX_ACK_WINDOW (0: 16) */
+    double mm_per_tip;                /* rain: 0 means 0.2 */
+    enum ct_park_mode park_mode;      /* parking: CT_PARK_LOT (default) or CT_PARK_BAY */
+    bool publish_status;              /* publish retained "online" status on each connect */
+    void *sensor_node;                /* passed to the sampler (fleet-sim's node); borrowed */
     const struct fw_sampler *sampler; /* NULL: fw_app_hal_sampler(); borrowed */
 };
 
 struct fw_app_stats {
-    uint64_t boot;         /* this run's boot counter */
-    uint64_t samples;      /* sampler reads */
+    uint64_t boot;    /* this run's boot counter */
+    uint64_t samples; /* sampler reads */
     uint64_t sample_errors;
     uint64_t queued;       /* readings appended to the outbox (= next seq) */
     uint64_t out_of_range; /* values dropped by the self-check */

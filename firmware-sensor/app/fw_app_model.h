@@ -14,18 +14,19 @@
 
 struct fw_app_model {
     enum ct_kind kind;
-    uint64_t rng;                           /* xorshift64* state, never 0 */
-    double value[FW_APP_MODEL_CHANNELS];    /* current value per schema member */
-    double tips;                            /* rain: cumulative tips */
-    int rain_left;                          /* rain: samples left in the current shower */
-    int bay;                                /* parking: 1 = a bay sensor (0/1), 0 = a lot */
+    uint64_t rng;                        /* xorshift64* state, never 0 */
+    double value[FW_APP_MODEL_CHANNELS]; /* current value per schema member */
+    double tips;                         /* rain: cumulative tips */
+    int rain_left;                       /* rain: samples left in the current shower */
+    int bay;                             /* parking: 1 = a bay sensor (0/1), 0 = a lot */
 };
 
 /* Initialises 'm' for 'kind' from 'seed'. */
 void fw_app_model_init(struct fw_app_model *m, enum ct_kind kind, uint64_t seed);
-/* The HAL sensor source callback: 'arg' is a struct fw_app_model; 'node' is ignored; set m->bay after init for a bay sensor. Returns 0,
- * or CT_E_NOTFOUND for a channel the model does not simulate. */
-int fw_app_model_read(void *arg, void *node, enum ct_kind kind, const char *channel,
-                      int64_t now_ms, double *out);
+/* The HAL sensor source callback: 'arg' is a struct fw_app_model; 'node' is ignored; set m->bay
+ * after init for a bay sensor. Returns 0, or CT_E_NOTFOUND for a channel the model does not
+ * simulate. */
+int fw_app_model_read(void *arg, void *node, enum ct_kind kind, const char *channel, int64_t now_ms,
+                      double *out);
 
 #endif

@@ -103,9 +103,28 @@ static int parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    enum { O_KIND = 256, O_ID, O_BROKER, O_KEYFILE, O_STATE, O_INTERVAL, O_COUNT, O_RATE, O_CA,
-           O_CERT, O_KEYPEM, O_PRINT, O_MASTER, O_SCALE, O_MAXREC, O_INFL, O_SEED, O_PARK,
-           O_NOSYNC, O_HELP };
+    enum {
+        O_KIND = 256,
+        O_ID,
+        O_BROKER,
+        O_KEYFILE,
+        O_STATE,
+        O_INTERVAL,
+        O_COUNT,
+        O_RATE,
+        O_CA,
+        O_CERT,
+        O_KEYPEM,
+        O_PRINT,
+        O_MASTER,
+        O_SCALE,
+        O_MAXREC,
+        O_INFL,
+        O_SEED,
+        O_PARK,
+        O_NOSYNC,
+        O_HELP
+    };
     static const struct option lo[] = {
         {"kind", required_argument, NULL, O_KIND},
         {"id", required_argument, NULL, O_ID},
@@ -134,26 +153,56 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         int rc = 0;
         switch (c) {
-        case O_KIND: o->kind = optarg; break;
-        case O_ID: o->id = optarg; break;
-        case O_BROKER: o->broker = optarg; break;
-        case O_KEYFILE: o->key_file = optarg; break;
-        case O_STATE: o->state_dir = optarg; break;
-        case O_CA: o->ca = optarg; break;
-        case O_CERT: o->cert = optarg; break;
-        case O_KEYPEM: o->key_pem = optarg; break;
-        case O_MASTER: o->master_key_file = optarg; break;
-        case O_PARK: o->park_mode = optarg; break;
-        case O_PRINT: o->print_key = true; break;
-        case O_NOSYNC: o->no_sync = true; break;
+        case O_KIND:
+            o->kind = optarg;
+            break;
+        case O_ID:
+            o->id = optarg;
+            break;
+        case O_BROKER:
+            o->broker = optarg;
+            break;
+        case O_KEYFILE:
+            o->key_file = optarg;
+            break;
+        case O_STATE:
+            o->state_dir = optarg;
+            break;
+        case O_CA:
+            o->ca = optarg;
+            break;
+        case O_CERT:
+            o->cert = optarg;
+            break;
+        case O_KEYPEM:
+            o->key_pem = optarg;
+            break;
+        case O_MASTER:
+            o->master_key_file = optarg;
+            break;
+        case O_PARK:
+            o->park_mode = optarg;
+            break;
+        case O_PRINT:
+            o->print_key = true;
+            break;
+        case O_NOSYNC:
+            o->no_sync = true;
+            break;
         case O_INTERVAL:
             rc = parse_u64(optarg, 86400000ull, &v);
             o->interval_ms = (uint32_t)v;
             rc = rc == 0 && v == 0 ? CT_E_INVAL : rc;
             break;
-        case O_COUNT: rc = parse_u64(optarg, UINT64_MAX, &o->count); break;
-        case O_RATE: rc = parse_double(optarg, 0, 1e6, &o->rate); break;
-        case O_SCALE: rc = parse_double(optarg, 1, 1e7, &o->scale); break;
+        case O_COUNT:
+            rc = parse_u64(optarg, UINT64_MAX, &o->count);
+            break;
+        case O_RATE:
+            rc = parse_double(optarg, 0, 1e6, &o->rate);
+            break;
+        case O_SCALE:
+            rc = parse_double(optarg, 1, 1e7, &o->scale);
+            break;
         case O_MAXREC:
             rc = parse_u64(optarg, 100000000ull, &o->max_records);
             rc = rc == 0 && o->max_records == 0 ? CT_E_INVAL : rc;
@@ -163,9 +212,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->inflight = (int)v;
             rc = rc == 0 && v == 0 ? CT_E_INVAL : rc;
             break;
-        case O_SEED: rc = parse_u64(optarg, UINT64_MAX, &o->seed); break;
-        case O_HELP: usage(stdout); exit(0);
-        default: return CT_E_INVAL;
+        case O_SEED:
+            rc = parse_u64(optarg, UINT64_MAX, &o->seed);
+            break;
+        case O_HELP:
+            usage(stdout);
+            exit(0);
+        default:
+            return CT_E_INVAL;
         }
         if (rc != 0) {
             fprintf(stderr, "sensor-node: bad value for --%s: %s\n", lo[c - O_KIND].name, optarg);
@@ -184,8 +238,7 @@ static int print_key(const struct opts *o)
     uint8_t master[MASTER_MAX];
     size_t mlen = 0;
     uint8_t key[CT_KEY_LEN];
-    if (o->master_key_file == NULL || o->id == NULL ||
-        !ct_device_id_valid(o->id, strlen(o->id))) {
+    if (o->master_key_file == NULL || o->id == NULL || !ct_device_id_valid(o->id, strlen(o->id))) {
         fprintf(stderr, "sensor-node: --print-key needs --master-key-file and a valid --id\n");
         return 2;
     }
@@ -289,8 +342,9 @@ static int run(const struct opts *o)
         return 1;
     }
     static struct fw_app_model model;
-    fw_app_model_init(&model, kind, o->seed ? o->seed : ((uint64_t)fw_hal_random_u32() << 32 |
-                                                         fw_hal_random_u32()));
+    fw_app_model_init(&model, kind,
+                      o->seed ? o->seed
+                              : ((uint64_t)fw_hal_random_u32() << 32 | fw_hal_random_u32()));
     model.bay = bay;
     fw_hal_sensor_set_source(fw_app_model_read, &model);
 

@@ -297,8 +297,7 @@ int fw_nvs_write(struct fw_nvs *nvs, const char *name, const void *data, size_t 
     return 0;
 }
 
-int fw_nvs_log_append(struct fw_nvs *nvs, const char *name, const void *data, size_t len,
-                      bool sync)
+int fw_nvs_log_append(struct fw_nvs *nvs, const char *name, const void *data, size_t len, bool sync)
 {
     char path[NVS_PATH_MAX];
     int rc = path_of(nvs, name, "", path, sizeof(path));

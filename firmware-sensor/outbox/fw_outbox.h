@@ -43,8 +43,8 @@ struct fw_outbox_rec {
     uint64_t recno; /* position in the FIFO, increasing */
     uint64_t boot;
     uint64_t seq;
-    size_t len;                         /* payload bytes */
-    char payload[CT_PAYLOAD_MAX + 1];   /* NUL-terminated copy */
+    size_t len;                       /* payload bytes */
+    char payload[CT_PAYLOAD_MAX + 1]; /* NUL-terminated copy */
 };
 
 struct fw_outbox_stats {
@@ -71,7 +71,8 @@ void fw_outbox_close(struct fw_outbox *ob);
 int fw_outbox_append(struct fw_outbox *ob, uint64_t boot, uint64_t seq, const void *payload,
                      size_t len, uint64_t *recno);
 /* Hands out the oldest record not yet handed out into *rec. Returns 0, CT_E_NOTFOUND (nothing
- * unsent, or FW_OUTBOX_ACK_WINDOW records handed out and not acked) or CT_E_IO. Damaged records are skipped (counted). */
+ * unsent, or FW_OUTBOX_ACK_WINDOW records handed out and not acked) or CT_E_IO. Damaged records are
+ * skipped (counted). */
 int fw_outbox_next(struct fw_outbox *ob, struct fw_outbox_rec *rec);
 /* Gives back the record the last fw_outbox_next() handed out (its publish failed): the next call
  * hands it out again. No-op when nothing was handed out since, or after a rewind or ack of it. */

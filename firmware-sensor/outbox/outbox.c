@@ -103,7 +103,7 @@ static void bit_set(struct fw_outbox *ob, uint64_t recno, bool on)
     if (on) {
         ob->acked[i / 8] |= (uint8_t)(1u << (i % 8));
     } else {
-        ob->acked[i / 8] &= (uint8_t)~(1u << (i % 8));
+        ob->acked[i / 8] &= (uint8_t) ~(1u << (i % 8));
     }
 }
 

@@ -22,12 +22,12 @@
 #define FW_TX_MAX_INFLIGHT 1024 /* hard limit of cfg.max_inflight */
 
 struct fw_tx_cfg {
-    const char *broker;       /* "tcp://host:port" or "ssl://host:port"; copied */
-    const char *client_id;    /* copied */
-    const char *will_topic;   /* NULL: no will; copied */
-    const char *will_payload; /* retained QoS 1 will; copied */
-    const char *will_sig;     /* `sig` user property of the will, or NULL; copied */
-    int max_inflight;         /* unacked publishes at once, 1..FW_TX_MAX_INFLIGHT */
+    const char *broker;        /* "tcp://host:port" or "ssl://host:port"; copied */
+    const char *client_id;     /* copied */
+    const char *will_topic;    /* NULL: no will; copied */
+    const char *will_payload;  /* retained QoS 1 will; copied */
+    const char *will_sig;      /* `sig` user property of the will, or NULL; copied */
+    int max_inflight;          /* unacked publishes at once, 1..FW_TX_MAX_INFLIGHT */
     uint32_t reconnect_min_ms; /* first retry delay (0: 500 ms) */
     uint32_t reconnect_max_ms; /* retry delay cap (0: 10000 ms) */
     int keepalive_s;           /* 0: 30 s */

@@ -72,7 +72,13 @@ static void on_lost(void *ctx, char *cause)
 {
     struct fw_tx *tx = ctx;
     pthread_mutex_lock(&tx->mu);
-    tx->ev_lost = true;
+    if (tx->ev_connected) {
+        /* Connected and lost again before the firmware saw it: a failed attempt. */
+        tx->ev_connected = false;
+        tx->ev_failed = true;
+    } else {
+        tx->ev_lost = true;
+    }
     pthread_mutex_unlock(&tx->mu);
     fw_hal_wake();
 }
@@ -188,6 +194,7 @@ int fw_tx_create(const struct fw_tx_cfg *cfg, struct fw_tx **out)
     }
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
     co.sendWhileDisconnected = 0;
+    co.maxBufferedMessages = cfg->max_inflight * 2 + 16; /* queued commands, not offline data */
     int rc = MQTTAsync_createWithOptions(&tx->client, tx->broker, tx->client_id,
                                          MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -261,8 +268,8 @@ static void start_connect(struct fw_tx *tx)
 static void schedule_retry(struct fw_tx *tx, int64_t now_ms)
 {
     tx->next_try_ms = now_ms + tx->backoff_ms;
-    tx->backoff_ms = tx->backoff_ms * 2 > tx->backoff_max_ms ? tx->backoff_max_ms
-                                                              : tx->backoff_ms * 2;
+    tx->backoff_ms =
+        tx->backoff_ms * 2 > tx->backoff_max_ms ? tx->backoff_max_ms : tx->backoff_ms * 2;
 }
 
 static void forget_inflight(struct fw_tx *tx)
@@ -396,9 +403,12 @@ int fw_tx_publish(struct fw_tx *tx, const char *topic, const void *payload, size
     }
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     int rc = MQTTAsync_sendMessage(tx->client, topic, &msg, &ro);
+    if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
+        return CT_E_FULL; /* Paho's command queue is full: retried after deliveries */
+    }
     if (rc != MQTTASYNC_SUCCESS) {
         fprintf(stderr, "fw_tx %s: publish: %s\n", tx->client_id, MQTTAsync_strerror(rc));
-        return rc == MQTTASYNC_MAX_BUFFERED_MESSAGES ? CT_E_FULL : CT_E_NET;
+        return CT_E_NET;
     }
     s->used = true;
     s->token = ro.token;

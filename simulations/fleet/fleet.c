@@ -44,7 +44,7 @@ struct node {
     struct sim_node phys; /* first: the HAL source's node context */
     struct fw_nvs *nvs;
     struct fw_app *app;
-    struct conn *conn;    /* per-node: its own; shared: one of the pool */
+    struct conn *conn; /* per-node: its own; shared: one of the pool */
     int64_t wake;
 };
 
@@ -136,32 +136,66 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         int rc = 0;
         switch (c) {
-        case 'R': o->registry = optarg; break;
-        case 'b': o->broker = optarg; break;
-        case 'm': o->master_key_file = optarg; break;
-        case 'k': o->kinds = optarg; break;
-        case 'M': o->mode = optarg; break;
-        case 'D': o->state_dir = optarg; break;
-        case 'p': o->print_stats = true; break;
-        case 'l': rc = parse_u64(optarg, &o->limit); break;
-        case 'c': rc = parse_u64(optarg, &o->connections); break;
-        case 'n': rc = parse_u64(optarg, &o->count_per_node); break;
-        case 'S': rc = parse_u64(optarg, &o->seed); break;
-        case 'i': rc = parse_u64(optarg, &o->interval_ms); break;
-        case 'f': rc = parse_u64(optarg, &o->inflight); break;
-        case 's': rc = parse_pos_double(optarg, &o->scale); break;
-        case 'd': rc = parse_pos_double(optarg, &o->duration_s); break;
-        case 'r': rc = parse_pos_double(optarg, &o->rate); break;
-        case 'h': usage(stdout); exit(0);
-        default: return CT_E_INVAL;
+        case 'R':
+            o->registry = optarg;
+            break;
+        case 'b':
+            o->broker = optarg;
+            break;
+        case 'm':
+            o->master_key_file = optarg;
+            break;
+        case 'k':
+            o->kinds = optarg;
+            break;
+        case 'M':
+            o->mode = optarg;
+            break;
+        case 'D':
+            o->state_dir = optarg;
+            break;
+        case 'p':
+            o->print_stats = true;
+            break;
+        case 'l':
+            rc = parse_u64(optarg, &o->limit);
+            break;
+        case 'c':
+            rc = parse_u64(optarg, &o->connections);
+            break;
+        case 'n':
+            rc = parse_u64(optarg, &o->count_per_node);
+            break;
+        case 'S':
+            rc = parse_u64(optarg, &o->seed);
+            break;
+        case 'i':
+            rc = parse_u64(optarg, &o->interval_ms);
+            break;
+        case 'f':
+            rc = parse_u64(optarg, &o->inflight);
+            break;
+        case 's':
+            rc = parse_pos_double(optarg, &o->scale);
+            break;
+        case 'd':
+            rc = parse_pos_double(optarg, &o->duration_s);
+            break;
+        case 'r':
+            rc = parse_pos_double(optarg, &o->rate);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return CT_E_INVAL;
         }
         if (rc != 0) {
             fprintf(stderr, "fleet-sim: bad option value: %s\n", optarg);
             return rc;
         }
     }
-    if (optind != argc || o->registry == NULL || o->broker == NULL ||
-        o->master_key_file == NULL) {
+    if (optind != argc || o->registry == NULL || o->broker == NULL || o->master_key_file == NULL) {
         return CT_E_INVAL;
     }
     if (strcmp(o->mode, "per-node") != 0 && strcmp(o->mode, "shared") != 0) {
@@ -363,8 +397,8 @@ static int setup_nodes(struct fleet *fl, const uint8_t *master, size_t mlen, uns
     return 0;
 }
 
-static void totals(const struct fleet *fl, uint64_t *published, uint64_t *acked,
-                   uint64_t *backlog, uint64_t *min_acked)
+static void totals(const struct fleet *fl, uint64_t *published, uint64_t *acked, uint64_t *backlog,
+                   uint64_t *min_acked)
 {
     *published = *acked = *backlog = 0;
     *min_acked = UINT64_MAX;
@@ -431,25 +465,31 @@ static void run_loop(struct fleet *fl)
     }
 }
 
-/* Publishes every node's offline status (bounded wait for the acks), then disconnects. */
+/* Publishes every node's offline status as the windows allow (bounded wait for the acks), then
+ * disconnects. */
 static void shutdown_fleet(struct fleet *fl)
 {
-    for (size_t i = 0; i < fl->nnodes; i++) {
-        fw_app_publish_offline(fl->nodes[i].app);
-    }
+    size_t next = 0;
     int64_t deadline = fw_hal_mono_ms() + SHUTDOWN_MS;
     for (;;) {
         int64_t now = fw_hal_mono_ms();
+        while (next < fl->nnodes) {
+            int rc = fw_app_publish_offline(fl->nodes[next].app);
+            if (rc == CT_E_FULL) {
+                break;
+            }
+            next++; /* published, or not connected: nothing more to do for it */
+        }
         int inflight = 0;
         for (size_t i = 0; i < fl->nconns; i++) {
             struct poll_ctx pc = {fl, &fl->conns[i]};
             fw_tx_poll(fl->conns[i].tx, now, dispatch_all, &pc);
             inflight += fw_tx_connected(fl->conns[i].tx) ? fw_tx_inflight(fl->conns[i].tx) : 0;
         }
-        if (inflight == 0 || now >= deadline) {
+        if ((inflight == 0 && next == fl->nnodes) || now >= deadline) {
             break;
         }
-        fw_hal_idle(50);
+        fw_hal_idle(20);
     }
     for (size_t i = 0; i < fl->nconns; i++) {
         fw_tx_disconnect(fl->conns[i].tx, 1000);
@@ -518,8 +558,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "fleet-sim: %zu MQTT clients in per-node mode; consider --mode shared\n",
                 fl.nnodes);
     }
-    fprintf(stderr, "fleet-sim: %zu nodes, %zu connections (%s), scale %g, state %s\n",
-            fl.nnodes, fl.nconns, fl.o.mode, fl.o.scale, fl.o.state_dir);
+    fprintf(stderr, "fleet-sim: %zu nodes, %zu connections (%s), scale %g, state %s\n", fl.nnodes,
+            fl.nconns, fl.o.mode, fl.o.scale, fl.o.state_dir);
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
@@ -529,8 +569,7 @@ int main(int argc, char **argv)
     shutdown_fleet(&fl);
     uint64_t published, acked, backlog, min_acked;
     totals(&fl, &published, &acked, &backlog, &min_acked);
-    printf("published=%llu acked=%llu\n", (unsigned long long)published,
-           (unsigned long long)acked);
+    printf("published=%llu acked=%llu\n", (unsigned long long)published, (unsigned long long)acked);
     fflush(stdout);
     exit_code = fl.o.count_per_node > 0 && min_acked < fl.o.count_per_node ? 1 : 0;
 out:

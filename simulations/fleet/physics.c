@@ -75,9 +75,9 @@ double sim_physics_rain_mmh(const struct sim_physics *p, int64_t sim_ms)
     if (wet < 0.7) {
         return 0.0;
     }
-    double strength = (wet - 0.7) / 0.3;                 /* 0..1 */
-    double cell = vnoise(p->seed, 2, 0, slot);           /* convective cells */
-    return strength * (5.0 + 55.0 * cell * cell);        /* up to 60 mm/h: a Hanoi downpour */
+    double strength = (wet - 0.7) / 0.3;          /* 0..1 */
+    double cell = vnoise(p->seed, 2, 0, slot);    /* convective cells */
+    return strength * (5.0 + 55.0 * cell * cell); /* up to 60 mm/h: a Hanoi downpour */
 }
 
 static double station_factor(const struct sim_physics *p, const struct sim_node *n, uint64_t k,
@@ -155,8 +155,8 @@ static double parking_ratio(double h)
     return r > 0.97 ? 0.97 : r;
 }
 
-int sim_physics_read(void *arg, void *node, enum ct_kind kind, const char *channel,
-                     int64_t now_ms, double *out)
+int sim_physics_read(void *arg, void *node, enum ct_kind kind, const char *channel, int64_t now_ms,
+                     double *out)
 {
     const struct sim_physics *p = arg;
     struct sim_node *n = node;

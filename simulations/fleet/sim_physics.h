@@ -19,9 +19,9 @@
 
 struct sim_physics {
     uint64_t seed;
-    double scale;        /* simulated ms per real ms (>= 1) */
-    int64_t start_wall;  /* simulated epoch ms at the start */
-    int64_t start_mono;  /* the real monotonic ms at the start */
+    double scale;       /* simulated ms per real ms (>= 1) */
+    int64_t start_wall; /* simulated epoch ms at the start */
+    int64_t start_mono; /* the real monotonic ms at the start */
 };
 
 /* Per-device state; the node context handed to the HAL source. */
@@ -41,8 +41,8 @@ void sim_physics_init(struct sim_physics *p, uint64_t seed, double scale, int64_
 int64_t sim_physics_time(const struct sim_physics *p, int64_t mono_ms);
 /* The HAL sensor source: 'arg' is struct sim_physics, 'node' a struct sim_node. Returns 0 or
  * CT_E_NOTFOUND for a channel the kind does not have. */
-int sim_physics_read(void *arg, void *node, enum ct_kind kind, const char *channel,
-                     int64_t now_ms, double *out);
+int sim_physics_read(void *arg, void *node, enum ct_kind kind, const char *channel, int64_t now_ms,
+                     double *out);
 /* City-wide rain intensity in mm/h at simulated time t (for tests and the status line). */
 double sim_physics_rain_mmh(const struct sim_physics *p, int64_t sim_ms);
 

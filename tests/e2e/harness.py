@@ -199,8 +199,14 @@ bind-address = "127.0.0.1:{rpc}"
         exe = os.path.join(self.build, "collector", "app", "collector")
         self._spawn(name, [exe, "run", "-c", path], os.path.join(self.dir, f"{name}.log"))
         if wait_http:
-            wait_until(lambda: os.path.exists(port_file) and open(port_file).read().strip(),
-                       30, f"{name} HTTP port file")
+            proc = self.procs[name][0]
+
+            def port_ready():
+                if proc.poll() is not None:
+                    raise AssertionError(f"{name} exited with {proc.returncode}:\n"
+                                         + self.log(name)[-2000:])
+                return os.path.exists(port_file) and open(port_file).read().strip()
+            wait_until(port_ready, 30, f"{name} HTTP port file")
             self.http_port = int(open(port_file).read().strip())
         return path
 

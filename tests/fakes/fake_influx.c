@@ -374,6 +374,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
+    if (n == 0) {
+        return; /* EAGAIN: nothing read (a zero length would mean EOF to http-parser) */
+    }
     size_t used = http_parser_execute(&c->parser, &settings, buf->base, (size_t)n);
     if (c->parser.http_errno != HPE_OK || used != (size_t)n) {
         conn_close(c);

@@ -33,6 +33,10 @@ const bilingual = (tag, cls, vi, en) => {
 const map = L.map('map', { zoomControl: true, preferCanvas: false, attributionControl: true })
   .setView(HANOI, 12);
 map.attributionControl.setPrefix('citytel · Leaflet');
+// At city scale only the urban districts are labelled, so the centre stays readable.
+const zoomClass = () => map.getContainer().classList.toggle('z-low', map.getZoom() < 12);
+map.on('zoomend', zoomClass);
+zoomClass();
 
 const state = { layer: 'air', group: L.layerGroup().addTo(map), timer: null, loaded: {} };
 const statusEl = document.getElementById('status');

@@ -130,6 +130,11 @@ static int launch(struct tb_broker *b)
 
 int tb_broker_start(struct tb_broker *b, bool persistent)
 {
+    return tb_broker_start_ex(b, persistent, NULL);
+}
+
+int tb_broker_start_ex(struct tb_broker *b, bool persistent, const char *extra)
+{
     memset(b, 0, sizeof(*b));
     snprintf(b->dir, sizeof(b->dir), "/tmp/ct-test-broker-XXXXXX");
     if (mkdtemp(b->dir) == NULL) {
@@ -146,8 +151,8 @@ int tb_broker_start(struct tb_broker *b, bool persistent)
     if (f == NULL) {
         return -1;
     }
-    fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\nmax_queued_messages 100000\n",
-            b->port);
+    fprintf(f, "listener %d 127.0.0.1\n%s", b->port, extra != NULL ? extra : "");
+    fprintf(f, "allow_anonymous true\nmax_queued_messages 100000\n");
     if (getuid() == 0) {
         fprintf(f, "user root\n");
     }
@@ -217,7 +222,7 @@ static int on_msg(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
         }
         memcpy(x->topic, topic, tl);
         size_t pl = (size_t)m->payloadlen < sizeof(x->payload) - 1 ? (size_t)m->payloadlen
-                                                                    : sizeof(x->payload) - 1;
+                                                                   : sizeof(x->payload) - 1;
         memcpy(x->payload, m->payload, pl);
         x->len = pl;
         x->retained = m->retained != 0;
@@ -281,9 +286,9 @@ struct tb_sub *tb_sub_start(int port, const char *client_id, const char *filter,
     char uri[64];
     snprintf(uri, sizeof(uri), "tcp://127.0.0.1:%d", port);
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
-    if (s->msgs == NULL || MQTTAsync_createWithOptions(&s->client, uri, client_id,
-                                                       MQTTCLIENT_PERSISTENCE_NONE, NULL,
-                                                       &co) != MQTTASYNC_SUCCESS) {
+    if (s->msgs == NULL ||
+        MQTTAsync_createWithOptions(&s->client, uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
+                                    &co) != MQTTASYNC_SUCCESS) {
         free(s->msgs);
         free(s);
         return NULL;

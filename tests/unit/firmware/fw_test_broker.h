@@ -11,9 +11,9 @@
 #include <sys/types.h>
 
 struct tb_broker {
-    char dir[128];  /* temp dir with mosquitto.conf (and the persistence db) */
+    char dir[128]; /* temp dir with mosquitto.conf (and the persistence db) */
     int port;
-    pid_t pid;      /* 0 when not running */
+    pid_t pid; /* 0 when not running */
     bool persistent;
 };
 
@@ -21,6 +21,9 @@ struct tb_broker {
  * until the port accepts (at most 10 s). With 'persistent', sessions survive a restart. Returns
  * 0 or -1. */
 int tb_broker_start(struct tb_broker *b, bool persistent);
+/* As tb_broker_start, with 'extra' (may be NULL) written right after the listener line, for
+ * listener options such as TLS files. */
+int tb_broker_start_ex(struct tb_broker *b, bool persistent, const char *extra);
 /* Restarts on the same port and directory. Returns 0 or -1. */
 int tb_broker_restart(struct tb_broker *b);
 /* Stops it (SIGTERM, waits); with 'kill9' SIGKILL. */

@@ -25,8 +25,7 @@ struct fake {
     int reads;
 };
 
-static int fake_read(void *ctx, void *node, enum ct_kind kind, int64_t now_ms,
-                     struct ct_reading *r)
+static int fake_read(void *ctx, void *node, enum ct_kind kind, int64_t now_ms, struct ct_reading *r)
 {
     struct fake *f = ctx;
     f->reads++;

@@ -57,8 +57,9 @@ static void provision(struct fx *f, const char *id)
 {
     char out[240];
     snprintf(out, sizeof(out), "%s/print-key.out", f->dir);
-    char *argv[] = {f->node_bin, (char *)"--print-key", (char *)"--master-key-file", f->master,
-                    (char *)"--id", (char *)id, NULL};
+    char *argv[] = {f->node_bin, (char *)"--print-key", (char *)"--master-key-file",
+                    f->master,   (char *)"--id",        (char *)id,
+                    NULL};
     unlink(out);
     pid_t pid = tb_spawn(argv, out);
     assert_true(pid > 0);
@@ -204,15 +205,15 @@ static void test_node_signed_status_will_restart(void **state)
     assert_int_equal(tb_broker_start(&f->broker, false), 0);
     snprintf(f->uri, sizeof(f->uri), "tcp://127.0.0.1:%d", f->broker.port);
     provision(f, id);
-    struct tb_sub *sub = tb_sub_start(f->broker.port, "tb-sub-1", "city/v1/air/hn-air-0042/#",
-                                      false);
+    struct tb_sub *sub =
+        tb_sub_start(f->broker.port, "tb-sub-1", "city/v1/air/hn-air-0042/#", false);
     assert_non_null(sub);
     pid_t node = start_node(f, "air", id, "100", NULL);
     assert_true(tb_sub_wait(sub, "/up", 20, 30000) >= 20);
 
     /* A late subscriber gets the retained online status, signed. */
-    struct tb_sub *late = tb_sub_start(f->broker.port, "tb-sub-2", "city/v1/air/hn-air-0042/status",
-                                       false);
+    struct tb_sub *late =
+        tb_sub_start(f->broker.port, "tb-sub-2", "city/v1/air/hn-air-0042/status", false);
     assert_non_null(late);
     assert_int_equal(tb_sub_wait(late, "/status", 1, 10000), 1);
     struct tb_msg m;
@@ -223,8 +224,8 @@ static void test_node_signed_status_will_restart(void **state)
                         "\",\"boot\":0}");
     uint8_t key[CT_KEY_LEN];
     device_key(id, key);
-    assert_true(ct_sig_verify(key, m.topic, strlen(m.topic), m.payload, m.len, m.sig,
-                              strlen(m.sig)));
+    assert_true(
+        ct_sig_verify(key, m.topic, strlen(m.topic), m.payload, m.len, m.sig, strlen(m.sig)));
     tb_sub_stop(late);
 
     /* SIGKILL: the broker publishes the will. */
@@ -274,8 +275,8 @@ static void test_node_survives_broker_outage(void **state)
     snprintf(f->uri, sizeof(f->uri), "tcp://127.0.0.1:%d", f->broker.port);
     provision(f, id);
     /* A persistent session, so that the subscriber misses nothing while the broker restarts. */
-    struct tb_sub *sub = tb_sub_start(f->broker.port, "tb-sub-outage",
-                                      "city/v1/water/hn-water-0007/up", true);
+    struct tb_sub *sub =
+        tb_sub_start(f->broker.port, "tb-sub-outage", "city/v1/water/hn-water-0007/up", true);
     assert_non_null(sub);
     pid_t node = start_node(f, "water", id, "200", "90");
     assert_true(tb_sub_wait(sub, "/up", 5, 20000) >= 5);

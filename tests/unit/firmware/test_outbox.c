@@ -59,8 +59,9 @@ static void reopen(struct fx *f, size_t max_records, size_t seg_records)
 
 static int payload_of(uint64_t n, char *buf, size_t cap)
 {
-    return snprintf(buf, cap, "{\"v\":1,\"id\":\"hn-air-0001\",\"seq\":%" PRIu64 ",\"pad\":\"%0*d\"}",
-                    n, (int)(n % 50), 0);
+    return snprintf(buf, cap,
+                    "{\"v\":1,\"id\":\"hn-air-0001\",\"seq\":%" PRIu64 ",\"pad\":\"%0*d\"}", n,
+                    (int)(n % 50), 0);
 }
 
 static void append_n(struct fx *f, uint64_t from, uint64_t n)
@@ -311,8 +312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outbox_torn_tail_every_cut, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_bound_drops_oldest, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_resend_byte_identical, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_outbox_damaged_segment_skipped, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_damaged_segment_skipped, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_sigkill_during_appends, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

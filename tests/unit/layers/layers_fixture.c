@@ -38,15 +38,16 @@ static const char registry_text[] =
     "\"lot\":\"hn-park-0001\"}\n";
 
 /* Times: T5 = now - 5 min, T30 = now - 30 min, T3H = now - 3 h. A non-public station and
- * columns that must never reach the public layer ("sig", "collector", "addr") are present. */
+ * columns that must never reach the public layer ("sig", "collector", "addr",
+ * "rssi") are present. */
 static const char air_resp[] =
     "{\"results\":[{\"statement_id\":0,\"series\":["
     "{\"name\":\"air\",\"tags\":{\"device\":\"hn-air-0001\"},"
-    "\"columns\":[\"time\",\"addr\",\"co\",\"district\",\"no2\",\"pm10\",\"pm25\",\"rh\",\"sig\","
-    "\"t\"],\"values\":["
-    "[1795427700000,\"10.9.8.7:1883\",812.5,\"Hoàn "
-    "Kiếm\",38.1,61.7,41.2,78,\"c2VjcmV0LWtleQ\",24.5],"
-    "[1795427400000,\"10.9.8.7:1883\",800,\"Hoàn Kiếm\",30,50,11.1,70,\"x\",20]]},"
+    "\"columns\":[\"time\",\"addr\",\"co\",\"district\",\"no2\",\"pm10\",\"pm25\",\"rh\",\"rssi\","
+    "\"sig\",\"t\"],\"values\":["
+    "[1795427700000,\"10.9.8.7:1883\",812.5,\"Hoàn Kiếm\",38.1,61.7,41.2,78,-67,"
+    "\"c2VjcmV0LWtleQ\",24.5],"
+    "[1795427400000,\"10.9.8.7:1883\",800,\"Hoàn Kiếm\",30,50,11.1,70,-70,\"x\",20]]},"
     "{\"name\":\"air\",\"tags\":{\"device\":\"hn-air-0002\"},"
     "\"columns\":[\"time\",\"pm25\",\"pm10\"],\"values\":[[1795417200000,18.0,30.5]]},"
     "{\"name\":\"air\",\"tags\":{\"device\":\"hn-air-0003\"},"

@@ -95,6 +95,8 @@ static void test_layers_air_features(void **state)
     assert_null(strstr(text, "10.1.1.1"));
     assert_null(strstr(text, "c2VjcmV0LWtleQ"));
     assert_null(strstr(text, "<script>"));
+    assert_null(strstr(text, "rssi"));
+    assert_null(strstr(text, "-67"));
 
     const cJSON *f = fx_feature(doc, "hn-air-0001");
     assert_non_null(f);

@@ -308,14 +308,46 @@ static void test_sink_low_water(void **state)
     tctx_finish(&t);
 }
 
+static void test_sink_large_body_no_expect(void **state)
+{
+    struct tctx t;
+    tctx_init(&t);
+    t.cfg.batch_max_bytes = 4u * 1024 * 1024;
+    t.cfg.batch_max_points = 100000;
+    tctx_sink(&t);
+    size_t cap = 2u * 1024 * 1024;
+    char *lines = malloc(cap);
+    assert_non_null(lines);
+    size_t used = 0;
+    for (int i = 0; used + 64 < cap; i++) {
+        used += (size_t)snprintf(lines + used, cap - used, "big,device=d%06d v=%di %d\n", i, i, i);
+    }
+    assert_int_equal(col_sink_enqueue(t.sink, lines, used, 1), 0);
+    col_sink_flush(t.sink);
+    assert_true(tctx_run_until(&t, tcond_settled, 10000));
+    assert_int_equal(fake_influx_count(t.fake), 1);
+    const struct fake_influx_req *r = fake_influx_req(t.fake, 0);
+    assert_null(fake_influx_header(r, "Expect")); /* no 100-continue round trip */
+    assert_int_equal(r->body_len, used);
+    assert_memory_equal(r->body, lines, used);
+    free(lines);
+    tctx_finish(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sink_exact_bytes_v1),  cmocka_unit_test(test_sink_v2_url_and_token),
-        cmocka_unit_test(test_sink_invalid_cfg),     cmocka_unit_test(test_sink_gzip),
-        cmocka_unit_test(test_sink_batch_by_points), cmocka_unit_test(test_sink_batch_by_bytes),
-        cmocka_unit_test(test_sink_flush_timer),     cmocka_unit_test(test_sink_max_inflight),
-        cmocka_unit_test(test_sink_full_and_room),   cmocka_unit_test(test_sink_low_water),
+        cmocka_unit_test(test_sink_exact_bytes_v1),
+        cmocka_unit_test(test_sink_v2_url_and_token),
+        cmocka_unit_test(test_sink_invalid_cfg),
+        cmocka_unit_test(test_sink_gzip),
+        cmocka_unit_test(test_sink_batch_by_points),
+        cmocka_unit_test(test_sink_batch_by_bytes),
+        cmocka_unit_test(test_sink_flush_timer),
+        cmocka_unit_test(test_sink_max_inflight),
+        cmocka_unit_test(test_sink_full_and_room),
+        cmocka_unit_test(test_sink_low_water),
+        cmocka_unit_test(test_sink_large_body_no_expect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

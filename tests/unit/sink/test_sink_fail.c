@@ -336,6 +336,40 @@ static void test_sink_fresh_slot_during_drain(void **state)
     tctx_finish(&t);
 }
 
+static void test_sink_alternate_with_one_slot(void **state)
+{
+    struct tctx t;
+    tctx_init(&t);
+    t.cfg.max_inflight = 1;
+    t.cfg.batch_max_points = 1;
+    t.cfg.retry_base_ms = 1;
+    t.cfg.retry_max_ms = 1;
+    tctx_sink(&t);
+    struct fake_influx_resp fail = {.status = 500};
+    struct fake_influx_resp slow = {.status = 204, .delay_ms = 50};
+    assert_int_equal(fake_influx_script(t.fake, &fail, 1), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(fake_influx_script(t.fake, &slow, 1), 0);
+    }
+    for (int i = 1; i <= 5; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof(line), "old v=%d %d\n", i, i);
+        assert_int_equal(col_sink_enqueue(t.sink, line, (size_t)n, (uint64_t)i), 0);
+    }
+    assert_true(tctx_run_until(&t, backlog_drained_some, 5000));
+    assert_int_equal(col_sink_enqueue(t.sink, "new v=1 1\n", 10, 100), 0);
+    assert_true(tctx_run_until(&t, tcond_settled, 10000));
+    /* 500 on old 1, then old 1, old 2, and the fresh batch takes the next turn. */
+    assert_int_equal(fake_influx_count(t.fake), 7);
+    assert_int_equal(fake_influx_max_concurrent(t.fake), 1);
+    assert_string_equal(fake_influx_req(t.fake, 0)->body, "old v=1 1\n");
+    assert_string_equal(fake_influx_req(t.fake, 1)->body, "old v=1 1\n");
+    assert_string_equal(fake_influx_req(t.fake, 2)->body, "old v=2 2\n");
+    assert_string_equal(fake_influx_req(t.fake, 3)->body, "new v=1 1\n");
+    assert_string_equal(fake_influx_req(t.fake, 6)->body, "old v=5 5\n");
+    tctx_finish(&t);
+}
+
 static void on_reject_close(void *arg, enum col_sink_reject cls, const char *lines, size_t len,
                             int status, const char *reason)
 {
@@ -366,11 +400,34 @@ static void test_sink_close_from_callback(void **state)
     tctx_finish(&t); /* the sink is already closed; the loop must still empty */
 }
 
+static void test_sink_retry_after_survives_success(void **state)
+{
+    struct tctx t;
+    tctx_init(&t);
+    t.cfg.max_inflight = 2;
+    t.cfg.batch_max_points = 1;
+    tctx_sink(&t);
+    struct fake_influx_resp r[] = {{.status = 503, .headers = "Retry-After: 1\r\n"},
+                                   {.status = 204, .delay_ms = 100}};
+    assert_int_equal(fake_influx_script(t.fake, r, 2), 0);
+    assert_int_equal(col_sink_enqueue(t.sink, "a v=1 1\nb v=2 2\n", 16, 1), 0);
+    assert_true(tctx_run_until(&t, tcond_settled, 10000));
+    /* The success that came after the 503 does not cancel its Retry-After. */
+    assert_int_equal(fake_influx_count(t.fake), 3);
+    const struct fake_influx_req *first = fake_influx_req(t.fake, 0);
+    const struct fake_influx_req *retry = fake_influx_req(t.fake, 2);
+    assert_int_equal(first->status, 503);
+    assert_string_equal(retry->body, first->body);
+    assert_true(retry->t_ms - first->t_ms >= 1000);
+    tctx_finish(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sink_503_retry_after),
         cmocka_unit_test(test_sink_429_retry_after),
+        cmocka_unit_test(test_sink_retry_after_survives_success),
         cmocka_unit_test(test_sink_500_backoff),
         cmocka_unit_test(test_sink_partial_write_v1),
         cmocka_unit_test(test_sink_partial_write_v2),
@@ -381,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_sink_401_auth_callback),
         cmocka_unit_test(test_sink_refused_holds_low_water),
         cmocka_unit_test(test_sink_fresh_slot_during_drain),
+        cmocka_unit_test(test_sink_alternate_with_one_slot),
         cmocka_unit_test(test_sink_close_from_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

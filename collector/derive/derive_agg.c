@@ -1,0 +1,216 @@
+/* derive_agg.c - tumbling window aggregates (protocol.md section 4): min, max, sum and count per
+ * member, one point per device, window and collector, with late parts and the low-water mark. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ct/err.h"
+#include "derive_int.h"
+
+void agg_init(struct agg *a, int64_t win_ms)
+{
+    memset(a, 0, sizeof(*a));
+    a->win_ms = win_ms;
+    for (size_t i = 0; i < AGG_DONE; i++) {
+        a->done_start[i] = INT64_MIN;
+    }
+}
+
+static int done_find(const struct agg *a, int64_t start)
+{
+    for (size_t i = 0; i < AGG_DONE; i++) {
+        if (a->done_start[i] == start) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void done_record(struct agg *a, int64_t start, unsigned part)
+{
+    int i = done_find(a, start);
+
+    if (i >= 0) {
+        if (part > a->done_part[i]) {
+            a->done_part[i] = part;
+        }
+        return;
+    }
+    a->done_start[a->done_next] = start;
+    a->done_part[a->done_next] = part;
+    a->done_next = (a->done_next + 1) % AGG_DONE;
+}
+
+/* Appends the aggregate point of 'w' and forgets the window. */
+static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct agg_win *w)
+{
+    char meas[48];
+    char part[24];
+    char keys[DV_MEMBERS * 4][CT_MEMBER_NAME_MAX + 8];
+    struct ct_lp_field f[DV_MEMBERS * 4];
+    size_t nf = 0;
+    const char *suffix = v->agg[ai].win_ms == HOUR_MS ? "1h" : d->meas[0];
+    struct agg *a = &v->agg[ai];
+
+    snprintf(meas, sizeof(meas), "%s_%s", ct_kind_name(v->kind), suffix);
+    snprintf(part, sizeof(part), "%u", w->part);
+    for (size_t i = 0; i < w->n; i++) {
+        const struct agg_metric *m = &w->m[i];
+        snprintf(keys[nf], sizeof(keys[0]), "%s_min", m->name);
+        fld_f(&f[nf], keys[nf], m->min);
+        nf++;
+        snprintf(keys[nf], sizeof(keys[0]), "%s_max", m->name);
+        fld_f(&f[nf], keys[nf], m->max);
+        nf++;
+        snprintf(keys[nf], sizeof(keys[0]), "%s_sum", m->name);
+        fld_f(&f[nf], keys[nf], m->sum);
+        nf++;
+        snprintf(keys[nf], sizeof(keys[0]), "%s_count", m->name);
+        fld_int(&f[nf], keys[nf], m->count);
+        nf++;
+    }
+    if (nf > 0) {
+        struct ct_lp_tag tags[5] = {{"collector", d->instance},
+                                    {"device", v->id},
+                                    {"district", v->district},
+                                    {"part", w->part > 0 ? part : NULL},
+                                    {"ward", v->ward}};
+        emit_point(d, meas, tags, 5, f, nf, w->start_ms);
+        if (w->part == 0) {
+            d->st.windows_emitted++;
+        } else {
+            d->st.late_parts++;
+        }
+    }
+    done_record(a, w->start_ms, w->part);
+    if (a->win_ms == HOUR_MS && v->air != NULL) {
+        if (w->part == 0) {
+            hour_closed(d, v, w);
+        } else {
+            hist_set(&v->air->h, w->start_ms, w, true);
+        }
+    }
+    w->used = false;
+}
+
+static struct agg_win *oldest(struct agg *a)
+{
+    struct agg_win *o = NULL;
+
+    for (size_t i = 0; i < AGG_PENDING; i++) {
+        struct agg_win *w = &a->pend[i];
+        if (w->used && (o == NULL || w->start_ms < o->start_ms ||
+                        (w->start_ms == o->start_ms && w->part < o->part))) {
+            o = w;
+        }
+    }
+    return o;
+}
+
+static void add_value(struct agg_win *w, const char *name, double x)
+{
+    struct agg_metric *m = NULL;
+
+    for (size_t i = 0; i < w->n; i++) {
+        if (strcmp(w->m[i].name, name) == 0) {
+            m = &w->m[i];
+            break;
+        }
+    }
+    if (m == NULL) {
+        if (w->n == DV_MEMBERS) {
+            return;
+        }
+        m = &w->m[w->n++];
+        copy_str(m->name, sizeof(m->name), name);
+        m->min = x;
+        m->max = x;
+        m->sum = 0;
+        m->count = 0;
+    }
+    m->min = fmin(m->min, x);
+    m->max = fmax(m->max, x);
+    m->sum += x;
+    m->count++;
+}
+
+void agg_add(struct col_derive *d, struct dv *v, size_t ai, const struct ct_reading *r,
+             uint64_t mark, int64_t now_ms)
+{
+    struct agg *a = &v->agg[ai];
+    int64_t start = floor_div(r->ts_ms, a->win_ms) * a->win_ms;
+    struct agg_win *w = NULL;
+    int di;
+
+    (void)now_ms;
+    for (size_t i = 0; i < AGG_PENDING; i++) {
+        if (a->pend[i].used && a->pend[i].start_ms == start) {
+            w = &a->pend[i];
+            break;
+        }
+    }
+    if (w == NULL) {
+        for (size_t i = 0; i < AGG_PENDING && w == NULL; i++) {
+            if (!a->pend[i].used) {
+                w = &a->pend[i];
+            }
+        }
+        if (w == NULL) {
+            /* Policy when full: the oldest open window is emitted now (a later reading of it
+             * becomes a late part). */
+            w = oldest(a);
+            emit_window(d, v, ai, w);
+            d->st.windows_forced++;
+        }
+        memset(w, 0, sizeof(*w));
+        w->used = true;
+        w->start_ms = start;
+        w->low_mark = mark;
+        di = done_find(a, start);
+        w->part = di >= 0 ? a->done_part[di] + 1 : 0;
+    }
+    if (mark < w->low_mark) {
+        w->low_mark = mark;
+    }
+    for (size_t i = 0; i < r->n; i++) {
+        const struct ct_value *val = &r->values[i];
+        add_value(w, val->name, val->type == CT_VT_BOOL ? (val->b ? 1.0 : 0.0) : val->num);
+    }
+}
+
+void agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
+{
+    for (size_t ai = 0; ai < v->nagg; ai++) {
+        struct agg *a = &v->agg[ai];
+        for (;;) {
+            struct agg_win *next = NULL;
+            for (size_t i = 0; i < AGG_PENDING; i++) {
+                struct agg_win *w = &a->pend[i];
+                bool due = w->used &&
+                           (w->part > 0 || now_ms > w->start_ms + a->win_ms + d->cfg.grace_ms);
+                if (due && (next == NULL || w->start_ms < next->start_ms)) {
+                    next = w;
+                }
+            }
+            if (next == NULL) {
+                break;
+            }
+            emit_window(d, v, ai, next);
+        }
+    }
+}
+
+uint64_t agg_low(const struct dv *v)
+{
+    uint64_t low = UINT64_MAX;
+
+    for (size_t ai = 0; ai < v->nagg; ai++) {
+        for (size_t i = 0; i < AGG_PENDING; i++) {
+            const struct agg_win *w = &v->agg[ai].pend[i];
+            if (w->used && w->low_mark < low) {
+                low = w->low_mark;
+            }
+        }
+    }
+    return low;
+}

@@ -1,0 +1,179 @@
+/* derive_int.h - col_derive's internal state, shared by its source files. */
+#ifndef DERIVE_INT_H
+#define DERIVE_INT_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "col_derive.h"
+#include "col_indices.h"
+#include "ct/buf.h"
+#include "ct/lp.h"
+
+#define DV_STR 128          /* copied name, district, ward: bytes incl. NUL (cut on UTF-8) */
+#define DV_MEMBERS CT_MAX_VALUES
+#define AGG_PENDING 4       /* open windows per device and aggregate */
+#define AGG_DONE 32         /* emitted windows remembered per device (for late parts) */
+#define HIST_HOURS 36       /* hourly means kept per air/water station */
+#define HIST_MEMBERS 6      /* tracked members: air pm25 pm10 o3 co so2 no2; water ph do t cod nh4 */
+#define HOUR_MS ((int64_t)3600000)
+#define DAY_MS ((int64_t)86400000)
+#define LOCAL_OFFSET_MS ((int64_t)7 * HOUR_MS) /* Asia/Ho_Chi_Minh, no DST */
+#define OUT_LIMIT ((size_t)1 << 20)
+
+struct agg_metric {
+    char name[CT_MEMBER_NAME_MAX + 1];
+    double min;
+    double max;
+    double sum;
+    int64_t count;
+};
+
+struct agg_win {
+    bool used;
+    int64_t start_ms;
+    unsigned part;     /* 0 on time, >= 1 late part */
+    uint64_t low_mark; /* lowest spool mark held */
+    size_t n;
+    struct agg_metric m[DV_MEMBERS];
+};
+
+struct agg {
+    int64_t win_ms;
+    struct agg_win pend[AGG_PENDING];
+    int64_t done_start[AGG_DONE]; /* INT64_MIN = empty */
+    unsigned done_part[AGG_DONE]; /* last part emitted */
+    size_t done_next;
+};
+
+struct qc_member {
+    char name[CT_MEMBER_NAME_MAX + 1];
+    bool has_last;
+    double last;
+    int64_t last_ts;
+    int64_t since_ts; /* first ts of the current run of equal values */
+    double ring[COL_DERIVE_QC_WINDOW_MAX];
+    size_t n;
+    size_t next;
+};
+
+struct qc_state {
+    size_t n;
+    struct qc_member m[DV_MEMBERS];
+};
+
+struct hist {
+    int64_t start[HIST_HOURS]; /* hour start ms; INT64_MIN = empty */
+    double sum[HIST_HOURS][HIST_MEMBERS];
+    int64_t cnt[HIST_HOURS][HIST_MEMBERS];
+};
+
+struct air_state {
+    struct hist h;
+    int last_level; /* VN level 1..6 of the last hourly AQI, 0 unknown */
+};
+
+struct rain_state {
+    struct col_rain_ring ring;
+    bool has_prev;
+    uint64_t prev_boot;
+    double prev_tips;
+};
+
+struct flood_st {
+    struct col_flood_band bands[COL_FLOOD_MAX_BANDS];
+    struct col_flood_cfg cfg;
+    struct col_flood_state st;
+    char labels[COL_FLOOD_MAX_BANDS][2][24];
+};
+
+struct dv {
+    bool used;
+    char id[CT_ID_MAX + 1];
+    enum ct_kind kind;
+    char name[DV_STR];
+    char district[DV_STR];
+    char ward[DV_STR];
+    int64_t interval_ms;
+    int64_t last_seen_ms; /* arrival of the newest reading, 0 none */
+    bool stale;
+    int online; /* -1 unknown, 0 offline, 1 online */
+    struct agg agg[2];
+    size_t nagg;
+    struct qc_state *qc;     /* air, water, flood */
+    struct air_state *air;   /* air, water (hourly history) */
+    struct rain_state *rain; /* rain */
+    struct flood_st *flood;  /* flood */
+    int bay;                 /* parking bay: -1 unknown, 0 free, 1 occupied */
+    char bay_lot[CT_ID_MAX + 1];
+};
+
+struct lot {
+    bool used;
+    char id[CT_ID_MAX + 1];
+    char district[DV_STR];
+    char ward[DV_STR];
+    int64_t capacity; /* lot counter's registered capacity, -1 when the lot has no counter */
+    int64_t nbays;    /* bays registered for the lot */
+    int64_t occupied; /* bays currently occupied (latest states) */
+};
+
+struct col_derive {
+    struct col_derive_cfg cfg;
+    char instance[64];
+    struct col_derive_emit emit;
+    struct dv *dv;
+    size_t ndv;
+    size_t *index; /* open addressing: dv index + 1, 0 empty */
+    size_t index_cap;
+    struct lot *lots;
+    size_t nlots;
+    uint64_t last_mark;
+    struct ct_buf out;
+    struct col_derive_stats st;
+    char meas[2][32]; /* aggregate measurement suffixes: window, 1h */
+};
+
+/* derive.c */
+struct dv *dv_find(struct col_derive *d, const char *id);
+struct dv *dv_get(struct col_derive *d, const char *id, enum ct_kind kind);
+struct lot *derive_lot(struct col_derive *d, const char *id);
+void dv_copy_names(struct dv *v, const struct ct_device *dev);
+void emit_flush(struct col_derive *d);
+void emit_point(struct col_derive *d, const char *meas, const struct ct_lp_tag *tags,
+                size_t ntags, const struct ct_lp_field *f, size_t nf, int64_t ts);
+void copy_str(char *dst, size_t cap, const char *src);
+void fld_int(struct ct_lp_field *f, const char *k, int64_t v);
+void fld_f(struct ct_lp_field *f, const char *k, double v);
+void fld_b(struct ct_lp_field *f, const char *k, bool v);
+void fld_s(struct ct_lp_field *f, const char *k, const char *v);
+int64_t floor_div(int64_t a, int64_t b);
+
+/* derive_agg.c */
+void agg_init(struct agg *a, int64_t win_ms);
+void agg_add(struct col_derive *d, struct dv *v, size_t ai, const struct ct_reading *r,
+             uint64_t mark, int64_t now_ms);
+void agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms);
+uint64_t agg_low(const struct dv *v);
+
+/* derive_hour.c */
+int hist_member(enum ct_kind kind, const char *name);
+void hist_set(struct hist *h, int64_t start_ms, const struct agg_win *w, bool merge);
+void hour_closed(struct col_derive *d, struct dv *v, const struct agg_win *w);
+
+/* derive_events.c */
+void rain_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
+              const struct ct_reading *r);
+void flood_add(struct col_derive *d, struct dv *v, const struct ct_reading *r);
+void parking_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
+                 const struct ct_reading *r);
+int flood_setup(struct flood_st *f, const struct ct_device *dev);
+void station_point(struct col_derive *d, struct dv *v, int64_t now_ms);
+void alert(struct col_derive *d, const struct dv *v, const char *type, int64_t ts, int level,
+           const char *label_vi, const char *label_en, double value);
+
+/* derive_qc.c */
+void qc_run(struct col_derive *d, struct dv *v, const struct ct_reading *r,
+            struct col_derive_qc *out);
+
+#endif

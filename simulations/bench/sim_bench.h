@@ -1,0 +1,22 @@
+/* sim_bench.h - small helpers shared by the benchmark tools bench-pub and bench-sub. */
+#ifndef SIM_BENCH_H
+#define SIM_BENCH_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic clock in nanoseconds. */
+int64_t sim_bench_mono_ns(void);
+/* Wall clock in milliseconds since the Unix epoch (UTC). */
+int64_t sim_bench_wall_ms(void);
+/* Sleeps until the monotonic time 'ns'. */
+void sim_bench_sleep_until(int64_t ns);
+/* Parses a whole decimal unsigned integer; returns false on junk, sign or overflow. */
+bool sim_bench_parse_u64(const char *s, uint64_t *out);
+/* Parses a whole finite number >= 0; returns false otherwise. */
+bool sim_bench_parse_double(const char *s, double *out);
+/* Reads a file holding a key as hex (surrounding blanks allowed) into out (cap bytes).
+ * Returns 0 and sets *len, or CT_E_IO, CT_E_TOOBIG, CT_E_PARSE. */
+int sim_bench_read_hex_file(const char *path, uint8_t *out, size_t cap, size_t *len);
+
+#endif
