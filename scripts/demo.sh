@@ -26,7 +26,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-ct_install_deps nodejs npm
+ct_install_deps
+ct_install_commands node:nodejs npm:npm
 echo "== building"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >build/demo-build.log 2>&1 || { tail -40 build/demo-build.log; exit 1; }
@@ -83,7 +84,7 @@ ct_wait_port "$http_port" 30 || { tail -20 "$run/collector.log"; exit 1; }
 
 build/simulations/fleet/fleet-sim --registry config/registry.jsonl \
     --broker "tcp://127.0.0.1:$CT_MQTT_PORT" --master-key-file "$run/master.key" \
-    --rate-scale "$rate_scale" --state-dir "$run/fleet" >"$run/fleet.log" 2>&1 &
+    --rate-scale "$rate_scale" --state-dir "$run/fleet" --print-stats >"$run/fleet.log" 2>&1 &
 pids+=("$!")
 
 cat <<MSG

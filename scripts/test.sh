@@ -9,7 +9,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 # shellcheck source=lib/deps.sh
 . scripts/lib/deps.sh
-ct_install_deps chromium nodejs npm
+ct_install_deps
+ct_install_commands node:nodejs npm:npm chromium:chromium
 
 jobs=$(nproc)
 status=0

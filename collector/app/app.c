@@ -230,6 +230,7 @@ static void on_http_closed(void *arg)
 
 static void close_all(struct col_app *app)
 {
+    app_derive_close(app);
     if (app->sink != NULL) {
         app_commit_cb(&app->commit_timer);
         app->open_handles++;
@@ -248,6 +249,7 @@ static void close_all(struct col_app *app)
     close_handle(app, (uv_handle_t *)&app->reject_timer);
     close_handle(app, (uv_handle_t *)&app->stop_timer);
     close_handle(app, (uv_handle_t *)&app->watchdog_timer);
+    close_handle(app, (uv_handle_t *)&app->tick_timer);
     close_handle(app, (uv_handle_t *)&app->sig_int);
     close_handle(app, (uv_handle_t *)&app->sig_term);
     close_handle(app, (uv_handle_t *)&app->sig_hup);
@@ -329,6 +331,9 @@ static void on_hup(uv_signal_t *s, int signum)
     col_config_free(&next);
     ct_registry_free(app->registry);
     app->registry = reg;
+    if (app->derive != NULL) {
+        col_derive_registry(app->derive, reg);
+    }
     col_log_set_level((enum col_log_level)app->cfg.log_level);
     col_log(COL_LOG_INFO, "app", "reloaded: %zu devices, %zu config change(s) applied",
             ct_registry_count(reg), diff.napply);
@@ -426,6 +431,10 @@ static int start_ingest_side(struct col_app *app)
     if (rc != 0) {
         return rc;
     }
+    rc = app_derive_create(app);
+    if (rc != 0) {
+        return rc;
+    }
     if (app->cfg.mqtt_silence_reconnect_s > 0) {
         uv_timer_start(&app->watchdog_timer, on_watchdog, 5000, 5000);
     }
@@ -486,7 +495,7 @@ static int start(struct col_app *app)
     if (app->cfg.collector_role == COL_CFG_ROLE_LAYERS) {
         return 0;
     }
-    return app_replay_start(app);
+    return app_derive_rebuild(app);
 }
 
 int col_app_run(const struct col_app_opts *opts)
@@ -532,6 +541,8 @@ int col_app_run(const struct col_app_opts *opts)
     col_spool_close(app->spool);
     col_quarantine_close(app->quarantine);
     col_pipeline_free(app->pipeline);
+    col_derive_free(app->derive);
+    ct_buf_free(&app->overflow);
     ct_registry_free(app->registry);
     col_config_free(&app->cfg);
     ct_buf_free(&app->lp);

@@ -140,7 +140,7 @@ void app_reject_flush_cb(uv_timer_t *t)
         struct ct_lp_field f = {.key = "count", .type = CT_LP_INT, .i = (int64_t)s->count};
         ct_lp_point(&out, "rejected", tags, 2, &f, 1, now);
     }
-    if (col_sink_enqueue(app->sink, out.p, out.len, app->last_done_seq) == 0) {
+    if (app_enqueue(app, out.p, out.len, app->last_done_seq) == 0) {
         app->nrejects = 0;
     }
     ct_buf_free(&out);
@@ -192,7 +192,10 @@ static bool process(struct col_app *app, struct col_msg *m)
     for (size_t i = 0; i < v.reading.ndrops; i++) {
         app_count_reject(app, v.reading.drops[i].reason, v.device);
     }
-    if (v.type != CT_TOPIC_UP) {
+    if (v.type == CT_TOPIC_STATUS) {
+        if (app->derive != NULL && v.status_online >= 0) {
+            col_derive_status(app->derive, v.dev, v.status_online == 1, m->recv_ms);
+        }
         goto out_done;
     }
     ct_buf_reset(&app->lp);
@@ -202,7 +205,18 @@ static bool process(struct col_app *app, struct col_msg *m)
                 ct_strerror(rc));
         goto out_done;
     }
-    rc = col_sink_enqueue(app->sink, app->lp.p, app->lp.len, m->seq);
+    if (app->derive != NULL) {
+        struct col_derive_qc qc;
+        if (col_derive_qc(app->derive, v.dev, &v.reading, &qc) == 0) {
+            col_derive_qc_lp(&qc, &app->lp, 0);
+        }
+        col_derive_add(app->derive, v.dev, &v.reading, m->seq, m->recv_ms);
+    }
+    rc = app_flush_overflow(app) ? col_sink_enqueue(app->sink, app->lp.p, app->lp.len, m->seq)
+                                 : CT_E_FULL;
+    if (rc == 0) {
+        app->last_mark = m->seq;
+    }
     if (rc == CT_E_FULL) {
         app->held = m;
         ct_buf_reset(&app->held_lp);
@@ -263,10 +277,12 @@ static void drain(struct col_app *app)
     size_t done = 0;
 
     if (app->held != NULL) {
-        if (col_sink_enqueue(app->sink, app->held_lp.p, app->held_lp.len, app->held->seq) ==
-            CT_E_FULL) {
+        if (!app_flush_overflow(app) ||
+            col_sink_enqueue(app->sink, app->held_lp.p, app->held_lp.len, app->held->seq) ==
+                CT_E_FULL) {
             return;
         }
+        app->last_mark = app->held->seq;
         app->last_done_seq = app->held->seq;
         free(app->held);
         app->held = NULL;
@@ -335,6 +351,9 @@ void app_sink_on_room(void *arg)
     struct col_app *app = arg;
     struct col_msg *rest;
 
+    if (!app_flush_overflow(app)) {
+        return;
+    }
     if (app->held == NULL) {
         app->sink_full = false;
         drain(app);
@@ -348,6 +367,7 @@ void app_sink_on_room(void *arg)
         app->held->next = rest;
         return;
     }
+    app->last_mark = app->held->seq;
     app->last_done_seq = app->held->seq;
     free(app->held);
     app->held = NULL;
@@ -410,6 +430,11 @@ void app_commit_cb(uv_timer_t *t)
         return;
     }
     low = col_sink_low_water(app->sink);
+    if (low != UINT64_MAX && low - 1 < upto) {
+        upto = low - 1;
+    }
+    /* Open aggregation windows hold data that lives only in memory: keep their records. */
+    low = app->derive != NULL ? col_derive_low_water(app->derive) : UINT64_MAX;
     if (low != UINT64_MAX && low - 1 < upto) {
         upto = low - 1;
     }

@@ -29,11 +29,13 @@ static void on_healthz(struct col_http_req *req, void *arg)
     store = ss.batches_backlog == 0;
     n = snprintf(body, sizeof(body),
                  "{\"status\":\"%s\",\"mqtt_connected\":%s,\"store_ok\":%s,\"spool_ok\":%s,"
-                 "\"replaying\":%s,\"spool_records\":%llu,\"store_pending_bytes\":%zu}\n",
+                 "\"replaying\":%s,\"spool_records\":%llu,\"store_pending_bytes\":%zu,"
+                 "\"stale_stations\":%zu}\n",
                  mqtt && store && spool_ok ? "ok" : "degraded", mqtt ? "true" : "false",
                  store ? "true" : "false", spool_ok ? "true" : "false",
                  app->replay != NULL ? "true" : "false", (unsigned long long)sp.records,
-                 ss.bytes_pending);
+                 ss.bytes_pending,
+                 app->derive != NULL ? col_derive_stale_each(app->derive, NULL, NULL) : 0);
     struct col_http_resp resp = {.status = mqtt && store && spool_ok ? 200 : 503,
                                  .content_type = "application/json",
                                  .body = body,

@@ -14,6 +14,7 @@
 
 #include "col_app.h"
 #include "col_config.h"
+#include "col_derive.h"
 #include "col_http.h"
 #include "col_ingest.h"
 #include "col_mq.h"
@@ -21,6 +22,7 @@
 #include "col_quarantine.h"
 #include "col_sink.h"
 #include "col_spool.h"
+#include "col_store.h"
 #include "ct/buf.h"
 #include "ct/registry.h"
 
@@ -33,6 +35,7 @@
 #define APP_REJECT_SLOTS 4096   /* distinct (reason, device) pairs counted between flushes */
 #define APP_REJECT_FLUSH_MS 10000
 #define APP_COMMIT_MS 250
+#define APP_OVERFLOW_MAX (16u << 20) /* derived points held while the sink is full */
 #define APP_RECORD_MAX (COL_MSG_HDR + COL_MSG_TOPIC_MAX + COL_MSG_SIG_MAX + COL_MSG_PAYLOAD_MAX)
 
 struct app_reject_slot {
@@ -52,7 +55,18 @@ struct col_app {
     struct col_ingest *ingest;
     struct col_quarantine *quarantine;
     struct col_http *http;
-    struct app_layers *layers; /* app_layers.c */
+    struct app_layers *layers; /* the public layers (app_layers.c) */
+    struct col_derive *derive; /* app_derive.c */
+    struct col_store *store;   /* queries of the ingest side (state rebuild) */
+    uv_timer_t tick_timer;     /* drives col_derive_tick */
+    struct ct_buf overflow;    /* points waiting for room in the sink (bounded) */
+    uint64_t overflow_mark;
+    uint64_t last_mark;        /* the last mark given to the sink (marks never go back) */
+    uint64_t points_dropped;   /* points lost because the overflow buffer was full */
+    uint64_t alerts;
+    bool rebuilding;           /* rebuild queries running: replay and ticks wait */
+    int rebuild_pending;
+    uint64_t rebuild_rows;
     struct col_mq mq;
     bool mq_ready;
 
@@ -113,6 +127,13 @@ int app_replay_start(struct col_app *app);
 void app_count_reject(struct col_app *app, enum ct_reject reason, const char *device);
 void app_reject_flush_cb(uv_timer_t *t);
 int64_t app_now_ms(void);
+
+/* app_derive.c */
+int app_enqueue(struct col_app *app, const char *lp, size_t len, uint64_t mark);
+bool app_flush_overflow(struct col_app *app);
+int app_derive_create(struct col_app *app);
+int app_derive_rebuild(struct col_app *app);
+void app_derive_close(struct col_app *app);
 
 /* app_layers.c */
 int app_layers_routes(struct col_app *app);

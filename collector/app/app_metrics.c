@@ -166,6 +166,47 @@ static void ingest_metrics(struct col_app *app, struct mset *m)
             app->wd_reconnects);
 }
 
+static void derive_metrics(struct col_app *app, struct mset *m)
+{
+    struct col_derive_stats s;
+
+    if (app->derive == NULL) {
+        return;
+    }
+    col_derive_stats(app->derive, &s);
+    COUNTER(m, "citytel_windows_emitted_total", "Window aggregates written on time.",
+            s.windows_emitted);
+    COUNTER(m, "citytel_windows_late_parts_total", "Window aggregates written as late parts.",
+            s.late_parts);
+    {
+        static const char *const names[] = {"stuck", "spike", "sentinel"};
+        uint64_t v[] = {s.qc_stuck, s.qc_spike, s.qc_sentinel};
+        for (int i = 0; i < 3; i++) {
+            const char *labels[] = {"flag", names[i], NULL};
+            put(m, COL_METRIC_COUNTER, "citytel_qc_flags_total",
+                "Quality-control flags put on values, by flag.", labels, (int64_t)v[i]);
+        }
+    }
+    {
+        static const char *const names[] = {"flood", "aqi", "stale"};
+        uint64_t v[] = {s.alerts_flood, s.alerts_aqi, s.alerts_stale};
+        for (int i = 0; i < 3; i++) {
+            const char *labels[] = {"type", names[i], NULL};
+            put(m, COL_METRIC_COUNTER, "citytel_alerts_total", "Alerts raised, by type.",
+                labels, (int64_t)v[i]);
+        }
+    }
+    GAUGE(m, "citytel_stations_stale", "Stations that missed their reporting intervals.",
+          col_derive_stale_each(app->derive, NULL, NULL));
+    GAUGE(m, "citytel_derive_devices", "Devices with derived state.", s.devices_tracked);
+    COUNTER(m, "citytel_derive_devices_refused_total",
+            "Readings of devices refused at the derived-state bound.", s.devices_refused);
+    COUNTER(m, "citytel_derive_emit_errors_total", "Derived points that could not be written.",
+            s.emit_errors);
+    COUNTER(m, "citytel_points_dropped_total",
+            "Derived points dropped because the overflow buffer was full.", app->points_dropped);
+}
+
 int app_metrics_render(struct col_app *app, struct ct_buf *out)
 {
     struct mset m = {NULL, 0};
@@ -182,6 +223,7 @@ int app_metrics_render(struct col_app *app, struct ct_buf *out)
     sink_metrics(app, &m);
     spool_metrics(app, &m);
     ingest_metrics(app, &m);
+    derive_metrics(app, &m);
     COUNTER(&m, "citytel_quarantined_total", "Rejected messages written to the quarantine.",
             app->quarantined);
     COUNTER(&m, "citytel_reject_table_overflow_total",

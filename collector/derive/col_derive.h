@@ -28,17 +28,17 @@
 #define COL_DERIVE_QC_TEXT 256
 
 struct col_derive_cfg {
-    const char *instance;     /* collector tag of aggregates; copied; required, non-empty */
-    uint32_t window_s;        /* aggregate window, seconds (0 = 60); divides 86400 */
-    int64_t grace_ms;         /* a window closes after end + grace (< 0 = 2 x window) */
-    uint32_t stale_intervals; /* stale after this many missed intervals (0 = 3) */
-    size_t max_devices;       /* bound of the device table (0 = 10000) */
-    int64_t qc_stuck_air_ms;  /* same air value longer than this: stuck (0 = 6 h, < 0 off) */
+    const char *instance;      /* collector tag of aggregates; copied; required, non-empty */
+    uint32_t window_s;         /* aggregate window, seconds (0 = 60); divides 86400 */
+    int64_t grace_ms;          /* a window closes after end + grace (0 = 2 x window, < 0 none) */
+    uint32_t stale_intervals;  /* stale after this many missed intervals (0 = 3) */
+    size_t max_devices;        /* bound of the device table (0 = 10000) */
+    int64_t qc_stuck_air_ms;   /* same air value longer than this: stuck (0 = 6 h, < 0 off) */
     int64_t qc_stuck_water_ms; /* same for water (0 = 2 h, < 0 off) */
-    uint32_t qc_window;       /* values kept for the spike test (0 = 12; max QC_WINDOW_MAX) */
-    uint32_t qc_min_values;   /* values needed before a spike can be flagged (0 = 6) */
-    double qc_spike_z;        /* robust z-score threshold (0 = 3.5) */
-    double qc_jump_scale;     /* multiplies the per-member minimum jump (0 = 1.0) */
+    uint32_t qc_window;        /* values kept for the spike test (0 = 12; max QC_WINDOW_MAX) */
+    uint32_t qc_min_values;    /* values needed before a spike can be flagged (0 = 6) */
+    double qc_spike_z;         /* robust z-score threshold (0 = 3.5) */
+    double qc_jump_scale;      /* multiplies the per-member minimum jump (0 = 1.0) */
 };
 
 /* Hands line protocol (one or more complete lines, ms timestamps) to the sink. 'lp' is borrowed
@@ -49,8 +49,7 @@ struct col_derive_cfg {
 typedef int (*col_derive_points_cb)(void *arg, const char *lp, size_t len, uint64_t mark);
 /* Publishes an alert: topic "city/v1/alert/<kind>/<district>" and a JSON payload (both
  * borrowed for the call; the topic is NUL-terminated, the payload is 'len' bytes). */
-typedef void (*col_derive_alert_cb)(void *arg, const char *topic, const char *payload,
-                                    size_t len);
+typedef void (*col_derive_alert_cb)(void *arg, const char *topic, const char *payload, size_t len);
 
 struct col_derive_emit {
     col_derive_points_cb on_points; /* required */
@@ -59,28 +58,28 @@ struct col_derive_emit {
 };
 
 struct col_derive_stats {
-    uint64_t windows_emitted;   /* aggregate points written on time (part 0) */
-    uint64_t late_parts;        /* aggregate points written as late parts (part >= 1) */
-    uint64_t windows_forced;    /* windows emitted early because a device had too many open */
-    uint64_t qc_stuck;          /* flags by kind */
+    uint64_t windows_emitted; /* aggregate points written on time (part 0) */
+    uint64_t late_parts;      /* aggregate points written as late parts (part >= 1) */
+    uint64_t windows_forced;  /* windows emitted early because a device had too many open */
+    uint64_t qc_stuck;        /* flags by kind */
     uint64_t qc_spike;
     uint64_t qc_sentinel;
-    uint64_t alerts_flood;      /* alerts by type */
+    uint64_t alerts_flood; /* alerts by type */
     uint64_t alerts_aqi;
     uint64_t alerts_stale;
     uint64_t devices_tracked;
-    uint64_t devices_refused;   /* new devices refused at max_devices (counted per message) */
-    uint64_t rain_mismatch;     /* mm disagreeing with the tips delta of the same boot */
-    uint64_t rain_reboots;      /* tips restarted (new boot or counter went back) */
-    uint64_t rain_refused;      /* interval amounts the rain ring refused (too old) */
-    uint64_t emit_errors;       /* encoder failures and non-zero on_points returns */
-    uint64_t rebuild_rows;      /* rows restored by col_derive_rebuild_apply */
+    uint64_t devices_refused; /* new devices refused at max_devices (counted per message) */
+    uint64_t rain_mismatch;   /* mm disagreeing with the tips delta of the same boot */
+    uint64_t rain_reboots;    /* tips restarted (new boot or counter went back) */
+    uint64_t rain_refused;    /* interval amounts the rain ring refused (too old) */
+    uint64_t emit_errors;     /* encoder failures and non-zero on_points returns */
+    uint64_t rebuild_rows;    /* rows restored by col_derive_rebuild_apply */
 };
 
 /* The quality flags of one reading, for the raw point. */
 struct col_derive_qc {
-    size_t nflags;                  /* 0 when clean */
-    char text[COL_DERIVE_QC_TEXT];  /* "pm25:stuck,pm10:spike" ("" when clean) */
+    size_t nflags;                 /* 0 when clean */
+    char text[COL_DERIVE_QC_TEXT]; /* "pm25:stuck,pm10:spike" ("" when clean) */
 };
 
 struct col_derive;
@@ -111,10 +110,13 @@ int col_derive_qc(struct col_derive *d, const struct ct_device *dev, const struc
 int col_derive_qc_lp(const struct col_derive_qc *qc, struct ct_buf *line, size_t start);
 
 /* Feeds one accepted reading ('dev' and 'r' borrowed for the call; names copied) with its spool
- * 'mark'. 'now_ms' is the reading's arrival time (the app passes the message's receive time, so
- * a replay of the journal classifies late readings the same way). Emits what the reading
- * triggers at once (rain, flood, parking, station back to fresh, alerts) and accumulates windows.
- * Returns 0, CT_E_INVAL (NULL, kind mismatch) or CT_E_FULL (device refused at the bound). */
+ * 'mark' (journal order: marks do not decrease). 'now_ms' is the arrival time, used for
+ * liveness (last_seen_ms). The reading goes into the window of its ts: an open window of that
+ * start if there is one, else a late part (part = previous part + 1) when this process already
+ * wrote that window, else a new window. Emits what the reading triggers at once (rain_1h,
+ * rain_24h, flood_level, parking_lot, a station point when a stale station is fresh again, and
+ * alerts). Returns 0, CT_E_INVAL (NULL, kind or id mismatch) or CT_E_FULL (device refused at the
+ * bound). */
 int col_derive_add(struct col_derive *d, const struct ct_device *dev, const struct ct_reading *r,
                    uint64_t mark, int64_t now_ms);
 

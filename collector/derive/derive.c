@@ -6,7 +6,7 @@
 #include "ct/err.h"
 #include "derive_int.h"
 
-int64_t floor_div(int64_t a, int64_t b)
+int64_t col_derive_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
 
@@ -17,7 +17,7 @@ int64_t floor_div(int64_t a, int64_t b)
 }
 
 /* Copies at most cap - 1 bytes, cutting before an incomplete UTF-8 sequence. */
-void copy_str(char *dst, size_t cap, const char *src)
+void col_derive_copy_str(char *dst, size_t cap, const char *src)
 {
     size_t n = src != NULL ? strlen(src) : 0;
 
@@ -33,7 +33,7 @@ void copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-void fld_int(struct ct_lp_field *f, const char *k, int64_t v)
+void col_derive_fld_int(struct ct_lp_field *f, const char *k, int64_t v)
 {
     memset(f, 0, sizeof(*f));
     f->key = k;
@@ -41,7 +41,7 @@ void fld_int(struct ct_lp_field *f, const char *k, int64_t v)
     f->i = v;
 }
 
-void fld_f(struct ct_lp_field *f, const char *k, double v)
+void col_derive_fld_f(struct ct_lp_field *f, const char *k, double v)
 {
     memset(f, 0, sizeof(*f));
     f->key = k;
@@ -49,7 +49,7 @@ void fld_f(struct ct_lp_field *f, const char *k, double v)
     f->f = v;
 }
 
-void fld_b(struct ct_lp_field *f, const char *k, bool v)
+void col_derive_fld_b(struct ct_lp_field *f, const char *k, bool v)
 {
     memset(f, 0, sizeof(*f));
     f->key = k;
@@ -57,7 +57,7 @@ void fld_b(struct ct_lp_field *f, const char *k, bool v)
     f->b = v;
 }
 
-void fld_s(struct ct_lp_field *f, const char *k, const char *v)
+void col_derive_fld_s(struct ct_lp_field *f, const char *k, const char *v)
 {
     memset(f, 0, sizeof(*f));
     f->key = k;
@@ -65,15 +65,15 @@ void fld_s(struct ct_lp_field *f, const char *k, const char *v)
     f->s = v;
 }
 
-void emit_point(struct col_derive *d, const char *meas, const struct ct_lp_tag *tags,
-                size_t ntags, const struct ct_lp_field *f, size_t nf, int64_t ts)
+void col_derive_emit_point(struct col_derive *d, const char *meas, const struct ct_lp_tag *tags,
+                           size_t ntags, const struct ct_lp_field *f, size_t nf, int64_t ts)
 {
     if (ct_lp_point(&d->out, meas, tags, ntags, f, nf, ts) != 0) {
         d->st.emit_errors++;
     }
 }
 
-void emit_flush(struct col_derive *d)
+void col_derive_emit_flush(struct col_derive *d)
 {
     if (d->out.len == 0) {
         return;
@@ -94,7 +94,7 @@ static size_t hash_id(const char *id)
     return h;
 }
 
-struct dv *dv_find(struct col_derive *d, const char *id)
+struct dv *col_derive_dv_find(struct col_derive *d, const char *id)
 {
     size_t i = hash_id(id) & (d->index_cap - 1);
 
@@ -135,7 +135,7 @@ static int dv_alloc_kind(struct dv *v)
         if (v->flood == NULL) {
             return CT_E_NOMEM;
         }
-        flood_setup(v->flood, NULL);
+        col_derive_flood_setup(v->flood, NULL);
     }
     return 0;
 }
@@ -149,9 +149,9 @@ static void dv_release(struct dv *v)
 }
 
 /* Finds or creates the device. NULL at the bound (counted) or without memory. */
-struct dv *dv_get(struct col_derive *d, const char *id, enum ct_kind kind)
+struct dv *col_derive_dv_get(struct col_derive *d, const char *id, enum ct_kind kind)
 {
-    struct dv *v = dv_find(d, id);
+    struct dv *v = col_derive_dv_find(d, id);
     size_t i;
 
     if (v != NULL) {
@@ -163,15 +163,15 @@ struct dv *dv_get(struct col_derive *d, const char *id, enum ct_kind kind)
     }
     v = &d->dv[d->ndv];
     memset(v, 0, sizeof(*v));
-    copy_str(v->id, sizeof(v->id), id);
+    col_derive_copy_str(v->id, sizeof(v->id), id);
     v->kind = kind;
     v->online = -1;
     v->bay = -1;
     v->interval_ms = (int64_t)ct_kind_default_interval_s(kind) * 1000;
-    agg_init(&v->agg[0], (int64_t)d->cfg.window_s * 1000);
+    col_derive_agg_init(&v->agg[0], (int64_t)d->cfg.window_s * 1000);
     v->nagg = 1;
     if (d->cfg.window_s != 3600) {
-        agg_init(&v->agg[1], HOUR_MS);
+        col_derive_agg_init(&v->agg[1], HOUR_MS);
         v->nagg = 2;
     }
     if (dv_alloc_kind(v) != 0) {
@@ -189,14 +189,14 @@ struct dv *dv_get(struct col_derive *d, const char *id, enum ct_kind kind)
     return v;
 }
 
-void dv_copy_names(struct dv *v, const struct ct_device *dev)
+void col_derive_dv_copy_names(struct dv *v, const struct ct_device *dev)
 {
-    copy_str(v->name, sizeof(v->name), dev->name);
-    copy_str(v->district, sizeof(v->district), dev->district);
-    copy_str(v->ward, sizeof(v->ward), dev->ward);
-    v->interval_ms = (int64_t)(dev->interval_s > 0 ? dev->interval_s
-                                                   : ct_kind_default_interval_s(dev->kind)) *
-                     1000;
+    col_derive_copy_str(v->name, sizeof(v->name), dev->name);
+    col_derive_copy_str(v->district, sizeof(v->district), dev->district);
+    col_derive_copy_str(v->ward, sizeof(v->ward), dev->ward);
+    v->interval_ms =
+        (int64_t)(dev->interval_s > 0 ? dev->interval_s : ct_kind_default_interval_s(dev->kind)) *
+        1000;
 }
 
 int col_derive_create(const struct col_derive_cfg *cfg, const struct col_derive_emit *emit,
@@ -206,8 +206,7 @@ int col_derive_create(const struct col_derive_cfg *cfg, const struct col_derive_
 
     if (cfg == NULL || emit == NULL || out == NULL || emit->on_points == NULL ||
         cfg->instance == NULL || cfg->instance[0] == '\0' ||
-        strlen(cfg->instance) >= sizeof(d->instance) ||
-        cfg->qc_window > COL_DERIVE_QC_WINDOW_MAX) {
+        strlen(cfg->instance) >= sizeof(d->instance) || cfg->qc_window > COL_DERIVE_QC_WINDOW_MAX) {
         return CT_E_INVAL;
     }
     d = calloc(1, sizeof(*d));
@@ -215,7 +214,7 @@ int col_derive_create(const struct col_derive_cfg *cfg, const struct col_derive_
         return CT_E_NOMEM;
     }
     d->cfg = *cfg;
-    copy_str(d->instance, sizeof(d->instance), cfg->instance);
+    col_derive_copy_str(d->instance, sizeof(d->instance), cfg->instance);
     d->cfg.instance = d->instance;
     d->emit = *emit;
     if (d->cfg.window_s == 0) {
@@ -225,8 +224,10 @@ int col_derive_create(const struct col_derive_cfg *cfg, const struct col_derive_
         free(d);
         return CT_E_INVAL;
     }
-    if (d->cfg.grace_ms < 0) {
+    if (d->cfg.grace_ms == 0) {
         d->cfg.grace_ms = 2 * (int64_t)d->cfg.window_s * 1000;
+    } else if (d->cfg.grace_ms < 0) {
+        d->cfg.grace_ms = 0;
     }
     d->cfg.stale_intervals = d->cfg.stale_intervals ? d->cfg.stale_intervals : 3;
     d->cfg.max_devices = d->cfg.max_devices ? d->cfg.max_devices : 10000;
@@ -251,15 +252,12 @@ int col_derive_create(const struct col_derive_cfg *cfg, const struct col_derive_
         return CT_E_NOMEM;
     }
     ct_buf_init(&d->out, OUT_LIMIT);
-    for (int k = 0; k < 2; k++) {
-        uint32_t s = k == 0 ? d->cfg.window_s : 3600;
-        if (s % 3600 == 0) {
-            snprintf(d->meas[k], sizeof(d->meas[k]), "%uh", s / 3600);
-        } else if (s % 60 == 0) {
-            snprintf(d->meas[k], sizeof(d->meas[k]), "%um", s / 60);
-        } else {
-            snprintf(d->meas[k], sizeof(d->meas[k]), "%us", s);
-        }
+    if (d->cfg.window_s % 3600 == 0) {
+        snprintf(d->meas, sizeof(d->meas), "%uh", d->cfg.window_s / 3600);
+    } else if (d->cfg.window_s % 60 == 0) {
+        snprintf(d->meas, sizeof(d->meas), "%um", d->cfg.window_s / 60);
+    } else {
+        snprintf(d->meas, sizeof(d->meas), "%us", d->cfg.window_s);
     }
     *out = d;
     return 0;
@@ -278,12 +276,12 @@ static struct lot *lot_get(struct col_derive *d, const char *id)
     struct lot *l = &d->lots[d->nlots++];
     memset(l, 0, sizeof(*l));
     l->used = true;
-    copy_str(l->id, sizeof(l->id), id);
+    col_derive_copy_str(l->id, sizeof(l->id), id);
     l->capacity = -1;
     return l;
 }
 
-struct lot *derive_lot(struct col_derive *d, const char *id)
+struct lot *col_derive_lot(struct col_derive *d, const char *id)
 {
     return lot_get(d, id);
 }
@@ -313,13 +311,13 @@ int col_derive_registry(struct col_derive *d, const struct ct_registry *reg)
         if (dev->park_mode == CT_PARK_BAY) {
             l->nbays++;
             if (l->district[0] == '\0') {
-                copy_str(l->district, sizeof(l->district), dev->district);
-                copy_str(l->ward, sizeof(l->ward), dev->ward);
+                col_derive_copy_str(l->district, sizeof(l->district), dev->district);
+                col_derive_copy_str(l->ward, sizeof(l->ward), dev->ward);
             }
         } else {
             l->capacity = dev->capacity;
-            copy_str(l->district, sizeof(l->district), dev->district);
-            copy_str(l->ward, sizeof(l->ward), dev->ward);
+            col_derive_copy_str(l->district, sizeof(l->district), dev->district);
+            col_derive_copy_str(l->ward, sizeof(l->ward), dev->ward);
         }
     }
     return 0;
@@ -338,12 +336,12 @@ int col_derive_qc(struct col_derive *d, const struct ct_device *dev, const struc
     if (d == NULL || dev == NULL || r == NULL || r->kind != dev->kind) {
         return CT_E_INVAL;
     }
-    v = dv_get(d, dev->id, dev->kind);
+    v = col_derive_dv_get(d, dev->id, dev->kind);
     if (v == NULL) {
         return CT_E_FULL;
     }
     if (v->qc != NULL) {
-        qc_run(d, v, r, out);
+        col_derive_qc_run(d, v, r, out);
     }
     return 0;
 }
@@ -424,11 +422,11 @@ int col_derive_add(struct col_derive *d, const struct ct_device *dev, const stru
         strcmp(dev->id, r->id) != 0) {
         return CT_E_INVAL;
     }
-    v = dv_get(d, dev->id, dev->kind);
+    v = col_derive_dv_get(d, dev->id, dev->kind);
     if (v == NULL) {
         return CT_E_FULL;
     }
-    dv_copy_names(v, dev);
+    col_derive_dv_copy_names(v, dev);
     if (mark > d->last_mark) {
         d->last_mark = mark;
     }
@@ -437,25 +435,25 @@ int col_derive_add(struct col_derive *d, const struct ct_device *dev, const stru
     }
     if (v->stale) {
         v->stale = false;
-        station_point(d, v, now_ms);
+        col_derive_station_point(d, v, now_ms);
     }
     for (size_t i = 0; i < v->nagg; i++) {
-        agg_add(d, v, i, r, mark, now_ms);
+        col_derive_agg_add(d, v, i, r, mark, now_ms);
     }
     switch (dev->kind) {
     case CT_KIND_RAIN:
-        rain_add(d, v, dev, r);
+        col_derive_rain_add(d, v, dev, r);
         break;
     case CT_KIND_FLOOD:
-        flood_add(d, v, r);
+        col_derive_flood_add(d, v, dev, r);
         break;
     case CT_KIND_PARKING:
-        parking_add(d, v, dev, r);
+        col_derive_parking_add(d, v, dev, r);
         break;
     default:
         break;
     }
-    emit_flush(d);
+    col_derive_emit_flush(d);
     return 0;
 }
 
@@ -467,15 +465,15 @@ int col_derive_status(struct col_derive *d, const struct ct_device *dev, bool on
     if (d == NULL || dev == NULL) {
         return CT_E_INVAL;
     }
-    v = dv_get(d, dev->id, dev->kind);
+    v = col_derive_dv_get(d, dev->id, dev->kind);
     if (v == NULL) {
         return CT_E_FULL;
     }
-    dv_copy_names(v, dev);
+    col_derive_dv_copy_names(v, dev);
     if (v->online != (online ? 1 : 0)) {
         v->online = online ? 1 : 0;
-        station_point(d, v, now_ms);
-        emit_flush(d);
+        col_derive_station_point(d, v, now_ms);
+        col_derive_emit_flush(d);
     }
     return 0;
 }
@@ -488,14 +486,14 @@ void col_derive_tick(struct col_derive *d, int64_t now_ms)
     for (size_t i = 0; i < d->ndv; i++) {
         struct dv *v = &d->dv[i];
         int64_t limit = v->interval_ms * (int64_t)d->cfg.stale_intervals;
-        agg_tick(d, v, now_ms);
+        col_derive_agg_tick(d, v, now_ms);
         if (!v->stale && v->last_seen_ms > 0 && now_ms - v->last_seen_ms > limit) {
             v->stale = true;
-            station_point(d, v, now_ms);
-            alert(d, v, "stale", now_ms, 1, "Trạm mất tín hiệu", "Station silent",
-                  (double)(now_ms - v->last_seen_ms) / 1000.0);
+            col_derive_station_point(d, v, now_ms);
+            col_derive_alert(d, v, "stale", now_ms, 1, "Trạm mất tín hiệu", "Station silent",
+                             (double)(now_ms - v->last_seen_ms) / 1000.0);
         }
-        emit_flush(d);
+        col_derive_emit_flush(d);
     }
 }
 
@@ -507,7 +505,7 @@ uint64_t col_derive_low_water(const struct col_derive *d)
         return low;
     }
     for (size_t i = 0; i < d->ndv; i++) {
-        uint64_t m = agg_low(&d->dv[i]);
+        uint64_t m = col_derive_agg_low(&d->dv[i]);
         if (m < low) {
             low = m;
         }
@@ -516,8 +514,7 @@ uint64_t col_derive_low_water(const struct col_derive *d)
 }
 
 size_t col_derive_stale_each(const struct col_derive *d,
-                             bool (*fn)(void *arg, const char *id, int64_t last_seen_ms),
-                             void *arg)
+                             bool (*fn)(void *arg, const char *id, int64_t last_seen_ms), void *arg)
 {
     size_t n = 0;
     bool go = fn != NULL;

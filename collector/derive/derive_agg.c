@@ -7,7 +7,7 @@
 #include "ct/err.h"
 #include "derive_int.h"
 
-void agg_init(struct agg *a, int64_t win_ms)
+void col_derive_agg_init(struct agg *a, int64_t win_ms)
 {
     memset(a, 0, sizeof(*a));
     a->win_ms = win_ms;
@@ -49,7 +49,7 @@ static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct ag
     char keys[DV_MEMBERS * 4][CT_MEMBER_NAME_MAX + 8];
     struct ct_lp_field f[DV_MEMBERS * 4];
     size_t nf = 0;
-    const char *suffix = v->agg[ai].win_ms == HOUR_MS ? "1h" : d->meas[0];
+    const char *suffix = v->agg[ai].win_ms == HOUR_MS ? "1h" : d->meas;
     struct agg *a = &v->agg[ai];
 
     snprintf(meas, sizeof(meas), "%s_%s", ct_kind_name(v->kind), suffix);
@@ -57,16 +57,16 @@ static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct ag
     for (size_t i = 0; i < w->n; i++) {
         const struct agg_metric *m = &w->m[i];
         snprintf(keys[nf], sizeof(keys[0]), "%s_min", m->name);
-        fld_f(&f[nf], keys[nf], m->min);
+        col_derive_fld_f(&f[nf], keys[nf], m->min);
         nf++;
         snprintf(keys[nf], sizeof(keys[0]), "%s_max", m->name);
-        fld_f(&f[nf], keys[nf], m->max);
+        col_derive_fld_f(&f[nf], keys[nf], m->max);
         nf++;
         snprintf(keys[nf], sizeof(keys[0]), "%s_sum", m->name);
-        fld_f(&f[nf], keys[nf], m->sum);
+        col_derive_fld_f(&f[nf], keys[nf], m->sum);
         nf++;
         snprintf(keys[nf], sizeof(keys[0]), "%s_count", m->name);
-        fld_int(&f[nf], keys[nf], m->count);
+        col_derive_fld_int(&f[nf], keys[nf], m->count);
         nf++;
     }
     if (nf > 0) {
@@ -75,7 +75,7 @@ static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct ag
                                     {"district", v->district},
                                     {"part", w->part > 0 ? part : NULL},
                                     {"ward", v->ward}};
-        emit_point(d, meas, tags, 5, f, nf, w->start_ms);
+        col_derive_emit_point(d, meas, tags, 5, f, nf, w->start_ms);
         if (w->part == 0) {
             d->st.windows_emitted++;
         } else {
@@ -85,9 +85,9 @@ static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct ag
     done_record(a, w->start_ms, w->part);
     if (a->win_ms == HOUR_MS && v->air != NULL) {
         if (w->part == 0) {
-            hour_closed(d, v, w);
+            col_derive_hour_closed(d, v, w);
         } else {
-            hist_set(&v->air->h, w->start_ms, w, true);
+            col_derive_hist_set(&v->air->h, v->kind, w->start_ms, w, true);
         }
     }
     w->used = false;
@@ -122,7 +122,7 @@ static void add_value(struct agg_win *w, const char *name, double x)
             return;
         }
         m = &w->m[w->n++];
-        copy_str(m->name, sizeof(m->name), name);
+        col_derive_copy_str(m->name, sizeof(m->name), name);
         m->min = x;
         m->max = x;
         m->sum = 0;
@@ -134,11 +134,11 @@ static void add_value(struct agg_win *w, const char *name, double x)
     m->count++;
 }
 
-void agg_add(struct col_derive *d, struct dv *v, size_t ai, const struct ct_reading *r,
-             uint64_t mark, int64_t now_ms)
+void col_derive_agg_add(struct col_derive *d, struct dv *v, size_t ai, const struct ct_reading *r,
+                        uint64_t mark, int64_t now_ms)
 {
     struct agg *a = &v->agg[ai];
-    int64_t start = floor_div(r->ts_ms, a->win_ms) * a->win_ms;
+    int64_t start = col_derive_floor_div(r->ts_ms, a->win_ms) * a->win_ms;
     struct agg_win *w = NULL;
     int di;
 
@@ -178,7 +178,7 @@ void agg_add(struct col_derive *d, struct dv *v, size_t ai, const struct ct_read
     }
 }
 
-void agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
+void col_derive_agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
 {
     for (size_t ai = 0; ai < v->nagg; ai++) {
         struct agg *a = &v->agg[ai];
@@ -186,8 +186,8 @@ void agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
             struct agg_win *next = NULL;
             for (size_t i = 0; i < AGG_PENDING; i++) {
                 struct agg_win *w = &a->pend[i];
-                bool due = w->used &&
-                           (w->part > 0 || now_ms > w->start_ms + a->win_ms + d->cfg.grace_ms);
+                bool due =
+                    w->used && (w->part > 0 || now_ms > w->start_ms + a->win_ms + d->cfg.grace_ms);
                 if (due && (next == NULL || w->start_ms < next->start_ms)) {
                     next = w;
                 }
@@ -200,7 +200,7 @@ void agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
     }
 }
 
-uint64_t agg_low(const struct dv *v)
+uint64_t col_derive_agg_low(const struct dv *v)
 {
     uint64_t low = UINT64_MAX;
 

@@ -10,12 +10,12 @@
 #include "ct/buf.h"
 #include "ct/lp.h"
 
-#define DV_STR 128          /* copied name, district, ward: bytes incl. NUL (cut on UTF-8) */
+#define DV_STR 128 /* copied name, district, ward: bytes incl. NUL (cut on UTF-8) */
 #define DV_MEMBERS CT_MAX_VALUES
-#define AGG_PENDING 4       /* open windows per device and aggregate */
-#define AGG_DONE 32         /* emitted windows remembered per device (for late parts) */
-#define HIST_HOURS 36       /* hourly means kept per air/water station */
-#define HIST_MEMBERS 6      /* tracked members: air pm25 pm10 o3 co so2 no2; water ph do t cod nh4 */
+#define AGG_PENDING 4  /* open windows per device and aggregate */
+#define AGG_DONE 32    /* emitted windows remembered per device (for late parts) */
+#define HIST_HOURS 36  /* hourly means kept per air/water station */
+#define HIST_MEMBERS 6 /* tracked members: air pm25 pm10 o3 co so2 no2; water ph do t cod nh4 */
 #define HOUR_MS ((int64_t)3600000)
 #define DAY_MS ((int64_t)86400000)
 #define LOCAL_OFFSET_MS ((int64_t)7 * HOUR_MS) /* Asia/Ho_Chi_Minh, no DST */
@@ -113,9 +113,11 @@ struct lot {
     char id[CT_ID_MAX + 1];
     char district[DV_STR];
     char ward[DV_STR];
-    int64_t capacity; /* lot counter's registered capacity, -1 when the lot has no counter */
+    int64_t capacity; /* the lot's registered capacity, -1 when not in the registry */
+    bool has_counter; /* the lot's own counter has reported */
     int64_t nbays;    /* bays registered for the lot */
     int64_t occupied; /* bays currently occupied (latest states) */
+    int64_t seen;     /* bays seen reporting (capacity when the registry lists none) */
 };
 
 struct col_derive {
@@ -131,49 +133,52 @@ struct col_derive {
     uint64_t last_mark;
     struct ct_buf out;
     struct col_derive_stats st;
-    char meas[2][32]; /* aggregate measurement suffixes: window, 1h */
+    char meas[16]; /* suffix of the window's aggregate measurement: "1m", "5m", "1h", "30s" */
 };
 
 /* derive.c */
-struct dv *dv_find(struct col_derive *d, const char *id);
-struct dv *dv_get(struct col_derive *d, const char *id, enum ct_kind kind);
-struct lot *derive_lot(struct col_derive *d, const char *id);
-void dv_copy_names(struct dv *v, const struct ct_device *dev);
-void emit_flush(struct col_derive *d);
-void emit_point(struct col_derive *d, const char *meas, const struct ct_lp_tag *tags,
-                size_t ntags, const struct ct_lp_field *f, size_t nf, int64_t ts);
-void copy_str(char *dst, size_t cap, const char *src);
-void fld_int(struct ct_lp_field *f, const char *k, int64_t v);
-void fld_f(struct ct_lp_field *f, const char *k, double v);
-void fld_b(struct ct_lp_field *f, const char *k, bool v);
-void fld_s(struct ct_lp_field *f, const char *k, const char *v);
-int64_t floor_div(int64_t a, int64_t b);
+struct dv *col_derive_dv_find(struct col_derive *d, const char *id);
+struct dv *col_derive_dv_get(struct col_derive *d, const char *id, enum ct_kind kind);
+struct lot *col_derive_lot(struct col_derive *d, const char *id);
+void col_derive_dv_copy_names(struct dv *v, const struct ct_device *dev);
+void col_derive_emit_flush(struct col_derive *d);
+void col_derive_emit_point(struct col_derive *d, const char *meas, const struct ct_lp_tag *tags,
+                           size_t ntags, const struct ct_lp_field *f, size_t nf, int64_t ts);
+void col_derive_copy_str(char *dst, size_t cap, const char *src);
+void col_derive_fld_int(struct ct_lp_field *f, const char *k, int64_t v);
+void col_derive_fld_f(struct ct_lp_field *f, const char *k, double v);
+void col_derive_fld_b(struct ct_lp_field *f, const char *k, bool v);
+void col_derive_fld_s(struct ct_lp_field *f, const char *k, const char *v);
+int64_t col_derive_floor_div(int64_t a, int64_t b);
 
 /* derive_agg.c */
-void agg_init(struct agg *a, int64_t win_ms);
-void agg_add(struct col_derive *d, struct dv *v, size_t ai, const struct ct_reading *r,
-             uint64_t mark, int64_t now_ms);
-void agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms);
-uint64_t agg_low(const struct dv *v);
+void col_derive_agg_init(struct agg *a, int64_t win_ms);
+void col_derive_agg_add(struct col_derive *d, struct dv *v, size_t ai, const struct ct_reading *r,
+                        uint64_t mark, int64_t now_ms);
+void col_derive_agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms);
+uint64_t col_derive_agg_low(const struct dv *v);
 
 /* derive_hour.c */
-int hist_member(enum ct_kind kind, const char *name);
-void hist_set(struct hist *h, int64_t start_ms, const struct agg_win *w, bool merge);
-void hour_closed(struct col_derive *d, struct dv *v, const struct agg_win *w);
+int col_derive_hist_member(enum ct_kind kind, const char *name);
+void col_derive_hist_set(struct hist *h, enum ct_kind kind, int64_t start_ms,
+                         const struct agg_win *w, bool merge);
+void col_derive_hist_put(struct hist *h, int64_t start_ms, int member, double sum, int64_t count);
+void col_derive_hour_closed(struct col_derive *d, struct dv *v, const struct agg_win *w);
 
 /* derive_events.c */
-void rain_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
-              const struct ct_reading *r);
-void flood_add(struct col_derive *d, struct dv *v, const struct ct_reading *r);
-void parking_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
-                 const struct ct_reading *r);
-int flood_setup(struct flood_st *f, const struct ct_device *dev);
-void station_point(struct col_derive *d, struct dv *v, int64_t now_ms);
-void alert(struct col_derive *d, const struct dv *v, const char *type, int64_t ts, int level,
-           const char *label_vi, const char *label_en, double value);
+void col_derive_rain_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
+                         const struct ct_reading *r);
+void col_derive_flood_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
+                          const struct ct_reading *r);
+void col_derive_parking_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
+                            const struct ct_reading *r);
+int col_derive_flood_setup(struct flood_st *f, const struct ct_device *dev);
+void col_derive_station_point(struct col_derive *d, struct dv *v, int64_t now_ms);
+void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type, int64_t ts,
+                      int level, const char *label_vi, const char *label_en, double value);
 
 /* derive_qc.c */
-void qc_run(struct col_derive *d, struct dv *v, const struct ct_reading *r,
-            struct col_derive_qc *out);
+void col_derive_qc_run(struct col_derive *d, struct dv *v, const struct ct_reading *r,
+                       struct col_derive_qc *out);
 
 #endif

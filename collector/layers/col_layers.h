@@ -101,7 +101,8 @@ int col_layers_devices(const struct ct_registry *reg, const struct ct_device ***
  *   water:   ph do turb ec t nh4 cod tss, wqi_vn                  (from water, water_wqi)
  *   rain:    mm_1h, mm_24h, rain_term_vi, rain_term_en (24-h rainfall term, domain.md s.4)
  *   flood:   depth_cm, flood_band (0 = none), flood_band_vi, flood_band_en, flood_color,
- *            using the station's bands_cm (default 10, 30, 50 cm; the project's own choice)
+ *            the collector's confirmed band from flood_level (hysteresis and minimum duration
+ *            applied); with only a raw depth, the default bands of collector/indices
  *   parking: capacity, occupied, free, ratio (parking_lot; else the lot's raw counter and the
  *            registry capacity)
  * Returns 0, CT_E_INVAL (NULL or bad kind), CT_E_TOOBIG (a response too big), CT_E_PARSE

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ct/err.h"
+#include "col_indices_flood.h"
 #include "layers_priv.h"
 
 /* ---- stations ---- */
@@ -140,6 +141,23 @@ static int apply_column(struct col_layers_station *st, enum ct_kind kind, const 
             return CT_E_NOMEM;
         }
         return 0;
+    }
+    if (strcmp(meas, "flood_level") == 0) {
+        /* The collector's confirmed band (hysteresis and minimum duration applied), so the map
+         * and the alerts agree. Labels are short text written by the collector; checked. */
+        if (strcmp(col, "band") == 0 && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
+            v->valuedouble < 16) {
+            return add_num(st->props, "flood_band", v->valuedouble) ? 0 : CT_E_NOMEM;
+        }
+        static const char *const cols[][2] = {
+            {"band_vi", "flood_band_vi"}, {"band_en", "flood_band_en"}, {"color", "flood_color"}};
+        for (size_t i = 0; i < 3; i++) {
+            if (strcmp(col, cols[i][0]) == 0 && cJSON_IsString(v) &&
+                strlen(v->valuestring) < 64 &&
+                (i < 2 || (v->valuestring[0] == '#' && strlen(v->valuestring) == 7))) {
+                return add_str(st->props, cols[i][1], v->valuestring) ? 0 : CT_E_NOMEM;
+            }
+        }
     }
     if (strcmp(meas, "air_aqi") == 0 && (strcmp(col, "dominant") == 0)) {
         /* Only a known member name is published, never free text from the store. */
@@ -320,32 +338,6 @@ static void rain_term(double mm24, const char **vi, const char **en)
     }
 }
 
-/* Flood depth bands: the project's own choice (domain.md: no official table). */
-static const struct {
-    const char *vi;
-    const char *en;
-    const char *color;
-} flood_bands[] = {
-    {"Không ngập", "No flooding", "#2B83BA"},          {"Ngập nhẹ", "Shallow flooding", "#FDD835"},
-    {"Ngập vừa", "Moderate flooding", "#FB8C00"},      {"Ngập sâu", "Deep flooding", "#E53935"},
-    {"Ngập rất sâu", "Very deep flooding", "#6A1B9A"},
-};
-
-static const double default_bands_cm[] = {10.0, 30.0, 50.0};
-
-static int flood_band(const struct ct_device *d, double depth)
-{
-    const double *b = d->nbands ? d->bands_cm : default_bands_cm;
-    size_t n = d->nbands ? d->nbands : 3;
-    int band = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (depth >= b[i]) {
-            band = (int)i + 1;
-        }
-    }
-    return band > 4 ? 4 : band;
-}
-
 static int finish_station(struct col_layers_station *st, enum ct_kind kind,
                           const struct col_layers_src *src)
 {
@@ -368,12 +360,18 @@ static int finish_station(struct col_layers_station *st, enum ct_kind kind,
             ok = add_str(p, "rain_term_vi", vi) && add_str(p, "rain_term_en", en);
         }
     } else if (kind == CT_KIND_FLOOD) {
+        bool has_band = false;
         double depth = num_prop(p, "depth_cm", &has);
-        if (has) {
-            int b = flood_band(st->dev, depth);
-            ok = add_num(p, "flood_band", b) && add_str(p, "flood_band_vi", flood_bands[b].vi) &&
-                 add_str(p, "flood_band_en", flood_bands[b].en) &&
-                 add_str(p, "flood_color", flood_bands[b].color);
+        num_prop(p, "flood_band", &has_band);
+        if (has && !has_band) {
+            /* Only a raw depth: the collector's default bands (collector/indices), the same
+             * table the flood_level points use. */
+            const struct col_flood_cfg *fc = col_flood_default_cfg();
+            size_t b = col_flood_band_of(fc, depth);
+            ok = add_num(p, "flood_band", (double)b) &&
+                 add_str(p, "flood_band_vi", fc->bands[b].vi) &&
+                 add_str(p, "flood_band_en", fc->bands[b].en) &&
+                 add_str(p, "flood_color", fc->bands[b].color);
         }
     } else if (kind == CT_KIND_PARKING) {
         bool has_cap = false;

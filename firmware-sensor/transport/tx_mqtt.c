@@ -442,14 +442,14 @@ int fw_tx_disconnect(struct fw_tx *tx, uint32_t timeout_ms)
         pthread_mutex_lock(&tx->mu);
         bool done = tx->ev_disconnected;
         pthread_mutex_unlock(&tx->mu);
-        if (done) {
+        if (done || !MQTTAsync_isConnected(tx->client)) {
             return 0;
         }
         int64_t left = deadline - fw_hal_mono_ms();
         if (left <= 0) {
             return CT_E_TIMEOUT;
         }
-        fw_hal_idle((uint32_t)(left < 100 ? left : 100));
+        fw_hal_idle((uint32_t)(left < 10 ? left : 10));
     }
 }
 

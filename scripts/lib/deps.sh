@@ -35,3 +35,20 @@ ct_install_deps()
     # The packages' own services are not used: the scripts run the servers in the foreground.
     $sudo systemctl disable --now mosquitto influxdb >/dev/null 2>&1 || true
 }
+
+# ct_install_commands CMD:PACKAGE...: installs PACKAGE only when CMD is not on the PATH (Node.js
+# and npm may come from another source than Debian on a given machine; their Debian packages
+# would then conflict).
+ct_install_commands()
+{
+    local pair cmd pkg need=""
+    for pair in "$@"; do
+        cmd=${pair%%:*}
+        pkg=${pair#*:}
+        command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
+    done
+    if [ -n "${need// /}" ]; then
+        # shellcheck disable=SC2086
+        CT_DEBIAN_PACKAGES="" ct_install_deps $need
+    fi
+}

@@ -8,8 +8,8 @@
  *
  * Flat out (no --rate): every payload is encoded and signed before the connection, and ts runs
  * from now - count ms upwards by 1 ms per message. With --rate R (or --jit): each payload is
- * encoded and signed just before it is sent, with ts = the send time (ms, strictly increasing),
- * so a receiver can measure latency from ts.
+ * encoded and signed just before it is sent, with ts = the send time (ms, strictly increasing
+ * per device), so a receiver can measure latency from ts.
  *
  * stdout, at exit: "published=<n> acked=<n> failed=<n> elapsed_s=<s> rate=<msg/s>"; the rate is
  * acked messages over the time from the first send to the last acknowledgement. */
@@ -56,6 +56,7 @@ struct dev {
     const struct ct_device *d;
     uint8_t key[CT_KEY_LEN];
     char topic[CT_TOPIC_MAX];
+    int64_t last_ts; /* --jit: ts of this device's previous message */
 };
 
 struct msg {
@@ -78,7 +79,6 @@ struct pub {
     atomic_uint_fast64_t acked;
     atomic_uint_fast64_t failed;
     atomic_int_fast64_t last_ack_ns;
-    int64_t last_ts;
 };
 
 static void usage(FILE *f)
@@ -447,11 +447,13 @@ static int run_jit(struct pub *p, uint64_t *published, int64_t *t0)
         if (!wait_room(p)) {
             break;
         }
+        /* Strictly increasing per device, so no two points of a device share a time. */
+        struct dev *dv = &p->devs[i % p->ndevs];
         int64_t ts = sim_bench_wall_ms();
-        if (ts <= p->last_ts) {
-            ts = p->last_ts + 1;
+        if (ts <= dv->last_ts) {
+            ts = dv->last_ts + 1;
         }
-        p->last_ts = ts;
+        dv->last_ts = ts;
         struct msg m;
         ct_buf_reset(&arena);
         rc = build(p, i, ts, &arena, &m);

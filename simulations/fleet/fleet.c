@@ -486,7 +486,12 @@ static void shutdown_fleet(struct fleet *fl)
             fw_tx_poll(fl->conns[i].tx, now, dispatch_all, &pc);
             inflight += fw_tx_connected(fl->conns[i].tx) ? fw_tx_inflight(fl->conns[i].tx) : 0;
         }
-        if ((inflight == 0 && next == fl->nnodes) || now >= deadline) {
+        if (inflight == 0 && next == fl->nnodes) {
+            break;
+        }
+        if (now >= deadline) {
+            fprintf(stderr, "fleet-sim: shutdown: %zu/%zu offline statuses sent, %d in flight\n",
+                    next, fl->nnodes, inflight);
             break;
         }
         fw_hal_idle(20);

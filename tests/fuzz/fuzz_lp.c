@@ -25,8 +25,11 @@ struct rd {
     const char *end;
 };
 
-/* Reads an element up to an unescaped byte of 'stops'; backslash escapes the bytes of 'esc'
- * (any other backslash is literal, as InfluxDB reads it). Returns false on a newline. */
+/* Reads an element up to an unescaped byte of 'stops' the way InfluxDB 1.x reads tags: a
+ * backslash escapes the next byte only when that byte is one of 'esc'; otherwise it is a literal
+ * backslash. (Checked against influxd 1.x: a tag value of three backslashes then an escaped
+ * space reads as two backslashes and a space; a tag value ending in a backslash before the
+ * separating space fails with "invalid tag format".) Returns false on a newline. */
 static bool read_elem(struct rd *r, const char *stops, const char *esc, char *out, size_t cap)
 {
     size_t k = 0;

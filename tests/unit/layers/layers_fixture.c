@@ -86,7 +86,10 @@ static const char flood_resp[] =
     "\"depth\"],\"values\":[[1795427880000,45.5]]},"
     "{\"name\":\"flood\",\"tags\":{\"device\":\"hn-flood-0002\"},\"columns\":[\"time\","
     "\"depth\"],\"values\":[[\"2026-11-23T09:58:00Z\",62]]}]},"
-    "{\"statement_id\":1,\"error\":\"measurement not found\"}]}";
+    "{\"statement_id\":1,\"series\":[{\"name\":\"flood_level\",\"tags\":{\"device\":"
+    "\"hn-flood-0001\"},\"columns\":[\"time\",\"band\",\"band_vi\",\"band_en\",\"color\","
+    "\"depth_cm\"],\"values\":[[1795427880000,3,\"Ngập sâu\",\"Deep\",\"#FF0000\",45.5]]}]},"
+    "{\"statement_id\":2,\"error\":\"measurement not found\"}]}";
 
 static const char parking_resp[] =
     "{\"results\":[{\"statement_id\":0,\"series\":["

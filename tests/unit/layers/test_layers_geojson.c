@@ -193,13 +193,16 @@ static void test_layers_water_rain_flood_parking(void **state)
     cJSON *fl = build(CT_KIND_FLOOD, NULL);
     f = fx_feature(fl, "hn-flood-0001");
     expect_num(f, "depth_cm", 45.5);
-    expect_num(f, "flood_band", 2);
-    expect_str(f, "flood_band_vi", "Ngập vừa");
-    f = fx_feature(fl, "hn-flood-0002"); /* default bands 10/30/50, RFC 3339 string time */
-    expect_num(f, "depth_cm", 62);
+    /* The collector's confirmed band from flood_level wins over a recomputation. */
     expect_num(f, "flood_band", 3);
     expect_str(f, "flood_band_vi", "Ngập sâu");
-    expect_str(f, "flood_band_en", "Deep flooding");
+    expect_str(f, "flood_color", "#FF0000");
+    /* Only a raw depth: the collector's default bands (0/10/20/40/60 cm), RFC 3339 time. */
+    f = fx_feature(fl, "hn-flood-0002");
+    expect_num(f, "depth_cm", 62);
+    expect_num(f, "flood_band", 4);
+    expect_str(f, "flood_band_vi", "Nguy hiểm");
+    expect_str(f, "flood_band_en", "Dangerous");
     expect_str(f, "time", "2026-11-23T09:58:00Z");
     assert_true(cJSON_IsFalse(fx_prop(f, "stale")));
     cJSON_Delete(fl);

@@ -1,0 +1,203 @@
+/* app_derive.c - derived data: quality flags, window aggregates, indices, rain, flood, parking,
+ * liveness and alerts (collector/derive), wired to the sink and the MQTT client; and the one
+ * path by which every point reaches the sink.
+ *
+ * At start the module's long-lived state (NowCast's hourly means, rain sums, flood bands) is
+ * rebuilt from the store before the journal replay begins (protocol.md section 1). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app_int.h"
+#include "col_obs.h"
+#include "ct/err.h"
+
+#define APP_TICK_MS 1000
+
+/* The one way points reach the sink. Marks never go backwards at the sink, so a point is
+ * enqueued with at least the last mark used. When the sink is full, points wait in a bounded
+ * overflow buffer (APP_OVERFLOW_MAX) and go out first when room returns; beyond it they are
+ * dropped and counted (citytel_points_dropped_total) with a log line. */
+int app_enqueue(struct col_app *app, const char *lp, size_t len, uint64_t mark)
+{
+    int rc;
+
+    if (app->sink == NULL || len == 0) {
+        return 0;
+    }
+    if (mark < app->last_mark) {
+        mark = app->last_mark;
+    }
+    if (app->overflow.len == 0) {
+        rc = col_sink_enqueue(app->sink, lp, len, mark);
+        if (rc == 0) {
+            app->last_mark = mark;
+            return 0;
+        }
+        if (rc != CT_E_FULL) {
+            col_log(COL_LOG_ERROR, "sink", "points refused: %s", ct_strerror(rc));
+            app->points_dropped++;
+            return rc;
+        }
+    }
+    if (ct_buf_add(&app->overflow, lp, len) != 0) {
+        if (app->points_dropped++ == 0) {
+            col_log(COL_LOG_ERROR, "sink", "overflow buffer full: derived points dropped");
+        }
+        return CT_E_FULL;
+    }
+    app->overflow_mark = mark;
+    return 0;
+}
+
+/* Moves the overflow buffer into the sink. Returns true when it is empty. */
+bool app_flush_overflow(struct col_app *app)
+{
+    if (app->overflow.len == 0) {
+        return true;
+    }
+    if (app->overflow_mark < app->last_mark) {
+        app->overflow_mark = app->last_mark;
+    }
+    if (col_sink_enqueue(app->sink, app->overflow.p, app->overflow.len, app->overflow_mark) !=
+        0) {
+        return false;
+    }
+    app->last_mark = app->overflow_mark;
+    ct_buf_reset(&app->overflow);
+    return true;
+}
+
+static int on_points(void *arg, const char *lp, size_t len, uint64_t mark)
+{
+    return app_enqueue(arg, lp, len, mark);
+}
+
+static void on_alert(void *arg, const char *topic, const char *payload, size_t len)
+{
+    struct col_app *app = arg;
+
+    app->alerts++;
+    col_log(COL_LOG_WARN, "alert", "%s %.*s", topic, (int)(len < 300 ? len : 300), payload);
+    if (app->ingest != NULL) {
+        col_ingest_publish(app->ingest, topic, payload, len);
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    struct col_app *app = container_of(t, struct col_app, tick_timer);
+
+    if (app->replay == NULL && !app->rebuilding) {
+        col_derive_tick(app->derive, app_now_ms());
+    }
+}
+
+int app_derive_create(struct col_app *app)
+{
+    struct col_derive_cfg dc;
+    struct col_derive_emit emit = {on_points, on_alert, app};
+    int rc;
+
+    memset(&dc, 0, sizeof(dc));
+    dc.instance = app->cfg.collector_instance;
+    dc.window_s = (uint32_t)app->cfg.aggregate_window_s;
+    dc.stale_intervals = (uint32_t)app->cfg.liveness_stale_intervals;
+    dc.max_devices = 2 * ct_registry_count(app->registry) + 1024;
+    rc = col_derive_create(&dc, &emit, &app->derive);
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "derive", "cannot create: %s", ct_strerror(rc));
+        return rc;
+    }
+    rc = col_derive_registry(app->derive, app->registry);
+    if (rc != 0) {
+        return rc;
+    }
+    ct_buf_init(&app->overflow, APP_OVERFLOW_MAX);
+    rc = uv_timer_init(app->loop, &app->tick_timer);
+    if (rc != 0) {
+        return CT_E_IO;
+    }
+    uv_timer_start(&app->tick_timer, on_tick, APP_TICK_MS, APP_TICK_MS);
+    return 0;
+}
+
+static void rebuild_done(struct col_app *app)
+{
+    app->rebuilding = false;
+    col_log(COL_LOG_INFO, "derive", "state rebuilt from the store (%llu rows)",
+            (unsigned long long)app->rebuild_rows);
+    if (app_replay_start(app) != 0) {
+        col_log(COL_LOG_ERROR, "spool", "cannot start the journal replay");
+    }
+}
+
+static void on_rebuild_answer(void *arg, int status, const char *body, size_t len)
+{
+    struct col_app *app = arg;
+    struct col_derive_stats st;
+
+    if (status == 200 && body != NULL) {
+        if (col_derive_rebuild_apply(app->derive, body, len) != 0) {
+            col_log(COL_LOG_WARN, "derive", "a rebuild answer could not be used");
+        }
+    } else {
+        col_log(COL_LOG_WARN, "derive",
+                "rebuild query failed (%d); starting without that state (the store may be down)",
+                status);
+    }
+    col_derive_stats(app->derive, &st);
+    app->rebuild_rows = st.rebuild_rows;
+    if (--app->rebuild_pending == 0 && !atomic_load(&app->closing)) {
+        rebuild_done(app);
+    }
+}
+
+/* Starts the rebuild queries; the journal replay (and so the subscription) follows when all have
+ * answered. Returns 0 or an error (then nothing was started). */
+int app_derive_rebuild(struct col_app *app)
+{
+    struct col_store_cfg sc = {.url = app->cfg.influx_url,
+                               .db = app->cfg.influx_db,
+                               .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
+                               .password = app->cfg.influx_password[0] ? app->cfg.influx_password
+                                                                        : NULL,
+                               .epoch = "ms",
+                               .timeout_ms = 15000,
+                               .max_response_bytes = 64u << 20};
+    int rc = col_store_create(app->loop, &sc, &app->store);
+
+    if (rc != 0) {
+        return rc;
+    }
+    app->rebuilding = true;
+    for (int w = 0; w < COL_DERIVE_RB__COUNT; w++) {
+        const char *q = col_derive_rebuild_query((enum col_derive_rebuild)w);
+        if (q != NULL && col_store_query(app->store, q, on_rebuild_answer, app) == 0) {
+            app->rebuild_pending++;
+        }
+    }
+    if (app->rebuild_pending == 0) {
+        rebuild_done(app);
+    }
+    return 0;
+}
+
+static void on_store_closed(void *arg)
+{
+    struct col_app *app = arg;
+
+    app->open_handles--;
+}
+
+void app_derive_close(struct col_app *app)
+{
+    if (app->store != NULL) {
+        app->open_handles++;
+        col_store_close(app->store, on_store_closed, app);
+        app->store = NULL;
+    }
+    if (app->tick_timer.loop != NULL && !uv_is_closing((uv_handle_t *)&app->tick_timer)) {
+        uv_timer_stop(&app->tick_timer);
+    }
+}

@@ -1,0 +1,346 @@
+/* derive_events.c - what a single reading triggers at once: rain accumulations, flood bands,
+ * parking occupancy; station points and alerts. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ct/err.h"
+#include "ct/topic.h"
+#include "derive_int.h"
+
+static void tags3(const struct dv *v, struct ct_lp_tag t[3])
+{
+    t[0] = (struct ct_lp_tag){"device", v->id};
+    t[1] = (struct ct_lp_tag){"district", v->district};
+    t[2] = (struct ct_lp_tag){"ward", v->ward};
+}
+
+static bool num_of(const struct ct_reading *r, const char *name, double *x)
+{
+    const struct ct_value *val = ct_reading_get(r, name);
+
+    if (val == NULL) {
+        return false;
+    }
+    *x = val->type == CT_VT_BOOL ? (val->b ? 1.0 : 0.0) : val->num;
+    return true;
+}
+
+/* ---- rain ------------------------------------------------------------------------------ */
+
+void col_derive_rain_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
+                         const struct ct_reading *r)
+{
+    struct rain_state *rs = v->rain;
+    double mpt = dev->mm_per_tip > 0 ? dev->mm_per_tip : 0.2;
+    double mm = NAN;
+    double tips;
+    double delta = NAN;
+    bool reboot = false;
+    double mm1 = 0;
+    double mm24 = 0;
+    int64_t ts_s = col_derive_floor_div(r->ts_ms + 999, 1000);
+    struct ct_lp_field f[3];
+    struct ct_lp_tag t[3];
+
+    if (num_of(r, "tips", &tips)) {
+        if (rs->has_prev && rs->prev_boot == r->boot && tips >= rs->prev_tips) {
+            delta = (tips - rs->prev_tips) * mpt;
+        } else if (rs->has_prev) {
+            /* A new boot (or a counter that went back): tips count from 0 again. */
+            reboot = true;
+            d->st.rain_reboots++;
+            delta = tips * mpt;
+        }
+        rs->has_prev = true;
+        rs->prev_boot = r->boot;
+        rs->prev_tips = tips;
+    }
+    if (num_of(r, "mm", &mm)) {
+        if (!isnan(delta) && !reboot && fabs(mm - delta) > 1e-6 + mpt * 1e-6) {
+            d->st.rain_mismatch++;
+        }
+    } else {
+        mm = delta;
+    }
+    if (!isnan(mm) && ts_s >= 0) {
+        if (col_rain_add(&rs->ring, ts_s, mm < 0 ? 0.0 : mm) != 0) {
+            d->st.rain_refused++;
+        }
+    }
+    if (ts_s < 0 || col_rain_sum(&rs->ring, ts_s, 3600, &mm1) != 0 ||
+        col_rain_sum(&rs->ring, ts_s, 86400, &mm24) != 0) {
+        return;
+    }
+    tags3(v, t);
+    col_derive_fld_f(&f[0], "mm", mm1);
+    col_derive_fld_b(&f[1], "intense", col_rain_is_intense(mm1));
+    col_derive_emit_point(d, "rain_1h", t, 3, f, 2, r->ts_ms);
+    col_derive_fld_f(&f[0], "mm", mm24);
+    col_derive_fld_s(&f[1], "term_vi", col_rain_term_name(col_rain_term_24h(mm24), true));
+    col_derive_fld_s(&f[2], "term_en", col_rain_term_name(col_rain_term_24h(mm24), false));
+    col_derive_emit_point(d, "rain_24h", t, 3, f, 3, r->ts_ms);
+}
+
+/* ---- flood ----------------------------------------------------------------------------- */
+
+static const char *const palette[COL_FLOOD_MAX_BANDS] = {
+    "#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#8F3F97", "#7E0023", "#7E0023", "#7E0023"};
+
+/* Sets up a station's bands: the registry's bands_cm (0 prepended when missing) or the default.
+ * The default labels are kept when the count matches, else "Mức i" / "Level i". Returns 0, or
+ * CT_E_INVAL when the registry's bands were unusable (the default is used then). */
+int col_derive_flood_setup(struct flood_st *f, const struct ct_device *dev)
+{
+    const struct col_flood_cfg *def = col_flood_default_cfg();
+    size_t n = 0;
+
+    f->cfg = *def;
+    col_flood_init(&f->st);
+    if (dev == NULL || dev->nbands == 0) {
+        return 0;
+    }
+    if (dev->bands_cm[0] > 0) {
+        f->bands[n++].min_cm = 0;
+    }
+    for (size_t i = 0; i < dev->nbands && n < COL_FLOOD_MAX_BANDS; i++) {
+        f->bands[n++].min_cm = dev->bands_cm[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (n == def->n_bands) {
+            f->bands[i].vi = def->bands[i].vi;
+            f->bands[i].en = def->bands[i].en;
+        } else {
+            snprintf(f->labels[i][0], sizeof(f->labels[i][0]), "Mức %zu", i);
+            snprintf(f->labels[i][1], sizeof(f->labels[i][1]), "Level %zu", i);
+            f->bands[i].vi = f->labels[i][0];
+            f->bands[i].en = f->labels[i][1];
+        }
+        f->bands[i].color = palette[i];
+    }
+    f->cfg.bands = f->bands;
+    f->cfg.n_bands = n;
+    if (col_flood_cfg_check(&f->cfg) != 0) {
+        f->cfg = *def;
+        return CT_E_INVAL;
+    }
+    return 0;
+}
+
+static bool same_bands(const struct flood_st *f, const struct ct_device *dev)
+{
+    const struct col_flood_cfg *def = col_flood_default_cfg();
+    size_t off;
+
+    if (dev->nbands == 0 || f->cfg.bands == def->bands) {
+        return dev->nbands == 0 && f->cfg.bands == def->bands;
+    }
+    off = dev->bands_cm[0] > 0 ? 1 : 0;
+    if (f->cfg.n_bands != dev->nbands + off) {
+        return false;
+    }
+    for (size_t i = 0; i < dev->nbands; i++) {
+        if (f->bands[i + off].min_cm != dev->bands_cm[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void col_derive_flood_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
+                          const struct ct_reading *r)
+{
+    struct flood_st *fs = v->flood;
+    struct col_flood_event ev = {0};
+    struct ct_lp_field f[6];
+    struct ct_lp_tag t[3];
+    const struct col_flood_band *b;
+    double depth;
+    double rise;
+    size_t nf = 0;
+
+    if (!num_of(r, "depth", &depth)) {
+        return;
+    }
+    if (!same_bands(fs, dev)) {
+        /* Bands changed (first reading, reload): the confirmed band carries over (it may come
+         * from the rebuild), the rest of the state starts again. */
+        struct col_flood_state old = fs->st;
+        col_derive_flood_setup(fs, dev);
+        if (old.has_band) {
+            fs->st.has_band = true;
+            fs->st.band = old.band < fs->cfg.n_bands ? old.band : fs->cfg.n_bands - 1;
+            fs->st.last_ts = old.last_ts;
+        }
+    }
+    col_flood_update(&fs->cfg, &fs->st, col_derive_floor_div(r->ts_ms, 1000), depth, &ev);
+    if (!fs->st.has_band) {
+        return;
+    }
+    b = &fs->cfg.bands[fs->st.band];
+    col_derive_fld_f(&f[nf++], "depth_cm", depth);
+    col_derive_fld_int(&f[nf++], "band", (int64_t)fs->st.band);
+    col_derive_fld_s(&f[nf++], "band_vi", b->vi);
+    col_derive_fld_s(&f[nf++], "band_en", b->en);
+    col_derive_fld_s(&f[nf++], "color", b->color);
+    rise = col_flood_rate_cm_h(&fs->cfg, &fs->st);
+    if (!isnan(rise)) {
+        col_derive_fld_f(&f[nf++], "rise_cm_h", rise);
+    }
+    tags3(v, t);
+    col_derive_emit_point(d, "flood_level", t, 3, f, nf, r->ts_ms);
+    if (ev.changed && ev.to > 0 && (ev.from < 0 || ev.to > (size_t)ev.from)) {
+        col_derive_alert(d, v, "flood", r->ts_ms, (int)ev.to, b->vi, b->en, depth);
+    }
+}
+
+/* ---- parking --------------------------------------------------------------------------- */
+
+static void lot_point(struct col_derive *d, const char *lot, const char *district, const char *ward,
+                      int64_t capacity, int64_t occupied, int64_t ts)
+{
+    struct ct_lp_tag t[3] = {{"district", district}, {"lot", lot}, {"ward", ward}};
+    struct ct_lp_field f[4];
+    size_t nf = 3;
+    double ratio;
+
+    col_derive_fld_int(&f[0], "capacity", capacity < 0 ? 0 : capacity);
+    col_derive_fld_int(&f[1], "occupied", col_parking_occupied(capacity, occupied));
+    col_derive_fld_int(&f[2], "free", col_parking_free(capacity, occupied));
+    if (col_parking_ratio(capacity, occupied, &ratio)) {
+        col_derive_fld_f(&f[nf++], "ratio", ratio);
+    }
+    col_derive_emit_point(d, "parking_lot", t, 3, f, nf, ts);
+}
+
+void col_derive_parking_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
+                            const struct ct_reading *r)
+{
+    struct lot *l;
+    double occ;
+    double cap;
+    int now;
+    int64_t capacity;
+
+    if (!num_of(r, "occupied", &occ)) {
+        return;
+    }
+    if (dev->park_mode != CT_PARK_BAY) {
+        capacity = num_of(r, "capacity", &cap) ? (int64_t)cap : dev->capacity;
+        l = col_derive_lot(d, v->id);
+        if (l != NULL) {
+            l->has_counter = true;
+            l->capacity = capacity;
+        }
+        lot_point(d, v->id, v->district, v->ward, capacity, (int64_t)occ, r->ts_ms);
+        return;
+    }
+    now = occ != 0 ? 1 : 0;
+    if (strcmp(v->bay_lot, dev->lot) != 0) {
+        l = v->bay_lot[0] != '\0' ? col_derive_lot(d, v->bay_lot) : NULL;
+        if (l != NULL) {
+            l->occupied -= v->bay == 1;
+            l->seen--;
+        }
+        v->bay = -1;
+        col_derive_copy_str(v->bay_lot, sizeof(v->bay_lot), dev->lot);
+        l = col_derive_lot(d, v->bay_lot);
+        if (l != NULL) {
+            l->seen++;
+        }
+    }
+    l = col_derive_lot(d, v->bay_lot);
+    if (l == NULL) {
+        return;
+    }
+    l->occupied += (now == 1) - (v->bay == 1);
+    v->bay = now;
+    capacity =
+        l->has_counter && l->capacity >= 0 ? l->capacity : (l->nbays > 0 ? l->nbays : l->seen);
+    lot_point(d, l->id, l->district[0] ? l->district : v->district,
+              l->district[0] ? l->ward : v->ward, capacity, l->occupied, r->ts_ms);
+}
+
+/* ---- stations and alerts --------------------------------------------------------------- */
+
+void col_derive_station_point(struct col_derive *d, struct dv *v, int64_t now_ms)
+{
+    struct ct_lp_field f[3];
+    struct ct_lp_tag t[3];
+
+    col_derive_fld_b(&f[0], "stale", v->stale);
+    col_derive_fld_b(&f[1], "online", v->online != 0);
+    col_derive_fld_int(&f[2], "last_seen_ms", v->last_seen_ms);
+    tags3(v, t);
+    col_derive_emit_point(d, "station", t, 3, f, 3, now_ms);
+}
+
+static int json_str(struct ct_buf *b, const char *key, const char *s)
+{
+    int rc = ct_buf_printf(b, ",\"%s\":\"", key);
+
+    for (; rc == 0 && s != NULL && *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            rc = ct_buf_printf(b, "\\%c", c);
+        } else if (c < 0x20) {
+            rc = ct_buf_printf(b, "\\u%04x", c);
+        } else {
+            rc = ct_buf_add(b, s, 1);
+        }
+    }
+    return rc != 0 ? rc : ct_buf_adds(b, "\"");
+}
+
+void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type, int64_t ts,
+                      int level, const char *label_vi, const char *label_en, double value)
+{
+    char topic[64 + DV_STR];
+    char num[32];
+    size_t tl;
+    struct ct_buf js;
+    struct ct_lp_tag t[3] = {{"device", v->id}, {"district", v->district}, {"type", type}};
+    struct ct_lp_field f[3];
+    int rc;
+
+    if (strcmp(type, "flood") == 0) {
+        d->st.alerts_flood++;
+    } else if (strcmp(type, "aqi") == 0) {
+        d->st.alerts_aqi++;
+    } else {
+        d->st.alerts_stale++;
+    }
+    col_derive_fld_int(&f[0], "level", level);
+    col_derive_fld_s(&f[1], "label", label_vi);
+    col_derive_fld_f(&f[2], "value", value);
+    col_derive_emit_point(d, "alert", t, 3, f, 3, ts);
+    if (d->emit.on_alert == NULL) {
+        return;
+    }
+    /* The district level of the topic is the name's ASCII slug ("Đống Đa" -> "dong-da"); the
+     * payload keeps the Vietnamese name. */
+    snprintf(topic, sizeof(topic), "city/v1/alert/%s/", ct_kind_name(v->kind));
+    tl = strlen(topic);
+    if (ct_topic_slug(v->district, topic + tl, sizeof(topic) - tl) != 0) {
+        snprintf(topic + tl, sizeof(topic) - tl, "unknown");
+    }
+    if (ct_fmt_double(value, num) != 0) {
+        snprintf(num, sizeof(num), "null");
+    }
+    ct_buf_init(&js, 4096);
+    rc = ct_buf_printf(&js, "{\"v\":1");
+    rc = rc ? rc : json_str(&js, "type", type);
+    rc = rc ? rc : json_str(&js, "device", v->id);
+    rc = rc ? rc : json_str(&js, "name", v->name);
+    rc = rc ? rc : json_str(&js, "district", v->district);
+    rc = rc ? rc : ct_buf_printf(&js, ",\"ts\":%lld,\"level\":%d", (long long)ts, level);
+    rc = rc ? rc : json_str(&js, "label_vi", label_vi);
+    rc = rc ? rc : json_str(&js, "label_en", label_en);
+    rc = rc ? rc : ct_buf_printf(&js, ",\"value\":%s}", num);
+    if (rc == 0) {
+        d->emit.on_alert(d->emit.arg, topic, js.p, js.len);
+    } else {
+        d->st.emit_errors++;
+    }
+    ct_buf_free(&js);
+}

@@ -1,0 +1,625 @@
+#!/usr/bin/env python3
+"""run.py - citytel benchmarks against the real Mosquitto and InfluxDB, each figure beside a
+baseline measured in the same run on the same broker and store.
+
+    python3 simulations/bench/run.py [--build DIR] all|ingest|store|latency|memory|node ...
+
+Sections:
+  ingest   collector messages/s (QoS 1 from a pre-loaded persistent session; QoS 0 live)
+           against bench-sub, a bare Paho subscriber, on the same messages
+  store    points/s the collector delivers to InfluxDB while it drains a backlog, against curl
+           posting the same kind of line protocol in batches of 10 000 lines, 4 in parallel
+  latency  sample time (ts) to queryable in InfluxDB, p50/p99, at a steady rate, against the
+           broker alone (bench-sub receive time minus ts) on the same messages
+  memory   collector VmRSS with 100 000 registered devices at a steady rate over a soak,
+           against bench-sub's VmRSS on the same messages
+  node     sensor-node RSS and CPU time per message, against bench-pub's CPU per message
+
+Every server is started by tests/e2e/harness.py on free loopback ports in a temporary folder and
+stopped before the section ends. Standard library only. Not a test: it prints figures, it does not
+pass or fail them."""
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import resource
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
+import harness  # noqa: E402
+
+KINDS = ("air", "air", "air", "water", "rain", "flood", "parking", "air", "water", "air")
+DISTRICTS = (("Hoàn Kiếm", "Hàng Bạc"), ("Ba Đình", "Điện Biên"), ("Đống Đa", "Láng Hạ"),
+             ("Cầu Giấy", "Dịch Vọng"), ("Hai Bà Trưng", "Bách Khoa"))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def machine():
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores ({model}), kernel {platform.release()}"
+
+
+def header(title, argv, notes):
+    print(f"\n## {title}\n")
+    print(f"machine: {machine()}")
+    print(f"command: {' '.join(shlex.quote(a) for a in argv)}")
+    for n in notes:
+        print(f"  {n}")
+    print()
+
+
+def table(rows, head=("measure", "baseline", "citytel", "citytel / baseline")):
+    cells = [list(map(str, head))] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
+    out = []
+    for k, r in enumerate(cells):
+        out.append("| " + " | ".join(c.ljust(widths[i]) for i, c in enumerate(r)) + " |")
+        if k == 0:
+            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    print("\n".join(out))
+    sys.stdout.flush()
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if b else "n/a"
+
+
+def kv(text):
+    """Parses 'a=1 b=2.5' (the last line of a tool's stdout) into a dict of floats."""
+    lines = [ln for ln in text.decode().splitlines() if "=" in ln]
+    out = {}
+    for tok in (lines[-1].split() if lines else []):
+        k, _, v = tok.partition("=")
+        try:
+            out[k] = float(v)
+        except ValueError:
+            pass
+    return out
+
+
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def registry_lines(n, kinds=KINDS):
+    out = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        district, ward = DISTRICTS[i % len(DISTRICTS)]
+        d = {"id": f"bench-{kind}-{i:06d}", "kind": kind, "name": f"Trạm {kind} {i}",
+             "lat": 21.0 + (i % 1000) * 1e-4, "lon": 105.8 + (i // 1000) * 1e-4,
+             "district": district, "ward": ward}
+        if kind == "parking":
+            d.update({"mode": "lot", "capacity": 200})
+        out.append(d)
+    return out
+
+
+class Bench:
+    """One section's stack: the real broker and store, a registry, the bench tools."""
+
+    def __init__(self, args, name, devices, kinds=KINDS, influx=True):
+        self.args = args
+        self.st = harness.Stack(f"bench-{name}", args.build, SRC)
+        self.st.start_mosquitto()
+        if influx:
+            self.st.start_influxdb()
+        self.st.write_registry(registry_lines(devices, kinds))
+        self.st.write_master_key()
+        self.broker = f"tcp://127.0.0.1:{self.st.mqtt_port}"
+        self.boot = int(time.time())
+        self.commands = []
+
+    def tool(self, name):
+        return os.path.join(self.args.build, "simulations", "bench", name)
+
+    def pub_argv(self, count, qos=1, rate=None, devices=None, inflight=1000):
+        self.boot += 1
+        argv = [self.tool("bench-pub"), "--broker", self.broker, "--registry", self.st.registry,
+                "--master-key-file", self.st.master_key_file, "--count", str(count),
+                "--qos", str(qos), "--inflight", str(inflight), "--boot", str(self.boot)]
+        if rate:
+            argv += ["--rate", str(rate)]
+        if devices:
+            argv += ["--devices", str(devices)]
+        return argv
+
+    def sub_argv(self, count, qos=1, extra=()):
+        return [self.tool("bench-sub"), "--broker", self.broker, "--count", str(count),
+                "--qos", str(qos)] + list(extra)
+
+    def run(self, argv, timeout=900, quiet=False):
+        self.commands.append(argv)
+        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+        if r.returncode != 0 and not quiet:
+            sys.stderr.write(f"warning: {os.path.basename(argv[0])} exited {r.returncode}: "
+                             f"{r.stderr.decode()[-500:]}\n")
+        return kv(r.stdout)
+
+    def spawn(self, argv):
+        self.commands.append(argv)
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def collector_cfg(self, **over):
+        extra = {"log": {"level": "warn"},
+                 "influx": {"flush_ms": self.args.flush_ms},
+                 "http": {"rate_per_client": 0}}
+        for group, kvs in over.items():
+            extra.setdefault(group, {}).update(kvs)
+        return extra
+
+    def start_collector(self, wait_mqtt=True, **over):
+        """Starts the collector; waits for its HTTP port and, with wait_mqtt, its MQTT session."""
+        self.st.start_collector(extra=self.collector_cfg(**over))
+        if wait_mqtt:
+            harness.wait_until(lambda: self.st.metric("citytel_mqtt_connected") == 1, 30,
+                               "collector connected")
+        return self.st.procs["collector"][0]
+
+    def stop_collector(self):
+        self.st.stop("collector")
+
+    def close(self):
+        self.st.close()
+
+    def print_commands(self):
+        print("\ntool commands of this section:")
+        for a in self.commands:
+            print("  " + " ".join(shlex.quote(os.path.relpath(x) if x.startswith(SRC) else x)
+                                  for x in a))
+
+
+def slope(samples, lo_value, hi_value):
+    """Rate of a counter from the last sample at or below lo_value before it moved to the first
+    sample at or above hi_value (samples are 0.1 s apart). When the counter had already moved at
+    the first sample, counts from that sample (the messages before it are left out). Returns
+    (rate, seconds)."""
+    i = next((k for k, s in enumerate(samples) if s[1] > lo_value), None)
+    if i is None:
+        return 0.0, 0.0
+    start = samples[i - 1] if i > 0 else samples[i]
+    end = next((s for s in samples if s[1] >= hi_value), samples[-1])
+    if end[0] <= start[0]:
+        return 0.0, 0.0
+    return (end[1] - start[1]) / (end[0] - start[0]), end[0] - start[0]
+
+
+def watch(b, names, until, timeout, stall_s, interval=0.1):
+    """Samples collector metrics every 'interval' s until until(values) is true, or nothing moved
+    for stall_s, or timeout. Returns {name: [(t, value), ...]}."""
+    out = {n: [] for n in names}
+    t_end = time.time() + timeout
+    last_change, last = time.time(), None
+    while time.time() < t_end:
+        m = b.st.metrics()
+        t = time.time()
+        vals = tuple(m.get(n, 0.0) for n in names)
+        for n, v in zip(names, vals):
+            out[n].append((t, v))
+        if vals != last:
+            last, last_change = vals, t
+        if until(dict(zip(names, vals))) or t - last_change > stall_s:
+            break
+        time.sleep(interval)
+    return out
+
+
+# -- sections -----------------------------------------------------------------------------------
+def preload(b, n):
+    """Creates the collector's persistent session, stops it and publishes n QoS 1 messages."""
+    b.start_collector()
+    b.stop_collector()
+    res = b.run(b.pub_argv(n))
+    if res.get("acked", 0) < n:
+        sys.stderr.write(f"warning: only {res.get('acked', 0):.0f} of {n} acknowledged\n")
+    return res
+
+
+def collector_drain(b, n, wait_store):
+    """Pre-loads n messages, starts the collector and follows its counters while it drains."""
+    preload(b, n)
+    b.start_collector(wait_mqtt=False)
+    names = ("citytel_messages_accepted_total", "citytel_rejected_total",
+             "citytel_store_points_total")
+    if wait_store:
+        def done(v):
+            return v[names[0]] >= n and v[names[2]] >= n
+    else:
+        def done(v):
+            return v[names[0]] + v[names[1]] >= n
+    s = watch(b, names, done, timeout=600, stall_s=20)
+    b.stop_collector()
+    return s
+
+
+def sec_ingest(args):
+    n, n0 = args.messages, args.messages_qos0
+    b = Bench(args, "ingest", args.ingest_devices)
+    try:
+        header("ingest: messages per second", sys.argv,
+               [f"{args.ingest_devices} devices; QoS 1: {n} messages pre-loaded into each "
+                "subscriber's persistent session while it was stopped, then drained;",
+                f"QoS 0: {n0} messages published flat out while the subscriber runs.",
+                "citytel = collector (signature check, strict decode, validation, spool "
+                f"journal, InfluxDB writes, flush {args.flush_ms} ms), from /metrics "
+                "citytel_messages_accepted_total every 0.1 s"])
+        # Baseline, QoS 1: the same n messages from a persistent session.
+        b.run(b.sub_argv(1, extra=["--session", "--prepare", "--client-id", "bench-base"]))
+        b.run(b.pub_argv(n))
+        base = b.run(b.sub_argv(n, extra=["--session", "--client-id", "bench-base",
+                                          "--timeout-s", "300"]))
+        # Ends the baseline's session (clean start, no expiry) so it queues nothing more.
+        b.run(b.sub_argv(1, extra=["--client-id", "bench-base", "--timeout-s", "1"]), quiet=True)
+        s = collector_drain(b, n, wait_store=False)
+        acc = s["citytel_messages_accepted_total"]
+        rate, span = slope(acc, 0, n)
+        rej = s["citytel_rejected_total"][-1][1]
+        rows = [["QoS 1 messages/s (drain of a pre-loaded session)", f"{base.get('rate', 0):.0f}",
+                 f"{rate:.0f}", ratio(rate, base.get("rate", 0))],
+                ["QoS 1 messages received / accepted", f"{base.get('received', 0):.0f}",
+                 f"{acc[-1][1]:.0f} (rejected {rej:.0f})", ratio(acc[-1][1],
+                                                                 base.get("received", 0))]]
+        # QoS 0, live: the subscriber runs while bench-pub publishes flat out.
+        sub = b.spawn(b.sub_argv(n0, qos=0, extra=["--idle-s", "3", "--timeout-s", "300"]))
+        time.sleep(1.0)
+        pub0 = b.run(b.pub_argv(n0, qos=0))
+        base0 = kv(sub.communicate(timeout=330)[0])
+        b.start_collector(mqtt={"qos": 0})
+        before = b.st.metric("citytel_messages_accepted_total")
+        pubp = b.spawn(b.pub_argv(n0, qos=0))
+        s0 = watch(b, ("citytel_messages_accepted_total",), lambda v: False, timeout=300,
+                   stall_s=3)
+        pubp.communicate(timeout=60)
+        b.stop_collector()
+        acc0 = s0["citytel_messages_accepted_total"]
+        got0 = acc0[-1][1] - before
+        rate0, _ = slope(acc0, before, acc0[-1][1])
+        rows += [["QoS 0 messages/s (live, publisher flat out)", f"{base0.get('rate', 0):.0f}",
+                  f"{rate0:.0f}", ratio(rate0, base0.get("rate", 0))],
+                 ["QoS 0 delivered of published", f"{base0.get('received', 0):.0f} / {n0}",
+                  f"{got0:.0f} / {n0}", ratio(got0, base0.get("received", 0))]]
+        table(rows)
+        print(f"\nbench-pub alone (QoS 0, flat out, to the broker): {pub0.get('rate', 0):.0f} "
+              "messages/s; QoS 1 drain of the collector measured over "
+              f"{span:.1f} s")
+        b.print_commands()
+    finally:
+        b.close()
+
+
+def lp_lines(reg, n, t0):
+    """Line protocol shaped like the collector's raw points, for the store baseline."""
+    def esc(s):
+        return s.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+    fields = {"air": "pm25=20.5,pm10=35.5,no2=22.5,t=29.4,rh=78",
+              "water": "ph=7.2,do=6.5,turb=12.5,ec=450,t=27.1",
+              "rain": "mm=0.2,tips=10", "flood": "depth=1.5",
+              "parking": "capacity=200i,occupied=10i"}
+    out = []
+    for i in range(n):
+        d = reg[i % len(reg)]
+        out.append(f"{d['kind']},device={d['id']},district={esc(d['district'])},"
+                   f"ward={esc(d['ward'])} {fields[d['kind']]} {t0 + i}")
+    return out
+
+
+def post_batches(port, db, lines, batch, parallel):
+    """POSTs 'lines' with curl in batches, 'parallel' at a time; returns (seconds, failures)."""
+    files = []
+    tmp = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"citytel-bench-lp-{os.getpid()}")
+    os.makedirs(tmp, exist_ok=True)
+    for k in range(0, len(lines), batch):
+        path = os.path.join(tmp, f"b{k // batch}.lp")
+        with open(path, "w") as f:
+            f.write("\n".join(lines[k:k + batch]) + "\n")
+        files.append(path)
+    url = f"http://127.0.0.1:{port}/write?db={db}&precision=ms"
+
+    def one(path):
+        r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                            "--data-binary", f"@{path}", url], stdout=subprocess.PIPE,
+                           timeout=120)
+        return r.stdout.decode().strip() == "204"
+
+    t0 = time.time()
+    with concurrent.futures.ThreadPoolExecutor(parallel) as ex:
+        ok = list(ex.map(one, files))
+    dt = time.time() - t0
+    for p in files:
+        os.unlink(p)
+    os.rmdir(tmp)
+    return dt, ok.count(False)
+
+
+def sec_store(args):
+    n = args.store_messages
+    b = Bench(args, "store", args.ingest_devices)
+    try:
+        header("store: points per second into InfluxDB", sys.argv,
+               [f"{args.ingest_devices} devices; InfluxDB paused (SIGSTOP) while {n} messages "
+                "are published to the running collector, so its sink holds a backlog; then "
+                "resumed (SIGCONT): citytel = /metrics citytel_store_points_total every 0.1 s "
+                "from the resume until all raw points are written",
+                "baseline = curl POSTing the same number of raw points of the same shape "
+                "(same tags) in batches of 10 000 lines, 4 at a time, to another database of "
+                "the same InfluxDB"])
+        reg = registry_lines(args.ingest_devices)
+        b.st.influx_post('CREATE DATABASE "bench_base"')
+        lines = lp_lines(reg, n, int(time.time() * 1000) - 2 * n)
+        dt, fails = post_batches(b.st.influx_port, "bench_base", lines, 10000, 4)
+        base = n / dt
+        b.commands.append(["curl", "--data-binary", "@batch.lp",
+                           f"http://127.0.0.1:{b.st.influx_port}/write?db=bench_base&precision=ms",
+                           f"(x{(n + 9999) // 10000}, 4 in parallel)"])
+        b.start_collector()
+        influxd = b.st.procs["influxd"][0]
+        influxd.send_signal(signal.SIGSTOP)
+        try:
+            b.run(b.pub_argv(n))
+            acc = watch(b, ("citytel_messages_accepted_total",), lambda v: v[
+                "citytel_messages_accepted_total"] >= n, timeout=120, stall_s=10)
+            accepted = acc["citytel_messages_accepted_total"][-1][1]
+            held = b.st.metric("citytel_store_points_total")
+        finally:
+            influxd.send_signal(signal.SIGCONT)
+        t_cont = time.time()
+        pts = watch(b, ("citytel_store_points_total",),
+                    lambda v: v["citytel_store_points_total"] >= accepted, timeout=300,
+                    stall_s=20)["citytel_store_points_total"]
+        end = next((x for x in pts if x[1] >= accepted), pts[-1])
+        span = end[0] - t_cont
+        rate = (end[1] - held) / span if span > 0 else 0.0
+        b.stop_collector()
+        table([["points/s into InfluxDB", f"{base:.0f}", f"{rate:.0f}", ratio(rate, base)],
+               ["points written", f"{n} ({fails} failed POSTs)",
+                f"{end[1]:.0f} ({held:.0f} before the resume)", ratio(end[1], n)]])
+        print(f"\ncitytel drained its backlog in {span:.1f} s; the baseline took {dt:.1f} s")
+        b.print_commands()
+    finally:
+        b.close()
+
+
+def pctl(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * (len(v) - 1) + 0.5))] if v else float("nan")
+
+
+def sec_latency(args):
+    rate, secs = args.rate, args.latency_s
+    n = int(rate * secs)
+    b = Bench(args, "latency", args.ingest_devices, kinds=("air",))
+    try:
+        header("latency: sample time (ts) to queryable", sys.argv,
+               [f"{args.ingest_devices} air devices, {rate} messages/s for {secs} s (ts = send "
+                "time); baseline = bench-sub's receive time minus ts (broker alone), on the "
+                "same messages",
+                f"citytel = first time a point answers SELECT on InfluxDB (polled every "
+                f"{args.poll_ms} ms, so up to {args.poll_ms} ms of resolution) minus ts; "
+                f"collector flush {args.flush_ms} ms"])
+        b.start_collector()
+        sub = b.spawn(b.sub_argv(n, extra=["--latency", "--timeout-s", str(secs + 60)]))
+        time.sleep(1.0)
+        t_start = int(time.time() * 1000)
+        pub = b.spawn(b.pub_argv(n, rate=rate))
+        seen = {}
+        hi = t_start
+        deadline = time.time() + secs + 30
+        while time.time() < deadline and len(seen) < n:
+            t_q = time.time() * 1000
+            q = f"SELECT pm25, device FROM air WHERE time > {max(t_start, hi - 5000)}ms"
+            url = (f"http://127.0.0.1:{b.st.influx_port}/query?" +
+                   urllib.parse.urlencode({"db": b.st.db, "epoch": "ms", "q": q}))
+            with urllib.request.urlopen(url, timeout=10) as r:
+                body = json.load(r)
+            for res in body.get("results", []):
+                for ser in res.get("series", []):
+                    cols = ser["columns"]
+                    ti, di = cols.index("time"), cols.index("device")
+                    for row in ser["values"]:
+                        key = (row[di], row[ti])
+                        if key not in seen:
+                            seen[key] = t_q - row[ti]
+                            hi = max(hi, row[ti])
+            time.sleep(args.poll_ms / 1000)
+        pres = kv(pub.communicate(timeout=60)[0])
+        base = kv(sub.communicate(timeout=120)[0])
+        lat = list(seen.values())
+        b.stop_collector()
+        p50, p99 = pctl(lat, 0.5), pctl(lat, 0.99)
+        table([["p50 latency, ms", f"{base.get('lat_p50_ms', 0):.1f}", f"{p50:.0f}",
+                ratio(p50, base.get("lat_p50_ms", 0))],
+               ["p99 latency, ms", f"{base.get('lat_p99_ms', 0):.1f}", f"{p99:.0f}",
+                ratio(p99, base.get("lat_p99_ms", 0))],
+               ["messages measured", f"{base.get('lat_n', 0):.0f} / {n}", f"{len(lat)} / {n}",
+                ratio(len(lat), base.get("lat_n", 0))]])
+        print(f"\nbench-pub sent {pres.get('acked', 0):.0f} at {pres.get('rate', 0):.0f} msg/s")
+        b.print_commands()
+    finally:
+        b.close()
+
+
+def sample_rss(pids, stop, interval, out):
+    while not stop.is_set():
+        t = time.time()
+        out.append((t, {k: rss_kib(p) for k, p in pids.items()}))
+        stop.wait(interval)
+
+
+def sec_memory(args):
+    rate, secs, devs = args.mem_rate, args.soak_s, args.mem_devices
+    n = int(rate * secs)
+    b = Bench(args, "memory", devs)
+    try:
+        header("memory: resident size over a soak", sys.argv,
+               [f"{devs} registered devices (all kinds), {rate} messages/s spread over all of "
+                f"them for {secs} s (each device every {devs / rate:.0f} s); VmRSS from "
+                "/proc/<pid>/status every 5 s",
+                "baseline = bench-sub (bare Paho subscriber) receiving the same messages"])
+        coll = b.start_collector()
+        sub = b.spawn(b.sub_argv(n, extra=["--timeout-s", str(secs + 120)]))
+        time.sleep(1.0)
+        idle = {"citytel": rss_kib(coll.pid), "base": rss_kib(sub.pid)}
+        samples, stop = [], threading.Event()
+        th = threading.Thread(target=sample_rss, args=(
+            {"citytel": coll.pid, "base": sub.pid}, stop, 5.0, samples))
+        pub = b.spawn(b.pub_argv(n, rate=rate))
+        th.start()
+        pres = kv(pub.communicate(timeout=secs + 300)[0])
+        time.sleep(2.0)
+        stop.set()
+        th.join()
+        acc = b.st.metric("citytel_messages_accepted_total")
+        seen = b.st.metric("citytel_devices_seen")
+        sres = kv(sub.communicate(timeout=200)[0])
+        b.stop_collector()
+
+        def col(k):
+            vals = [s[1][k] for s in samples if s[1][k] is not None]
+            return vals[0], vals[-1], max(vals)
+        bs, be, bm = col("base")
+        cs, ce, cm = col("citytel")
+        mib = 1024.0
+        table([["VmRSS before traffic, MiB", f"{idle['base'] / mib:.1f}",
+                f"{idle['citytel'] / mib:.1f}", ratio(idle["citytel"], idle["base"])],
+               ["VmRSS at soak start, MiB", f"{bs / mib:.1f}", f"{cs / mib:.1f}", ratio(cs, bs)],
+               ["VmRSS at soak end, MiB", f"{be / mib:.1f}", f"{ce / mib:.1f}", ratio(ce, be)],
+               ["VmRSS peak, MiB", f"{bm / mib:.1f}", f"{cm / mib:.1f}", ratio(cm, bm)],
+               ["growth start to end, MiB", f"{(be - bs) / mib:.1f}", f"{(ce - cs) / mib:.1f}",
+                "-"],
+               ["messages received / accepted", f"{sres.get('received', 0):.0f}",
+                f"{acc:.0f}", ratio(acc, sres.get("received", 0))]])
+        print(f"\n{len(samples)} samples; bench-pub sent {pres.get('acked', 0):.0f}; the collector "
+              f"saw {seen:.0f} distinct devices")
+        b.print_commands()
+    finally:
+        b.close()
+
+
+def run_measured(argv, b):
+    """Runs argv to its end; returns (stdout, cpu seconds (utime + stime), peak VmRSS KiB sampled
+    every 50 ms). (ru_maxrss is not used: after fork+exec it keeps the Python parent's size.)"""
+    b.commands.append(argv)
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    peak, out = [0], []
+    reader = threading.Thread(target=lambda: out.append(p.stdout.read()))
+    reader.start()
+    while True:
+        r = rss_kib(p.pid)
+        if r is None:
+            break
+        peak[0] = max(peak[0], r)
+        try:
+            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid != 0:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            reader.join()
+            return out[0] if out else b"", ru.ru_utime + ru.ru_stime, peak[0]
+        time.sleep(0.05)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    reader.join()
+    return out[0] if out else b"", ru.ru_utime + ru.ru_stime, peak[0]
+
+
+def sec_node(args):
+    n = args.node_count
+    b = Bench(args, "node", 1, kinds=("air",), influx=False)
+    try:
+        header("node: sensor-node CPU and memory per message", sys.argv,
+               [f"{n} air readings, one every {args.node_interval_ms} ms, sent through the "
+                "outbox (--no-sync) at QoS 1 to the broker; CPU = utime + stime of the "
+                "finished process (wait4 rusage, the same counters as /proc/<pid>/stat)",
+                "baseline = bench-pub encoding, signing and publishing the same number of air "
+                "payloads for one device at the same rate (--jit)"])
+        dev = harness.device_key(b.st.master, "bench-air-000000").hex()
+        key = os.path.join(b.st.dir, "device.key")
+        with open(key, "w") as f:
+            f.write(dev + "\n")
+        node = os.path.join(args.fw_build, "firmware-sensor", "app", "sensor-node")
+        rate = 1000.0 / args.node_interval_ms
+        argv = [node, "--kind", "air", "--id", "bench-air-000000", "--broker", b.broker,
+                "--key-file", key, "--state-dir", os.path.join(b.st.dir, "node"),
+                "--interval-ms", str(args.node_interval_ms), "--count", str(n),
+                "--rate", str(int(rate * 2)), "--no-sync", "--seed", "1"]
+        _, ncpu, npeak = run_measured(argv, b)
+        out, bcpu, bpeak = run_measured(b.pub_argv(n, rate=rate, inflight=16), b)
+        bres = kv(out)
+        table([["CPU per message, us", f"{bcpu / n * 1e6:.1f}", f"{ncpu / n * 1e6:.1f}",
+                ratio(ncpu, bcpu)],
+               ["CPU total, s", f"{bcpu:.2f}", f"{ncpu:.2f}", ratio(ncpu, bcpu)],
+               ["peak VmRSS (sampled), MiB", f"{bpeak / 1024:.1f}", f"{npeak / 1024:.1f}",
+                ratio(npeak, bpeak)]])
+        print(f"\nbench-pub acked {bres.get('acked', 0):.0f} of {n}")
+        b.print_commands()
+    finally:
+        b.close()
+
+
+SECTIONS = {"ingest": sec_ingest, "store": sec_store, "latency": sec_latency,
+            "memory": sec_memory, "node": sec_node}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sections", nargs="+", choices=list(SECTIONS) + ["all"])
+    ap.add_argument("--build", default=os.path.join(SRC, "build-bench"),
+                    help="build folder with the collector and bench tools (default build-bench)")
+    ap.add_argument("--fw-build", default=None,
+                    help="build folder with sensor-node (default: --build)")
+    ap.add_argument("--messages", type=int, default=200000, help="ingest, QoS 1")
+    ap.add_argument("--messages-qos0", type=int, default=100000, help="ingest, QoS 0")
+    ap.add_argument("--store-messages", type=int, default=500000, help="store backlog")
+    ap.add_argument("--ingest-devices", type=int, default=1000)
+    ap.add_argument("--flush-ms", type=int, default=1000, help="collector influx.flush_ms")
+    ap.add_argument("--rate", type=float, default=1000.0, help="latency: messages/s")
+    ap.add_argument("--latency-s", type=int, default=30)
+    ap.add_argument("--poll-ms", type=int, default=100, help="latency: InfluxDB poll period")
+    ap.add_argument("--mem-devices", type=int, default=100000)
+    ap.add_argument("--mem-rate", type=float, default=1000.0)
+    ap.add_argument("--soak-s", type=int, default=120, help="memory soak (600 for 10 minutes)")
+    ap.add_argument("--node-count", type=int, default=3000)
+    ap.add_argument("--node-interval-ms", type=int, default=5)
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    args.fw_build = os.path.abspath(args.fw_build or args.build)
+    # InfluxDB answers 500 when it runs out of file descriptors; it inherits this limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    names = list(SECTIONS) if "all" in args.sections else args.sections
+    t0 = time.time()
+    print(f"# citytel benchmarks ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+    print(f"machine: {machine()}")
+    for name in names:
+        SECTIONS[name](args)
+    print(f"\ntotal {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

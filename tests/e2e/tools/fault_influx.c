@@ -1,0 +1,174 @@
+/* fault_influx.c - program fault-influx: the scriptable fake InfluxDB (tests/fakes, library
+ * ct_fake_influx) as a process for end-to-end fault tests, with a full record of what it got.
+ *
+ *   fault-influx --port-file F --dump D [--script S] [--max-body N]
+ *
+ * Listens on 127.0.0.1:<ephemeral>, writes the port to F (via F.tmp and a rename), answers from
+ * the script S (one response a line, format in fake_influx.h: "<status>|hang [delay=MS]
+ * [retry-after=S] [body=<rest>]"; then 204 for writes and an empty result for /query). On SIGINT
+ * or SIGTERM it writes every recorded request to D as JSON Lines (via D.tmp and a rename), one
+ * object a request in arrival order:
+ *   {"i":0,"method":"POST","target":"/write?db=..","status":204,"t_ms":123,"gzip":true,
+ *    "body":"air,device=..."}
+ * "status" is the answered status, 0 for a request left hanging. "dropped" in a last line
+ * {"dropped":n} counts requests beyond the record table. Then it stops. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_influx.h"
+
+struct prog {
+    struct fake_influx *f;
+    const char *dump;
+    uv_signal_t sigint, sigterm;
+    int exit_code;
+};
+
+static struct prog prog;
+
+static void json_str(FILE *fp, const char *s, size_t len)
+{
+    fputc('"', fp);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            fputc('\\', fp);
+            fputc(c, fp);
+        } else if (c == '\n') {
+            fputs("\\n", fp);
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(fp, "\\u%04x", c);
+        } else {
+            fputc(c, fp);
+        }
+    }
+    fputc('"', fp);
+}
+
+static int write_dump(void)
+{
+    char tmp[4096];
+    size_t n = fake_influx_count(prog.f);
+    FILE *fp;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", prog.dump);
+    fp = fopen(tmp, "w");
+    if (fp == NULL) {
+        fprintf(stderr, "fault-influx: cannot write %s\n", tmp);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct fake_influx_req *r = fake_influx_req(prog.f, i);
+        fprintf(fp, "{\"i\":%zu,\"method\":", i);
+        json_str(fp, r->method, strlen(r->method));
+        fputs(",\"target\":", fp);
+        json_str(fp, r->target, strlen(r->target));
+        fprintf(fp, ",\"status\":%d,\"t_ms\":%llu,\"gzip\":%s,\"gzip_bad\":%s,\"body\":",
+                r->status, (unsigned long long)r->t_ms, r->gzip ? "true" : "false",
+                r->gzip_bad ? "true" : "false");
+        json_str(fp, r->body, r->body_len);
+        fputs("}\n", fp);
+    }
+    fprintf(fp, "{\"dropped\":%zu}\n", fake_influx_dropped(prog.f));
+    if (fclose(fp) != 0 || rename(tmp, prog.dump) != 0) {
+        fprintf(stderr, "fault-influx: cannot write %s\n", prog.dump);
+        return 1;
+    }
+    return 0;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    (void)s;
+    (void)signum;
+    prog.exit_code = write_dump();
+    fake_influx_stop(prog.f);
+    uv_close((uv_handle_t *)&prog.sigint, NULL);
+    uv_close((uv_handle_t *)&prog.sigterm, NULL);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t cap = 1u << 20;
+    char *buf;
+    size_t n;
+
+    if (fp == NULL) {
+        return NULL;
+    }
+    buf = malloc(cap + 1);
+    n = buf != NULL ? fread(buf, 1, cap, fp) : 0;
+    fclose(fp);
+    if (buf != NULL) {
+        buf[n] = '\0';
+    }
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    const char *port_file = NULL;
+    const char *script = NULL;
+    long max_body = 0;
+    char tmp[4096];
+    uv_loop_t *loop;
+    FILE *fp;
+
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--port-file") == 0) {
+            port_file = argv[i + 1];
+        } else if (strcmp(argv[i], "--script") == 0) {
+            script = argv[i + 1];
+        } else if (strcmp(argv[i], "--dump") == 0) {
+            prog.dump = argv[i + 1];
+        } else if (strcmp(argv[i], "--max-body") == 0) {
+            char *end;
+            max_body = strtol(argv[i + 1], &end, 10);
+            if (*end != '\0' || max_body < 0) {
+                fprintf(stderr, "fault-influx: bad --max-body\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "fault-influx: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (port_file == NULL || prog.dump == NULL || argc % 2 != 1) {
+        fprintf(stderr, "usage: fault-influx --port-file F --dump D [--script S] "
+                        "[--max-body N]\n");
+        return 2;
+    }
+    loop = uv_default_loop();
+    if (fake_influx_start(loop, &prog.f) != 0) {
+        fprintf(stderr, "fault-influx: cannot listen\n");
+        return 1;
+    }
+    fake_influx_set_max_body(prog.f, (size_t)max_body);
+    if (script != NULL) {
+        char *text = read_text(script);
+        if (text == NULL || fake_influx_script_text(prog.f, text) != 0) {
+            fprintf(stderr, "fault-influx: cannot load script %s\n", script);
+            free(text);
+            return 1;
+        }
+        free(text);
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
+    fp = fopen(tmp, "w");
+    if (fp == NULL || fprintf(fp, "%d\n", fake_influx_port(prog.f)) < 0 || fclose(fp) != 0 ||
+        rename(tmp, port_file) != 0) {
+        fprintf(stderr, "fault-influx: cannot write %s\n", port_file);
+        return 1;
+    }
+    uv_signal_init(loop, &prog.sigint);
+    uv_signal_init(loop, &prog.sigterm);
+    uv_signal_start(&prog.sigint, on_signal, SIGINT);
+    uv_signal_start(&prog.sigterm, on_signal, SIGTERM);
+    uv_run(loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(loop) != 0) {
+        return 1;
+    }
+    return prog.exit_code;
+}
