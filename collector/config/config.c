@@ -13,6 +13,7 @@
 #include "col_config.h"
 #include "config_internal.h"
 #include "ct/err.h"
+#include "ct/json.h"
 
 #define NAME_MAX_LEN 128 /* a dotted key name; the table's longest is far shorter */
 
@@ -365,23 +366,21 @@ static void line_col(const char *text, size_t pos, size_t *line, size_t *col)
 static int apply_json(const char *text, size_t len, const char *origin, struct col_config *cfg,
                       char *err, size_t errcap)
 {
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-    if (root == NULL) {
-        size_t pos = end != NULL && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        const char *ep = cJSON_GetErrorPtr();
-        if (end == NULL && ep != NULL && ep >= text && ep <= text + len) {
-            pos = (size_t)(ep - text);
-        }
+    size_t end = 0;
+    cJSON *root = NULL;
+    int rc = ct_json_parse_prefix(text, len, &root, &end);
+    if (rc == CT_E_NOMEM) {
+        return msg(err, errcap, rc, "%s: out of memory while parsing", origin);
+    }
+    if (rc != 0) {
         size_t line, col;
-        line_col(text, pos, &line, &col);
+        line_col(text, end, &line, &col);
         return msg(err, errcap, CT_E_PARSE, "%s:%zu:%zu: malformed JSON", origin, line, col);
     }
-    int rc = 0;
-    for (; end != NULL && end < text + len; end++) {
-        if (!isspace((unsigned char)*end)) {
+    for (; end < len; end++) {
+        if (!isspace((unsigned char)text[end])) {
             size_t line, col;
-            line_col(text, (size_t)(end - text), &line, &col);
+            line_col(text, end, &line, &col);
             rc = msg(err, errcap, CT_E_PARSE, "%s:%zu:%zu: trailing characters after the object",
                      origin, line, col);
             goto out_delete;

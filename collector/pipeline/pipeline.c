@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ct/err.h"
+#include "ct/json.h"
 #include "ct/lp.h"
 #include "ct/sig.h"
 
@@ -166,10 +167,16 @@ static void check_rain(struct col_pipeline *p, struct col_verdict *v)
 static int process_status(struct col_pipeline *p, struct col_verdict *v, const void *payload,
                           size_t len)
 {
-    cJSON *root = cJSON_ParseWithLength(payload, len);
+    cJSON *root = NULL;
+    int rc = ct_json_parse_prefix(payload, len, &root, NULL);
+    if (rc == CT_E_NOMEM) {
+        /* Not the message's fault: refused for lack of memory, like a full device table. */
+        reject(p, v, CT_REJ_OVERLOAD, "", "%s", "status: out of memory while parsing");
+        return CT_E_NOMEM;
+    }
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(root, "state");
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
-    int rc = 0;
+    rc = 0;
 
     if (!cJSON_IsObject(root) || !cJSON_IsString(state)) {
         rc = reject(p, v, CT_REJ_SCHEMA, "state", "%s", "status: member \"state\" missing");
@@ -236,7 +243,14 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
     if (t.type == CT_TOPIC_STATUS) {
         return process_status(p, v, payload, payload_len);
     }
-    if (ct_payload_decode(payload, payload_len, t.kind, &v->reading, &v->why) != 0) {
+    int rc = ct_payload_decode(payload, payload_len, t.kind, &v->reading, &v->why);
+    if (rc == CT_E_NOMEM) {
+        /* The decoder could not allocate: refused as an overload, never accepted without
+         * values (which would skip dedup). */
+        reject(p, v, CT_REJ_OVERLOAD, "", "%s", "out of memory while decoding the payload");
+        return CT_E_NOMEM;
+    }
+    if (rc != 0) {
         v->reject = v->why.code;
         p->stats.rejected[v->why.code]++;
         return 0;

@@ -14,6 +14,14 @@ static bool has_newline(const char *s)
     return strpbrk(s, "\r\n") != NULL;
 }
 
+/* True when an element cannot be written: it holds CR or LF, or its last byte is a backslash
+ * (line protocol has no escape for a backslash before a separator: it would escape it). */
+static bool unwritable(const char *s)
+{
+    size_t n = strlen(s);
+    return has_newline(s) || (n > 0 && s[n - 1] == '\\');
+}
+
 /* Appends 's' with a backslash before every byte found in 'special'. */
 static int add_escaped(struct ct_buf *out, const char *s, const char *special)
 {
@@ -71,23 +79,23 @@ static int add_field_value(struct ct_buf *out, const struct ct_lp_field *f)
 static int check_point(const char *measurement, const struct ct_lp_tag *tags, size_t ntags,
                        const struct ct_lp_field *fields, size_t nfields)
 {
-    if (measurement == NULL || measurement[0] == '\0' || has_newline(measurement)) {
+    if (measurement == NULL || measurement[0] == '\0' || unwritable(measurement)) {
         return CT_E_INVAL;
     }
     if (ntags > CT_LP_MAX_TAGS || (ntags > 0 && tags == NULL) || nfields == 0 || fields == NULL) {
         return CT_E_INVAL;
     }
     for (size_t i = 0; i < ntags; i++) {
-        if (tags[i].key == NULL || tags[i].key[0] == '\0' || has_newline(tags[i].key)) {
+        if (tags[i].key == NULL || tags[i].key[0] == '\0' || unwritable(tags[i].key)) {
             return CT_E_INVAL;
         }
-        if (tag_present(&tags[i]) && has_newline(tags[i].val)) {
+        if (tag_present(&tags[i]) && unwritable(tags[i].val)) {
             return CT_E_INVAL;
         }
     }
     for (size_t i = 0; i < nfields; i++) {
         const struct ct_lp_field *f = &fields[i];
-        if (f->key == NULL || f->key[0] == '\0' || has_newline(f->key)) {
+        if (f->key == NULL || f->key[0] == '\0' || unwritable(f->key)) {
             return CT_E_INVAL;
         }
         if (f->type == CT_LP_FLOAT && !isfinite(f->f)) {

@@ -19,9 +19,22 @@ int ct_fmt_double(double x, char out[32])
         out[0] = '\0';
         return CT_E_RANGE;
     }
-    if (x == trunc(x) && fabs(x) <= TWO_POW_53) {
+    if (x == trunc(x) && fabs(x) < TWO_POW_53) {
         /* Integral and exact: plain digits, no fraction and no exponent. */
         snprintf(out, 32, "%.0f", x);
+        return 0;
+    }
+    if (fabs(x) >= TWO_POW_53) {
+        /* Integral (every double this large is), but plain digits would read as an integer
+         * beyond 2^53-1, which the strict decoder refuses; %g would also print plain digits
+         * below 1e17. Exponent form, with the fewest digits that read back exactly. */
+        for (int prec = 0; prec <= 16; prec++) {
+            snprintf(out, 32, "%.*e", prec, x);
+            if (strtod(out, NULL) == x) {
+                return 0;
+            }
+        }
+        /* %.16e (17 significant digits) always reads back exactly; keep its text. */
         return 0;
     }
     for (int prec = 15; prec <= 17; prec++) {

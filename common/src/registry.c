@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ct/err.h"
+#include "ct/json.h"
 
 #define REG_FILE_MAX (64u * 1024u * 1024u) /* ct_registry_load() refuses larger files */
 #define REG_LINE_MAX (64u * 1024u)         /* one device line; longer lines are errors */
@@ -157,7 +158,10 @@ static bool utf8_text_valid(const char *s, size_t len)
     return true;
 }
 
-static int get_text(struct reg_ctx *c, const cJSON *v, char **out)
+/* 'is_tag': the text becomes a line-protocol tag value (district, ward), which cannot end in a
+ * backslash: it would escape the separator after it (see ct/lp.h), and every point of the device
+ * would be refused. The name is never a tag (only JSON strings and quoted fields carry it). */
+static int get_text(struct reg_ctx *c, const cJSON *v, bool is_tag, char **out)
 {
     if (!cJSON_IsString(v)) {
         return fail(c, v->string, "expected a string");
@@ -168,6 +172,9 @@ static int get_text(struct reg_ctx *c, const cJSON *v, char **out)
     }
     if (!utf8_text_valid(v->valuestring, len)) {
         return fail(c, v->string, "invalid UTF-8 or a control character");
+    }
+    if (is_tag && v->valuestring[len - 1] == '\\') {
+        return fail(c, v->string, "must not end with a backslash (a line-protocol tag value)");
     }
     *out = strdup(v->valuestring);
     return *out == NULL ? CT_E_NOMEM : 0;
@@ -282,11 +289,11 @@ static int parse_member(struct reg_ctx *c, const cJSON *m, struct ct_device *d, 
     } else if (strcmp(k, "kind") == 0) {
         return 0; /* read before the loop */
     } else if (strcmp(k, "name") == 0) {
-        return get_text(c, m, &d->name);
+        return get_text(c, m, false, &d->name);
     } else if (strcmp(k, "district") == 0) {
-        return get_text(c, m, &d->district);
+        return get_text(c, m, true, &d->district);
     } else if (strcmp(k, "ward") == 0) {
-        return get_text(c, m, &d->ward);
+        return get_text(c, m, true, &d->ward);
     } else if (strcmp(k, "lat") == 0) {
         return get_number(c, m, -90, 90, false, &d->lat);
     } else if (strcmp(k, "lon") == 0) {
@@ -436,20 +443,24 @@ static int parse_line(struct reg_ctx *c, struct ct_registry *reg, const char *s,
     if (len > REG_LINE_MAX) {
         return fail(c, NULL, "line longer than %u bytes", REG_LINE_MAX);
     }
-    const char *end = NULL;
-    cJSON *obj = cJSON_ParseWithLengthOpts(s, len, &end, false);
-    if (obj == NULL) {
+    size_t end = 0;
+    cJSON *obj = NULL;
+    int rc = ct_json_parse_prefix(s, len, &obj, &end);
+    if (rc == CT_E_NOMEM) {
+        return rc; /* ct_registry_parse() writes the message */
+    }
+    if (rc != 0) {
         return fail(c, NULL, "malformed JSON");
     }
-    for (; end != NULL && end < s + len; end++) {
-        if (*end != ' ' && *end != '\t' && *end != '\r') {
+    for (; end < len; end++) {
+        if (s[end] != ' ' && s[end] != '\t' && s[end] != '\r') {
             cJSON_Delete(obj);
             return fail(c, NULL, "trailing characters after the object");
         }
     }
     struct ct_device d;
     memset(&d, 0, sizeof(d));
-    int rc = parse_object(c, obj, &d);
+    rc = parse_object(c, obj, &d);
     cJSON_Delete(obj);
     if (rc != 0) {
         goto out_clear;

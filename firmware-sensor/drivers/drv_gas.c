@@ -1,4 +1,4 @@
-/* drv_gas.c - electrochemical NO2/CO channel: AE-corrected WE signal to ppb and ug/m3. */
+/* drv_gas.c - electrochemical NO2/CO/SO2/O3 channel: AE-corrected WE signal to ppb and ug/m3. */
 #include "fw_drv_gas.h"
 
 #include <math.h>
@@ -20,6 +20,10 @@ float fw_drv_gas_molar_mass(enum fw_drv_gas_species species)
         return 46.01f;
     case FW_DRV_GAS_CO:
         return 28.01f;
+    case FW_DRV_GAS_SO2:
+        return 64.07f;
+    case FW_DRV_GAS_O3:
+        return 48.00f;
     default:
         return 0.0f;
     }

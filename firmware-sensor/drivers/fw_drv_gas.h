@@ -1,14 +1,14 @@
-/* fw_drv_gas.h - electrochemical gas channel (NO2 or CO), four-electrode sensor with working (WE)
- * and auxiliary (AE) electrodes read as millivolts through a transimpedance board (for example
- * an Alphasense B4 series sensor on an ISB).
+/* fw_drv_gas.h - electrochemical gas channel (NO2, CO, SO2 or O3), four-electrode sensor with
+ * working (WE) and auxiliary (AE) electrodes read as millivolts through a transimpedance board
+ * (for example an Alphasense B4 series sensor on an ISB).
  *
  * Conversion (Alphasense application note AAN 803, algorithm 1):
  *   WEc = (WE - WE_zero) - nT(T) * (AE - AE_zero)          mV, AE removes the temperature drift
  *   ppb = 1000 * WEc / sens_mv_per_ppm                      sens = nA/ppm * board gain mV/nA
  *   ug/m3 = ppb * M / 24.45                                 at 25 degC, 1 atm (EU convention)
- * with M = 46.01 g/mol (NO2) or 28.01 g/mol (CO). nT is interpolated linearly in a table at
- * -30, -20, ..., 50 degC taken from the sensor's datasheet. A negative result (noise at clean air)
- * is clamped to 0 and flagged. Pure: no I/O, no allocation, reentrant. */
+ * with M = 46.01 g/mol (NO2), 28.01 (CO), 64.07 (SO2) or 48.00 (O3). nT is interpolated linearly
+ * in a table at -30, -20, ..., 50 degC taken from the sensor's datasheet. A negative result
+ * (noise at clean air) is clamped to 0 and flagged. Pure: no I/O, no allocation, reentrant. */
 #ifndef FW_DRV_GAS_H
 #define FW_DRV_GAS_H
 #include <stdbool.h>
@@ -21,6 +21,8 @@
 enum fw_drv_gas_species {
     FW_DRV_GAS_NO2 = 0, /* 46.01 g/mol */
     FW_DRV_GAS_CO = 1,  /* 28.01 g/mol */
+    FW_DRV_GAS_SO2 = 2, /* 64.07 g/mol */
+    FW_DRV_GAS_O3 = 3,  /* 48.00 g/mol (an OX sensor behind an NO2 filter) */
 };
 
 /* Per-sensor calibration from the sensor's certificate; owned by the caller. */

@@ -239,21 +239,67 @@ def preload(b, n):
     return res
 
 
-def collector_drain(b, n, wait_store):
-    """Pre-loads n messages, starts the collector and follows its counters while it drains."""
+def median(v):
+    v = sorted(v)
+    if not v:
+        return 0.0
+    m = len(v) // 2
+    return v[m] if len(v) % 2 else (v[m - 1] + v[m]) / 2
+
+
+def q1_base(b, n):
+    """bench-sub drains n messages pre-loaded into its persistent session."""
+    b.run(b.sub_argv(1, extra=["--session", "--prepare", "--client-id", "bench-base"]))
+    b.run(b.pub_argv(n))
+    r = b.run(b.sub_argv(n, extra=["--session", "--client-id", "bench-base",
+                                   "--timeout-s", "300"]))
+    # Ends the baseline's session (clean start, no expiry) so it queues nothing more.
+    b.run(b.sub_argv(1, extra=["--client-id", "bench-base", "--timeout-s", "1"]), quiet=True)
+    return r.get("rate", 0.0), r.get("received", 0.0)
+
+
+def q1_collector(b, n):
+    """The collector drains n messages pre-loaded into its persistent session."""
     preload(b, n)
     b.start_collector(wait_mqtt=False)
-    names = ("citytel_messages_accepted_total", "citytel_rejected_total",
-             "citytel_store_points_total")
-    if wait_store:
-        def done(v):
-            return v[names[0]] >= n and v[names[2]] >= n
-    else:
-        def done(v):
-            return v[names[0]] + v[names[1]] >= n
-    s = watch(b, names, done, timeout=600, stall_s=20)
+    names = ("citytel_messages_accepted_total", "citytel_rejected_total")
+    s = watch(b, names, lambda v: v[names[0]] + v[names[1]] >= n, timeout=600, stall_s=20)
     b.stop_collector()
-    return s
+    acc = s[names[0]]
+    rate, _ = slope(acc, 0, n)
+    return rate, acc[-1][1], s[names[1]][-1][1]
+
+
+def q0_base(b, n0):
+    sub = b.spawn(b.sub_argv(n0, qos=0, extra=["--idle-s", "3", "--timeout-s", "300"]))
+    time.sleep(1.0)
+    b.run(b.pub_argv(n0, qos=0))
+    r = kv(sub.communicate(timeout=330)[0])
+    return r.get("rate", 0.0), r.get("received", 0.0)
+
+
+def q0_collector(b, n0):
+    b.start_collector(mqtt={"qos": 0})
+    pub = b.spawn(b.pub_argv(n0, qos=0))
+    s = watch(b, ("citytel_messages_accepted_total",), lambda v: v[
+        "citytel_messages_accepted_total"] >= n0, timeout=300, stall_s=3)
+    pub.communicate(timeout=60)
+    b.stop_collector()
+    acc = s["citytel_messages_accepted_total"]
+    rate, _ = slope(acc, 0, acc[-1][1])
+    return rate, acc[-1][1]
+
+
+def rep_rows(label, pairs):
+    """One table row from repeated (baseline, citytel) rates: medians and the median ratio."""
+    base = median([p[0] for p in pairs])
+    cit = median([p[1] for p in pairs])
+    rat = median([p[1] / p[0] for p in pairs if p[0]])
+    row = [label, f"{base:.0f}", f"{cit:.0f}", f"{rat:.2f}"]
+    if len(pairs) > 1:
+        print(f"{label}, each run (baseline, citytel): " +
+              ", ".join(f"({a:.0f}, {c:.0f})" for a, c in pairs))
+    return row
 
 
 def sec_ingest(args):
@@ -266,46 +312,27 @@ def sec_ingest(args):
                 f"QoS 0: {n0} messages published flat out while the subscriber runs.",
                 "citytel = collector (signature check, strict decode, validation, spool "
                 f"journal, InfluxDB writes, flush {args.flush_ms} ms), from /metrics "
-                "citytel_messages_accepted_total every 0.1 s"])
-        # Baseline, QoS 1: the same n messages from a persistent session.
-        b.run(b.sub_argv(1, extra=["--session", "--prepare", "--client-id", "bench-base"]))
-        b.run(b.pub_argv(n))
-        base = b.run(b.sub_argv(n, extra=["--session", "--client-id", "bench-base",
-                                          "--timeout-s", "300"]))
-        # Ends the baseline's session (clean start, no expiry) so it queues nothing more.
-        b.run(b.sub_argv(1, extra=["--client-id", "bench-base", "--timeout-s", "1"]), quiet=True)
-        s = collector_drain(b, n, wait_store=False)
-        acc = s["citytel_messages_accepted_total"]
-        rate, span = slope(acc, 0, n)
-        rej = s["citytel_rejected_total"][-1][1]
-        rows = [["QoS 1 messages/s (drain of a pre-loaded session)", f"{base.get('rate', 0):.0f}",
-                 f"{rate:.0f}", ratio(rate, base.get("rate", 0))],
-                ["QoS 1 messages received / accepted", f"{base.get('received', 0):.0f}",
-                 f"{acc[-1][1]:.0f} (rejected {rej:.0f})", ratio(acc[-1][1],
-                                                                 base.get("received", 0))]]
-        # QoS 0, live: the subscriber runs while bench-pub publishes flat out.
-        sub = b.spawn(b.sub_argv(n0, qos=0, extra=["--idle-s", "3", "--timeout-s", "300"]))
-        time.sleep(1.0)
-        pub0 = b.run(b.pub_argv(n0, qos=0))
-        base0 = kv(sub.communicate(timeout=330)[0])
-        b.start_collector(mqtt={"qos": 0})
-        before = b.st.metric("citytel_messages_accepted_total")
-        pubp = b.spawn(b.pub_argv(n0, qos=0))
-        s0 = watch(b, ("citytel_messages_accepted_total",), lambda v: False, timeout=300,
-                   stall_s=3)
-        pubp.communicate(timeout=60)
-        b.stop_collector()
-        acc0 = s0["citytel_messages_accepted_total"]
-        got0 = acc0[-1][1] - before
-        rate0, _ = slope(acc0, before, acc0[-1][1])
-        rows += [["QoS 0 messages/s (live, publisher flat out)", f"{base0.get('rate', 0):.0f}",
-                  f"{rate0:.0f}", ratio(rate0, base0.get("rate", 0))],
-                 ["QoS 0 delivered of published", f"{base0.get('received', 0):.0f} / {n0}",
-                  f"{got0:.0f} / {n0}", ratio(got0, base0.get("received", 0))]]
+                "citytel_messages_accepted_total every 0.1 s; baseline = bench-sub",
+                f"{args.repeat} run(s) of each, baseline and citytel alternating; medians"])
+        q1, q0, got1, got0 = [], [], [], []
+        for _ in range(args.repeat):
+            br, brec = q1_base(b, n)
+            cr, cacc, crej = q1_collector(b, n)
+            q1.append((br, cr))
+            got1.append((brec, cacc, crej))
+        for _ in range(args.repeat):
+            br, brec = q0_base(b, n0)
+            cr, cacc = q0_collector(b, n0)
+            q0.append((br, cr))
+            got0.append((brec, cacc))
+        rows = [rep_rows("QoS 1 messages/s (drain of a pre-loaded session)", q1),
+                ["QoS 1 messages received / accepted (last run)", f"{got1[-1][0]:.0f} / {n}",
+                 f"{got1[-1][1]:.0f} / {n} (rejected {got1[-1][2]:.0f})",
+                 ratio(got1[-1][1], got1[-1][0])],
+                rep_rows("QoS 0 messages/s (live, publisher flat out)", q0),
+                ["QoS 0 received / accepted of published (last run)", f"{got0[-1][0]:.0f} / {n0}",
+                 f"{got0[-1][1]:.0f} / {n0}", ratio(got0[-1][1], got0[-1][0])]]
         table(rows)
-        print(f"\nbench-pub alone (QoS 0, flat out, to the broker): {pub0.get('rate', 0):.0f} "
-              "messages/s; QoS 1 drain of the collector measured over "
-              f"{span:.1f} s")
         b.print_commands()
     finally:
         b.close()
@@ -355,6 +382,38 @@ def post_batches(port, db, lines, batch, parallel):
     return dt, ok.count(False)
 
 
+def store_base(b, reg, n, rep):
+    """curl POSTs n raw points (new timestamps each run) to the database bench_base."""
+    lines = lp_lines(reg, n, int(time.time() * 1000) - (rep + 2) * n)
+    dt, fails = post_batches(b.st.influx_port, "bench_base", lines, 10000, 4)
+    return n / dt, fails
+
+
+def store_collector(b, n):
+    """Pauses InfluxDB, lets the collector accept n messages, resumes InfluxDB and times the
+    drain of the sink's backlog. Returns (points/s, points written, points written before the
+    resume)."""
+    b.start_collector()
+    influxd = b.st.procs["influxd"][0]
+    influxd.send_signal(signal.SIGSTOP)
+    try:
+        b.run(b.pub_argv(n))
+        acc = watch(b, ("citytel_messages_accepted_total",), lambda v: v[
+            "citytel_messages_accepted_total"] >= n, timeout=120, stall_s=10)
+        accepted = acc["citytel_messages_accepted_total"][-1][1]
+        held = b.st.metric("citytel_store_points_total")
+    finally:
+        influxd.send_signal(signal.SIGCONT)
+    t_cont = time.time()
+    pts = watch(b, ("citytel_store_points_total",),
+                lambda v: v["citytel_store_points_total"] >= accepted, timeout=300,
+                stall_s=20)["citytel_store_points_total"]
+    b.stop_collector()
+    end = next((x for x in pts if x[1] >= accepted), pts[-1])
+    span = end[0] - t_cont
+    return ((end[1] - held) / span if span > 0 else 0.0), end[1], held
+
+
 def sec_store(args):
     n = args.store_messages
     b = Bench(args, "store", args.ingest_devices)
@@ -366,38 +425,22 @@ def sec_store(args):
                 "from the resume until all raw points are written",
                 "baseline = curl POSTing the same number of raw points of the same shape "
                 "(same tags) in batches of 10 000 lines, 4 at a time, to another database of "
-                "the same InfluxDB"])
+                "the same InfluxDB",
+                f"{args.repeat} run(s) of each, baseline and citytel alternating; medians"])
         reg = registry_lines(args.ingest_devices)
         b.st.influx_post('CREATE DATABASE "bench_base"')
-        lines = lp_lines(reg, n, int(time.time() * 1000) - 2 * n)
-        dt, fails = post_batches(b.st.influx_port, "bench_base", lines, 10000, 4)
-        base = n / dt
+        pairs, fails, last = [], 0, None
+        for rep in range(args.repeat):
+            base, f = store_base(b, reg, n, rep)
+            fails += f
+            last = store_collector(b, n)
+            pairs.append((base, last[0]))
         b.commands.append(["curl", "--data-binary", "@batch.lp",
                            f"http://127.0.0.1:{b.st.influx_port}/write?db=bench_base&precision=ms",
-                           f"(x{(n + 9999) // 10000}, 4 in parallel)"])
-        b.start_collector()
-        influxd = b.st.procs["influxd"][0]
-        influxd.send_signal(signal.SIGSTOP)
-        try:
-            b.run(b.pub_argv(n))
-            acc = watch(b, ("citytel_messages_accepted_total",), lambda v: v[
-                "citytel_messages_accepted_total"] >= n, timeout=120, stall_s=10)
-            accepted = acc["citytel_messages_accepted_total"][-1][1]
-            held = b.st.metric("citytel_store_points_total")
-        finally:
-            influxd.send_signal(signal.SIGCONT)
-        t_cont = time.time()
-        pts = watch(b, ("citytel_store_points_total",),
-                    lambda v: v["citytel_store_points_total"] >= accepted, timeout=300,
-                    stall_s=20)["citytel_store_points_total"]
-        end = next((x for x in pts if x[1] >= accepted), pts[-1])
-        span = end[0] - t_cont
-        rate = (end[1] - held) / span if span > 0 else 0.0
-        b.stop_collector()
-        table([["points/s into InfluxDB", f"{base:.0f}", f"{rate:.0f}", ratio(rate, base)],
-               ["points written", f"{n} ({fails} failed POSTs)",
-                f"{end[1]:.0f} ({held:.0f} before the resume)", ratio(end[1], n)]])
-        print(f"\ncitytel drained its backlog in {span:.1f} s; the baseline took {dt:.1f} s")
+                           f"(x{(n + 9999) // 10000} per run, 4 in parallel)"])
+        table([rep_rows("points/s into InfluxDB", pairs),
+               ["points written (last run)", f"{n} ({fails} failed POSTs)",
+                f"{last[1]:.0f} ({last[2]:.0f} before the resume)", ratio(last[1], n)]])
         b.print_commands()
     finally:
         b.close()
@@ -497,23 +540,32 @@ def sec_memory(args):
         sres = kv(sub.communicate(timeout=200)[0])
         b.stop_collector()
 
+        t_pub = samples[0][0]
+        t_round = t_pub + devs / rate
+
         def col(k):
-            vals = [s[1][k] for s in samples if s[1][k] is not None]
-            return vals[0], vals[-1], max(vals)
-        bs, be, bm = col("base")
-        cs, ce, cm = col("citytel")
+            vals = [(t, v[k]) for t, v in samples if v[k] is not None]
+            rnd = next((v for t, v in vals if t >= t_round), vals[-1][1])
+            return rnd, vals[-1][1], max(v for _, v in vals)
+        br, be, bm = col("base")
+        cr, ce, cm = col("citytel")
+        bi, ci = idle["base"], idle["citytel"]
         mib = 1024.0
-        table([["VmRSS before traffic, MiB", f"{idle['base'] / mib:.1f}",
-                f"{idle['citytel'] / mib:.1f}", ratio(idle["citytel"], idle["base"])],
-               ["VmRSS at soak start, MiB", f"{bs / mib:.1f}", f"{cs / mib:.1f}", ratio(cs, bs)],
+        table([["VmRSS before traffic, MiB", f"{bi / mib:.1f}", f"{ci / mib:.1f}", ratio(ci, bi)],
+               [f"VmRSS after one round (every device once, {devs / rate:.0f} s), MiB",
+                f"{br / mib:.1f}", f"{cr / mib:.1f}", ratio(cr, br)],
                ["VmRSS at soak end, MiB", f"{be / mib:.1f}", f"{ce / mib:.1f}", ratio(ce, be)],
                ["VmRSS peak, MiB", f"{bm / mib:.1f}", f"{cm / mib:.1f}", ratio(cm, bm)],
-               ["growth start to end, MiB", f"{(be - bs) / mib:.1f}", f"{(ce - cs) / mib:.1f}",
-                "-"],
+               ["growth during the first round, KiB per device",
+                f"{(br - bi) / devs:.3f}", f"{(cr - ci) / devs:.3f}", "-"],
+               [f"growth after the first round ({secs - devs / rate:.0f} s), MiB",
+                f"{(be - br) / mib:.1f}", f"{(ce - cr) / mib:.1f}", "-"],
                ["messages received / accepted", f"{sres.get('received', 0):.0f}",
                 f"{acc:.0f}", ratio(acc, sres.get("received", 0))]])
         print(f"\n{len(samples)} samples; bench-pub sent {pres.get('acked', 0):.0f}; the collector "
               f"saw {seen:.0f} distinct devices")
+        print("collector VmRSS, MiB, every 5 s: " + " ".join(
+            f"{v['citytel'] / mib:.0f}" for _, v in samples if v["citytel"] is not None))
         b.print_commands()
     finally:
         b.close()
@@ -596,12 +648,14 @@ def main():
     ap.add_argument("--messages-qos0", type=int, default=100000, help="ingest, QoS 0")
     ap.add_argument("--store-messages", type=int, default=500000, help="store backlog")
     ap.add_argument("--ingest-devices", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="ingest and store: runs of each measurement (medians reported)")
     ap.add_argument("--flush-ms", type=int, default=1000, help="collector influx.flush_ms")
     ap.add_argument("--rate", type=float, default=1000.0, help="latency: messages/s")
     ap.add_argument("--latency-s", type=int, default=30)
     ap.add_argument("--poll-ms", type=int, default=100, help="latency: InfluxDB poll period")
     ap.add_argument("--mem-devices", type=int, default=100000)
-    ap.add_argument("--mem-rate", type=float, default=1000.0)
+    ap.add_argument("--mem-rate", type=float, default=2000.0, help="memory: messages/s")
     ap.add_argument("--soak-s", type=int, default=120, help="memory soak (600 for 10 minutes)")
     ap.add_argument("--node-count", type=int, default=3000)
     ap.add_argument("--node-interval-ms", type=int, default=5)

@@ -240,7 +240,6 @@ static int parse_kinds(const char *s, unsigned *mask)
 static void dispatch(void *arg, const struct fw_tx_event *ev)
 {
     struct conn *c = arg;
-    (void)c;
     if (ev->type == FW_TX_EV_DELIVERED) {
         struct fw_app *app = ev->owner;
         struct node *n = fw_app_user(app);

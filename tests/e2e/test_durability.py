@@ -174,10 +174,14 @@ def scenario_outage_and_full(st):
     check(peak > first + RATE * OUTAGE_S * 0.5,
           f"outage: citytel_spool_records rose during the outage ({first:.0f} -> {peak:.0f})")
 
+    t_restart = time.time()
     start_influxdb_on(st, influx_port)
     t_back = time.time()
-    figure(f"outage: InfluxDB down for {t_back - t_stop:.1f} s; backlog at its return "
-           f"{peak:.0f} journal records")
+    figure(f"outage: InfluxDB down for {t_back - t_stop:.1f} s (its start took "
+           f"{t_back - t_restart:.1f} s); backlog at its return {peak:.0f} journal records "
+           f"(both fleets: the outage collector journals every message it is sent), "
+           f"{m1.get('citytel_store_pending_bytes', 0):.0f} bytes of line protocol held, "
+           f"{RATE * OUTAGE_S:.0f} of its own readings")
 
     def drained():
         on(st, p1)
@@ -252,6 +256,8 @@ def scenario_broker(st):
            f"after the stop")
     check(st.metric("citytel_mqtt_lost_total") >= 1, "broker: the collector saw the loss")
     compare(st, "broker", pub, db, 60)
+    check("connection lost" in st.log("pub-broker"),
+          "broker: the publisher lost its connection too, and reconnected")
     check(st.stop(name) == 0, f"{name} stops cleanly")
 
 

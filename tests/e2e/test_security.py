@@ -271,6 +271,17 @@ def main():
             and not any(k.startswith("citytel_rejected_total") for k in changed),
             f"the collector saw only the one later reading: no rejection counted ({changed})")
 
+        # The rest of the device ACL: its own status yes; another's status, alerts, no.
+        def status(dev_topic):
+            t = f"city/v1/air/{dev_topic}/status"
+            p = json.dumps({"v": 1, "id": dev_topic, "state": "online"}).encode()
+            return sec.publish("hn-air-0001", t, p, sign(device_key(st.master, dev_topic), t, p))
+        rc_own, rc_other = status("hn-air-0001"), status("hn-air-0002")
+        check(rc_own == 0 and rc_other == 135,
+              f"a device may publish its own status only (own {rc_own}, other's {rc_other})")
+        rc = sec.publish("hn-air-0001", "city/v1/alert/air/hoan-kiem", b'{"v":1}', "00" * 32)
+        check(rc == 135, f"a device may not publish alerts (PUBACK RC {rc})")
+
         # Without a client certificate, and with a wrong collector password: no connection.
         rc, _ = send(sec, None, st.master, topic_device="hn-air-0001")
         check(rc is None, "a client without a certificate cannot connect on the device listener")
@@ -363,7 +374,8 @@ def main():
                        "old-key reading rejected")
         except AssertionError:
             pass
-        rej = {k: v for k, v in st.metrics().items() if k.startswith("citytel_rejected_total")}
+        rej = {k: v for k, v in st.metrics().items()
+               if k.startswith("citytel_rejected_total") and v}
         stored_old = points("hn-air-0001", ts_old)
         check(rc_old == 0 and st.metric('citytel_rejected_total{reason="bad_sig"}') == bad0 + 1
               and stored_old == [],

@@ -50,7 +50,7 @@ def main():
         st.write_master_key()
         st.spawn("alerts", ["mosquitto_sub", "-V", "5", "-h", "127.0.0.1", "-p",
                             str(st.mqtt_port), "-q", "1", "-v", "-t", "city/v1/alert/#"])
-        st.start_collector(extra={"aggregate": {"window_s": 60}})
+        st.start_collector(extra={"aggregate": {"window_s": 60}, "layers": {"refresh_ms": 1000}})
         wait_until(lambda: st.http_get("/healthz")[0] == 200, 20, "the collector subscribed")
         now = int(time.time() * 1000)
         minute = 60_000
@@ -79,14 +79,26 @@ def main():
                        msg("hn-flood-0001", i + 1, ts, {"depth": float(depth)}),
                        key_of="hn-flood-0001")
 
-        rain = wait_until(lambda: st.query('SELECT last("mm") AS mm FROM "rain_1h"'), 30,
-                          "rain_1h points")
+        total = 5.0 * len(depths)
+
+        def rain_done():
+            r = st.query('SELECT last("mm") AS mm FROM "rain_1h"')
+            return r if r and abs(r[0]["mm"] - total) < 1e-6 else None
+        try:
+            rain = wait_until(rain_done, 30, "rain_1h of the whole storm")
+        except AssertionError:
+            rain = st.query('SELECT last("mm") AS mm FROM "rain_1h"')
         check(rain and abs(rain[0]["mm"] - 5.0 * len(depths)) < 1e-6,
               f"rain_1h sums the storm's interval amounts ({rain[0]['mm'] if rain else None} mm)")
         r24 = st.query('SELECT last("term_vi") AS t FROM "rain_24h"')
         check(r24 and r24[0]["t"], f"rain_24h carries the hydromet rainfall term ({r24})")
-        fl = wait_until(lambda: st.query('SELECT last("band") AS b, last("depth_cm") AS d '
-                                         'FROM "flood_level"'), 30, "flood_level points")
+        def flood_done():
+            r = st.query('SELECT last("band") AS b, last("depth_cm") AS d FROM "flood_level"')
+            return r if r and r[0]["d"] == 67.0 else None
+        try:
+            fl = wait_until(flood_done, 30, "flood_level of the last reading")
+        except AssertionError:
+            fl = st.query('SELECT last("band") AS b, last("depth_cm") AS d FROM "flood_level"')
         check(fl and fl[0]["d"] == 67.0 and fl[0]["b"] >= 3,
               f"flood_level shows the deepest band for 67 cm ({fl})")
 
@@ -127,8 +139,14 @@ def main():
                                and a["depth_max"] == max(vals))
         check(exact, f"every flood_1m window equals its raw points ({len(aggs)} windows)")
         props = {}
-        doc = json.loads(st.http_get("/layers/flood.geojson")[2])
-        props = doc["features"][0]["properties"]
+        def layer_done():
+            d = json.loads(st.http_get("/layers/flood.geojson")[2])
+            p = d["features"][0]["properties"]
+            return p if p.get("flood_band") == fl[0]["b"] else None
+        try:
+            props = wait_until(layer_done, 45, "the flood layer refreshed", interval=1)
+        except AssertionError:
+            props = json.loads(st.http_get("/layers/flood.geojson")[2])["features"][0]["properties"]
         check(props.get("depth_cm") == 67.0 and props.get("flood_band") == fl[0]["b"],
               f"the flood layer shows the depth and the collector's band ({props})")
         check(st.metric('citytel_alerts_total{type="flood"}') == len(flood_alerts),

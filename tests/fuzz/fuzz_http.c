@@ -60,15 +60,22 @@ static void on_static(struct col_http_req *req, void *arg)
 }
 
 static char g_root[256];
+static char g_index[300];
+
+static void rm_root(void)
+{
+    unlink(g_index);
+    rmdir(g_root);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     const char *tmp = getenv("TMPDIR");
     snprintf(g_root, sizeof(g_root), "%s/ct-fuzz-http-XXXXXX", tmp != NULL ? tmp : "/tmp");
     FZ_CHECK(mkdtemp(g_root) != NULL, "mkdtemp");
-    char p[300];
-    snprintf(p, sizeof(p), "%s/index.html", g_root);
-    FILE *f = fopen(p, "w");
+    snprintf(g_index, sizeof(g_index), "%s/index.html", g_root);
+    atexit(rm_root);
+    FILE *f = fopen(g_index, "w");
     FZ_CHECK(f != NULL, "fopen");
     fputs("<html>ok</html>\n", f);
     fclose(f);

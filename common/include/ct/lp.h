@@ -2,7 +2,10 @@
  *
  * measurement: escape comma and space; tag key/value and field key: escape comma, equals sign
  * and space; string field value: escape double quote and backslash, quoted. Newlines (CR or LF)
- * anywhere are refused (CT_E_INVAL), as are NaN/Inf. Empty tag values are omitted. Tags are
+ * anywhere are refused (CT_E_INVAL), as are NaN/Inf. A measurement, tag key, tag value or field
+ * key whose last byte is a backslash is refused too (CT_E_INVAL): line protocol cannot carry it,
+ * since that backslash would escape the separator after it; a backslash elsewhere is written
+ * as-is and reads back. Empty tag values are omitted. Tags are
  * written sorted by key (byte order) so the same point always has the same bytes. Floats are
  * written with ct_fmt_double; integers with an `i` suffix; booleans as true/false. */
 #ifndef CT_LP_H
@@ -33,7 +36,7 @@ struct ct_lp_field {
 
 /* Appends one point and its newline to 'out'. 'ts' is in the caller's write precision; pass
  * INT64_MIN for none. On error nothing is appended. Returns 0, CT_E_INVAL (empty measurement, no
- * field, newline, NaN/Inf, more than CT_LP_MAX_TAGS tags), CT_E_TOOBIG or CT_E_NOMEM. */
+ * field, newline, element ending in a backslash, NaN/Inf, more than CT_LP_MAX_TAGS tags), CT_E_TOOBIG or CT_E_NOMEM. */
 int ct_lp_point(struct ct_buf *out, const char *measurement, const struct ct_lp_tag *tags,
                 size_t ntags, const struct ct_lp_field *fields, size_t nfields, int64_t ts);
 

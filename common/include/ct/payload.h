@@ -81,6 +81,9 @@ int ct_reading_set_bool(struct ct_reading *r, const char *name, bool v);
 const struct ct_value *ct_reading_get(const struct ct_reading *r, const char *name);
 
 /* Writes x in its shortest form that reads back exactly ("41.2", "78", "1e-07"), NUL-terminated.
+ * Plain digits only for integral values below 2^53 in magnitude; from 2^53 up, exponent form
+ * ("3.3333333333333332e+16"), so the strict decoder never sees an inexact integer token and
+ * every finite double encodes to text that decodes to the same double.
  * 'out' needs 32 bytes. Returns 0 or CT_E_RANGE for NaN/Inf. Shared with the line protocol. */
 int ct_fmt_double(double x, char out[32]);
 

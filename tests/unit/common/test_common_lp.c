@@ -177,6 +177,33 @@ static void test_refusals_append_nothing(void **state)
     ct_buf_free(&b);
 }
 
+static void test_trailing_backslash_refused(void **state)
+{
+    (void)state;
+    /* A backslash as the last byte of a measurement, tag key, tag value or field key would
+     * escape the separator after it (influxd answers 400): refused, nothing appended. A string
+     * field value ending in a backslash is quoted and escaped, so it is fine. */
+    struct ct_buf b;
+    ct_buf_init(&b, 4096);
+    assert_int_equal(ct_buf_adds(&b, "keep\n"), 0);
+    const struct ct_lp_tag ok_tag[] = {{"device", "d"}};
+    const struct ct_lp_tag bs_val[] = {{"device", "d"}, {"ward", "Kim Mã \\"}};
+    const struct ct_lp_tag bs_key[] = {{"ward\\", "x"}};
+    const struct ct_lp_field ok[] = {FLOAT("v", 1)};
+    const struct ct_lp_field bs_fkey[] = {FLOAT("v", 1), INT("k\\", 2)};
+    const struct ct_lp_field bs_str[] = {STR("s", "end \\")};
+    assert_int_equal(ct_lp_point(&b, "m\\", ok_tag, 1, ok, 1, 1), CT_E_INVAL);
+    assert_int_equal(ct_lp_point(&b, "m", bs_val, 2, ok, 1, 1), CT_E_INVAL);
+    assert_int_equal(ct_lp_point(&b, "m", bs_key, 1, ok, 1, 1), CT_E_INVAL);
+    assert_int_equal(ct_lp_point(&b, "m", ok_tag, 1, bs_fkey, 2, 1), CT_E_INVAL);
+    assert_string_equal(b.p, "keep\n");
+    /* Elsewhere a backslash is written as-is and reads back. */
+    const struct ct_lp_tag inner[] = {{"device", "a\\,b"}};
+    assert_int_equal(ct_lp_point(&b, "m\\x", inner, 1, bs_str, 1, INT64_MIN), 0);
+    assert_string_equal(b.p, "keep\nm\\x,device=a\\\\,b s=\"end \\\\\"\n");
+    ct_buf_free(&b);
+}
+
 static void test_deterministic_bytes(void **state)
 {
     (void)state;
@@ -201,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_golden_raw_air),          cmocka_unit_test(test_golden_escaping),
         cmocka_unit_test(test_golden_aggregates),       cmocka_unit_test(test_tags_sorted_bytewise),
         cmocka_unit_test(test_refusals_append_nothing), cmocka_unit_test(test_deterministic_bytes),
+        cmocka_unit_test(test_trailing_backslash_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

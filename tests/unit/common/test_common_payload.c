@@ -584,6 +584,67 @@ static void test_roundtrip_all_kinds(void **state)
     }
 }
 
+/* Encodes 'in', decodes the text, and checks the same reading comes back. */
+static void roundtrip_reading(const struct ct_reading *in)
+{
+    struct ct_buf b;
+    struct ct_reading out;
+    struct ct_reason why;
+    ct_buf_init(&b, CT_PAYLOAD_MAX);
+    assert_int_equal(ct_payload_encode(in, &b), 0);
+    if (ct_payload_decode(b.p, b.len, in->kind, &out, &why) != 0) {
+        fail_msg("%s: %s", b.p, why.text);
+    }
+    assert_same_reading(in, &out);
+    ct_buf_free(&b);
+}
+
+static void test_roundtrip_above_2p53(void **state)
+{
+    (void)state;
+    /* fuzz_payload/bat-above-2p53-encodes-as-integer: a number member above 2^53 decodes, and
+     * must encode to text the decoder takes back (not the inexact integer 33333333333333332). */
+    static const char text[] = "{\"v\":1,\"id\":\"hn-air-0001\",\"boot\":4,\"seq\":1742,"
+                               "\"ts\":1763888400,\"m\":{\"pm25\":41.2},"
+                               "\"bat\":33333333333333333.71,\"rssi\":-87}";
+    struct ct_reading r;
+    struct ct_reason why;
+    assert_int_equal(ct_payload_decode(text, sizeof(text) - 1, CT_KIND_AIR, &r, &why), 0);
+    assert_true(r.has_bat && r.bat == 33333333333333332.0);
+    struct ct_buf b;
+    ct_buf_init(&b, CT_PAYLOAD_MAX);
+    assert_int_equal(ct_payload_encode(&r, &b), 0);
+    assert_non_null(strstr(b.p, "\"bat\":3.3333333333333332e+16,"));
+    ct_buf_free(&b);
+    roundtrip_reading(&r);
+
+    /* 2^53 itself, its negative, and random doubles of every magnitude as a number member. */
+    struct ct_reading in;
+    build(&in, CT_KIND_AIR, "hn-air-0001");
+    const double edge[] = {9007199254740992.0, -9007199254740992.0, 9007199254740991.0, 1e17,
+                           1.7976931348623157e308};
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+        assert_int_equal(ct_reading_set_num(&in, "co", edge[i]), 0);
+        in.has_bat = true;
+        in.bat = -edge[i];
+        roundtrip_reading(&in);
+    }
+    uint64_t s = 0x2545F4914F6CDD1DULL;
+    for (int i = 0; i < 20000; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        double x;
+        memcpy(&x, &s, sizeof(x));
+        if (!isfinite(x)) {
+            continue;
+        }
+        assert_int_equal(ct_reading_set_num(&in, "co", x), 0);
+        in.bat = x;
+        roundtrip_reading(&in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -599,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_integer_limits),
         cmocka_unit_test(test_length_bounded),
         cmocka_unit_test(test_roundtrip_all_kinds),
+        cmocka_unit_test(test_roundtrip_above_2p53),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

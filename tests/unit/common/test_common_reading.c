@@ -157,10 +157,15 @@ static void test_fmt_double(void **state)
     expect_fmt(1e-7, "1e-07");
     expect_fmt(0.1 + 0.2, "0.30000000000000004");
     expect_fmt(1.0 / 3.0, "0.3333333333333333");
-    expect_fmt(9007199254740992.0, "9007199254740992");
-    expect_fmt(-9007199254740992.0, "-9007199254740992");
-    expect_fmt(18014398509481984.0, "18014398509481984"); /* %.17g is exact and shortest */
-    expect_fmt(1e15, "1000000000000000");                 /* integral: no exponent, unlike %.15g */
+    expect_fmt(9007199254740991.0, "9007199254740991"); /* 2^53-1: the last exact integer */
+    expect_fmt(-9007199254740991.0, "-9007199254740991");
+    /* From 2^53 up plain digits would be an inexact integer to the decoder: exponent form. */
+    expect_fmt(9007199254740992.0, "9.007199254740992e+15");
+    expect_fmt(-9007199254740992.0, "-9.007199254740992e+15");
+    expect_fmt(18014398509481984.0, "1.8014398509481984e+16");
+    expect_fmt(33333333333333332.0, "3.3333333333333332e+16");
+    expect_fmt(1e16, "1e+16");
+    expect_fmt(1e15, "1000000000000000"); /* integral below 2^53: no exponent, unlike %.15g */
     expect_fmt(-1e15, "-1000000000000000");
     expect_fmt(1e20, "1e+20"); /* beyond 2^53: shortest form */
     expect_fmt(1e300, "1e+300");
@@ -187,6 +192,10 @@ static void test_fmt_double(void **state)
         double back = strtod(out, NULL);
         if (memcmp(&back, &x, sizeof(x)) != 0 && !(x == 0 && back == 0)) {
             fail_msg("%a printed as %s", x, out);
+        }
+        /* Plain digits only for exact integers (|x| < 2^53). */
+        if (strpbrk(out, ".e") == NULL && fabs(x) >= 9007199254740992.0) {
+            fail_msg("%a printed as the inexact integer %s", x, out);
         }
     }
 }

@@ -4,12 +4,61 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "ct/err.h"
 #include "ct/sig.h"
+
+/* Outside a sanitizer build the test counts the allocations of the signing functions by
+ * providing malloc, calloc, realloc and free over glibc's __libc_* (as tests/alloc's shim does):
+ * signing and verifying must not allocate, so an allocation failure cannot turn a valid
+ * signature into a bad one. ASan owns malloc itself, so its builds skip the count. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define COUNT_ALLOCS 0
+#endif
+#endif
+#ifndef COUNT_ALLOCS
+#define COUNT_ALLOCS 1
+#endif
+
+#if COUNT_ALLOCS
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t m);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+static int g_counting;
+static unsigned long g_allocs;
+
+void *malloc(size_t n)
+{
+    g_allocs += g_counting != 0;
+    return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+    g_allocs += g_counting != 0;
+    return __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+    g_allocs += g_counting != 0;
+    return __libc_realloc(p, n);
+}
+
+void free(void *p)
+{
+    __libc_free(p);
+}
+#endif
 
 /* Decodes an expected value written in hex; fails the test on bad hex. */
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
@@ -175,6 +224,30 @@ static void test_sign_and_verify(void **state)
     assert_true(ct_sig_verify(key, TOPIC, strlen(TOPIC), NULL, 0, hex, 64));
 }
 
+static void test_no_allocation(void **state)
+{
+    (void)state;
+#if COUNT_ALLOCS
+    uint8_t master[32], key[CT_KEY_LEN], okm[100], mac[32], longkey[131];
+    char hex[CT_SIG_HEX_LEN + 1];
+    unhex(MASTER_HEX, master, sizeof(master));
+    memset(longkey, 0xaa, sizeof(longkey));
+    g_allocs = 0;
+    g_counting = 1;
+    assert_int_equal(ct_sig_device_key(master, sizeof(master), "hn-air-0001", key), 0);
+    assert_int_equal(ct_sig_sign(key, TOPIC, strlen(TOPIC), PAYLOAD, strlen(PAYLOAD), hex), 0);
+    bool ok = ct_sig_verify(key, TOPIC, strlen(TOPIC), PAYLOAD, strlen(PAYLOAD), SIG_HEX, 64);
+    assert_int_equal(ct_hmac_sha256(longkey, sizeof(longkey), "a", 1, "b", 1, mac), 0);
+    assert_int_equal(ct_hkdf_sha256(NULL, 0, master, 32, NULL, 0, okm, sizeof(okm)), 0);
+    g_counting = 0;
+    assert_true(ok);
+    assert_string_equal(hex, SIG_HEX);
+    assert_int_equal(g_allocs, 0);
+#else
+    skip();
+#endif
+}
+
 static void test_hex_decode(void **state)
 {
     (void)state;
@@ -198,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_device_key_matches_openssl),
         cmocka_unit_test(test_sign_and_verify),
+        cmocka_unit_test(test_no_allocation),
         cmocka_unit_test(test_hex_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

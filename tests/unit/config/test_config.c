@@ -15,6 +15,55 @@
 #include "ct/buf.h"
 #include "ct/err.h"
 
+/* Outside a sanitizer build the test can fail the N-th allocation: malloc, calloc and realloc
+ * over glibc's __libc_* (as tests/alloc's shim does). ASan owns malloc, so its builds skip
+ * that test. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FAIL_ALLOCS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FAIL_ALLOCS 0
+#endif
+#endif
+#ifndef FAIL_ALLOCS
+#define FAIL_ALLOCS 1
+#endif
+
+#if FAIL_ALLOCS
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t m);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+static unsigned long g_fail_at; /* 0: nothing fails */
+static unsigned long g_count;
+
+static int next_fails(void)
+{
+    return g_fail_at != 0 && ++g_count == g_fail_at;
+}
+
+void *malloc(size_t n)
+{
+    return next_fails() ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+    return next_fails() ? NULL : __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+    return next_fails() ? NULL : __libc_realloc(p, n);
+}
+
+void free(void *p)
+{
+    __libc_free(p);
+}
+#endif
+
 static void parse_ok(const char *json, struct col_config *cfg)
 {
     char err[COL_CONFIG_ERR_MAX] = "";
@@ -170,6 +219,41 @@ static void test_config_errors_name_key_and_path(void **state)
     expect_error("{\n  \"mqtt\": {\n    \"qos\": ,\n  }\n}", CT_E_PARSE,
                  "t.json:3:12: malformed JSON");
     expect_error("{} {}", CT_E_PARSE, "t.json:1:4: trailing characters after the object");
+}
+
+static void test_config_out_of_memory(void **state)
+{
+    (void)state;
+#if FAIL_ALLOCS
+    /* Each allocation of a parse failing in turn (cJSON's included) gives CT_E_NOMEM, never
+     * CT_E_PARSE ("malformed JSON"), until the parse needs no more. */
+    static const char json[] = "{\"mqtt\":{\"uri\":\"tcp://127.0.0.1:1883\",\"client_id\":\"x\"},"
+                               "\"influx\":{\"flush_ms\":\"200ms\"},\"log\":{\"level\":\"debug\"}}";
+    int rc = CT_E_NOMEM;
+    unsigned long n;
+    unsigned long cjson_nomem = 0;
+    for (n = 1; rc == CT_E_NOMEM; n++) {
+        struct col_config cfg;
+        char err[COL_CONFIG_ERR_MAX] = "";
+        g_count = 0;
+        g_fail_at = n;
+        rc = col_config_parse(json, sizeof(json) - 1, "t.json", &cfg, err, sizeof(err));
+        g_fail_at = 0;
+        if (rc == CT_E_NOMEM) {
+            assert_non_null(strstr(err, "out of memory"));
+            assert_null(cfg.mqtt_uri);
+            cjson_nomem += strstr(err, "while parsing") != NULL;
+        } else if (rc != 0) {
+            fail_msg("allocation %lu failing: rc %d (%s)", n, rc, err);
+        } else {
+            assert_int_equal(cfg.influx_flush_ms, 200);
+        }
+        col_config_free(&cfg);
+    }
+    assert_true(cjson_nomem > 5); /* cJSON's own allocations were among those failed */
+#else
+    skip();
+#endif
 }
 
 static void test_config_cross_checks(void **state)
@@ -380,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_config_values_and_units),
         cmocka_unit_test(test_config_errors_name_key_and_path),
         cmocka_unit_test(test_config_cross_checks),
+        cmocka_unit_test(test_config_out_of_memory),
         cmocka_unit_test(test_config_table_sane),
         cmocka_unit_test(test_config_reload),
         cmocka_unit_test(test_config_doc_and_example_current),

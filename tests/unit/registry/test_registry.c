@@ -14,6 +14,55 @@
 #include "ct/err.h"
 #include "ct/registry.h"
 
+/* Outside a sanitizer build the test can fail the N-th allocation: malloc, calloc and realloc
+ * over glibc's __libc_* (as tests/alloc's shim does). ASan owns malloc, so its builds skip
+ * that test. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FAIL_ALLOCS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FAIL_ALLOCS 0
+#endif
+#endif
+#ifndef FAIL_ALLOCS
+#define FAIL_ALLOCS 1
+#endif
+
+#if FAIL_ALLOCS
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t m);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+static unsigned long g_fail_at; /* 0: nothing fails */
+static unsigned long g_count;
+
+static int next_fails(void)
+{
+    return g_fail_at != 0 && ++g_count == g_fail_at;
+}
+
+void *malloc(size_t n)
+{
+    return next_fails() ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+    return next_fails() ? NULL : __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+    return next_fails() ? NULL : __libc_realloc(p, n);
+}
+
+void free(void *p)
+{
+    __libc_free(p);
+}
+#endif
+
 static const char good[] =
     "# citytel registry\n"
     "\n"
@@ -181,6 +230,64 @@ static void test_registry_errors_name_line_and_member(void **state)
                  "registry.jsonl:3: trailing characters after the object");
 }
 
+static void test_registry_tag_text_ending_in_backslash(void **state)
+{
+    (void)state;
+    /* District and ward become line-protocol tag values, where a final backslash would escape
+     * the separator after it: refused at load time, naming the line and the member. */
+    expect_error("{\"id\":\"a1\",\"kind\":\"air\",\"name\":\"Trạm\",\"lat\":1,\"lon\":1,"
+                 "\"district\":\"Ba Đình \\\\\",\"ward\":\"y\"}",
+                 "registry.jsonl:3: member \"district\": must not end with a backslash (a "
+                 "line-protocol tag value)");
+    expect_error("{\"id\":\"a1\",\"kind\":\"air\",\"name\":\"Trạm\",\"lat\":1,\"lon\":1,"
+                 "\"district\":\"x\",\"ward\":\"Kim Mã\\\\\"}",
+                 "registry.jsonl:3: member \"ward\": must not end with a backslash (a "
+                 "line-protocol tag value)");
+    /* A backslash elsewhere is fine, and so is a name ending in one (never a tag). */
+    struct ct_registry *reg =
+        parse_ok("{\"id\":\"a1\",\"kind\":\"air\",\"name\":\"Trạm \\\"x\\\", y=1\\\\\","
+                 "\"lat\":1,\"lon\":1,\"district\":\"a\\\\b\",\"ward\":\"\\\\ end\"}\n");
+    const struct ct_device *d = ct_registry_find(reg, "a1", 2);
+    assert_non_null(d);
+    assert_string_equal(d->name, "Trạm \"x\", y=1\\");
+    assert_string_equal(d->district, "a\\b");
+    assert_string_equal(d->ward, "\\ end");
+    ct_registry_free(reg);
+}
+
+static void test_registry_out_of_memory(void **state)
+{
+    (void)state;
+#if FAIL_ALLOCS
+    /* Each allocation of a parse failing in turn (cJSON's included) gives CT_E_NOMEM with a
+     * message, never CT_E_PARSE ("malformed JSON"), until the parse needs no more. */
+    size_t len = strlen(good);
+    int rc = CT_E_NOMEM;
+    unsigned long n;
+    for (n = 1; rc == CT_E_NOMEM; n++) {
+        struct ct_registry *reg = NULL;
+        char err[256] = "";
+        g_count = 0;
+        g_fail_at = n;
+        rc = ct_registry_parse(good, len, "registry.jsonl", &reg, err, sizeof(err));
+        g_fail_at = 0;
+        if (rc == CT_E_NOMEM) {
+            assert_null(reg);
+            assert_non_null(strstr(err, "out of memory"));
+        } else {
+            if (rc != 0) {
+                fail_msg("allocation %lu failing: rc %d (%s)", n, rc, err);
+            }
+            assert_int_equal(ct_registry_count(reg), 6);
+        }
+        ct_registry_free(reg);
+    }
+    assert_true(n > 10);
+#else
+    skip();
+#endif
+}
+
 static void test_registry_many_devices_hash(void **state)
 {
     (void)state;
@@ -267,6 +374,8 @@ int main(void)
         cmocka_unit_test(test_registry_many_devices_hash),
         cmocka_unit_test(test_registry_load_file),
         cmocka_unit_test(test_registry_empty),
+        cmocka_unit_test(test_registry_tag_text_ending_in_backslash),
+        cmocka_unit_test(test_registry_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,225 @@
+/* test_pipeline.c - the collector pipeline's verdicts when memory runs out: a payload the
+ * decoder could not allocate for, or a status message cJSON could not parse for lack of memory,
+ * is refused as an overload (CT_E_NOMEM), never accepted without values nor taken for a schema
+ * error; the same message is accepted once memory is back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "col_pipeline.h"
+#include "ct/err.h"
+#include "ct/registry.h"
+
+/* Outside a sanitizer build the test can fail the N-th allocation: malloc, calloc and realloc
+ * over glibc's __libc_* (as tests/alloc's shim does). ASan owns malloc, so its builds skip
+ * those tests. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FAIL_ALLOCS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FAIL_ALLOCS 0
+#endif
+#endif
+#ifndef FAIL_ALLOCS
+#define FAIL_ALLOCS 1
+#endif
+
+#if FAIL_ALLOCS
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t m);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+
+static unsigned long g_fail_at; /* 0: nothing fails */
+static unsigned long g_count;
+
+static int next_fails(void)
+{
+    return g_fail_at != 0 && ++g_count == g_fail_at;
+}
+
+void *malloc(size_t n)
+{
+    return next_fails() ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t m)
+{
+    return next_fails() ? NULL : __libc_calloc(n, m);
+}
+
+void *realloc(void *p, size_t n)
+{
+    return next_fails() ? NULL : __libc_realloc(p, n);
+}
+
+void free(void *p)
+{
+    __libc_free(p);
+}
+#endif
+
+#define NOW_MS 1763888400000LL
+
+static const char REGISTRY[] =
+    "{\"id\":\"hn-air-0001\",\"kind\":\"air\",\"name\":\"Trạm\",\"lat\":21.03,\"lon\":105.84,"
+    "\"district\":\"Hoàn Kiếm\",\"ward\":\"Hàng Bông\"}\n"
+    "{\"id\":\"hn-flood-0001\",\"kind\":\"flood\",\"name\":\"Ngập\",\"lat\":21.0,\"lon\":105.8,"
+    "\"district\":\"Ba Đình\",\"ward\":\"Kim Mã\",\"bands_cm\":[10,30,50]}\n";
+
+static const char UP_TOPIC[] = "city/v1/air/hn-air-0001/up";
+static const char STATUS_TOPIC[] = "city/v1/flood/hn-flood-0001/status";
+
+struct fixture {
+    struct ct_registry *reg;
+    struct col_pipeline *p;
+};
+
+static int setup(void **state)
+{
+    static struct fixture fx;
+    char err[256];
+    memset(&fx, 0, sizeof(fx));
+    if (ct_registry_parse(REGISTRY, sizeof(REGISTRY) - 1, "t.jsonl", &fx.reg, err,
+                          sizeof(err)) != 0) {
+        return -1;
+    }
+    struct col_pipeline_cfg cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.future_ms = 300000;
+    cfg.backlog_ms = 7LL * 86400000;
+    cfg.replay_window = 1024;
+    cfg.max_devices = 16;
+    if (col_pipeline_create(&cfg, &fx.p) != 0) {
+        return -1;
+    }
+    *state = &fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+    col_pipeline_free(fx->p);
+    ct_registry_free(fx->reg);
+    return 0;
+}
+
+static int process(struct fixture *fx, const char *topic, const char *payload,
+                   struct col_verdict *v)
+{
+    return col_pipeline_process(fx->p, fx->reg, topic, strlen(topic), NULL, 0, payload,
+                                strlen(payload), NOW_MS, v);
+}
+
+static void up_payload(char *out, size_t cap, unsigned seq)
+{
+    snprintf(out, cap,
+             "{\"v\":1,\"id\":\"hn-air-0001\",\"boot\":1,\"seq\":%u,\"ts\":1763888400000,"
+             "\"m\":{\"pm25\":41.2,\"pm10\":63.0}}",
+             seq);
+}
+
+static void test_verdicts_without_failure(void **state)
+{
+    struct fixture *fx = *state;
+    struct col_verdict v;
+    char payload[256];
+    up_payload(payload, sizeof(payload), 100);
+    assert_int_equal(process(fx, UP_TOPIC, payload, &v), 0);
+    assert_int_equal(v.reject, CT_REJ_NONE);
+    assert_int_equal(v.reading.n, 2);
+    assert_int_equal(process(fx, UP_TOPIC, payload, &v), 0);
+    assert_int_equal(v.reject, CT_REJ_DUPLICATE);
+    assert_int_equal(process(fx, UP_TOPIC, "{\"v\":1,", &v), 0);
+    assert_int_equal(v.reject, CT_REJ_JSON);
+    assert_int_equal(process(fx, STATUS_TOPIC, "{\"state\":\"offline\"}", &v), 0);
+    assert_int_equal(v.reject, CT_REJ_NONE);
+    assert_int_equal(v.status_online, 0);
+    assert_int_equal(process(fx, STATUS_TOPIC, "{\"state\":", &v), 0);
+    assert_int_equal(v.reject, CT_REJ_SCHEMA);
+}
+
+static void test_decode_out_of_memory_is_overload(void **state)
+{
+#if FAIL_ALLOCS
+    struct fixture *fx = *state;
+    struct col_verdict v;
+    char payload[256];
+    /* The device's state exists: only the decoder allocates below. */
+    up_payload(payload, sizeof(payload), 1);
+    assert_int_equal(process(fx, UP_TOPIC, payload, &v), 0);
+    assert_int_equal(v.reject, CT_REJ_NONE);
+
+    up_payload(payload, sizeof(payload), 2);
+    uint64_t overload0 = col_pipeline_stats(fx->p)->rejected[CT_REJ_OVERLOAD];
+    unsigned long nomem = 0;
+    int rc = CT_E_NOMEM;
+    for (unsigned long n = 1; rc == CT_E_NOMEM; n++) {
+        g_count = 0;
+        g_fail_at = n;
+        rc = process(fx, UP_TOPIC, payload, &v);
+        g_fail_at = 0;
+        if (rc == CT_E_NOMEM) {
+            assert_int_equal(v.reject, CT_REJ_OVERLOAD);
+            nomem++;
+        }
+    }
+    /* Once memory is back the message is accepted with its values: the refusals did not mark
+     * (boot, seq) as seen, and no refusal passed for an acceptance without values. */
+    assert_int_equal(rc, 0);
+    assert_int_equal(v.reject, CT_REJ_NONE);
+    assert_int_equal(v.reading.n, 2);
+    assert_true(nomem > 0);
+    assert_true(col_pipeline_stats(fx->p)->rejected[CT_REJ_OVERLOAD] == overload0 + nomem);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
+static void test_status_out_of_memory_is_overload(void **state)
+{
+#if FAIL_ALLOCS
+    struct fixture *fx = *state;
+    struct col_verdict v;
+    static const char status[] = "{\"v\":1,\"id\":\"hn-flood-0001\",\"state\":\"online\"}";
+    assert_int_equal(process(fx, STATUS_TOPIC, status, &v), 0); /* the state exists */
+    unsigned long nomem = 0;
+    int rc = CT_E_NOMEM;
+    for (unsigned long n = 1; rc == CT_E_NOMEM; n++) {
+        g_count = 0;
+        g_fail_at = n;
+        rc = process(fx, STATUS_TOPIC, status, &v);
+        g_fail_at = 0;
+        if (rc == CT_E_NOMEM) {
+            assert_int_equal(v.reject, CT_REJ_OVERLOAD);
+            nomem++;
+        } else {
+            assert_int_equal(v.reject, CT_REJ_NONE); /* never a schema rejection */
+        }
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(v.status_online, 1);
+    assert_true(nomem > 0);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_verdicts_without_failure),
+        cmocka_unit_test(test_decode_out_of_memory_is_overload),
+        cmocka_unit_test(test_status_out_of_memory_is_overload),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
