@@ -72,18 +72,21 @@ static int load_keys(struct col_app *app, struct col_pipeline_cfg *pc, uint8_t k
     const struct col_config *c = &app->cfg;
     int rc;
 
-    if (c->security_master_key_env[0] != '\0' && getenv(c->security_master_key_env) != NULL) {
+    /* The key file, when configured, wins: the environment variable is the fallback, so a stray
+     * variable cannot silently replace a configured key (docs/config.md). */
+    if (c->security_master_key_file[0] != '\0') {
+        rc = load_key_file(c->security_master_key_file, key[0], 256, &pc->master_len);
+        if (rc != 0) {
+            return rc;
+        }
+        pc->master = key[0];
+    } else if (c->security_master_key_env[0] != '\0' &&
+               getenv(c->security_master_key_env) != NULL) {
         const char *v = getenv(c->security_master_key_env);
         rc = read_key_hex(v, strlen(v), key[0], 256, &pc->master_len);
         if (rc != 0) {
             col_log(COL_LOG_ERROR, "app", "environment variable %s: expected hex digits",
                     c->security_master_key_env);
-            return rc;
-        }
-        pc->master = key[0];
-    } else if (c->security_master_key_file[0] != '\0') {
-        rc = load_key_file(c->security_master_key_file, key[0], 256, &pc->master_len);
-        if (rc != 0) {
             return rc;
         }
         pc->master = key[0];
@@ -177,16 +180,54 @@ static int create_sink(struct col_app *app)
     return col_sink_create(app->loop, &sc, &cbs, app, &app->sink);
 }
 
+/* Reads mqtt.password_file (first line, at most 1 KiB; the file must not be readable by group or
+ * others) into 'out'. Returns 0, CT_E_IO or CT_E_INVAL; the password is never logged. */
+static int read_password_file(const char *path, char *out, size_t cap)
+{
+    struct stat st;
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        col_log(COL_LOG_ERROR, "ingest", "mqtt.password_file %s: %s", path, strerror(errno));
+        return CT_E_IO;
+    }
+    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+        col_log(COL_LOG_ERROR, "ingest",
+                "mqtt.password_file %s: readable by group or others (mode %03o); chmod 600 it",
+                path, (unsigned)(st.st_mode & 0777));
+        close(fd);
+        return CT_E_INVAL;
+    }
+    n = read(fd, out, cap - 1);
+    close(fd);
+    if (n < 0) {
+        return CT_E_IO;
+    }
+    out[n] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
 static int create_ingest(struct col_app *app)
 {
     const struct col_config *c = &app->cfg;
     struct col_ingest_cfg ic;
+    char password[1024];
+    int rc;
 
     memset(&ic, 0, sizeof(ic));
     ic.uri = c->mqtt_uri;
     ic.client_id = c->mqtt_client_id;
     ic.username = c->mqtt_username;
     ic.password = c->mqtt_password;
+    if (c->mqtt_password_file[0] != '\0') {
+        rc = read_password_file(c->mqtt_password_file, password, sizeof(password));
+        if (rc != 0) {
+            return rc;
+        }
+        ic.password = password;
+    }
     ic.share_group = c->mqtt_share_group;
     ic.ca_file = c->mqtt_ca_file;
     ic.cert_file = c->mqtt_cert_file;
@@ -195,7 +236,9 @@ static int create_ingest(struct col_app *app)
     ic.keepalive_s = (int)c->mqtt_keepalive_s;
     ic.session_expiry_s = (uint32_t)c->mqtt_session_expiry_s;
     ic.receive_max = 1000;
-    return col_ingest_create(&ic, app_on_mqtt_msg, app_on_mqtt_state, app, &app->ingest);
+    rc = col_ingest_create(&ic, app_on_mqtt_msg, app_on_mqtt_state, app, &app->ingest);
+    memset(password, 0, sizeof(password));
+    return rc;
 }
 
 static void on_handle_closed(uv_handle_t *h)

@@ -192,6 +192,12 @@ out_close:
     return rc;
 }
 
+/* True when recovery reopens segment 'g' (the newest) for appending: clean, with room. */
+static bool appendable(const struct col_spool *s, const struct seg *g)
+{
+    return !g->damaged && g->size + REC_HDR_LEN < s->cfg.segment_bytes;
+}
+
 int col_spool_recover(struct col_spool *s)
 {
     uint64_t *names = NULL;
@@ -215,8 +221,17 @@ int col_spool_recover(struct col_spool *s)
         if (g->nrec > 0 && g->last_seq + 1 > s->next_seq) {
             s->next_seq = g->last_seq + 1;
         }
-        if (g->first_seq > s->next_seq) {
-            s->next_seq = g->first_seq;
+        /* A segment's first seq is taken even when none of its records survived: a fresh
+         * segment must get a higher first seq (and file name), or readers, which order
+         * segments by first seq, would never reach it. Only the newest segment, when it is
+         * reopened for appending below, may still give its first seq to its first record. */
+        bool reopened = i + 1 == s->nseg && appendable(s, g);
+        uint64_t floor = g->first_seq;
+        if (g->nrec == 0 && !reopened && floor < UINT64_MAX) {
+            floor++;
+        }
+        if (floor > s->next_seq) {
+            s->next_seq = floor;
         }
     }
     /* Drop segments wholly at or below the commit point, except the newest. */
@@ -242,7 +257,7 @@ int col_spool_recover(struct col_spool *s)
     s->cur_fd = -1;
     if (s->nseg > 0) {
         struct seg *g = &s->segs[s->nseg - 1];
-        if (!g->damaged && g->size + REC_HDR_LEN < s->cfg.segment_bytes) {
+        if (appendable(s, g)) {
             char path[PATH_MAX];
             col_spool_seg_path(s, g->first_seq, "", path, sizeof(path));
             s->cur_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -250,6 +265,10 @@ int col_spool_recover(struct col_spool *s)
                 s->st.io_errors++;
                 col_spool_log(s, "spool: cannot reopen %s for appending: %s", path,
                               strerror(errno));
+                /* A fresh segment follows instead: it must not take this one's first seq. */
+                if (s->next_seq <= g->first_seq && g->first_seq < UINT64_MAX) {
+                    s->next_seq = g->first_seq + 1;
+                }
             }
         }
     }

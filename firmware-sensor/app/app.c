@@ -64,6 +64,8 @@ size_t fw_app_default_max_records(enum ct_kind kind, uint32_t interval_ms)
     int64_t period = interval_ms ? interval_ms : kind_base_ms(kind);
     if (kind == CT_KIND_FLOOD) {
         period = period / 10 > 0 ? period / 10 : 1; /* wet all week */
+    } else if ((kind == CT_KIND_RAIN || kind == CT_KIND_PARKING) && period > FW_APP_POLL_MS) {
+        period = FW_APP_POLL_MS; /* a change at every poll all week (rain, a busy lot) */
     }
     uint64_t n = (uint64_t)FW_APP_BACKLOG_DAYS * 86400000ull / (uint64_t)period + 1;
     if (n < FW_APP_MAX_RECORDS_FLOOR) {

@@ -111,7 +111,8 @@ void fw_app_destroy(struct fw_app *app);
  * CT_E_TOOBIG. */
 int fw_app_read_hex_file(const char *path, uint8_t *out, size_t cap, size_t *len);
 
-/* Default outbox bound for a kind and base period: 7 days of readings, at least the floor. */
+/* Default outbox bound for a kind and base period: 7 days of readings, at least the floor.
+ * Flood counts its wet period (base / 10); rain and parking a reading at every poll (10 s). */
 size_t fw_app_default_max_records(enum ct_kind kind, uint32_t interval_ms);
 
 #endif

@@ -15,6 +15,7 @@
 #include "ct/topic.h"
 #include "fw_app.h"
 #include "fw_app_model.h"
+#include "fw_sensors.h"
 #include "fw_hal.h"
 #include "fw_tx.h"
 
@@ -40,6 +41,8 @@ struct opts {
     const char *key_pem;
     const char *master_key_file;
     const char *park_mode;
+    const char *sensors;     /* "bus" (default): drivers over the HAL buses; "model": direct */
+    const char *replay_uart; /* air: recorded PMS5003 capture replayed on the UART */
     uint32_t interval_ms;
     uint64_t count;
     double rate;
@@ -58,6 +61,7 @@ static void usage(FILE *f)
             "                   [--interval-ms N] [--count N] [--rate N] [--scale X]\n"
             "                   [--max-records N] [--inflight N] [--seed N] [--park-mode lot|bay]\n"
             "                   [--no-sync] [--ca F] [--cert F] [--key-pem F]\n"
+            "                   [--sensors bus|model] [--replay-uart F]\n"
             "       sensor-node --print-key --master-key-file F --id ID\n"
             "  --kind K           air|water|rain|flood|parking\n"
             "  --id ID            device id ([a-z0-9-]{1,64}); also the MQTT client id\n"
@@ -73,6 +77,9 @@ static void usage(FILE *f)
             "  --seed N           seed of the simulated sensors (default: random)\n"
             "  --park-mode M      parking: lot (default) or bay\n"
             "  --no-sync          do not fsync the outbox (faster, not power-loss safe)\n"
+            "  --sensors M        bus (default): samplers read the simulated buses through the\n"
+            "                     drivers; model: read the model's values directly\n"
+            "  --replay-uart F    air: replay a recorded PMS5003 capture (hex) on the UART\n"
             "  --ca/--cert/--key-pem F   TLS trust store, client certificate and key (PEM)\n"
             "  --print-key        print HKDF(master, id) as hex and exit\n");
 }
@@ -123,6 +130,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_SEED,
         O_PARK,
         O_NOSYNC,
+        O_SENSORS,
+        O_REPLAY,
         O_HELP
     };
     static const struct option lo[] = {
@@ -145,6 +154,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"seed", required_argument, NULL, O_SEED},
         {"park-mode", required_argument, NULL, O_PARK},
         {"no-sync", no_argument, NULL, O_NOSYNC},
+        {"sensors", required_argument, NULL, O_SENSORS},
+        {"replay-uart", required_argument, NULL, O_REPLAY},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -188,6 +199,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case O_NOSYNC:
             o->no_sync = true;
+            break;
+        case O_SENSORS:
+            o->sensors = optarg;
+            rc = strcmp(optarg, "bus") == 0 || strcmp(optarg, "model") == 0 ? 0 : CT_E_INVAL;
+            break;
+        case O_REPLAY:
+            o->replay_uart = optarg;
             break;
         case O_INTERVAL:
             rc = parse_u64(optarg, 86400000ull, &v);
@@ -347,6 +365,27 @@ static int run(const struct opts *o)
                               : ((uint64_t)fw_hal_random_u32() << 32 | fw_hal_random_u32()));
     model.bay = bay;
     fw_hal_sensor_set_source(fw_app_model_read, &model);
+    struct fw_sensors *sensors = NULL;
+    if (o->sensors == NULL || strcmp(o->sensors, "bus") == 0) {
+        struct fw_sensors_cfg scfg = {
+            .kind = kind,
+            .park_mode = bay ? CT_PARK_BAY : CT_PARK_LOT,
+            .nvs = nvs,
+            .sync = !o->no_sync,
+            .node = NULL,
+            .seed = model.rng,
+        };
+        rc = fw_sensors_create(&scfg, &sensors);
+        if (rc == 0 && o->replay_uart != NULL) {
+            rc = fw_hal_uart_replay(fw_sensors_bus(sensors), FW_HAL_UART_PMS, o->replay_uart);
+        }
+        if (rc != 0) {
+            fprintf(stderr, "sensor-node: sensors: %s\n", ct_strerror(rc));
+            fw_sensors_destroy(sensors);
+            fw_nvs_close(nvs);
+            return 1;
+        }
+    }
 
     struct fw_app_cfg acfg = {
         .kind = kind,
@@ -361,6 +400,7 @@ static int run(const struct opts *o)
         .max_inflight = o->inflight,
         .park_mode = bay ? CT_PARK_BAY : CT_PARK_LOT,
         .publish_status = true,
+        .sampler = sensors != NULL ? fw_sensors_sampler(sensors) : NULL,
     };
     struct fw_app *app = NULL;
     struct fw_tx *tx = NULL;
@@ -433,6 +473,7 @@ static int run(const struct opts *o)
 out_app:
     fw_app_destroy(app);
 out_nvs:
+    fw_sensors_destroy(sensors);
     fw_nvs_close(nvs);
     return exit_code;
 }

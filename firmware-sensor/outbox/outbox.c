@@ -181,6 +181,23 @@ static int seg_push(struct fw_outbox *ob, uint64_t start)
     return 0;
 }
 
+/* Sizes the segment table for the bound once, at open: the unacked records (at most max_records)
+ * span at most max_records / segment_records + 2 segments, so appends never allocate. */
+static int seg_reserve(struct fw_outbox *ob)
+{
+    size_t want = ob->cfg.max_records / ob->cfg.segment_records + 2;
+    if (want <= ob->segcap) {
+        return 0;
+    }
+    struct seg *n = realloc(ob->segs, want * sizeof(*n));
+    if (n == NULL) {
+        return CT_E_NOMEM;
+    }
+    ob->segs = n;
+    ob->segcap = want;
+    return 0;
+}
+
 static int list_cb(void *arg, const char *name)
 {
     struct fw_outbox *ob = arg;
@@ -321,6 +338,10 @@ int fw_outbox_open(struct fw_nvs *nvs, const struct fw_outbox_cfg *cfg, struct f
         ob->base = ob->next_recno;
     }
     remove_done_segments(ob);
+    rc = seg_reserve(ob);
+    if (rc != 0) {
+        goto out_free;
+    }
     ob->send = ob->base;
     ob->send_valid = false;
     *out = ob;

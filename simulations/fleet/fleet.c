@@ -1,11 +1,13 @@
 /* fleet.c - program fleet-sim: runs the real firmware app for many registry devices in one
- * process, one thread, with the city model of physics.c as the sensor source.
+ * process, one thread, with the city model of physics.c as the sensor source, optionally driven by
+ * a scenario file (weather, faults, marks); also generates registries (--write-registry).
  *
  * --mode per-node: one MQTT client per node (client id = device id, its own will), as in the
  * field; --mode shared: --connections clients "fleet-sim-<i>" publish for all nodes (no per-node
  * will; each node still publishes its retained online status and, at a clean exit, offline).
  * Every node keeps its own state directory (boot counter, outbox) under --state-dir.
- * stdout: a summary line "published=<n> acked=<n>" at exit; stderr: logs and --print-stats. */
+ * stdout: "MARK t=<s> <label>" lines and a summary line "published=<n> acked=<n>" at exit;
+ * stderr: logs and the status line (--print-stats, or with --scenario). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -16,74 +18,44 @@
 
 #include "ct/err.h"
 #include "ct/registry.h"
-#include "ct/sig.h"
-#include "ct/topic.h"
-#include "fw_app.h"
+#include "fleet.h"
 #include "fw_hal.h"
-#include "fw_tx.h"
-#include "sim_physics.h"
+#include "sim_regen.h"
 
 #define MASTER_MAX 256
-#define IDLE_MAX_MS 100
-#define SHUTDOWN_MS 3000
 #define PER_NODE_WARN 500
 
-static volatile sig_atomic_t stop_flag;
+static volatile int stop_flag;
 
 static void on_signal(int sig)
 {
+    (void)sig;
     stop_flag = 1;
 }
-
-struct conn {
-    struct fw_tx *tx;
-    bool room; /* deliveries freed window space: wake waiting nodes */
-};
-
-struct node {
-    struct sim_node phys; /* first: the HAL source's node context */
-    struct fw_nvs *nvs;
-    struct fw_app *app;
-    struct conn *conn; /* per-node: its own; shared: one of the pool */
-    int64_t wake;
-};
-
-struct opts {
-    const char *registry;
-    const char *broker;
-    const char *master_key_file;
-    const char *kinds;
-    const char *mode;
-    const char *state_dir;
-    uint64_t limit;
-    uint64_t connections;
-    double scale;
-    double duration_s;
-    uint64_t count_per_node;
-    uint64_t seed;
-    uint64_t interval_ms;
-    uint64_t inflight;
-    double rate;
-    bool print_stats;
-};
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: fleet-sim --registry F --broker URI --master-key-file F [options]\n"
+            "       fleet-sim --write-registry F --nodes N [--seed S]\n"
+            "  --scenario F          scenario file (simulations/scenarios/*.json)\n"
+            "  --start ISO           simulated start, e.g. 2026-07-15T14:00:00+07:00 (default:\n"
+            "                        the scenario's \"start\", else now)\n"
             "  --kinds a,b,...       only these kinds (air,water,rain,flood,parking)\n"
             "  --limit N             at most N devices (registry order)\n"
             "  --mode per-node|shared  one MQTT client per node (default) or a shared pool\n"
             "  --connections N       shared mode: pool size (default 4)\n"
-            "  --rate-scale X        time compression: simulated seconds per second (default 1)\n"
-            "  --duration-s S        stop after S real seconds (default: no limit)\n"
+            "  --rate-scale X        time compression: simulated seconds per second (default:\n"
+            "                        the scenario's \"rate_scale\", else 1)\n"
+            "  --duration-s S        stop after S real seconds (default: the scenario's length)\n"
             "  --count-per-node N    stop once every node had N readings acked\n"
-            "  --seed N              seed of the city model (default 1)\n"
+            "  --seed N              seed of the city model, faults and registry (default 1)\n"
             "  --interval-ms N       replaces every node's base period (before scaling)\n"
             "  --inflight N          unacked publishes per node (default 8)\n"
             "  --rate N              outbox drain per node, messages/s (default 20)\n"
             "  --state-dir DIR       per-node storage (default /tmp/fleet-sim-<pid>)\n"
-            "  --print-stats         a status line each second on stderr\n");
+            "  --print-stats         a status line each second on stderr\n"
+            "  --write-registry F    write a generated Hanoi registry of --nodes N devices, exit\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -110,7 +82,7 @@ static int parse_pos_double(const char *s, double *out)
     return 0;
 }
 
-static int parse_opts(int argc, char **argv, struct opts *o)
+static int parse_opts(int argc, char **argv, struct fleet_opts *o)
 {
     static const struct option lo[] = {
         {"registry", required_argument, NULL, 'R'},
@@ -129,6 +101,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"rate", required_argument, NULL, 'r'},
         {"state-dir", required_argument, NULL, 'D'},
         {"print-stats", no_argument, NULL, 'p'},
+        {"scenario", required_argument, NULL, 'F'},
+        {"start", required_argument, NULL, 'T'},
+        {"write-registry", required_argument, NULL, 'W'},
+        {"nodes", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -157,6 +133,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'p':
             o->print_stats = true;
             break;
+        case 'F':
+            o->scenario = optarg;
+            break;
+        case 'T':
+            o->start = optarg;
+            break;
+        case 'W':
+            o->write_registry = optarg;
+            break;
+        case 'N':
+            rc = parse_u64(optarg, &o->nodes);
+            break;
         case 'l':
             rc = parse_u64(optarg, &o->limit);
             break;
@@ -168,6 +156,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case 'S':
             rc = parse_u64(optarg, &o->seed);
+            o->seed_set = true;
             break;
         case 'i':
             rc = parse_u64(optarg, &o->interval_ms);
@@ -195,7 +184,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             return rc;
         }
     }
-    if (optind != argc || o->registry == NULL || o->broker == NULL || o->master_key_file == NULL) {
+    if (optind != argc) {
+        return CT_E_INVAL;
+    }
+    if (o->write_registry != NULL) {
+        return o->nodes >= 1 && o->nodes <= SIM_REGEN_MAX_NODES ? 0 : CT_E_INVAL;
+    }
+    if (o->registry == NULL || o->broker == NULL || o->master_key_file == NULL) {
         return CT_E_INVAL;
     }
     if (strcmp(o->mode, "per-node") != 0 && strcmp(o->mode, "shared") != 0) {
@@ -237,281 +232,29 @@ static int parse_kinds(const char *s, unsigned *mask)
     return 0;
 }
 
-static void dispatch(void *arg, const struct fw_tx_event *ev)
+/* Scenario settings under the command line's: the command line wins. */
+static int apply_scenario(struct fleet *fl)
 {
-    struct conn *c = arg;
-    if (ev->type == FW_TX_EV_DELIVERED) {
-        struct fw_app *app = ev->owner;
-        struct node *n = fw_app_user(app);
-        fw_app_on_tx_event(app, ev);
-        n->wake = 0;
-        c->room = true;
+    char err[512];
+    int rc = sim_scenario_load(fl->o.scenario, &fl->sc, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "fleet-sim: %s\n", err);
+        return rc;
     }
-}
-
-struct fleet {
-    struct opts o;
-    struct sim_physics phys;
-    struct ct_registry *reg;
-    struct node *nodes;
-    size_t nnodes;
-    struct conn *conns;
-    size_t nconns;
-    bool shared;
-};
-
-/* Broadcasts a connection event to the nodes of conn c. */
-static void conn_event(struct fleet *fl, struct conn *c, const struct fw_tx_event *ev)
-{
-    for (size_t i = 0; i < fl->nnodes; i++) {
-        if (fl->nodes[i].conn == c) {
-            fw_app_on_tx_event(fl->nodes[i].app, ev);
-            fl->nodes[i].wake = 0;
-        }
+    fl->have_scenario = true;
+    if (fl->o.scale == 0 && fl->sc.rate_scale > 0) {
+        fl->o.scale = fl->sc.rate_scale;
     }
-}
-
-struct poll_ctx {
-    struct fleet *fl;
-    struct conn *c;
-};
-
-static void dispatch_all(void *arg, const struct fw_tx_event *ev)
-{
-    struct poll_ctx *pc = arg;
-    if (ev->type == FW_TX_EV_DELIVERED) {
-        dispatch(pc->c, ev);
-    } else {
-        conn_event(pc->fl, pc->c, ev);
+    if (!fl->o.seed_set && fl->sc.has_seed) {
+        fl->o.seed = fl->sc.seed;
     }
-}
-
-static int setup_nodes(struct fleet *fl, const uint8_t *master, size_t mlen, unsigned kinds)
-{
-    size_t total = ct_registry_count(fl->reg);
-    fl->nodes = calloc(total ? total : 1, sizeof(*fl->nodes));
-    if (fl->nodes == NULL) {
-        return CT_E_NOMEM;
+    double scale = fl->o.scale > 0 ? fl->o.scale : 1.0;
+    if (fl->o.duration_s == 0) {
+        fl->o.duration_s = fl->sc.duration_s > 0 ? fl->sc.duration_s
+                                                 : (double)fl->sc.sim_ms / scale / 1000.0;
     }
-    size_t nconn = fl->shared ? (size_t)fl->o.connections : total;
-    fl->conns = calloc(nconn ? nconn : 1, sizeof(*fl->conns));
-    if (fl->conns == NULL) {
-        return CT_E_NOMEM;
-    }
-    for (size_t i = 0; i < total; i++) {
-        const struct ct_device *d = ct_registry_at(fl->reg, i);
-        if (!(kinds & (1u << d->kind))) {
-            continue;
-        }
-        if (fl->o.limit > 0 && fl->nnodes >= fl->o.limit) {
-            break;
-        }
-        struct node *n = &fl->nodes[fl->nnodes];
-        n->phys.dev = d;
-        n->phys.index = (uint32_t)fl->nnodes;
-        n->phys.user = n;
-        char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/%s", fl->o.state_dir, d->id);
-        int rc = fw_nvs_open(dir, &n->nvs);
-        if (rc != 0) {
-            fprintf(stderr, "fleet-sim: %s: %s\n", dir, ct_strerror(rc));
-            return rc;
-        }
-        uint8_t key[CT_KEY_LEN];
-        rc = ct_sig_device_key(master, mlen, d->id, key);
-        if (rc != 0) {
-            return rc;
-        }
-        uint64_t interval = fl->o.interval_ms;
-        struct fw_app_cfg cfg = {
-            .kind = d->kind,
-            .id = d->id,
-            .key = key,
-            .nvs = n->nvs,
-            .time_scale = fl->o.scale,
-            .interval_ms = (uint32_t)interval,
-            .backlog_rate = fl->o.rate,
-            .sync = false,
-            .max_inflight = (int)fl->o.inflight,
-            .mm_per_tip = d->mm_per_tip,
-            .park_mode = d->park_mode,
-            .publish_status = true,
-            .sensor_node = &n->phys,
-        };
-        rc = fw_app_create(&cfg, &n->app);
-        if (rc != 0) {
-            fprintf(stderr, "fleet-sim: %s: app: %s\n", d->id, ct_strerror(rc));
-            return rc;
-        }
-        fl->nnodes++;
-        if (!fl->shared) {
-            struct conn *c = &fl->conns[fl->nconns++];
-            char wt[CT_TOPIC_MAX];
-            char wp[256];
-            char ws[CT_SIG_HEX_LEN + 1];
-            rc = fw_app_status(n->app, false, wt, sizeof(wt), wp, sizeof(wp), ws);
-            struct fw_tx_cfg tc = {
-                .broker = fl->o.broker,
-                .client_id = d->id,
-                .will_topic = wt,
-                .will_payload = wp,
-                .will_sig = ws,
-                .max_inflight = (int)fl->o.inflight + 1,
-                .reconnect_max_ms = 10000,
-            };
-            if (rc == 0) {
-                rc = fw_tx_create(&tc, &c->tx);
-            }
-            if (rc != 0) {
-                return rc;
-            }
-            n->conn = c;
-        }
-    }
-    if (fl->shared) {
-        fl->nconns = nconn;
-        for (size_t i = 0; i < nconn; i++) {
-            char cid[32];
-            snprintf(cid, sizeof(cid), "fleet-sim-%zu", i);
-            size_t per = fl->nnodes / nconn + 1;
-            size_t window = per * (fl->o.inflight + 1);
-            struct fw_tx_cfg tc = {
-                .broker = fl->o.broker,
-                .client_id = cid,
-                .max_inflight = window > FW_TX_MAX_INFLIGHT ? FW_TX_MAX_INFLIGHT : (int)window,
-                .reconnect_max_ms = 10000,
-            };
-            int rc = fw_tx_create(&tc, &fl->conns[i].tx);
-            if (rc != 0) {
-                return rc;
-            }
-        }
-        for (size_t i = 0; i < fl->nnodes; i++) {
-            fl->nodes[i].conn = &fl->conns[i % nconn];
-        }
-    }
-    for (size_t i = 0; i < fl->nnodes; i++) {
-        fw_app_set_tx(fl->nodes[i].app, fl->nodes[i].conn->tx);
-    }
+    fl->o.print_stats = true;
     return 0;
-}
-
-static void totals(const struct fleet *fl, uint64_t *published, uint64_t *acked, uint64_t *backlog,
-                   uint64_t *min_acked)
-{
-    *published = *acked = *backlog = 0;
-    *min_acked = UINT64_MAX;
-    for (size_t i = 0; i < fl->nnodes; i++) {
-        struct fw_app_stats st;
-        fw_app_get_stats(fl->nodes[i].app, &st);
-        *published += st.published;
-        *acked += st.acked;
-        *backlog += fw_outbox_pending(fw_app_outbox(fl->nodes[i].app));
-        *min_acked = st.acked < *min_acked ? st.acked : *min_acked;
-    }
-    if (fl->nnodes == 0) {
-        *min_acked = 0;
-    }
-}
-
-static void run_loop(struct fleet *fl)
-{
-    int64_t start = fw_hal_mono_ms();
-    int64_t stats_at = start + 1000;
-    uint64_t last_acked = 0;
-    for (;;) {
-        int64_t now = fw_hal_mono_ms();
-        int64_t next = now + IDLE_MAX_MS;
-        for (size_t i = 0; i < fl->nconns; i++) {
-            struct poll_ctx pc = {fl, &fl->conns[i]};
-            int64_t t = fw_tx_poll(fl->conns[i].tx, now, dispatch_all, &pc);
-            next = t < next ? t : next;
-        }
-        for (size_t i = 0; i < fl->nnodes; i++) {
-            struct node *n = &fl->nodes[i];
-            if (n->wake <= now || n->conn->room) {
-                n->wake = fw_app_step(n->app, now);
-            }
-            next = n->wake < next ? n->wake : next;
-        }
-        for (size_t i = 0; i < fl->nconns; i++) {
-            fl->conns[i].room = false;
-        }
-        uint64_t published, acked, backlog, min_acked;
-        totals(fl, &published, &acked, &backlog, &min_acked);
-        if (fl->o.print_stats && now >= stats_at) {
-            size_t up = 0;
-            for (size_t i = 0; i < fl->nconns; i++) {
-                up += fw_tx_connected(fl->conns[i].tx) ? 1 : 0;
-            }
-            double secs = (double)(now - stats_at + 1000) / 1000.0;
-            fprintf(stderr,
-                    "fleet-sim: t=%llds nodes=%zu connections=%zu/%zu acked/s=%.0f "
-                    "published=%llu acked=%llu backlog=%llu\n",
-                    (long long)((now - start) / 1000), fl->nnodes, up, fl->nconns,
-                    (double)(acked - last_acked) / secs, (unsigned long long)published,
-                    (unsigned long long)acked, (unsigned long long)backlog);
-            last_acked = acked;
-            stats_at = now + 1000;
-        }
-        if (stop_flag || (fl->o.duration_s > 0 && now - start >= fl->o.duration_s * 1000.0) ||
-            (fl->o.count_per_node > 0 && min_acked >= fl->o.count_per_node)) {
-            return;
-        }
-        if (next > now) {
-            fw_hal_idle((uint32_t)(next - now > IDLE_MAX_MS ? IDLE_MAX_MS : next - now));
-        }
-    }
-}
-
-/* Publishes every node's offline status as the windows allow (bounded wait for the acks), then
- * disconnects. */
-static void shutdown_fleet(struct fleet *fl)
-{
-    size_t next = 0;
-    int64_t deadline = fw_hal_mono_ms() + SHUTDOWN_MS;
-    for (;;) {
-        int64_t now = fw_hal_mono_ms();
-        while (next < fl->nnodes) {
-            int rc = fw_app_publish_offline(fl->nodes[next].app);
-            if (rc == CT_E_FULL) {
-                break;
-            }
-            next++; /* published, or not connected: nothing more to do for it */
-        }
-        int inflight = 0;
-        for (size_t i = 0; i < fl->nconns; i++) {
-            struct poll_ctx pc = {fl, &fl->conns[i]};
-            fw_tx_poll(fl->conns[i].tx, now, dispatch_all, &pc);
-            inflight += fw_tx_connected(fl->conns[i].tx) ? fw_tx_inflight(fl->conns[i].tx) : 0;
-        }
-        if (inflight == 0 && next == fl->nnodes) {
-            break;
-        }
-        if (now >= deadline) {
-            fprintf(stderr, "fleet-sim: shutdown: %zu/%zu offline statuses sent, %d in flight\n",
-                    next, fl->nnodes, inflight);
-            break;
-        }
-        fw_hal_idle(20);
-    }
-    for (size_t i = 0; i < fl->nconns; i++) {
-        fw_tx_disconnect(fl->conns[i].tx, 1000);
-    }
-}
-
-static void free_fleet(struct fleet *fl)
-{
-    for (size_t i = 0; i < fl->nconns; i++) {
-        fw_tx_destroy(fl->conns[i].tx);
-    }
-    for (size_t i = 0; i < fl->nnodes; i++) {
-        fw_app_destroy(fl->nodes[i].app);
-        fw_nvs_close(fl->nodes[i].nvs);
-    }
-    free(fl->conns);
-    free(fl->nodes);
-    ct_registry_free(fl->reg);
 }
 
 int main(int argc, char **argv)
@@ -520,13 +263,40 @@ int main(int argc, char **argv)
     char default_dir[64];
     fl.o.mode = "per-node";
     fl.o.connections = 4;
-    fl.o.scale = 1;
     fl.o.seed = 1;
     fl.o.inflight = 8;
     fl.o.rate = 20;
     if (parse_opts(argc, argv, &fl.o) != 0) {
         usage(stderr);
         return 2;
+    }
+    if (fl.o.write_registry != NULL) {
+        int rc = sim_regen_write_file(fl.o.write_registry, (size_t)fl.o.nodes, fl.o.seed);
+        if (rc != 0) {
+            fprintf(stderr, "fleet-sim: %s: %s\n", fl.o.write_registry, ct_strerror(rc));
+            return 1;
+        }
+        struct sim_regen_mix m;
+        sim_regen_mix_of((size_t)fl.o.nodes, &m);
+        fprintf(stderr,
+                "fleet-sim: wrote %llu devices to %s: air %zu, water %zu, rain %zu, flood %zu, "
+                "parking lots %zu, bays %zu\n",
+                (unsigned long long)fl.o.nodes, fl.o.write_registry, m.air, m.water, m.rain,
+                m.flood, m.lots, m.bays);
+        return 0;
+    }
+    if (fl.o.scenario != NULL && apply_scenario(&fl) != 0) {
+        return 2;
+    }
+    fl.o.scale = fl.o.scale > 0 ? fl.o.scale : 1.0;
+    int64_t start_sim = fw_hal_wall_ms();
+    if (fl.o.start != NULL) {
+        if (sim_parse_iso(fl.o.start, &start_sim) != 0) {
+            fprintf(stderr, "fleet-sim: --start: not an ISO 8601 time: %s\n", fl.o.start);
+            return 2;
+        }
+    } else if (fl.have_scenario && fl.sc.has_start) {
+        start_sim = fl.sc.start_ms;
     }
     if (fl.o.state_dir == NULL) {
         snprintf(default_dir, sizeof(default_dir), "/tmp/fleet-sim-%ld", (long)getpid());
@@ -550,10 +320,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "fleet-sim: %s\n", err);
         return 1;
     }
-    sim_physics_init(&fl.phys, fl.o.seed, fl.o.scale, fw_hal_wall_ms(), fw_hal_mono_ms());
-    fw_hal_sensor_set_source(sim_physics_read, &fl.phys);
+    sim_physics_init(&fl.phys, fl.o.seed, fl.o.scale, start_sim, fw_hal_mono_ms());
+    if (fl.have_scenario && sim_scenario_apply_weather(&fl.sc, &fl.phys) != 0) {
+        fprintf(stderr, "fleet-sim: too many scripted storms or haze episodes\n");
+        ct_registry_free(fl.reg);
+        return 2;
+    }
+    fl.fctx.sc = fl.have_scenario ? &fl.sc : NULL;
+    fl.fctx.start_sim = start_sim;
+    fl.fctx.seed = fl.o.seed;
+    fw_hal_sensor_set_source(fleet_source, &fl);
     int exit_code = 1;
-    rc = setup_nodes(&fl, master, mlen, kinds);
+    rc = fleet_setup(&fl, master, mlen, kinds);
     if (rc != 0) {
         fprintf(stderr, "fleet-sim: setup: %s\n", ct_strerror(rc));
         goto out;
@@ -562,21 +340,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "fleet-sim: %zu MQTT clients in per-node mode; consider --mode shared\n",
                 fl.nnodes);
     }
-    fprintf(stderr, "fleet-sim: %zu nodes, %zu connections (%s), scale %g, state %s\n", fl.nnodes,
-            fl.nconns, fl.o.mode, fl.o.scale, fl.o.state_dir);
+    fprintf(stderr, "fleet-sim: %zu nodes, %zu connections (%s), scale %g, seed %llu, state %s%s%s\n",
+            fl.nnodes, fl.nconns, fl.o.mode, fl.o.scale, (unsigned long long)fl.o.seed,
+            fl.o.state_dir, fl.have_scenario ? ", scenario " : "",
+            fl.have_scenario ? fl.sc.name : "");
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    run_loop(&fl);
-    shutdown_fleet(&fl);
+    fleet_run(&fl, &stop_flag);
+    fleet_shutdown(&fl);
     uint64_t published, acked, backlog, min_acked;
-    totals(&fl, &published, &acked, &backlog, &min_acked);
+    fleet_totals(&fl, &published, &acked, &backlog, &min_acked);
+    if (fl.have_scenario) {
+        fprintf(stderr, "fleet-sim: faults: reboots=%llu replacements=%llu garbage=%llu\n",
+                (unsigned long long)fl.reboots, (unsigned long long)fl.replacements,
+                (unsigned long long)fl.garbage_sent);
+    }
     printf("published=%llu acked=%llu\n", (unsigned long long)published, (unsigned long long)acked);
     fflush(stdout);
     exit_code = fl.o.count_per_node > 0 && min_acked < fl.o.count_per_node ? 1 : 0;
 out:
-    free_fleet(&fl);
+    fleet_free(&fl);
     return exit_code;
 }

@@ -82,6 +82,9 @@ struct fleet {
     uint64_t reboots, replacements, garbage_sent, garbage_acked;
 };
 
+/* The HAL sensor source: the city model, then the node's sensor faults. 'arg' is the fleet. */
+int fleet_source(void *arg, void *node, enum ct_kind kind, const char *channel, int64_t now_ms,
+                 double *out);
 /* Creates the nodes (apps, storage, keys) and connections. Returns 0 or a CT_E_* code. */
 int fleet_setup(struct fleet *fl, const uint8_t *master, size_t mlen, unsigned kinds);
 /* Runs until the duration, the count per node, or a signal (*stop != 0). */

@@ -107,6 +107,19 @@ static void dispatch(void *arg, const struct fw_tx_event *ev)
     }
 }
 
+int fleet_source(void *arg, void *node, enum ct_kind kind, const char *channel, int64_t now_ms,
+                 double *out)
+{
+    struct fleet *fl = arg;
+    struct fleet_node *n = node;
+    int rc = sim_physics_read(&fl->phys, &n->phys, kind, channel, now_ms, out);
+    if (rc == 0 && n->fs.mask != 0) {
+        int64_t t = sim_physics_time(&fl->phys, now_ms);
+        *out = sim_faults_filter(&fl->fctx, &n->fs, n->phys.dev, channel, t, *out);
+    }
+    return rc;
+}
+
 /* ---- setup ----------------------------------------------------------------------------------- */
 
 static int app_create(struct fleet *fl, struct fleet_node *n)

@@ -135,7 +135,7 @@ static void emit(struct gen *g, enum slot s, size_t i, size_t serial)
 {
     uint64_t seed = g->seed;
     char id[CT_ID_MAX + 1];
-    char name[NAME_MAX_LEN];
+    char name[2 * NAME_MAX_LEN];
     if (s == S_BAY) {
         struct lot *lot = &g->lots[(size_t)(sim_h01(seed, 60, i, 0) * (double)g->nlots)];
         lot->bays++;

@@ -1,7 +1,7 @@
 /* scenario.c - scenario files for fleet-sim (see sim_scenario.h). */
 #include "sim_scenario.h"
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* sim_scenario.h - fleet-sim scenario files (simulations/scenarios/*.json; format in
+/* sim_scenario.h - fleet-sim scenario files (simulations/scenarios/ JSON; format in
  * simulations/README.md).
  *
  * A scenario sets the simulated start, the time compression, the run's length, the weather

@@ -130,7 +130,8 @@ def scenario_outage_and_full(st):
     pub5 = Publisher(st, "pub-full", n5, 400, DEVICES, boot=105, registry=reg5)
     samples, degraded, full_seen, full_health = [], False, False, False
     end = t_stop + OUTAGE_S
-    while time.time() < end:
+    # (With a short CT_DUR_OUTAGE_S the outage lasts until the second fleet is acknowledged.)
+    while time.time() < end or (len(pub5.acked()) < n5 and time.time() < end + 60):
         on(st, p1)
         m = st.metrics()
         samples.append((time.time() - t_stop, m.get("citytel_spool_records", 0.0)))
@@ -142,7 +143,7 @@ def scenario_outage_and_full(st):
             full_seen = True
             code, body = healthz(st)
             full_health = full_health or (code == 503 and '"spool_ok":false' in body)
-        time.sleep(min(5.0, max(0.0, end - time.time())))
+        time.sleep(min(5.0, max(0.5, end - time.time())))
     check(st.procs["c-full"][0].poll() is None, "full: the collector is still running")
     on(st, p5)
     m5 = st.metrics()

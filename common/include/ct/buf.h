@@ -25,7 +25,8 @@ void ct_buf_init_fixed(struct ct_buf *b, char *mem, size_t cap);
 int ct_buf_add(struct ct_buf *b, const void *data, size_t len);
 int ct_buf_adds(struct ct_buf *b, const char *s);
 int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int ct_buf_vprintf(struct ct_buf *b, const char *fmt, va_list ap);
+int ct_buf_vprintf(struct ct_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Keeps the memory, forgets the content. */
 void ct_buf_reset(struct ct_buf *b);
 /* Cuts the content back to 'len' bytes (len <= b->len). */

@@ -261,6 +261,10 @@ static void test_app_boot_counter_and_backlog(void **state)
     assert_int_equal(rec.seq, 0); /* seq restarts each boot */
     assert_true(fw_app_default_max_records(CT_KIND_AIR, 0) >= 7 * 1440);
     assert_true(fw_app_default_max_records(CT_KIND_FLOOD, 0) >= 7 * 2880);
+    assert_true(fw_app_default_max_records(CT_KIND_AIR, 0) >= 10080);
+    assert_true(fw_app_default_max_records(CT_KIND_WATER, 0) >= 7 * 288);
+    assert_true(fw_app_default_max_records(CT_KIND_RAIN, 0) >= 7 * 8640);
+    assert_true(fw_app_default_max_records(CT_KIND_PARKING, 0) >= 7 * 8640);
 }
 
 int main(void)

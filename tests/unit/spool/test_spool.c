@@ -292,6 +292,72 @@ static void test_spool_corrupt_middle(void **state)
     tu_rmrf(dir);
 }
 
+/* Opens the journal in 'dir' whose only segment (first seq 1) lost its only record, and checks
+ * that a new append gets a seq above 1 in a fresh segment and reaches a reader opened before. */
+static void expect_fresh_after_lost_only_record(const char *dir)
+{
+    struct col_spool *s = NULL;
+    struct col_spool_stats st;
+    struct col_spool_cfg c = small_cfg(dir);
+    assert_int_equal(col_spool_open(&c, &s), 0);
+    col_spool_stats(s, &st);
+    assert_int_equal(st.records, 0);
+    assert_int_equal(st.last_seq, 1); /* seq 1 is spent: the damaged segment starts there */
+    struct col_spool_reader *rd = NULL;
+    char buf[1024];
+    size_t len;
+    uint64_t seq;
+    assert_int_equal(col_spool_reader_open(s, st.commit_seq + 1, &rd), 0);
+    assert_int_equal(col_spool_reader_next(rd, buf, sizeof(buf), &len, &seq), CT_E_NOTFOUND);
+    append_n(s, 2, 3);
+    assert_int_equal(tu_count_segments(dir), 2); /* the damaged one kept, a fresh one added */
+    for (uint64_t i = 2; i <= 4; i++) {
+        assert_int_equal(col_spool_reader_next(rd, buf, sizeof(buf), &len, &seq), 0);
+        assert_int_equal(seq, i);
+    }
+    assert_int_equal(col_spool_reader_next(rd, buf, sizeof(buf), &len, &seq), CT_E_NOTFOUND);
+    col_spool_reader_close(rd);
+    expect_range(s, 1, 2, 4);
+    col_spool_close(s);
+    /* And after another restart. */
+    s = NULL;
+    assert_int_equal(col_spool_open(&c, &s), 0);
+    expect_range(s, 1, 2, 4);
+    append_n(s, 5, 1);
+    expect_range(s, 1, 2, 5);
+    col_spool_close(s);
+}
+
+static void test_spool_only_record_damaged(void **state)
+{
+    /* fuzz_spool/all-damaged-segment: the next seq used to equal the damaged segment's first
+     * seq, so the fresh segment got the same first seq and file name and readers skipped it. */
+    char dir[512];
+    char path[600];
+    struct col_spool *s = NULL;
+    tu_mkdtemp(dir, sizeof(dir), "lostonly");
+    struct col_spool_cfg c = small_cfg(dir);
+    assert_int_equal(col_spool_open(&c, &s), 0);
+    append_n(s, 1, 1);
+    col_spool_close(s);
+    tu_seg_path(path, sizeof(path), dir, 1);
+    assert_int_equal(tu_flip(path, 40 + 32 + 3), 0); /* a data byte of record 1: corrupt */
+    expect_fresh_after_lost_only_record(dir);
+    tu_rmrf(dir);
+
+    /* The same when the only record is torn (cut short by a crash). */
+    tu_mkdtemp(dir, sizeof(dir), "tornonly");
+    c = small_cfg(dir);
+    s = NULL;
+    assert_int_equal(col_spool_open(&c, &s), 0);
+    append_n(s, 1, 1);
+    col_spool_close(s);
+    tu_seg_path(path, sizeof(path), dir, 1);
+    assert_int_equal(truncate(path, tu_file_size(path) - 4), 0);
+    expect_fresh_after_lost_only_record(dir);
+    tu_rmrf(dir);
+}
+
 static void test_spool_bad_segment_header(void **state)
 {
     char dir[512];
@@ -590,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_spool_torn_tail),
         cmocka_unit_test(test_spool_corrupt_middle),
         cmocka_unit_test(test_spool_bad_segment_header),
+        cmocka_unit_test(test_spool_only_record_damaged),
         cmocka_unit_test(test_spool_full_refuse),
         cmocka_unit_test(test_spool_drop_oldest),
         cmocka_unit_test(test_spool_fsync_modes),
