@@ -128,8 +128,6 @@ void col_http_etag(const char *body, size_t len, bool gzip, char out[24]);
 /* True when an If-None-Match value (a list of entity tags, or "*") matches 'etag'; weak
  * comparison as RFC 9110 says for If-None-Match. */
 bool col_http_etag_matches(const char *if_none_match, const char *etag);
-/* Compresses with gzip into a new buffer the caller frees. Returns 0, CT_E_NOMEM or CT_E_IO. */
-int col_http_gzip(const char *in, size_t len, char **out, size_t *out_len);
 /* Percent-decodes 'len' bytes of 's' into out (cap bytes, NUL-terminated); '+' becomes a space
  * when 'plus'. Returns the decoded length, or -1 for a bad escape, a NUL byte or no room. */
 long col_http_pct_decode(const char *s, size_t len, bool plus, char *out, size_t cap);

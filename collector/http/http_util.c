@@ -120,34 +120,6 @@ bool col_http_etag_matches(const char *inm, const char *etag)
     return false;
 }
 
-int col_http_gzip(const char *in, size_t len, char **out, size_t *out_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        return CT_E_NOMEM;
-    }
-    uLong cap = deflateBound(&zs, (uLong)len) + 32;
-    char *buf = malloc(cap);
-    if (buf == NULL) {
-        deflateEnd(&zs);
-        return CT_E_NOMEM;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)buf;
-    zs.avail_out = (uInt)cap;
-    int zrc = deflate(&zs, Z_FINISH);
-    size_t produced = zs.total_out;
-    deflateEnd(&zs);
-    if (zrc != Z_STREAM_END) {
-        free(buf);
-        return CT_E_IO;
-    }
-    *out = buf;
-    *out_len = produced;
-    return 0;
-}
 
 static int hexval(char c)
 {

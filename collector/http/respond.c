@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "col_http.h"
+#include "ct/gzip.h"
 #include "ct/buf.h"
 #include "ct/err.h"
 #include "http_int.h"
@@ -197,7 +198,7 @@ int col_http_respond(struct col_http_req *req, const struct col_http_resp *resp)
     char *body = NULL;
     size_t blen = 0;
     if (resp->compress && resp->len > 0 && col_http_req_accepts_gzip(req) &&
-        col_http_gzip(resp->body, resp->len, &body, &blen) == 0) {
+        ct_gzip(resp->body, resp->len, &body, &blen) == 0) {
         gzip = true;
     }
     char etag[24];

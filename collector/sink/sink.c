@@ -3,6 +3,7 @@
 #include "sink_int.h"
 
 #include <ct/err.h>
+#include <ct/gzip.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -354,7 +355,7 @@ static int start_req(struct col_sink *s, struct batch *b, bool from_backlog)
     const char *body = b->body;
     size_t len = b->len;
     if (s->cfg.gzip) {
-        int rc = col_sink_gzip(b->body, b->len, &r->gz, &r->gz_len);
+        int rc = ct_gzip(b->body, b->len, &r->gz, &r->gz_len);
         if (rc != 0) {
             col_sink_req_free(r);
             return rc;

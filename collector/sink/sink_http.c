@@ -116,35 +116,6 @@ out_fail:
     return NULL;
 }
 
-int col_sink_gzip(const char *in, size_t len, char **out, size_t *out_len)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK) {
-        return CT_E_IO;
-    }
-    size_t cap = deflateBound(&zs, (uLong)len) + 32;
-    char *buf = malloc(cap);
-    if (buf == NULL) {
-        deflateEnd(&zs);
-        return CT_E_NOMEM;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)buf;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
-    if (rc != Z_STREAM_END) {
-        deflateEnd(&zs);
-        free(buf);
-        return CT_E_IO;
-    }
-    *out_len = zs.total_out;
-    deflateEnd(&zs);
-    *out = buf;
-    return 0;
-}
 
 bool col_sink_parse_retry_after(const char *value, size_t len, uint64_t *ms)
 {

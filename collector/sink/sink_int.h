@@ -92,9 +92,6 @@ char *col_sink_build_url(const struct col_sink_cfg *cfg);
  * Authorization: Token). Returns a list the caller frees with curl_slist_free_all(), or NULL. */
 struct curl_slist *col_sink_build_headers(const struct col_sink_cfg *cfg);
 
-/* gzip-compresses 'in' (len bytes) into a malloc'd buffer (*out, *out_len; caller frees).
- * Returns 0, CT_E_NOMEM or CT_E_IO (zlib error). */
-int col_sink_gzip(const char *in, size_t len, char **out, size_t *out_len);
 
 /* Parses a Retry-After header value in seconds ("1", " 30\r\n") into milliseconds. HTTP-date
  * values are not supported and return false. */
