@@ -92,16 +92,16 @@ static int load_keys(struct col_app *app, struct col_pipeline_cfg *pc, uint8_t k
         pc->master = key[0];
     }
     if (c->security_previous_master_key_file[0] != '\0') {
-        rc = load_key_file(c->security_previous_master_key_file, key[1], 256,
-                           &pc->prev_master_len);
+        rc = load_key_file(c->security_previous_master_key_file, key[1], 256, &pc->prev_master_len);
         if (rc != 0) {
             return rc;
         }
         pc->prev_master = key[1];
     }
     if (c->security_require_signatures && pc->master == NULL) {
-        col_log(COL_LOG_ERROR, "app", "signatures are required but no master key was given "
-                                      "(security.master_key_file or security.master_key_env)");
+        col_log(COL_LOG_ERROR, "app",
+                "signatures are required but no master key was given "
+                "(security.master_key_file or security.master_key_env)");
         return CT_E_INVAL;
     }
     return 0;
@@ -134,7 +134,7 @@ static int open_spool(struct col_app *app)
     sc.segment_bytes = (uint64_t)c->spool_segment_bytes;
     sc.max_total_bytes = (uint64_t)c->spool_max_bytes;
     sc.max_record_bytes = APP_RECORD_MAX;
-    sc.fsync = c->spool_fsync == COL_CFG_FSYNC_ALWAYS   ? COL_SPOOL_FSYNC_ALWAYS
+    sc.fsync = c->spool_fsync == COL_CFG_FSYNC_ALWAYS ? COL_SPOOL_FSYNC_ALWAYS
                : c->spool_fsync == COL_CFG_FSYNC_NONE ? COL_SPOOL_FSYNC_NONE
                                                       : COL_SPOOL_FSYNC_INTERVAL;
     sc.fsync_interval_ms = (uint32_t)c->spool_fsync_interval_ms;
@@ -356,8 +356,7 @@ static void on_hup(uv_signal_t *s, int signum)
     char err[COL_CONFIG_ERR_MAX];
 
     (void)signum;
-    if (col_config_reload(&app->cfg, app->opts.config_path, &next, &diff, err, sizeof(err)) !=
-        0) {
+    if (col_config_reload(&app->cfg, app->opts.config_path, &next, &diff, err, sizeof(err)) != 0) {
         col_log(COL_LOG_ERROR, "config", "reload refused, the running config stays: %s", err);
         return;
     }
@@ -459,8 +458,7 @@ static int start_ingest_side(struct col_app *app)
             return rc;
         }
     }
-    rc = col_mq_init(&app->mq, (size_t)app->cfg.ingest_queue_max_messages, 256u << 20,
-                     &app->wake);
+    rc = col_mq_init(&app->mq, (size_t)app->cfg.ingest_queue_max_messages, 256u << 20, &app->wake);
     if (rc != 0) {
         return rc;
     }

@@ -59,8 +59,7 @@ bool app_flush_overflow(struct col_app *app)
     if (app->overflow_mark < app->last_mark) {
         app->overflow_mark = app->last_mark;
     }
-    if (col_sink_enqueue(app->sink, app->overflow.p, app->overflow.len, app->overflow_mark) !=
-        0) {
+    if (col_sink_enqueue(app->sink, app->overflow.p, app->overflow.len, app->overflow_mark) != 0) {
         return false;
     }
     app->last_mark = app->overflow_mark;
@@ -157,14 +156,14 @@ static void on_rebuild_answer(void *arg, int status, const char *body, size_t le
  * answered. Returns 0 or an error (then nothing was started). */
 int app_derive_rebuild(struct col_app *app)
 {
-    struct col_store_cfg sc = {.url = app->cfg.influx_url,
-                               .db = app->cfg.influx_db,
-                               .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
-                               .password = app->cfg.influx_password[0] ? app->cfg.influx_password
-                                                                        : NULL,
-                               .epoch = "ms",
-                               .timeout_ms = 15000,
-                               .max_response_bytes = 64u << 20};
+    struct col_store_cfg sc = {
+        .url = app->cfg.influx_url,
+        .db = app->cfg.influx_db,
+        .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
+        .password = app->cfg.influx_password[0] ? app->cfg.influx_password : NULL,
+        .epoch = "ms",
+        .timeout_ms = 15000,
+        .max_response_bytes = 64u << 20};
     int rc = col_store_create(app->loop, &sc, &app->store);
 
     if (rc != 0) {

@@ -21,8 +21,8 @@ int64_t app_now_ms(void)
 /* Paho's thread. The message must be in the spool before this returns: the return acknowledges
  * it to the broker. A full spool (refuse policy) holds Paho's thread here until a commit frees
  * room, so the broker keeps the messages; a full queue holds it the same way. */
-int app_on_mqtt_msg(void *arg, const char *topic, size_t topic_len, const char *sig,
-                    size_t sig_len, const void *payload, size_t payload_len)
+int app_on_mqtt_msg(void *arg, const char *topic, size_t topic_len, const char *sig, size_t sig_len,
+                    const void *payload, size_t payload_len)
 {
     struct col_app *app = arg;
     uint8_t stack_rec[8192];

@@ -161,7 +161,8 @@ int app_http_start(struct col_app *app)
     }
     col_log(COL_LOG_INFO, "http", "listening on http://%s:%u/", c->http_listen,
             col_http_port(app->http));
-    if (c->http_port_file[0] != '\0' && write_port_file(c->http_port_file, col_http_port(app->http)) != 0) {
+    if (c->http_port_file[0] != '\0' &&
+        write_port_file(c->http_port_file, col_http_port(app->http)) != 0) {
         col_log(COL_LOG_ERROR, "http", "cannot write %s", c->http_port_file);
         return CT_E_IO;
     }

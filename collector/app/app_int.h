@@ -28,19 +28,19 @@
 
 #ifndef container_of
 /* The struct that embeds 'ptr' as its member 'member'. */
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
-#define APP_DRAIN_BATCH 2048    /* messages processed per loop turn before yielding */
-#define APP_REJECT_SLOTS 4096   /* distinct (reason, device) pairs counted between flushes */
+#define APP_DRAIN_BATCH 2048  /* messages processed per loop turn before yielding */
+#define APP_REJECT_SLOTS 4096 /* distinct (reason, device) pairs counted between flushes */
 #define APP_REJECT_FLUSH_MS 10000
 #define APP_COMMIT_MS 250
 #define APP_OVERFLOW_MAX (16u << 20) /* derived points held while the sink is full */
 #define APP_RECORD_MAX (COL_MSG_HDR + COL_MSG_TOPIC_MAX + COL_MSG_SIG_MAX + COL_MSG_PAYLOAD_MAX)
 
 struct app_reject_slot {
-    uint8_t reason;              /* enum ct_reject */
-    char device[CT_ID_MAX + 1];  /* "" when unknown */
+    uint8_t reason;             /* enum ct_reject */
+    char device[CT_ID_MAX + 1]; /* "" when unknown */
     uint64_t count;
 };
 
@@ -61,10 +61,10 @@ struct col_app {
     uv_timer_t tick_timer;     /* drives col_derive_tick */
     struct ct_buf overflow;    /* points waiting for room in the sink (bounded) */
     uint64_t overflow_mark;
-    uint64_t last_mark;        /* the last mark given to the sink (marks never go back) */
-    uint64_t points_dropped;   /* points lost because the overflow buffer was full */
+    uint64_t last_mark;      /* the last mark given to the sink (marks never go back) */
+    uint64_t points_dropped; /* points lost because the overflow buffer was full */
     uint64_t alerts;
-    bool rebuilding;           /* rebuild queries running: replay and ticks wait */
+    bool rebuilding; /* rebuild queries running: replay and ticks wait */
     int rebuild_pending;
     uint64_t rebuild_rows;
     struct col_mq mq;
@@ -74,7 +74,7 @@ struct col_app {
     uv_idle_t drain_idle; /* continues a drain that yielded */
     uv_timer_t commit_timer;
     uv_timer_t reject_timer;
-    uv_timer_t stop_timer; /* polls the sink's drain while stopping */
+    uv_timer_t stop_timer;     /* polls the sink's drain while stopping */
     uv_timer_t watchdog_timer; /* silent-subscription watchdog */
     uint64_t wd_messages;      /* messages counted at the last change */
     uint64_t wd_since;         /* loop time of the last change */
@@ -83,19 +83,19 @@ struct col_app {
     uv_signal_t sig_int;
     uv_signal_t sig_term;
     uv_signal_t sig_hup;
-    int open_handles;     /* counted close */
+    int open_handles; /* counted close */
 
     struct col_spool_reader *replay; /* non-NULL while replaying the journal at start */
     uint8_t *replay_buf;
     uint64_t replayed;
 
-    struct col_msg *held;   /* a message whose points the sink refused (full); retried on room */
-    struct ct_buf held_lp;  /* its encoded points */
+    struct col_msg *held;  /* a message whose points the sink refused (full); retried on room */
+    struct ct_buf held_lp; /* its encoded points */
     bool sink_full;
     uint64_t last_done_seq; /* every record <= this was processed (points at least enqueued) */
     uint64_t committed;
 
-    struct ct_buf lp;       /* scratch for one message's points */
+    struct ct_buf lp; /* scratch for one message's points */
     struct app_reject_slot rejects[APP_REJECT_SLOTS];
     size_t nrejects;
     uint64_t reject_overflow;
@@ -104,8 +104,8 @@ struct col_app {
     uint64_t sink_auth_errors;
 
     atomic_bool closing;
-    atomic_bool spool_full_alert;    /* the spool refused: Paho thread is waiting for room */
-    atomic_uint_fast64_t too_big;    /* messages refused on Paho's thread (over 64 KiB) */
+    atomic_bool spool_full_alert; /* the spool refused: Paho thread is waiting for room */
+    atomic_uint_fast64_t too_big; /* messages refused on Paho's thread (over 64 KiB) */
     atomic_uint_fast64_t spool_io_errors;
     atomic_bool mqtt_connected;
     int64_t started_ms;
@@ -113,8 +113,8 @@ struct col_app {
 };
 
 /* app_flow.c */
-int app_on_mqtt_msg(void *arg, const char *topic, size_t topic_len, const char *sig,
-                    size_t sig_len, const void *payload, size_t payload_len);
+int app_on_mqtt_msg(void *arg, const char *topic, size_t topic_len, const char *sig, size_t sig_len,
+                    const void *payload, size_t payload_len);
 void app_on_mqtt_state(void *arg, bool connected, const char *why);
 void app_wake_cb(uv_async_t *h);
 void app_drain_idle_cb(uv_idle_t *h);

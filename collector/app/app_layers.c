@@ -29,10 +29,10 @@ struct layer_waiter {
 struct app_layer {
     struct app_layers *owner;
     enum ct_kind kind;
-    char *resp;           /* the store's last answer (owned) */
+    char *resp; /* the store's last answer (owned) */
     size_t resp_len;
-    char *geojson;        /* built from it (owned) */
-    int64_t built_ms;     /* 0: never */
+    char *geojson;    /* built from it (owned) */
+    int64_t built_ms; /* 0: never */
     bool refreshing;
     struct layer_waiter waiters[APP_LAYER_WAITERS];
     size_t nwaiters;
@@ -256,7 +256,8 @@ static void on_layer(struct col_http_req *req, void *arg)
     const char *dot = strrchr(name, '.');
     enum ct_kind kind;
 
-    if (dot == NULL || strcmp(dot, ".geojson") != 0 || layer_of(name, (size_t)(dot - name), &kind) != 0) {
+    if (dot == NULL || strcmp(dot, ".geojson") != 0 ||
+        layer_of(name, (size_t)(dot - name), &kind) != 0) {
         col_http_respond_error(req, 404);
         return;
     }
@@ -335,14 +336,14 @@ static void on_conformance(struct col_http_req *req, void *arg)
 int app_layers_routes(struct col_app *app)
 {
     struct app_layers *ls = calloc(1, sizeof(*ls));
-    struct col_store_cfg sc = {.url = app->cfg.influx_url,
-                               .db = app->cfg.influx_db,
-                               .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
-                               .password = app->cfg.influx_password[0] ? app->cfg.influx_password
-                                                                        : NULL,
-                               .epoch = "ms",
-                               .timeout_ms = 10000,
-                               .max_response_bytes = COL_LAYERS_RESPONSE_MAX};
+    struct col_store_cfg sc = {
+        .url = app->cfg.influx_url,
+        .db = app->cfg.influx_db,
+        .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
+        .password = app->cfg.influx_password[0] ? app->cfg.influx_password : NULL,
+        .epoch = "ms",
+        .timeout_ms = 10000,
+        .max_response_bytes = COL_LAYERS_RESPONSE_MAX};
     int rc;
 
     if (ls == NULL) {

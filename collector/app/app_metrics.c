@@ -74,7 +74,6 @@ static void pipeline_metrics(struct col_app *app, struct mset *m)
             ps->status_messages);
     GAUGE(m, "citytel_devices_seen", "Devices with per-device state.",
           col_dedup_count(col_pipeline_devices(app->pipeline)));
-
 }
 
 static void sink_metrics(struct col_app *app, struct mset *m)
@@ -90,8 +89,7 @@ static void sink_metrics(struct col_app *app, struct mset *m)
     COUNTER(m, "citytel_store_requests_total", "Write requests sent to the store.", s.requests);
     COUNTER(m, "citytel_store_retries_total", "Batches retried after a failure.", s.retries);
     COUNTER(m, "citytel_store_splits_total", "Batches split after 413.", s.splits);
-    COUNTER(m, "citytel_store_auth_errors_total", "401/403 answers from the store.",
-            s.auth_errors);
+    COUNTER(m, "citytel_store_auth_errors_total", "401/403 answers from the store.", s.auth_errors);
     COUNTER(m, "citytel_store_transport_errors_total", "Connection errors and timeouts.",
             s.transport_errors);
     {
@@ -139,8 +137,7 @@ static void spool_metrics(struct col_app *app, struct mset *m)
     COUNTER(m, "citytel_spool_torn_total", "Torn journal tails found at start.", s.torn_tails);
     COUNTER(m, "citytel_spool_io_errors_total", "Journal I/O errors.",
             s.io_errors + atomic_load(&app->spool_io_errors));
-    COUNTER(m, "citytel_spool_replayed_total", "Journal records replayed at start.",
-            app->replayed);
+    COUNTER(m, "citytel_spool_replayed_total", "Journal records replayed at start.", app->replayed);
     GAUGE(m, "citytel_spool_full", "1 while the spool is full and MQTT delivery is held.",
           atomic_load(&app->spool_full_alert) ? 1 : 0);
 }
@@ -192,8 +189,8 @@ static void derive_metrics(struct col_app *app, struct mset *m)
         uint64_t v[] = {s.alerts_flood, s.alerts_aqi, s.alerts_stale};
         for (int i = 0; i < 3; i++) {
             const char *labels[] = {"type", names[i], NULL};
-            put(m, COL_METRIC_COUNTER, "citytel_alerts_total", "Alerts raised, by type.",
-                labels, (int64_t)v[i]);
+            put(m, COL_METRIC_COUNTER, "citytel_alerts_total", "Alerts raised, by type.", labels,
+                (int64_t)v[i]);
         }
     }
     GAUGE(m, "citytel_stations_stale", "Stations that missed their reporting intervals.",

@@ -8,7 +8,8 @@
  * Session: a fixed client id, clean start off and a session expiry, so that messages published
  * while the collector is down wait in the broker. Paho reconnects automatically; on every
  * (re)connection the subscriptions are made again. With share_group set, the subscription is
- * $share/<group>/city/v1/+/+/up (MQTT v5 shared subscription: several collectors share the load). */
+ * $share/<group>/city/v1/+/+/up (MQTT v5 shared subscription: several collectors share the load).
+ */
 #ifndef COL_INGEST_H
 #define COL_INGEST_H
 #include <stdbool.h>
@@ -24,10 +25,10 @@ struct col_ingest_cfg {
     const char *ca_file;     /* TLS; NULL for none; copied */
     const char *cert_file;
     const char *key_file;
-    int qos;                 /* 0 or 1 */
+    int qos; /* 0 or 1 */
     int keepalive_s;
     uint32_t session_expiry_s;
-    uint16_t receive_max;    /* in-flight QoS 1 messages the broker may send unacknowledged */
+    uint16_t receive_max; /* in-flight QoS 1 messages the broker may send unacknowledged */
 };
 
 /* Paho's thread. 'topic', 'sig' and 'payload' are borrowed for the call. 'sig' is NULL when the

@@ -18,17 +18,17 @@
 
 struct col_mq {
     pthread_mutex_t lock;
-    pthread_cond_t room;   /* signalled when the loop pops */
-    struct col_msg *head;  /* oldest */
-    struct col_msg *tail;  /* newest */
-    size_t count;          /* messages queued */
-    size_t bytes;          /* payload+topic+sig bytes queued */
-    size_t max_count;      /* hard limit of count */
-    size_t max_bytes;      /* hard limit of bytes */
-    uint64_t waits;        /* pushes that had to wait for room */
-    uint64_t refused;      /* pushes refused after waiting */
-    uv_async_t *wake;      /* borrowed; signalled on push */
-    bool closed;           /* no more pushes accepted */
+    pthread_cond_t room;  /* signalled when the loop pops */
+    struct col_msg *head; /* oldest */
+    struct col_msg *tail; /* newest */
+    size_t count;         /* messages queued */
+    size_t bytes;         /* payload+topic+sig bytes queued */
+    size_t max_count;     /* hard limit of count */
+    size_t max_bytes;     /* hard limit of bytes */
+    uint64_t waits;       /* pushes that had to wait for room */
+    uint64_t refused;     /* pushes refused after waiting */
+    uv_async_t *wake;     /* borrowed; signalled on push */
+    bool closed;          /* no more pushes accepted */
 };
 
 /* 'wake' is borrowed and must outlive the queue. Returns 0 or CT_E_NOMEM. */

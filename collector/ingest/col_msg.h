@@ -14,17 +14,18 @@
 #define COL_MSG_HDR 20            /* serialised header bytes */
 #define COL_MSG_TOPIC_MAX 512
 #define COL_MSG_SIG_MAX 128
-#define COL_MSG_PAYLOAD_MAX 65536 /* the broker's max_packet_size; the contract's 4096 is checked later */
+#define COL_MSG_PAYLOAD_MAX                                                                        \
+    65536 /* the broker's max_packet_size; the contract's 4096 is checked later */
 
 struct col_msg {
     struct col_msg *next; /* queue link, owned by the queue while queued */
     uint64_t seq;         /* spool sequence number (journal order) */
     int64_t recv_ms;      /* wall-clock receive time */
     uint16_t topic_len;
-    uint8_t sig_len;      /* 0 when the message had no `sig` user property */
+    uint8_t sig_len; /* 0 when the message had no `sig` user property */
     uint8_t flags;
     uint32_t payload_len;
-    char data[];          /* topic, sig, payload (not NUL-terminated) */
+    char data[]; /* topic, sig, payload (not NUL-terminated) */
 };
 
 static inline const char *col_msg_topic(const struct col_msg *m)

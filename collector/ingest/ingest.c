@@ -58,7 +58,8 @@ static void on_subscribe_failure(void *context, MQTTAsync_failureData5 *resp)
 {
     struct col_ingest *in = context;
 
-    col_log(COL_LOG_ERROR, "ingest", "subscribe failed: reason %d (%s)", resp ? (int)resp->reasonCode : -1,
+    col_log(COL_LOG_ERROR, "ingest", "subscribe failed: reason %d (%s)",
+            resp ? (int)resp->reasonCode : -1,
             resp ? MQTTReasonCode_toString(resp->reasonCode) : "unknown");
     (void)in;
 }
@@ -196,8 +197,8 @@ int col_ingest_create(const struct col_ingest_cfg *cfg, col_ingest_msg_cb msg_cb
     if (in->cfg.share_group != NULL) {
         snprintf(in->up_topic, sizeof(in->up_topic), "$share/%s/%s", in->cfg.share_group,
                  UP_FILTER);
-        snprintf(in->status_topic, sizeof(in->status_topic), "$share/%s/%s",
-                 in->cfg.share_group, STATUS_FILTER);
+        snprintf(in->status_topic, sizeof(in->status_topic), "$share/%s/%s", in->cfg.share_group,
+                 STATUS_FILTER);
     } else {
         snprintf(in->up_topic, sizeof(in->up_topic), "%s", UP_FILTER);
         snprintf(in->status_topic, sizeof(in->status_topic), "%s", STATUS_FILTER);

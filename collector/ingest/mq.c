@@ -47,7 +47,8 @@ out_destroy_lock:
 
 static bool has_room(const struct col_mq *q, size_t need)
 {
-    /* An empty queue always takes one message, so a message larger than max_bytes cannot wedge it. */
+    /* An empty queue always takes one message, so a message larger than max_bytes cannot wedge it.
+     */
     return q->count == 0 || (q->count < q->max_count && q->bytes + need <= q->max_bytes);
 }
 

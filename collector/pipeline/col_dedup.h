@@ -20,18 +20,18 @@
 
 struct col_devstate {
     char id[CT_ID_MAX + 1];
-    bool seen;                /* a message was accepted */
-    uint64_t boot;            /* newest accepted boot */
-    uint64_t seq;             /* newest accepted seq within that boot */
+    bool seen;                                 /* a message was accepted */
+    uint64_t boot;                             /* newest accepted boot */
+    uint64_t seq;                              /* newest accepted seq within that boot */
     uint64_t bits[COL_REPLAY_WINDOW_MAX / 64]; /* bit i: seq - i accepted */
-    int64_t last_ts_ms;       /* sampling time of the newest accepted message */
-    int64_t last_recv_ms;     /* receive time of the newest accepted message */
-    bool has_tips;            /* rain: previous cumulative tips for the mm check */
+    int64_t last_ts_ms;                        /* sampling time of the newest accepted message */
+    int64_t last_recv_ms;                      /* receive time of the newest accepted message */
+    bool has_tips;                             /* rain: previous cumulative tips for the mm check */
     uint64_t tips_boot;
     double tips;
-    bool key_ok[2];           /* keys[i] derived from master key i */
+    bool key_ok[2]; /* keys[i] derived from master key i */
     uint8_t keys[2][CT_KEY_LEN];
-    int online;               /* from the status topic: 1 online, 0 offline, -1 unknown */
+    int online; /* from the status topic: 1 online, 0 offline, -1 unknown */
 };
 
 struct col_dedup; /* id -> struct col_devstate, open addressing, grows to a limit */
@@ -41,7 +41,8 @@ int col_dedup_create(size_t max_devices, uint32_t window, struct col_dedup **out
 /* Finds or creates the state of 'id'. Returns NULL when the table is full or out of memory.
  * The pointer stays valid until col_dedup_free (entries never move: they are allocated singly). */
 struct col_devstate *col_dedup_get(struct col_dedup *d, const char *id);
-/* Classifies (boot, seq) without recording it: CT_REJ_NONE (new), CT_REJ_DUPLICATE, CT_REJ_REPLAY. */
+/* Classifies (boot, seq) without recording it: CT_REJ_NONE (new), CT_REJ_DUPLICATE, CT_REJ_REPLAY.
+ */
 enum ct_reject col_dedup_check(const struct col_dedup *d, const struct col_devstate *s,
                                uint64_t boot, uint64_t seq);
 /* Records (boot, seq) as accepted. Call only after col_dedup_check returned CT_REJ_NONE. */

@@ -18,15 +18,15 @@
 #include "ct/topic.h"
 
 struct col_pipeline_cfg {
-    bool require_sig;          /* reject messages without a valid `sig` */
-    const uint8_t *master;     /* master key (copied) */
+    bool require_sig;      /* reject messages without a valid `sig` */
+    const uint8_t *master; /* master key (copied) */
     size_t master_len;
     const uint8_t *prev_master; /* previous master key during a rotation, or NULL (copied) */
     size_t prev_master_len;
-    int64_t future_ms;         /* ts more than this ahead of now is rejected (300000) */
-    int64_t backlog_ms;        /* ts older than this is rejected (7 days) */
-    uint32_t replay_window;    /* (boot, seq) window (1024) */
-    size_t max_devices;        /* bound of the per-device state table */
+    int64_t future_ms;      /* ts more than this ahead of now is rejected (300000) */
+    int64_t backlog_ms;     /* ts older than this is rejected (7 days) */
+    uint32_t replay_window; /* (boot, seq) window (1024) */
+    size_t max_devices;     /* bound of the per-device state table */
 };
 
 /* The outcome of one message. */

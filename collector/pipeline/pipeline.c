@@ -126,8 +126,7 @@ static void check_parking_types(struct col_pipeline *p, const struct ct_device *
         struct ct_value *val = &r->values[i];
         bool ok = true;
         if (strcmp(val->name, "occupied") == 0) {
-            ok = dev->park_mode == CT_PARK_BAY ? val->type == CT_VT_BOOL
-                                               : val->type != CT_VT_BOOL;
+            ok = dev->park_mode == CT_PARK_BAY ? val->type == CT_VT_BOOL : val->type != CT_VT_BOOL;
         } else if (strcmp(val->name, "capacity") == 0) {
             ok = dev->park_mode == CT_PARK_LOT && val->type != CT_VT_BOOL;
         }
@@ -181,16 +180,16 @@ static int process_status(struct col_pipeline *p, struct col_verdict *v, const v
     if (!cJSON_IsObject(root) || !cJSON_IsString(state)) {
         rc = reject(p, v, CT_REJ_SCHEMA, "state", "%s", "status: member \"state\" missing");
     } else if (cJSON_IsString(id) && strcmp(id->valuestring, v->device) != 0) {
-        rc = reject(p, v, CT_REJ_SPOOF, "id", "status: member \"id\" \"%.64s\" differs from the topic",
-                    id->valuestring);
+        rc = reject(p, v, CT_REJ_SPOOF, "id",
+                    "status: member \"id\" \"%.64s\" differs from the topic", id->valuestring);
     } else if (strcmp(state->valuestring, "online") == 0 ||
                strcmp(state->valuestring, "offline") == 0) {
         v->status_online = state->valuestring[1] == 'n';
         v->state->online = v->status_online;
         p->stats.status_messages++;
     } else {
-        rc = reject(p, v, CT_REJ_SCHEMA, "state", "status: member \"state\": unknown value \"%.32s\"",
-                    state->valuestring);
+        rc = reject(p, v, CT_REJ_SCHEMA, "state",
+                    "status: member \"state\": unknown value \"%.32s\"", state->valuestring);
     }
     cJSON_Delete(root);
     return rc;
@@ -222,8 +221,8 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
                       t.id);
     }
     if (v->dev->kind != t.kind) {
-        return reject(p, v, CT_REJ_SPOOF, "topic", "topic kind differs from the registry's for \"%s\"",
-                      t.id);
+        return reject(p, v, CT_REJ_SPOOF, "topic",
+                      "topic kind differs from the registry's for \"%s\"", t.id);
     }
     v->state = col_dedup_get(p->devices, t.id);
     if (v->state == NULL) {
@@ -268,7 +267,8 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
         p->stats.values_dropped[v->reading.drops[i].reason]++;
     }
     if (v->reading.ts_ms > now_ms + p->cfg.future_ms) {
-        return reject(p, v, CT_REJ_FUTURE, "ts", "%s", "member \"ts\" is more than 5 minutes ahead");
+        return reject(p, v, CT_REJ_FUTURE, "ts", "%s",
+                      "member \"ts\" is more than 5 minutes ahead");
     }
     if (v->reading.ts_ms < now_ms - p->cfg.backlog_ms) {
         return reject(p, v, CT_REJ_TOO_OLD, "ts", "%s",
@@ -284,8 +284,8 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
     }
     if (v->reading.n == 0) {
         enum ct_reject why = v->reading.ndrops > 0 ? v->reading.drops[0].reason : CT_REJ_NO_VALUES;
-        return reject(p, v, why == CT_REJ_NONE ? CT_REJ_NO_VALUES : why, "m",
-                      "%s", "no valid measurement left in member \"m\"");
+        return reject(p, v, why == CT_REJ_NONE ? CT_REJ_NO_VALUES : why, "m", "%s",
+                      "no valid measurement left in member \"m\"");
     }
     v->boot_changed = v->state->seen && v->reading.boot != v->state->boot;
     col_dedup_accept(p->devices, v->state, v->reading.boot, v->reading.seq);
@@ -300,8 +300,7 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
     return 0;
 }
 
-int col_pipeline_raw_lp(const struct ct_device *dev, const struct ct_reading *r,
-                        struct ct_buf *out)
+int col_pipeline_raw_lp(const struct ct_device *dev, const struct ct_reading *r, struct ct_buf *out)
 {
     struct ct_lp_tag tags[3] = {
         {"device", dev->id}, {"district", dev->district}, {"ward", dev->ward}};

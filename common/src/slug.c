@@ -21,13 +21,26 @@ static char base_letter(uint32_t cp)
         return latin1[cp - 0xC0] == '-' ? 0 : latin1[cp - 0xC0];
     }
     switch (cp) {
-    case 0x102: case 0x103: return 'a'; /* Ă ă */
-    case 0x110: case 0x111: return 'd'; /* Đ đ */
-    case 0x128: case 0x129: return 'i'; /* Ĩ ĩ */
-    case 0x168: case 0x169: return 'u'; /* Ũ ũ */
-    case 0x1A0: case 0x1A1: return 'o'; /* Ơ ơ */
-    case 0x1AF: case 0x1B0: return 'u'; /* Ư ư */
-    default: break;
+    case 0x102:
+    case 0x103:
+        return 'a'; /* Ă ă */
+    case 0x110:
+    case 0x111:
+        return 'd'; /* Đ đ */
+    case 0x128:
+    case 0x129:
+        return 'i'; /* Ĩ ĩ */
+    case 0x168:
+    case 0x169:
+        return 'u'; /* Ũ ũ */
+    case 0x1A0:
+    case 0x1A1:
+        return 'o'; /* Ơ ơ */
+    case 0x1AF:
+    case 0x1B0:
+        return 'u'; /* Ư ư */
+    default:
+        break;
     }
     /* Latin Extended Additional, the Vietnamese block: vowels with tone marks. */
     if (cp >= 0x1EA0 && cp <= 0x1EB7) {
@@ -54,7 +67,11 @@ static char base_letter(uint32_t cp)
 /* Decodes one UTF-8 sequence at s (n bytes left); returns its length, 1 for an invalid byte. */
 static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 {
-    size_t len = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 0;
+    size_t len = s[0] < 0x80         ? 1
+                 : (s[0] >> 5) == 6  ? 2
+                 : (s[0] >> 4) == 14 ? 3
+                 : (s[0] >> 3) == 30 ? 4
+                                     : 0;
 
     if (len == 0 || len > n) {
         *cp = 0xFFFD;
