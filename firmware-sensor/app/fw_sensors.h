@@ -46,19 +46,19 @@ struct fw_sensors_cfg {
 };
 
 struct fw_sensors_stats {
-    uint64_t reads;          /* sampler calls */
-    uint64_t value_errors;   /* values left out: a bus or driver error */
-    uint64_t pms_frames;     /* PMS5003 frames parsed */
+    uint64_t reads;        /* sampler calls */
+    uint64_t value_errors; /* values left out: a bus or driver error */
+    uint64_t pms_frames;   /* PMS5003 frames parsed */
     uint64_t pms_bad_checksum;
     uint64_t pms_bad_frame;
-    uint64_t pms_skipped;    /* garbage bytes */
-    uint64_t pms_missing;    /* samples without a new frame */
-    uint64_t sht_errors;     /* SHT3x NACK or CRC errors */
-    uint32_t tips;           /* rain: tips counted by the edge handler */
-    uint32_t tip_bounces;    /* rain: contact bounces ignored */
-    uint32_t echo_invalid;   /* flood: echoes rejected (no echo, blind zone, out of range) */
-    uint32_t lot_anomalies;  /* parking lot: events clamped at 0 or capacity */
-    uint32_t bay_changes;    /* parking bay: state changes */
+    uint64_t pms_skipped;   /* garbage bytes */
+    uint64_t pms_missing;   /* samples without a new frame */
+    uint64_t sht_errors;    /* SHT3x NACK or CRC errors */
+    uint32_t tips;          /* rain: tips counted by the edge handler */
+    uint32_t tip_bounces;   /* rain: contact bounces ignored */
+    uint32_t echo_invalid;  /* flood: echoes rejected (no echo, blind zone, out of range) */
+    uint32_t lot_anomalies; /* parking lot: events clamped at 0 or capacity */
+    uint32_t bay_changes;   /* parking bay: state changes */
     enum fw_sensors_calib_src calib;
 };
 

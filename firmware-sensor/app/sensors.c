@@ -16,7 +16,7 @@
 #include "fw_drv_tipbucket.h"
 
 #define UART_CHUNK 16
-#define UART_MAX_READS 64 /* bound of UART reads per sample (1 KiB at most) */
+#define UART_MAX_READS 64                /* bound of UART reads per sample (1 KiB at most) */
 #define SHT3X_CMD_SINGLE_STRETCH 0x2C06u /* single shot, high repeatability, clock stretching */
 #define BAY_LEARN_SAMPLES 4
 
@@ -183,7 +183,8 @@ static void lot_edge(void *arg, unsigned pin, uint32_t t_ms, bool level)
     struct fw_sensors *s = arg;
     (void)t_ms;
     if (level) {
-        fw_drv_lot_event(&s->lot, pin == FW_HAL_GPIO_LOT_ENTRY ? FW_DRV_LOT_ENTRY : FW_DRV_LOT_EXIT);
+        fw_drv_lot_event(&s->lot,
+                         pin == FW_HAL_GPIO_LOT_ENTRY ? FW_DRV_LOT_ENTRY : FW_DRV_LOT_EXIT);
     }
 }
 

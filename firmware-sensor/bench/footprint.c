@@ -59,7 +59,8 @@ static int free_port(void)
 static bool port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
     if (fd >= 0) {
@@ -158,9 +159,9 @@ static int usage(void)
 static int parse(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"kind", required_argument, NULL, 'k'},     {"count", required_argument, NULL, 'c'},
-        {"warmup", required_argument, NULL, 'w'},   {"interval-ms", required_argument, NULL, 'i'},
-        {"sync", no_argument, NULL, 's'},           {NULL, 0, NULL, 0},
+        {"kind", required_argument, NULL, 'k'},   {"count", required_argument, NULL, 'c'},
+        {"warmup", required_argument, NULL, 'w'}, {"interval-ms", required_argument, NULL, 'i'},
+        {"sync", no_argument, NULL, 's'},         {NULL, 0, NULL, 0},
     };
     *o = (struct opts){CT_KIND_AIR, 2000, 100, 5, false};
     int c;
@@ -216,16 +217,20 @@ static void outbox_table(void)
         const char *names[8];
         double v[8];
     } k[] = {
-        {CT_KIND_AIR, "hn-air-0001", {"pm25", "pm10", "no2", "so2", "o3", "co", "t", "rh"},
+        {CT_KIND_AIR,
+         "hn-air-0001",
+         {"pm25", "pm10", "no2", "so2", "o3", "co", "t", "rh"},
          {41.2, 63.0, 22.13, 11.87, 45.06, 1104.33, 29.41, 78.52}},
-        {CT_KIND_WATER, "hn-water-0001", {"ph", "do", "turb", "ec", "t"},
+        {CT_KIND_WATER,
+         "hn-water-0001",
+         {"ph", "do", "turb", "ec", "t"},
          {7.31, 4.52, 35.12, 421.76, 26.04}},
         {CT_KIND_RAIN, "hn-rain-0001", {"tips", "mm"}, {12345, 0.4}},
         {CT_KIND_FLOOD, "hn-flood-0001", {"depth"}, {23.45}},
         {CT_KIND_PARKING, "hn-park-0001", {"capacity", "occupied"}, {120, 61}},
     };
-    printf("\n%-8s %12s %14s %8s %8s %14s\n", "outbox", "7 d at base", "default bound",
-           "payload", "record", "bound on disk");
+    printf("\n%-8s %12s %14s %8s %8s %14s\n", "outbox", "7 d at base", "default bound", "payload",
+           "record", "bound on disk");
     for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
         struct ct_reading r;
         memset(&r, 0, sizeof(r));
@@ -303,6 +308,7 @@ static int node_start(struct node *n, const struct opts *o, const char *dir, int
         .key = key,
         .nvs = n->nvs,
         .interval_ms = (uint32_t)o->interval_ms,
+        .max_records = fw_app_default_max_records(o->kind, 0), /* the bound at the real period */
         .sync = o->sync,
         .publish_status = true,
         .sampler = n->sensors ? fw_sensors_sampler(n->sensors) : NULL,
@@ -310,8 +316,8 @@ static int node_start(struct node *n, const struct opts *o, const char *dir, int
     if (rc == 0) {
         rc = fw_app_create(&acfg, &n->app);
     }
-    struct fw_tx_cfg tcfg = {.broker = broker, .client_id = "fw-footprint-0001",
-                             .max_inflight = 17};
+    struct fw_tx_cfg tcfg = {
+        .broker = broker, .client_id = "fw-footprint-0001", .max_inflight = 17};
     if (rc == 0) {
         rc = fw_tx_create(&tcfg, &n->tx);
     }
@@ -357,7 +363,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "fw-footprint: cannot start mosquitto\n");
         goto out;
     }
+    ac_set_counting(true);
     int rc = node_start(&n, &o, dir, port);
+    ac_set_counting(false);
+    struct ac_counts boot;
+    ac_get(&boot);
     if (rc != 0) {
         fprintf(stderr, "fw-footprint: node: %s\n", ct_strerror(rc));
         goto out;
@@ -394,13 +404,19 @@ int main(int argc, char **argv)
     double msgs = (double)(s1.acked - s0.acked);
     printf("fw-footprint: kind %s, %llu readings acked after %lu warm-up readings, "
            "interval %lu ms, outbox sync %s, %.1f s\n",
-           ct_kind_name(o.kind), (unsigned long long)(s1.acked - s0.acked), o.warmup,
-           o.interval_ms, o.sync ? "on" : "off", (double)(t1 - t0) / 1000.0);
+           ct_kind_name(o.kind), (unsigned long long)(s1.acked - s0.acked), o.warmup, o.interval_ms,
+           o.sync ? "on" : "off", (double)(t1 - t0) / 1000.0);
+    printf("%-34s %12s %14s\n", "start-up (node create)", "allocations", "bytes");
+    printf("%-34s %12llu %14llu\n", "our code", (unsigned long long)boot.calls[AC_OURS],
+           (unsigned long long)boot.bytes[AC_OURS]);
+    printf("%-34s %12llu %14llu\n", "Paho and other libraries",
+           (unsigned long long)(boot.calls[AC_PAHO] + boot.calls[AC_OTHER]),
+           (unsigned long long)(boot.bytes[AC_PAHO] + boot.bytes[AC_OTHER]));
     printf("%-34s %12s %14s\n", "steady state", "allocations", "bytes");
     printf("%-34s %12llu %14llu\n", "our code (app/outbox/tx/hal/drv/ct)",
            (unsigned long long)ac.calls[AC_OURS], (unsigned long long)ac.bytes[AC_OURS]);
-    printf("%-34s %12llu %14llu\n", "Paho MQTTAsync",
-           (unsigned long long)ac.calls[AC_PAHO], (unsigned long long)ac.bytes[AC_PAHO]);
+    printf("%-34s %12llu %14llu\n", "Paho MQTTAsync", (unsigned long long)ac.calls[AC_PAHO],
+           (unsigned long long)ac.bytes[AC_PAHO]);
     printf("%-34s %12llu %14llu\n", "other libraries", (unsigned long long)ac.calls[AC_OTHER],
            (unsigned long long)ac.bytes[AC_OTHER]);
     printf("%-34s %12.2f %14.1f\n", "Paho per message", (double)ac.calls[AC_PAHO] / msgs,

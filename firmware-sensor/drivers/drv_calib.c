@@ -55,13 +55,25 @@ void fw_drv_calib_defaults(struct fw_drv_calib *c)
 {
     /* Alphasense B4 sensors on an ISB: electronic zeros, sensitivity (nA/ppm x gain), nT. */
     static const struct fw_drv_gas_cal gas[FW_DRV_CALIB_GASES] = {
-        {FW_DRV_GAS_NO2, 225.0f, 245.0f, 220.0f,
+        {FW_DRV_GAS_NO2,
+         225.0f,
+         245.0f,
+         220.0f,
          {1.3f, 1.3f, 1.3f, 1.3f, 1.0f, 0.6f, 0.4f, 0.2f, -1.5f}},
-        {FW_DRV_GAS_CO, 270.0f, 260.0f, 336.0f,
+        {FW_DRV_GAS_CO,
+         270.0f,
+         260.0f,
+         336.0f,
          {0.7f, 0.7f, 0.7f, 0.7f, 1.0f, 3.0f, 3.5f, 4.0f, 4.5f}},
-        {FW_DRV_GAS_SO2, 275.0f, 295.0f, 280.0f,
+        {FW_DRV_GAS_SO2,
+         275.0f,
+         295.0f,
+         280.0f,
          {1.4f, 1.4f, 1.4f, 1.4f, 1.4f, 1.4f, 1.4f, 1.4f, 1.4f}},
-        {FW_DRV_GAS_O3, 230.0f, 230.0f, 250.0f,
+        {FW_DRV_GAS_O3,
+         230.0f,
+         230.0f,
+         250.0f,
          {1.8f, 1.8f, 1.4f, 1.1f, 1.1f, 1.1f, 1.1f, 1.1f, 1.1f}},
     };
     static const struct fw_drv_turb_point turb[] = {
@@ -71,8 +83,8 @@ void fw_drv_calib_defaults(struct fw_drv_calib *c)
     memset(c, 0, sizeof(*c));
     memcpy(c->gas, gas, sizeof(gas));
     c->gas_ae_drift_mv = 3.0f;
-    c->ph = (struct fw_drv_ph_cal){.mv_ph7 = 3.0f, .mv_buf = 175.0f, .ph_buf = 4.0f,
-                                   .t_cal_c = 25.0f};
+    c->ph =
+        (struct fw_drv_ph_cal){.mv_ph7 = 3.0f, .mv_buf = 175.0f, .ph_buf = 4.0f, .t_cal_c = 25.0f};
     c->dox = (struct fw_drv_do_cal){.sat_mv = 38.0f, .t_cal_c = 25.0f, .sat_mv_per_c = 0.0f};
     memcpy(c->turb.pts, turb, sizeof(turb));
     c->turb.n = sizeof(turb) / sizeof(turb[0]);

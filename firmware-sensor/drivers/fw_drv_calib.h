@@ -20,31 +20,31 @@
 #include "fw_drv_ph.h"
 #include "fw_drv_turbidity.h"
 
-#define FW_DRV_CALIB_GASES 4 /* index = enum fw_drv_gas_species: NO2, CO, SO2, O3 */
+#define FW_DRV_CALIB_GASES 4    /* index = enum fw_drv_gas_species: NO2, CO, SO2, O3 */
 #define FW_DRV_CALIB_FLOATS 104 /* including the turbidity table size */
 #define FW_DRV_CALIB_BLOB_LEN (8u + 4u * FW_DRV_CALIB_FLOATS + 4u)
 #define FW_DRV_CALIB_VERSION 1u
 
 struct fw_drv_calib {
     struct fw_drv_gas_cal gas[FW_DRV_CALIB_GASES]; /* air: WE/AE zeros, sensitivity, nT */
-    float gas_ae_drift_mv;      /* simulation only: AE offset from its zero the HAL produces, mV */
-    struct fw_drv_ph_cal ph;    /* water: two-point pH calibration */
-    struct fw_drv_do_cal dox;   /* water: DO saturation calibration */
+    float gas_ae_drift_mv;       /* simulation only: AE offset from its zero the HAL produces, mV */
+    struct fw_drv_ph_cal ph;     /* water: two-point pH calibration */
+    struct fw_drv_do_cal dox;    /* water: DO saturation calibration */
     struct fw_drv_turb_cal turb; /* water: turbidity table (mV -> NTU) */
-    struct fw_drv_ec_cal ec;    /* water: cell correction and temperature coefficient */
-    float ec_us_per_mv;         /* water: EC front end output, raw uS/cm per mV, > 0 */
-    float wt_mv_at_0c;          /* water: thermometer output at 0 degC, mV */
-    float wt_mv_per_c;          /* water: thermometer slope, mV/degC, > 0 */
-    float air_t_default_c;      /* flood: air temperature when the SHT3x does not answer, degC */
-    float depth_mount_cm;       /* flood: sensor face above the dry road, cm */
-    float depth_min_cm;         /* flood: blind zone, cm */
-    float depth_max_cm;         /* flood: maximum range, cm */
-    float depth_window;         /* flood: median window, odd 1..9 (echoes per reading) */
-    float tip_debounce_ms;      /* rain: reed contact debounce, ms */
-    float bay_baseline;         /* parking bay: empty-bay field magnitude, LSB (0: learn) */
-    float bay_upper;            /* parking bay: deviation to become occupied, LSB */
-    float bay_lower;            /* parking bay: deviation to become free, LSB */
-    float lot_capacity;         /* parking lot: spaces, 1..10000 */
+    struct fw_drv_ec_cal ec;     /* water: cell correction and temperature coefficient */
+    float ec_us_per_mv;          /* water: EC front end output, raw uS/cm per mV, > 0 */
+    float wt_mv_at_0c;           /* water: thermometer output at 0 degC, mV */
+    float wt_mv_per_c;           /* water: thermometer slope, mV/degC, > 0 */
+    float air_t_default_c;       /* flood: air temperature when the SHT3x does not answer, degC */
+    float depth_mount_cm;        /* flood: sensor face above the dry road, cm */
+    float depth_min_cm;          /* flood: blind zone, cm */
+    float depth_max_cm;          /* flood: maximum range, cm */
+    float depth_window;          /* flood: median window, odd 1..9 (echoes per reading) */
+    float tip_debounce_ms;       /* rain: reed contact debounce, ms */
+    float bay_baseline;          /* parking bay: empty-bay field magnitude, LSB (0: learn) */
+    float bay_upper;             /* parking bay: deviation to become occupied, LSB */
+    float bay_lower;             /* parking bay: deviation to become free, LSB */
+    float lot_capacity;          /* parking lot: spaces, 1..10000 */
 };
 
 /* Fills *c with the factory defaults (the reference hardware above). */

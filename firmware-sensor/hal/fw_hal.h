@@ -109,7 +109,7 @@ int fw_hal_sensor_read(void *node, enum ct_kind kind, const char *channel, int64
  * is the reference hardware of fw_drv_calib_defaults(). A UART can instead replay a file of
  * recorded bytes (fw_hal_uart_replay). Simulated edges are delivered on the calling thread by
  * fw_hal_bus_sync(), which also stands for "interrupts are masked outside it". */
-#define FW_HAL_UART_PMS 0u        /* the particulate sensor's UART */
+#define FW_HAL_UART_PMS 0u /* the particulate sensor's UART */
 #define FW_HAL_I2C_ADDR_SHT3X 0x44u
 #define FW_HAL_I2C_ADDR_MAG 0x0Du /* QMC5883L: register 0x00.. = X, Y, Z int16 little-endian */
 #define FW_HAL_ECHO_DEPTH 0u      /* the flood sensor's echo timer */
@@ -164,9 +164,9 @@ int fw_hal_bus_sync(struct fw_hal_bus *bus, int64_t now_ms);
 int fw_hal_uart_read(struct fw_hal_bus *bus, unsigned port, int64_t now_ms, uint8_t *buf,
                      size_t cap, size_t *got);
 /* Replaces the UART's input by the bytes of a recorded capture: hex text, '#' comments (the
- * format of the captures in tests/data/frames), at most 4096 bytes, read now. Once replayed, the UART
- * receives nothing more. Returns 0, CT_E_IO, CT_E_PARSE, CT_E_TOOBIG, or CT_E_STATE on a backend
- * without recorded input (a board). */
+ * format of the captures in tests/data/frames), at most 4096 bytes, read now. Once replayed, the
+ * UART receives nothing more. Returns 0, CT_E_IO, CT_E_PARSE, CT_E_TOOBIG, or CT_E_STATE on a
+ * backend without recorded input (a board). */
 int fw_hal_uart_replay(struct fw_hal_bus *bus, unsigned port, const char *path);
 /* One I2C transaction with device 'addr': writes wlen bytes, then (repeated start) reads rlen
  * bytes, with clock stretching allowed. Returns 0, CT_E_NOTFOUND (no acknowledge from addr),

@@ -17,19 +17,19 @@
 #include "fw_drv_sht3x.h"
 #include "fw_drv_tipbucket.h"
 
-#define RX_CAP 256         /* UART receive buffer */
-#define REPLAY_CAP 4096    /* recorded UART input */
-#define EDGE_CAP 512       /* simulated edges waiting for their time */
-#define CACHE_CAP 16       /* physical values read at the current instant */
-#define TIP_PERIOD_MS 200  /* nominal time between tips; shortened (>= TIP_MIN_MS) in heavy rain */
+#define RX_CAP 256        /* UART receive buffer */
+#define REPLAY_CAP 4096   /* recorded UART input */
+#define EDGE_CAP 512      /* simulated edges waiting for their time */
+#define CACHE_CAP 16      /* physical values read at the current instant */
+#define TIP_PERIOD_MS 200 /* nominal time between tips; shortened (>= TIP_MIN_MS) in heavy rain */
 #define TIP_MIN_MS 100
-#define TIP_BOUNCES 2      /* bounce pairs at each contact transition */
+#define TIP_BOUNCES 2 /* bounce pairs at each contact transition */
 #define TIP_BOUNCE_GAP_MS 3
-#define OUTLIER_CM 40.0f   /* a false echo from a raindrop under the sensor */
+#define OUTLIER_CM 40.0f /* a false echo from a raindrop under the sensor */
 #define AIR_RH_DEFAULT 60.0
 
 static const int16_t earth[3] = {300, -100, 451}; /* empty bay field, LSB (|B| = 550.8) */
-#define BAY_VEHICLE_LSB 120.0f                     /* a car's disturbance of |B| */
+#define BAY_VEHICLE_LSB 120.0f                    /* a car's disturbance of |B| */
 
 struct edge {
     int64_t t;
@@ -568,8 +568,8 @@ static void sim_lot(struct fw_hal_bus *b, int64_t now_ms)
     int64_t start = b->synced ? b->last_sync : now_ms - 1;
     int64_t step = (now_ms - start) / (int64_t)(n + 1);
     for (size_t i = 0; i < n; i++) {
-        unsigned pin = b->scratch.lot[i] == FW_DRV_LOT_ENTRY ? FW_HAL_GPIO_LOT_ENTRY
-                                                               : FW_HAL_GPIO_LOT_EXIT;
+        unsigned pin =
+            b->scratch.lot[i] == FW_DRV_LOT_ENTRY ? FW_HAL_GPIO_LOT_ENTRY : FW_HAL_GPIO_LOT_EXIT;
         int64_t t = start + step * (int64_t)(i + 1);
         push_edge(b, t, pin, true);
         push_edge(b, t, pin, false);

@@ -1,4 +1,4 @@
-/* test_drv_gas.c - electrochemical NO2/CO channel: AE correction, nT table, units, clamps. */
+/* test_drv_gas.c - electrochemical NO2/CO/SO2/O3 channel: AE correction, nT table, units. */
 #include "drv_test_util.h"
 
 #include <math.h>
@@ -44,6 +44,15 @@ static void test_drv_gas_convert_known(void **state)
     /* Molar masses: 1 ppm CO = 1145.6 ug/m3, 1 ppb NO2 = 1.8818 ug/m3 at 25 degC. */
     DRV_ASSERT_NEAR(fw_drv_gas_ppb_to_ug_m3(FW_DRV_GAS_CO, 1000.0f), 1145.6, 0.1);
     DRV_ASSERT_NEAR(fw_drv_gas_ppb_to_ug_m3(FW_DRV_GAS_NO2, 1.0f), 1.8818, 1e-3);
+    /* SO2 64.07 and O3 48.00 g/mol: 1 ppb = 2.6204 and 1.9632 ug/m3 at 25 degC. */
+    DRV_ASSERT_NEAR(fw_drv_gas_ppb_to_ug_m3(FW_DRV_GAS_SO2, 1.0f), 2.6204, 1e-3);
+    DRV_ASSERT_NEAR(fw_drv_gas_ppb_to_ug_m3(FW_DRV_GAS_O3, 1.0f), 1.9632, 1e-3);
+    assert_true(fw_drv_gas_molar_mass((enum fw_drv_gas_species)4) == 0.0f);
+    /* The same electrode signal as SO2: ppb unchanged, ug/m3 by the SO2 molar mass. */
+    cal.species = FW_DRV_GAS_SO2;
+    assert_int_equal(fw_drv_gas_convert(&cal, 310.2f, 285.0f, 20.0f, &r), 0);
+    DRV_ASSERT_NEAR(r.ppb, 45.890, 0.01);
+    DRV_ASSERT_NEAR(r.ug_m3, 45.890 * 64.07 / 24.45, 0.03);
 }
 
 static void test_drv_gas_errors_and_round_trip(void **state)
