@@ -13,6 +13,10 @@
 #define VALUE_MAX 256 /* longest decoded parameter value */
 
 static int fail(char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Writes a one-line error message for a 400 answer; returns CT_E_PARSE. */
+static int fail(char *err, size_t errcap, const char *fmt, ...)
 {
     if (err && errcap) {
         va_list ap;

@@ -2,8 +2,8 @@
  * size, topic grammar, registry, signature, UTF-8, strict JSON, schema and types, ranges (per
  * value: a bad value drops only that value), time window, duplicate and replay per (boot, seq).
  *
- * Pure CPU work on the loop thread: no I/O, no allocation per message after the device's state
- * exists. The registry is borrowed and may be swapped between messages (SIGHUP reload). */
+ * Pure CPU work on the loop thread: no I/O; the strict decoder's JSON tree is the only allocation
+ * per message. The registry is borrowed and may be swapped between messages (SIGHUP reload). */
 #ifndef COL_PIPELINE_H
 #define COL_PIPELINE_H
 #include <stdbool.h>
@@ -58,8 +58,9 @@ struct col_pipeline;
 /* Copies the keys. Returns 0, CT_E_INVAL (require_sig without a key) or CT_E_NOMEM. */
 int col_pipeline_create(const struct col_pipeline_cfg *cfg, struct col_pipeline **out);
 /* Classifies one message. 'reg' is borrowed for the call; 'v' is filled in full. Returns 0 (see
- * v->reject for the outcome) or CT_E_NOMEM / CT_E_FULL when the device table cannot grow (the
- * message is then rejected with CT_REJ_OVERLOAD). */
+ * v->reject for the outcome), or CT_E_NOMEM / CT_E_FULL when memory ran out (the device table,
+ * the decoder or the status parser): the message is then rejected with CT_REJ_OVERLOAD and its
+ * (boot, seq) is not recorded, so a redelivery is accepted later. */
 int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, const char *topic,
                          size_t topic_len, const char *sig, size_t sig_len, const void *payload,
                          size_t payload_len, int64_t now_ms, struct col_verdict *v);

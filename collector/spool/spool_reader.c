@@ -117,6 +117,12 @@ int col_spool_reader_next(struct col_spool_reader *rd, void *buf, size_t cap, si
         uint64_t save = rd->cur.off;
         struct rec_view v;
         enum rec_res r = col_spool_cur_next(&rd->cur, &v);
+        if (r == REC_OK && v.seq < rd->seg_first) {
+            /* A record numbered below its segment's first sequence number cannot have been
+             * written there: damage (recovery at open counts it the same way). */
+            rd->corrupt++;
+            continue;
+        }
         if (r == REC_OK) {
             if (v.seq < rd->want) {
                 continue;

@@ -36,6 +36,12 @@ static void install_hooks(void)
     cJSON_InitHooks(&hooks);
 }
 
+/* Installs the hooks before main(), so no other thread can be using cJSON while they change. */
+__attribute__((constructor)) static void install_hooks_at_start(void)
+{
+    pthread_once(&g_hooks_once, install_hooks);
+}
+
 int ct_json_parse_prefix(const char *text, size_t len, struct cJSON **out, size_t *end)
 {
     if (end != NULL) {

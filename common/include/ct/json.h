@@ -1,10 +1,10 @@
 /* ct/json.h - the one way library ct_json and the collector parse JSON text with cJSON, telling
  * an allocation failure apart from a syntax error (cJSON returns NULL for both).
  *
- * The first call installs cJSON hooks (cJSON_InitHooks) whose malloc records a failure in a
- * thread-local flag; they call the C library's malloc and free, so cJSON trees made before or
- * elsewhere are freed the same way. Thread-safe: the hooks are installed once, the flag is per
- * thread. */
+ * A program linking this installs process-wide cJSON hooks (cJSON_InitHooks) before main(),
+ * whose malloc records a failure in a thread-local flag; they call the C library's malloc and
+ * free, so every cJSON tree, parsed here or built elsewhere, is allocated and freed the same way.
+ * Thread-safe: the hooks are installed once, the flag is per thread. */
 #ifndef CT_JSON_H
 #define CT_JSON_H
 #include <stddef.h>
