@@ -120,7 +120,6 @@ bool col_http_etag_matches(const char *inm, const char *etag)
     return false;
 }
 
-
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') {

@@ -152,8 +152,7 @@ static int apply_column(struct col_layers_station *st, enum ct_kind kind, const 
         static const char *const cols[][2] = {
             {"band_vi", "flood_band_vi"}, {"band_en", "flood_band_en"}, {"color", "flood_color"}};
         for (size_t i = 0; i < 3; i++) {
-            if (strcmp(col, cols[i][0]) == 0 && cJSON_IsString(v) &&
-                strlen(v->valuestring) < 64 &&
+            if (strcmp(col, cols[i][0]) == 0 && cJSON_IsString(v) && strlen(v->valuestring) < 64 &&
                 (i < 2 || (v->valuestring[0] == '#' && strlen(v->valuestring) == 7))) {
                 return add_str(st->props, cols[i][1], v->valuestring) ? 0 : CT_E_NOMEM;
             }

@@ -116,7 +116,6 @@ out_fail:
     return NULL;
 }
 
-
 bool col_sink_parse_retry_after(const char *value, size_t len, uint64_t *ms)
 {
     size_t i = 0;

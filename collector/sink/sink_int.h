@@ -92,7 +92,6 @@ char *col_sink_build_url(const struct col_sink_cfg *cfg);
  * Authorization: Token). Returns a list the caller frees with curl_slist_free_all(), or NULL. */
 struct curl_slist *col_sink_build_headers(const struct col_sink_cfg *cfg);
 
-
 /* Parses a Retry-After header value in seconds ("1", " 30\r\n") into milliseconds. HTTP-date
  * values are not supported and return false. */
 bool col_sink_parse_retry_after(const char *value, size_t len, uint64_t *ms);

@@ -68,9 +68,8 @@ static const char CONFIG[] =
 
 #define NOW_MS 1763888400000LL
 
-static const uint8_t MASTER[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
-                                   12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
-                                   23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const uint8_t MASTER[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
+                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 struct msg {
     const char *name;
@@ -103,8 +102,8 @@ static struct msg MSGS[] = {
      "{\"v\":1,\"id\":\"hn-park-0001\",\"boot\":1,\"seq\":1,\"ts\":1763888400000,"
      "\"m\":{\"capacity\":40,\"occupied\":12},\"bat\":3.7,\"rssi\":-70}",
      true, CT_REJ_NONE, "", -1},
-    {"pipeline bad json", "city/v1/air/hn-air-0001/up", "{\"v\":1,\"id\":", true, CT_REJ_JSON,
-     "", -1},
+    {"pipeline bad json", "city/v1/air/hn-air-0001/up", "{\"v\":1,\"id\":", true, CT_REJ_JSON, "",
+     -1},
     {"pipeline duplicate key", "city/v1/air/hn-air-0001/up",
      "{\"v\":1,\"v\":1,\"id\":\"hn-air-0001\",\"boot\":1,\"seq\":9,\"ts\":1763888400000,"
      "\"m\":{}}",
@@ -113,11 +112,11 @@ static struct msg MSGS[] = {
      "{\"v\":2,\"id\":\"hn-air-0001\",\"boot\":1,\"seq\":9,\"ts\":1763888400000,\"m\":{}}", true,
      CT_REJ_SCHEMA, "", -1},
     {"pipeline bad sig", "city/v1/air/hn-air-0001/up",
-     "{\"v\":1,\"id\":\"hn-air-0001\",\"boot\":1,\"seq\":10,\"ts\":1763888400000,\"m\":{}}",
-     false, CT_REJ_BAD_SIG, "", -1},
+     "{\"v\":1,\"id\":\"hn-air-0001\",\"boot\":1,\"seq\":10,\"ts\":1763888400000,\"m\":{}}", false,
+     CT_REJ_BAD_SIG, "", -1},
     {"pipeline unknown device", "city/v1/air/hn-air-0099/up",
-     "{\"v\":1,\"id\":\"hn-air-0099\",\"boot\":1,\"seq\":1,\"ts\":1763888400000,\"m\":{}}",
-     false, CT_REJ_UNKNOWN_DEVICE, "", -1},
+     "{\"v\":1,\"id\":\"hn-air-0099\",\"boot\":1,\"seq\":1,\"ts\":1763888400000,\"m\":{}}", false,
+     CT_REJ_UNKNOWN_DEVICE, "", -1},
     {"pipeline spoof", "city/v1/air/hn-air-0001/up",
      "{\"v\":1,\"id\":\"hn-air-0002\",\"boot\":1,\"seq\":11,\"ts\":1763888400000,"
      "\"m\":{\"pm25\":1}}",
@@ -142,8 +141,8 @@ static void sign_all(void)
         memcpy(dev, id, n);
         dev[n] = '\0';
         if (ct_sig_device_key(MASTER, sizeof(MASTER), dev, key) != 0 ||
-            ct_sig_sign(key, m->topic, strlen(m->topic), m->payload, strlen(m->payload),
-                        m->sig) != 0) {
+            ct_sig_sign(key, m->topic, strlen(m->topic), m->payload, strlen(m->payload), m->sig) !=
+                0) {
             fprintf(stderr, "signing failed\n");
             exit(1);
         }
@@ -206,9 +205,8 @@ static void step_lp(void)
 {
     struct ct_buf b;
     ct_buf_init(&b, 1 << 20);
-    struct ct_lp_tag tags[3] = {{"device", "hn-air-0001"},
-                                {"district", "Hoàn Kiếm"},
-                                {"ward", "Hàng, Bông=1"}};
+    struct ct_lp_tag tags[3] = {
+        {"device", "hn-air-0001"}, {"district", "Hoàn Kiếm"}, {"ward", "Hàng, Bông=1"}};
     struct ct_lp_field f[2];
     memset(f, 0, sizeof(f));
     f[0].key = "pm25";
@@ -284,8 +282,13 @@ static void step_quarantine(void)
     struct qbuf b;
     memset(&b, 0, sizeof(b));
     static const char bad_utf8[] = "{\"id\":\"\xc0\xaf\"}";
-    struct col_quarantine_entry e = {NOW_MS, "utf8", "hn-air-0001", "city/v1/air/hn-air-0001/up",
-                                     "invalid UTF-8 at byte 8", bad_utf8, sizeof(bad_utf8) - 1};
+    struct col_quarantine_entry e = {NOW_MS,
+                                     "utf8",
+                                     "hn-air-0001",
+                                     "city/v1/air/hn-air-0001/up",
+                                     "invalid UTF-8 at byte 8",
+                                     bad_utf8,
+                                     sizeof(bad_utf8) - 1};
     int rc = col_quarantine_qline_build(&b, &e, 8192);
     outcome("quarantine base64", rc, rc == 0 && b.len > 0 && b.p[b.len - 1] == '\n');
     col_quarantine_qbuf_free(&b);

@@ -39,9 +39,9 @@ static void on_echo(struct col_http_req *req, void *arg)
     size_t blen = 0;
     (void)col_http_req_body(req, &blen);
     const char *inm = col_http_req_if_none_match(req);
-    int n = snprintf(body, sizeof(body), "%s|%s|%s|%zu|%s|%d",
-                     col_http_req_method(req), col_http_req_path(req), a != NULL ? a : "-", blen,
-                     inm != NULL ? inm : "-", col_http_req_accepts_gzip(req) ? 1 : 0);
+    int n = snprintf(body, sizeof(body), "%s|%s|%s|%zu|%s|%d", col_http_req_method(req),
+                     col_http_req_path(req), a != NULL ? a : "-", blen, inm != NULL ? inm : "-",
+                     col_http_req_accepts_gzip(req) ? 1 : 0);
     struct col_http_resp resp;
     memset(&resp, 0, sizeof(resp));
     resp.status = 200;

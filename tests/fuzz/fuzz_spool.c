@@ -170,8 +170,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         nread++;
     }
     FZ_CHECK(rc == CT_E_NOTFOUND, "reader ended with %d", rc);
-    FZ_CHECK(nread == st.records, "read %llu records, stats say %llu",
-             (unsigned long long)nread, (unsigned long long)st.records);
+    FZ_CHECK(nread == st.records, "read %llu records, stats say %llu", (unsigned long long)nread,
+             (unsigned long long)st.records);
     FZ_CHECK(prev <= st.last_seq, "seq %llu above last_seq %llu", (unsigned long long)prev,
              (unsigned long long)st.last_seq);
     if (mode == 2) {

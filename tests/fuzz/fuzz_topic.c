@@ -19,8 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char out[CT_TOPIC_MAX + 1];
         rc = ct_topic_format(t.type, t.kind, t.id, out, sizeof(out));
         FZ_CHECK(rc == 0, "format of a parsed topic failed: %d", rc);
-        FZ_CHECK(strlen(out) == size && memcmp(out, data, size) == 0,
-                 "'%.*s' formats back as '%s'", (int)size, (const char *)data, out);
+        FZ_CHECK(strlen(out) == size && memcmp(out, data, size) == 0, "'%.*s' formats back as '%s'",
+                 (int)size, (const char *)data, out);
     }
 
     /* The other direction: the input as an id. */

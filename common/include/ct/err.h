@@ -28,7 +28,7 @@ enum ct_err {
 #define CT_ERR_ENUM(name, val, text) CT_E_##name = (val),
     CT_ERR_MAP(CT_ERR_ENUM)
 #undef CT_ERR_ENUM
-    CT_E__LAST = -16 /* never use! */
+        CT_E__LAST = -16 /* never use! */
 };
 
 /* Returns a sentence for 'err' ("queue or buffer is full"); never NULL. */

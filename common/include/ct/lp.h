@@ -36,7 +36,8 @@ struct ct_lp_field {
 
 /* Appends one point and its newline to 'out'. 'ts' is in the caller's write precision; pass
  * INT64_MIN for none. On error nothing is appended. Returns 0, CT_E_INVAL (empty measurement, no
- * field, newline, element ending in a backslash, NaN/Inf, more than CT_LP_MAX_TAGS tags), CT_E_TOOBIG or CT_E_NOMEM. */
+ * field, newline, element ending in a backslash, NaN/Inf, more than CT_LP_MAX_TAGS tags),
+ * CT_E_TOOBIG or CT_E_NOMEM. */
 int ct_lp_point(struct ct_buf *out, const char *measurement, const struct ct_lp_tag *tags,
                 size_t ntags, const struct ct_lp_field *fields, size_t nfields, int64_t ts);
 

@@ -30,7 +30,7 @@ enum ct_reject {
 #define CT_REJECT_ENUM(name, tag) CT_REJ_##name,
     CT_REJECT_MAP(CT_REJECT_ENUM)
 #undef CT_REJECT_ENUM
-    CT_REJ__COUNT
+        CT_REJ__COUNT
 };
 
 /* Returns the reason tag ("bad_sig"); never NULL. */

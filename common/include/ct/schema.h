@@ -25,18 +25,18 @@ enum ct_vtype {
 
 struct ct_member {
     enum ct_kind kind;
-    const char *name;  /* wire name, for example "pm25" */
-    const char *unit;  /* "ug/m3", "degC", ... */
+    const char *name; /* wire name, for example "pm25" */
+    const char *unit; /* "ug/m3", "degC", ... */
     enum ct_vtype type;
-    double min;        /* inclusive */
-    double max;        /* inclusive */
-    bool optional_probe; /* water nh4/cod/tss: optional probes */
+    double min;           /* inclusive */
+    double max;           /* inclusive */
+    bool optional_probe;  /* water nh4/cod/tss: optional probes */
     const char *label_vi; /* public label, Vietnamese */
     const char *label_en; /* public label, English */
 };
 
-#define CT_ID_MAX 64 /* device id length limit (chars of [a-z0-9-]) */
-#define CT_PAYLOAD_MAX 4096 /* payload size limit in bytes */
+#define CT_ID_MAX 64          /* device id length limit (chars of [a-z0-9-]) */
+#define CT_PAYLOAD_MAX 4096   /* payload size limit in bytes */
 #define CT_MEMBER_NAME_MAX 15 /* longest measurement member name we keep */
 
 /* Returns "air", "water", ...; NULL for an invalid kind. */

@@ -16,8 +16,8 @@ int ct_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, siz
                    const uint8_t *info, size_t info_len, uint8_t *okm, size_t okm_len);
 /* RFC 2104/4231 HMAC-SHA256 of the concatenation of two parts (either may be empty).
  * Returns 0 or CT_E_CRYPTO. */
-int ct_hmac_sha256(const uint8_t *key, size_t key_len, const void *a, size_t a_len,
-                   const void *b, size_t b_len, uint8_t mac[32]);
+int ct_hmac_sha256(const uint8_t *key, size_t key_len, const void *a, size_t a_len, const void *b,
+                   size_t b_len, uint8_t mac[32]);
 
 /* device key = HKDF-SHA256(IKM = master, salt = "city-telemetry/v1", info = device_id, L = 32). */
 int ct_sig_device_key(const uint8_t *master, size_t master_len, const char *device_id,

@@ -225,9 +225,12 @@ static void test_deterministic_bytes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_golden_raw_air),          cmocka_unit_test(test_golden_escaping),
-        cmocka_unit_test(test_golden_aggregates),       cmocka_unit_test(test_tags_sorted_bytewise),
-        cmocka_unit_test(test_refusals_append_nothing), cmocka_unit_test(test_deterministic_bytes),
+        cmocka_unit_test(test_golden_raw_air),
+        cmocka_unit_test(test_golden_escaping),
+        cmocka_unit_test(test_golden_aggregates),
+        cmocka_unit_test(test_tags_sorted_bytewise),
+        cmocka_unit_test(test_refusals_append_nothing),
+        cmocka_unit_test(test_deterministic_bytes),
         cmocka_unit_test(test_trailing_backslash_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

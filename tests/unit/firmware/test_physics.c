@@ -85,8 +85,13 @@ static void test_physics_storm_crossing(void **state)
     struct sim_physics p;
     calm(&p, 9, T_JUL);
     /* A cell born 30 km west of the centre, moving east at 30 km/h. */
-    struct sim_storm s = {.start_ms = T_JUL + HOUR, .lat = CENTRE_LAT, .lon = CENTRE_LON - 0.289,
-                          .heading_deg = 90, .speed_kmh = 30, .radius_km = 8, .peak_mmh = 80,
+    struct sim_storm s = {.start_ms = T_JUL + HOUR,
+                          .lat = CENTRE_LAT,
+                          .lon = CENTRE_LON - 0.289,
+                          .heading_deg = 90,
+                          .speed_kmh = 30,
+                          .radius_km = 8,
+                          .peak_mmh = 80,
                           .duration_h = 3};
     assert_int_equal(sim_physics_add_storm(&p, &s), 0);
     /* Gauges on its path 10, 20, 30 km east of its birth place, and one 40 km north. */
@@ -116,8 +121,8 @@ static void test_physics_storm_crossing(void **state)
         assert_true(first[i] > 0);
     }
     assert_true(first[0] < first[1] && first[1] < first[2]); /* in order of distance */
-    assert_true(first[2] - first[1] > 10 * MIN);           /* 10 km at 30 km/h: ~20 min */
-    assert_true(tips[3] == 0);                              /* none 40 km off the track */
+    assert_true(first[2] - first[1] > 10 * MIN);             /* 10 km at 30 km/h: ~20 min */
+    assert_true(tips[3] == 0);                               /* none 40 km off the track */
     assert_true(sim_physics_rain_at(&p, CENTRE_LAT, CENTRE_LON, T_JUL) == 0.0);
 }
 
@@ -125,8 +130,13 @@ static void test_physics_flood_rises_and_drains(void **state)
 {
     struct sim_physics p;
     calm(&p, 11, T_JUL);
-    struct sim_storm s = {.start_ms = T_JUL + HOUR, .lat = CENTRE_LAT, .lon = CENTRE_LON - 0.2,
-                          .heading_deg = 90, .speed_kmh = 20, .radius_km = 10, .peak_mmh = 90,
+    struct sim_storm s = {.start_ms = T_JUL + HOUR,
+                          .lat = CENTRE_LAT,
+                          .lon = CENTRE_LON - 0.2,
+                          .heading_deg = 90,
+                          .speed_kmh = 20,
+                          .radius_km = 10,
+                          .peak_mmh = 90,
                           .duration_h = 3};
     assert_int_equal(sim_physics_add_storm(&p, &s), 0);
     struct ct_device fd = dev_at(CT_KIND_FLOOD, "hn-flood-00001", CENTRE_LAT, CENTRE_LON);
@@ -153,8 +163,8 @@ static void test_physics_flood_rises_and_drains(void **state)
     print_message("flood peak %.1f cm at +%lld min, end %.1f cm\n", peak,
                   (long long)((peak_at - T_JUL) / MIN), prev);
     assert_true(peak > 15.0 && peak < 150.0); /* Hanoi: "0.20-0.40 m at low spots" */
-    assert_true(falls_while_raining == 0);     /* rises while inflow beats the drains */
-    assert_true(prev == 0.0);                  /* and drains afterwards */
+    assert_true(falls_while_raining == 0);    /* rises while inflow beats the drains */
+    assert_true(prev == 0.0);                 /* and drains afterwards */
     /* Light rain below the drain rate never floods. */
     struct sim_physics q;
     calm(&q, 11, T_JUL);
@@ -227,7 +237,8 @@ static void test_physics_rush_hours(void **state)
         snprintf(id, sizeof(id), "a%u", i);
         struct ct_device d = dev_at(CT_KIND_AIR, id, CENTRE_LAT, CENTRE_LON);
         struct sim_node n = {.dev = &d, .index = i};
-        rush += rd(&p, &n, "pm25", T_JUL + 1 * HOUR) + rd(&p, &n, "pm25", T_JUL + 11 * HOUR + 18 * MIN);
+        rush +=
+            rd(&p, &n, "pm25", T_JUL + 1 * HOUR) + rd(&p, &n, "pm25", T_JUL + 11 * HOUR + 18 * MIN);
         midday += 2 * rd(&p, &n, "pm25", T_JUL + 7 * HOUR);
     }
     assert_true(rush > midday * 1.2);
@@ -260,9 +271,9 @@ static void test_physics_rush_hours(void **state)
     home[1] = rd(&p, &nr, "occupied", h10);
     print_message("office %.0f/%.0f market %.0f/%.0f residential %.0f/%.0f\n", office[0], office[1],
                   market[0], market[1], home[0], home[1]);
-    assert_true(office[1] > 150 && office[0] < 40);  /* full in office hours, empty at night */
-    assert_true(market[1] > 130 && market[0] < 40);  /* evening market rush */
-    assert_true(home[0] > 150 && home[1] < 100);     /* full at night, half empty by day */
+    assert_true(office[1] > 150 && office[0] < 40); /* full in office hours, empty at night */
+    assert_true(market[1] > 130 && market[0] < 40); /* evening market rush */
+    assert_true(home[0] > 150 && home[1] < 100);    /* full at night, half empty by day */
     assert_true(rd(&p, &no, "capacity", h03) == 200.0);
     /* Saturday: the office lot stays mostly empty. */
     assert_true(rd(&p, &no, "occupied", h10 + 5 * 24 * HOUR) < 90);
@@ -285,8 +296,13 @@ static void test_physics_water_after_storm(void **state)
 {
     struct sim_physics p;
     calm(&p, 13, T_JUL);
-    struct sim_storm s = {.start_ms = T_JUL + HOUR, .lat = CENTRE_LAT, .lon = CENTRE_LON,
-                          .heading_deg = 0, .speed_kmh = 0, .radius_km = 10, .peak_mmh = 60,
+    struct sim_storm s = {.start_ms = T_JUL + HOUR,
+                          .lat = CENTRE_LAT,
+                          .lon = CENTRE_LON,
+                          .heading_deg = 0,
+                          .speed_kmh = 0,
+                          .radius_km = 10,
+                          .peak_mmh = 60,
                           .duration_h = 2};
     assert_int_equal(sim_physics_add_storm(&p, &s), 0);
     struct ct_device wd = dev_at(CT_KIND_WATER, "hn-water-00001", CENTRE_LAT, CENTRE_LON);

@@ -86,8 +86,8 @@ static int setup(void **state)
     static struct fixture fx;
     char err[256];
     memset(&fx, 0, sizeof(fx));
-    if (ct_registry_parse(REGISTRY, sizeof(REGISTRY) - 1, "t.jsonl", &fx.reg, err,
-                          sizeof(err)) != 0) {
+    if (ct_registry_parse(REGISTRY, sizeof(REGISTRY) - 1, "t.jsonl", &fx.reg, err, sizeof(err)) !=
+        0) {
         return -1;
     }
     struct col_pipeline_cfg cfg;

@@ -40,7 +40,8 @@ static bool utf8_ok(const char *s, bool *non_ascii)
             }
             cp = (cp << 6) | (p[i] & 0x3F);
         }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && cp < 0x10000)) {
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (n == 3 && cp < 0x10000)) {
             return false;
         }
         p += n + 1;
