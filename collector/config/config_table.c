@@ -141,14 +141,15 @@ static const struct col_cfg_key keys[] = {
        "Bound of line protocol waiting in memory; when reached the loop stops taking messages."),
     MS("influx.retry_base_ms", influx_retry_base_ms, "500ms", 10, 3600000, true,
        "First retry delay; doubles per failure (with jitter)."),
-    MS("influx.retry_max_ms", influx_retry_max_ms, "1m", 10, 86400000, true,
-       "Longest retry delay."),
+    MS("influx.retry_max_ms", influx_retry_max_ms, "10s", 10, 86400000, true,
+       "Longest retry delay (the cap of the exponential backoff): after an outage the store is "
+       "probed at least this often, so delivery resumes within it."),
 
     S("spool.dir", spool_dir, "/var/lib/citytel/spool", false,
       "Directory of the write-ahead journal segments."),
     SZ("spool.max_bytes", spool_max_bytes, "1GiB", 1 * MIB, 16384 * GIB, false,
        "Bound of the journal on disk; when reached spool.full_policy applies."),
-    SZ("spool.segment_bytes", spool_segment_bytes, "64MiB", 64 * KIB, 4 * GIB, false,
+    SZ("spool.segment_bytes", spool_segment_bytes, "64MiB", 128 * KIB, 4 * GIB, false,
        "Size at which the journal starts a new segment file."),
     E("spool.fsync", spool_fsync, "interval", "always|interval|none", false,
       "When appended records are fsynced: every append, every spool.fsync_interval_ms, or never."),

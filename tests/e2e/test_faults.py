@@ -12,6 +12,7 @@ writes): every acknowledged reading exactly once, the refused line never."""
 import collections
 import json
 import os
+import signal
 import sys
 import time
 
@@ -31,6 +32,7 @@ BOOT = 7
 TS_START = int(time.time() * 1000) - 60000  # every scenario publishes the same readings
 SINK = {"flush_ms": 200, "batch_max_points": 50, "retry_base_ms": 200, "retry_max_ms": 2000,
         "timeout_ms": 1500, "connect_timeout_ms": 1000}
+RAW = ("air", "water")  # the raw measurements; derived points (aggregates, indices) are not compared
 
 passed = 0
 failed = 0
@@ -44,6 +46,10 @@ def check(cond, what):
     else:
         failed += 1
         print(f"FAIL - {what}", flush=True)
+
+
+def measurement(line):
+    return line.split(",", 1)[0]
 
 
 def lp_key(line):
@@ -77,7 +83,8 @@ class Fault:
             f.write(script)
         proc = st.spawn(f"fake-{name}", [st.exe("tests", "e2e", "tools", "fault-influx"),
                                           "--port-file", self.port_file, "--dump", self.dump,
-                                          "--script", script_file])
+                                          "--script", script_file, "--arm-on-usr1"])
+        self.fake = proc
         wait_until(lambda: proc.poll() is None and os.path.exists(self.port_file), 10,
                    "fault-influx port file")
         st.influx_port = int(open(self.port_file).read())
@@ -87,21 +94,28 @@ class Fault:
         st.start_collector(extra={"influx": SINK, "collector": {"role": "ingest"},
                                   "mqtt": {"client_id": f"citytel-{self.name}"}},
                            name=f"c-{self.name}", instance=self.name)
-        wait_until(lambda: b'"mqtt_connected":true' in st.http_get("/healthz")[2], 20,
+        wait_until(lambda: b'"mqtt_connected":true' in st.http_get("/healthz")[2], 30,
                    "collector subscribed")
+        # The collector's start-up queries (state rebuilt from the store) are answered by the
+        # default; the script applies from here on.
+        self.fake.send_signal(signal.SIGUSR1)
+        wait_until(lambda: os.path.exists(self.dump + ".armed"), 10, "the fake's script loaded")
         self.t0 = time.time()
         pub = Publisher(st, f"pub-{self.name}", COUNT, RATE, DEVICES, boot=BOOT,
                         extra=["--ts-start", str(TS_START)])
         rc, summary = pub.wait(60)
         check(rc == 0, f"{self.name}: every reading acknowledged by the broker ({summary})")
         self.acked = pub.acked()
-        wait_until(lambda: st.metric("citytel_mqtt_messages_total") >= COUNT, 20,
-                   "every reading taken")
+        wait_until(lambda: st.metric("citytel_messages_accepted_total") >= COUNT, 20,
+                   "every reading processed")
 
+        # Raw points are enqueued as each reading is processed: once nothing is held, queued
+        # or in flight, every raw line has been answered.
         def settled():
             m = st.metrics()
-            return (m.get("citytel_spool_records", 1) == 0 and
-                    m.get("citytel_store_pending_bytes", 1) == 0 and m)
+            return (m.get("citytel_store_pending_bytes", 1) == 0 and
+                    m.get("citytel_store_backlog_batches", 1) == 0 and
+                    m.get("citytel_store_inflight", 1) == 0 and m)
         self.metrics = wait_until(settled, 60, f"{self.name}: the sink settled", interval=0.2)
         self.settle_s = time.time() - self.t0
         check(st.stop(f"c-{self.name}") == 0, f"{self.name}: the collector stops cleanly")
@@ -129,16 +143,19 @@ class Fault:
 
     def check_exactly_once(self, minus=frozenset()):
         want = self.acked - set(minus)
-        keys = collections.Counter(lp_key(x) for x in self.accepted)
+        dup = [x for x, n in self.accepted.items() if n > 1]
+        check(not dup, f"{self.name}: no line accepted twice ({len(dup)} duplicates {dup[:2]})")
+        keys = collections.Counter(lp_key(x) for x in self.accepted if measurement(x) in RAW)
         dup = [k for k, n in keys.items() if n > 1]
-        check(not dup, f"{self.name}: no line accepted twice ({len(dup)} duplicates {dup[:3]})")
+        check(not dup, f"{self.name}: no reading accepted twice ({len(dup)} {dup[:3]})")
         got = set(keys)
         check(got == want, f"{self.name}: the lines accepted == the readings acknowledged "
                            f"(acked {len(want)}, accepted {len(got)}, missing "
                            f"{sorted(want - got)[:3]}, extra {sorted(got - want)[:3]})")
         m = self.metrics
-        check(m.get("citytel_store_points_total") == len(want) or minus,
-              f"{self.name}: citytel_store_points_total {m.get('citytel_store_points_total')}")
+        check(m.get("citytel_store_points_total", 0) >= len(want),
+              f"{self.name}: citytel_store_points_total counts them "
+              f"({m.get('citytel_store_points_total')} >= {len(want)})")
 
     def rejected(self, cls):
         return self.metrics.get(f'citytel_store_rejected_lines_total{{class="{cls}"}}', 0)
@@ -195,9 +212,6 @@ def scenario_partial(st, line0):
     q = open(os.path.join(st.dir, "c-s400-quarantine.jsonl"), encoding="utf-8").read()
     check(q.count('"store_rejected"') == 1 and json.dumps(line0, ensure_ascii=False)[1:-1] in q,
           "400: the refused line is in the quarantine")
-    check(f.metrics.get("citytel_store_points_total") == COUNT - 1,
-          f"400: citytel_store_points_total counts every line but the refused one "
-          f"({f.metrics.get('citytel_store_points_total')})")
     f.check_exactly_once(minus={lp_key(line0)})
 
 

@@ -1,17 +1,21 @@
 /* fault_influx.c - program fault-influx: the scriptable fake InfluxDB (tests/fakes, library
  * ct_fake_influx) as a process for end-to-end fault tests, with a full record of what it got.
  *
- *   fault-influx --port-file F --dump D [--script S] [--max-body N]
+ *   fault-influx --port-file F --dump D [--script S] [--arm-on-usr1] [--max-body N]
  *
  * Listens on 127.0.0.1:<ephemeral>, writes the port to F (via F.tmp and a rename), answers from
  * the script S (one response a line, format in fake_influx.h: "<status>|hang [delay=MS]
- * [retry-after=S] [body=<rest>]"; then 204 for writes and an empty result for /query). On SIGINT
+ * [retry-after=S] [body=<rest>]"; then 204 for writes and an empty result for /query). Every request
+ * takes the next scripted answer, /query included: with --arm-on-usr1 the script is loaded only
+ * when SIGUSR1 arrives (then D.armed is created), so that a test can let the collector's start-up
+ * queries pass first. On SIGINT
  * or SIGTERM it writes every recorded request to D as JSON Lines (via D.tmp and a rename), one
  * object a request in arrival order:
  *   {"i":0,"method":"POST","target":"/write?db=..","status":204,"t_ms":123,"gzip":true,
  *    "body":"air,device=..."}
  * "status" is the answered status, 0 for a request left hanging. "dropped" in a last line
  * {"dropped":n} counts requests beyond the record table. Then it stops. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +25,8 @@
 struct prog {
     struct fake_influx *f;
     const char *dump;
-    uv_signal_t sigint, sigterm;
+    const char *script;
+    uv_signal_t sigint, sigterm, sigusr1;
     int exit_code;
 };
 
@@ -86,6 +91,7 @@ static void on_signal(uv_signal_t *s, int signum)
     fake_influx_stop(prog.f);
     uv_close((uv_handle_t *)&prog.sigint, NULL);
     uv_close((uv_handle_t *)&prog.sigterm, NULL);
+    uv_close((uv_handle_t *)&prog.sigusr1, NULL);
 }
 
 static char *read_text(const char *path)
@@ -107,20 +113,57 @@ static char *read_text(const char *path)
     return buf;
 }
 
+static int load_script(void)
+{
+    char *text = read_text(prog.script);
+
+    if (text == NULL || fake_influx_script_text(prog.f, text) != 0) {
+        fprintf(stderr, "fault-influx: cannot load script %s\n", prog.script);
+        free(text);
+        return 1;
+    }
+    free(text);
+    return 0;
+}
+
+static void on_usr1(uv_signal_t *s, int signum)
+{
+    char path[4096];
+    FILE *fp;
+
+    (void)signum;
+    uv_signal_stop(s);
+    if (prog.script != NULL && load_script() != 0) {
+        prog.exit_code = 1;
+        return;
+    }
+    snprintf(path, sizeof(path), "%s.armed", prog.dump);
+    fp = fopen(path, "w");
+    if (fp == NULL || fclose(fp) != 0) {
+        prog.exit_code = 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     const char *port_file = NULL;
-    const char *script = NULL;
+    bool arm_on_usr1 = false;
     long max_body = 0;
     char tmp[4096];
     uv_loop_t *loop;
     FILE *fp;
 
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--port-file") == 0) {
+    for (int i = 1; i < argc; i += 2) {
+        if (strcmp(argv[i], "--arm-on-usr1") == 0) {
+            arm_on_usr1 = true;
+            i--;
+        } else if (i + 1 == argc) {
+            fprintf(stderr, "fault-influx: %s needs a value\n", argv[i]);
+            return 2;
+        } else if (strcmp(argv[i], "--port-file") == 0) {
             port_file = argv[i + 1];
         } else if (strcmp(argv[i], "--script") == 0) {
-            script = argv[i + 1];
+            prog.script = argv[i + 1];
         } else if (strcmp(argv[i], "--dump") == 0) {
             prog.dump = argv[i + 1];
         } else if (strcmp(argv[i], "--max-body") == 0) {
@@ -135,9 +178,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (port_file == NULL || prog.dump == NULL || argc % 2 != 1) {
+    if (port_file == NULL || prog.dump == NULL) {
         fprintf(stderr, "usage: fault-influx --port-file F --dump D [--script S] "
-                        "[--max-body N]\n");
+                        "[--arm-on-usr1] [--max-body N]\n");
         return 2;
     }
     loop = uv_default_loop();
@@ -146,14 +189,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fake_influx_set_max_body(prog.f, (size_t)max_body);
-    if (script != NULL) {
-        char *text = read_text(script);
-        if (text == NULL || fake_influx_script_text(prog.f, text) != 0) {
-            fprintf(stderr, "fault-influx: cannot load script %s\n", script);
-            free(text);
-            return 1;
-        }
-        free(text);
+    if (prog.script != NULL && !arm_on_usr1 && load_script() != 0) {
+        return 1;
     }
     snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
     fp = fopen(tmp, "w");
@@ -166,6 +203,8 @@ int main(int argc, char **argv)
     uv_signal_init(loop, &prog.sigterm);
     uv_signal_start(&prog.sigint, on_signal, SIGINT);
     uv_signal_start(&prog.sigterm, on_signal, SIGTERM);
+    uv_signal_init(loop, &prog.sigusr1);
+    uv_signal_start(&prog.sigusr1, on_usr1, SIGUSR1);
     uv_run(loop, UV_RUN_DEFAULT);
     if (uv_loop_close(loop) != 0) {
         return 1;
