@@ -220,7 +220,7 @@ static int decode_tree(const cJSON *root, const struct ct_scan_result *scan, str
         }
     }
 
-    int64_t v;
+    int64_t v = 0;
     rc = want_int(seen[TM_V], scan, "v", &v, why);
     if (rc == 0 && v != 1) {
         rc = ct_payload_fail(why, CT_REJ_SCHEMA, "v", "expected schema version 1, got %lld",

@@ -305,9 +305,11 @@ static int parse_member(struct reg_ctx *c, const cJSON *m, struct ct_device *d, 
         d->is_public = cJSON_IsTrue(m);
         return 0;
     } else if (strcmp(k, "interval_s") == 0) {
-        int64_t v;
+        int64_t v = 0;
         int rc = get_int(c, m, 1, 7 * 86400, &v);
-        d->interval_s = (uint32_t)v;
+        if (rc == 0) {
+            d->interval_s = (uint32_t)v;
+        }
         return rc;
     } else if (strcmp(k, "mm_per_tip") == 0) {
         return get_number(c, m, 0, 1000, true, &d->mm_per_tip);

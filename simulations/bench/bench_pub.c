@@ -97,15 +97,20 @@ static void usage(FILE *f)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    static const struct option longopts[] = {
-        {"broker", required_argument, NULL, 'b'},   {"registry", required_argument, NULL, 'r'},
-        {"master-key-file", required_argument, NULL, 'm'},
-        {"client-id", required_argument, NULL, 'c'}, {"count", required_argument, NULL, 'n'},
-        {"devices", required_argument, NULL, 'd'},  {"qos", required_argument, NULL, 'q'},
-        {"inflight", required_argument, NULL, 'w'}, {"boot", required_argument, NULL, 'B'},
-        {"timeout-s", required_argument, NULL, 't'}, {"rate", required_argument, NULL, 'R'},
-        {"jit", no_argument, NULL, 'j'},            {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"broker", required_argument, NULL, 'b'},
+                                             {"registry", required_argument, NULL, 'r'},
+                                             {"master-key-file", required_argument, NULL, 'm'},
+                                             {"client-id", required_argument, NULL, 'c'},
+                                             {"count", required_argument, NULL, 'n'},
+                                             {"devices", required_argument, NULL, 'd'},
+                                             {"qos", required_argument, NULL, 'q'},
+                                             {"inflight", required_argument, NULL, 'w'},
+                                             {"boot", required_argument, NULL, 'B'},
+                                             {"timeout-s", required_argument, NULL, 't'},
+                                             {"rate", required_argument, NULL, 'R'},
+                                             {"jit", no_argument, NULL, 'j'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     o->qos = 1;
     o->inflight = 256;
     o->boot = (uint64_t)(sim_bench_wall_ms() / 1000);
@@ -114,20 +119,48 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     bool ok = true;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': o->broker = optarg; break;
-        case 'r': o->registry = optarg; break;
-        case 'm': o->master_key_file = optarg; break;
-        case 'c': o->client_id = optarg; break;
-        case 'n': ok = ok && sim_bench_parse_u64(optarg, &o->count); break;
-        case 'd': ok = ok && sim_bench_parse_u64(optarg, &o->devices); break;
-        case 'q': ok = ok && sim_bench_parse_u64(optarg, &o->qos) && o->qos <= 1; break;
-        case 'w': ok = ok && sim_bench_parse_u64(optarg, &o->inflight) && o->inflight > 0; break;
-        case 'B': ok = ok && sim_bench_parse_u64(optarg, &o->boot); break;
-        case 't': ok = ok && sim_bench_parse_u64(optarg, &o->timeout_s); break;
-        case 'R': ok = ok && sim_bench_parse_double(optarg, &o->rate); break;
-        case 'j': o->jit = true; break;
-        case 'h': usage(stdout); exit(0);
-        default: ok = false; break;
+        case 'b':
+            o->broker = optarg;
+            break;
+        case 'r':
+            o->registry = optarg;
+            break;
+        case 'm':
+            o->master_key_file = optarg;
+            break;
+        case 'c':
+            o->client_id = optarg;
+            break;
+        case 'n':
+            ok = ok && sim_bench_parse_u64(optarg, &o->count);
+            break;
+        case 'd':
+            ok = ok && sim_bench_parse_u64(optarg, &o->devices);
+            break;
+        case 'q':
+            ok = ok && sim_bench_parse_u64(optarg, &o->qos) && o->qos <= 1;
+            break;
+        case 'w':
+            ok = ok && sim_bench_parse_u64(optarg, &o->inflight) && o->inflight > 0;
+            break;
+        case 'B':
+            ok = ok && sim_bench_parse_u64(optarg, &o->boot);
+            break;
+        case 't':
+            ok = ok && sim_bench_parse_u64(optarg, &o->timeout_s);
+            break;
+        case 'R':
+            ok = ok && sim_bench_parse_double(optarg, &o->rate);
+            break;
+        case 'j':
+            o->jit = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            ok = false;
+            break;
         }
     }
     if (!ok || optind != argc || o->broker == NULL || o->registry == NULL ||
@@ -362,8 +395,7 @@ static int send_one(struct pub *p, const char *topic, const char *payload, size_
     return 0;
 }
 
-static int load_devices(struct pub *p, struct ct_registry *reg, const uint8_t *master,
-                        size_t mlen)
+static int load_devices(struct pub *p, struct ct_registry *reg, const uint8_t *master, size_t mlen)
 {
     size_t n = ct_registry_count(reg);
     if (p->o.devices != 0 && p->o.devices < n) {
@@ -383,8 +415,7 @@ static int load_devices(struct pub *p, struct ct_registry *reg, const uint8_t *m
         dv->d = ct_registry_at(reg, i);
         int rc = ct_sig_device_key(master, mlen, dv->d->id, dv->key);
         if (rc == 0) {
-            rc = ct_topic_format(CT_TOPIC_UP, dv->d->kind, dv->d->id, dv->topic,
-                                 sizeof(dv->topic));
+            rc = ct_topic_format(CT_TOPIC_UP, dv->d->kind, dv->d->id, dv->topic, sizeof(dv->topic));
         }
         if (rc != 0) {
             return rc;
@@ -418,8 +449,8 @@ static int run_prebuilt(struct pub *p, uint64_t *published, int64_t *t0)
             break;
         }
         const struct msg *m = &msgs[i];
-        if (send_one(p, arena.p + m->topic_off, arena.p + m->payload_off, m->payload_len,
-                     m->sig) != 0) {
+        if (send_one(p, arena.p + m->topic_off, arena.p + m->payload_off, m->payload_len, m->sig) !=
+            0) {
             break;
         }
         (*published)++;

@@ -72,13 +72,18 @@ static void usage(FILE *f)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    static const struct option longopts[] = {
-        {"broker", required_argument, NULL, 'b'},    {"topic", required_argument, NULL, 'T'},
-        {"client-id", required_argument, NULL, 'c'}, {"qos", required_argument, NULL, 'q'},
-        {"count", required_argument, NULL, 'n'},     {"timeout-s", required_argument, NULL, 't'},
-        {"idle-s", required_argument, NULL, 'i'},    {"session", no_argument, NULL, 's'},
-        {"prepare", no_argument, NULL, 'p'},         {"latency", no_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"broker", required_argument, NULL, 'b'},
+                                             {"topic", required_argument, NULL, 'T'},
+                                             {"client-id", required_argument, NULL, 'c'},
+                                             {"qos", required_argument, NULL, 'q'},
+                                             {"count", required_argument, NULL, 'n'},
+                                             {"timeout-s", required_argument, NULL, 't'},
+                                             {"idle-s", required_argument, NULL, 'i'},
+                                             {"session", no_argument, NULL, 's'},
+                                             {"prepare", no_argument, NULL, 'p'},
+                                             {"latency", no_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     o->topic = "city/v1/+/+/up";
     o->qos = 1;
     o->timeout_s = 120;
@@ -86,18 +91,42 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     bool ok = true;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': o->broker = optarg; break;
-        case 'T': o->topic = optarg; break;
-        case 'c': o->client_id = optarg; break;
-        case 'q': ok = ok && sim_bench_parse_u64(optarg, &o->qos) && o->qos <= 1; break;
-        case 'n': ok = ok && sim_bench_parse_u64(optarg, &o->count); break;
-        case 't': ok = ok && sim_bench_parse_u64(optarg, &o->timeout_s); break;
-        case 'i': ok = ok && sim_bench_parse_u64(optarg, &o->idle_s); break;
-        case 's': o->session = true; break;
-        case 'p': o->prepare = true; break;
-        case 'l': o->latency = true; break;
-        case 'h': usage(stdout); exit(0);
-        default: ok = false; break;
+        case 'b':
+            o->broker = optarg;
+            break;
+        case 'T':
+            o->topic = optarg;
+            break;
+        case 'c':
+            o->client_id = optarg;
+            break;
+        case 'q':
+            ok = ok && sim_bench_parse_u64(optarg, &o->qos) && o->qos <= 1;
+            break;
+        case 'n':
+            ok = ok && sim_bench_parse_u64(optarg, &o->count);
+            break;
+        case 't':
+            ok = ok && sim_bench_parse_u64(optarg, &o->timeout_s);
+            break;
+        case 'i':
+            ok = ok && sim_bench_parse_u64(optarg, &o->idle_s);
+            break;
+        case 's':
+            o->session = true;
+            break;
+        case 'p':
+            o->prepare = true;
+            break;
+        case 'l':
+            o->latency = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            ok = false;
+            break;
         }
     }
     if (!ok || optind != argc || o->broker == NULL || (o->count == 0 && !o->prepare) ||

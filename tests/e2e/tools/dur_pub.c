@@ -141,38 +141,36 @@ static bool parse_double(const char *s, double *out)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dur-pub --broker URI --registry F --master-key-file F --count N --rate R\n"
-            "               --acked-file F [options]\n"
-            "  --devices M       the first M air/water devices of the registry (default: all)\n"
-            "  --boot B          boot counter of every device (default: Unix time in s)\n"
-            "  --seq-start K     first seq (default 0)\n"
-            "  --inflight W      sends awaiting acknowledgement at once (default 64)\n"
-            "  --client-id ID    MQTT client id (default dur-pub-<pid>)\n"
-            "  --resend-s S      resend a reading unacknowledged for S s (default 20)\n"
-            "  --ts-start T      ts of reading i is T + i ms (default: its send time)\n"
-            "  --timeout-s S     give up after S s (default 600)\n");
+    fprintf(f, "usage: dur-pub --broker URI --registry F --master-key-file F --count N --rate R\n"
+               "               --acked-file F [options]\n"
+               "  --devices M       the first M air/water devices of the registry (default: all)\n"
+               "  --boot B          boot counter of every device (default: Unix time in s)\n"
+               "  --seq-start K     first seq (default 0)\n"
+               "  --inflight W      sends awaiting acknowledgement at once (default 64)\n"
+               "  --client-id ID    MQTT client id (default dur-pub-<pid>)\n"
+               "  --resend-s S      resend a reading unacknowledged for S s (default 20)\n"
+               "  --ts-start T      ts of reading i is T + i ms (default: its send time)\n"
+               "  --timeout-s S     give up after S s (default 600)\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-    static const struct option longopts[] = {
-        {"broker", required_argument, NULL, 'b'},
-        {"registry", required_argument, NULL, 'r'},
-        {"master-key-file", required_argument, NULL, 'm'},
-        {"client-id", required_argument, NULL, 'c'},
-        {"acked-file", required_argument, NULL, 'a'},
-        {"count", required_argument, NULL, 'n'},
-        {"devices", required_argument, NULL, 'd'},
-        {"boot", required_argument, NULL, 'B'},
-        {"seq-start", required_argument, NULL, 's'},
-        {"inflight", required_argument, NULL, 'w'},
-        {"timeout-s", required_argument, NULL, 't'},
-        {"resend-s", required_argument, NULL, 'x'},
-        {"rate", required_argument, NULL, 'R'},
-        {"ts-start", required_argument, NULL, 'T'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"broker", required_argument, NULL, 'b'},
+                                             {"registry", required_argument, NULL, 'r'},
+                                             {"master-key-file", required_argument, NULL, 'm'},
+                                             {"client-id", required_argument, NULL, 'c'},
+                                             {"acked-file", required_argument, NULL, 'a'},
+                                             {"count", required_argument, NULL, 'n'},
+                                             {"devices", required_argument, NULL, 'd'},
+                                             {"boot", required_argument, NULL, 'B'},
+                                             {"seq-start", required_argument, NULL, 's'},
+                                             {"inflight", required_argument, NULL, 'w'},
+                                             {"timeout-s", required_argument, NULL, 't'},
+                                             {"resend-s", required_argument, NULL, 'x'},
+                                             {"rate", required_argument, NULL, 'R'},
+                                             {"ts-start", required_argument, NULL, 'T'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     bool ok = true;
     int c;
 
@@ -182,27 +180,57 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->resend_s = 20;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'b': o->broker = optarg; break;
-        case 'r': o->registry = optarg; break;
-        case 'm': o->master_key_file = optarg; break;
-        case 'c': o->client_id = optarg; break;
-        case 'a': o->acked_file = optarg; break;
-        case 'n': ok = ok && parse_u64(optarg, &o->count); break;
-        case 'd': ok = ok && parse_u64(optarg, &o->devices); break;
-        case 'B': ok = ok && parse_u64(optarg, &o->boot); break;
-        case 's': ok = ok && parse_u64(optarg, &o->seq_start); break;
-        case 'w': ok = ok && parse_u64(optarg, &o->inflight) && o->inflight > 0; break;
-        case 't': ok = ok && parse_u64(optarg, &o->timeout_s); break;
-        case 'x': ok = ok && parse_u64(optarg, &o->resend_s) && o->resend_s > 0; break;
-        case 'R': ok = ok && parse_double(optarg, &o->rate); break;
+        case 'b':
+            o->broker = optarg;
+            break;
+        case 'r':
+            o->registry = optarg;
+            break;
+        case 'm':
+            o->master_key_file = optarg;
+            break;
+        case 'c':
+            o->client_id = optarg;
+            break;
+        case 'a':
+            o->acked_file = optarg;
+            break;
+        case 'n':
+            ok = ok && parse_u64(optarg, &o->count);
+            break;
+        case 'd':
+            ok = ok && parse_u64(optarg, &o->devices);
+            break;
+        case 'B':
+            ok = ok && parse_u64(optarg, &o->boot);
+            break;
+        case 's':
+            ok = ok && parse_u64(optarg, &o->seq_start);
+            break;
+        case 'w':
+            ok = ok && parse_u64(optarg, &o->inflight) && o->inflight > 0;
+            break;
+        case 't':
+            ok = ok && parse_u64(optarg, &o->timeout_s);
+            break;
+        case 'x':
+            ok = ok && parse_u64(optarg, &o->resend_s) && o->resend_s > 0;
+            break;
+        case 'R':
+            ok = ok && parse_double(optarg, &o->rate);
+            break;
         case 'T': {
             uint64_t v = 0;
             ok = ok && parse_u64(optarg, &v) && v > 0 && v < ((uint64_t)1 << 53);
             o->ts_start = (int64_t)v;
             break;
         }
-        case 'h': usage(stdout); exit(0);
-        default: ok = false; break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            ok = false;
+            break;
         }
     }
     if (!ok || optind != argc || o->broker == NULL || o->registry == NULL ||
@@ -296,8 +324,7 @@ static int build(struct pub *p, uint64_t i, struct msg *m)
     if (m->payload == NULL) {
         return CT_E_NOMEM;
     }
-    return ct_sig_sign(dv->key, dv->topic, strlen(dv->topic), m->payload, m->payload_len,
-                       m->sig);
+    return ct_sig_sign(dv->key, dv->topic, strlen(dv->topic), m->payload, m->payload_len, m->sig);
 }
 
 static void on_sent(void *ctx, MQTTAsync_successData5 *d)
@@ -453,8 +480,7 @@ static void wait_ms(struct pub *p, int64_t ms)
     pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 }
 
-static int load_devices(struct pub *p, struct ct_registry *reg, const uint8_t *master,
-                        size_t mlen)
+static int load_devices(struct pub *p, struct ct_registry *reg, const uint8_t *master, size_t mlen)
 {
     size_t total = ct_registry_count(reg);
     size_t want = p->o.devices != 0 ? (size_t)p->o.devices : total;
@@ -503,8 +529,8 @@ static int connect_client(struct pub *p)
     }
     co.sendWhileDisconnected = 1;
     co.maxBufferedMessages = MAX_BUFFERED;
-    rc = MQTTAsync_createWithOptions(&p->client, p->o.broker, id, MQTTCLIENT_PERSISTENCE_NONE,
-                                     NULL, &co);
+    rc = MQTTAsync_createWithOptions(&p->client, p->o.broker, id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
+                                     &co);
     if (rc != MQTTASYNC_SUCCESS) {
         fprintf(stderr, "dur-pub: create: %s\n", MQTTAsync_strerror(rc));
         return CT_E_INVAL;
@@ -585,8 +611,7 @@ int main(int argc, char **argv)
         if (next < p.o.count && now >= due && p.outstanding < p.o.inflight) {
             struct msg *m = &p.msgs[next];
             if (build(&p, next, m) != 0) {
-                fprintf(stderr, "dur-pub: cannot build reading %llu\n",
-                        (unsigned long long)next);
+                fprintf(stderr, "dur-pub: cannot build reading %llu\n", (unsigned long long)next);
                 pthread_mutex_unlock(&p.mu);
                 goto out_client;
             }
@@ -602,7 +627,7 @@ int main(int argc, char **argv)
            (unsigned long long)p.failures, (double)(mono_ms() - t0) / 1000.0);
     fflush(stdout);
     pthread_mutex_unlock(&p.mu);
-out_client: {
+out_client : {
     MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer5;
     dopts.timeout = 2000;
     MQTTAsync_disconnect(p.client, &dopts);

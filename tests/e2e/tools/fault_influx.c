@@ -5,12 +5,11 @@
  *
  * Listens on 127.0.0.1:<ephemeral>, writes the port to F (via F.tmp and a rename), answers from
  * the script S (one response a line, format in fake_influx.h: "<status>|hang [delay=MS]
- * [retry-after=S] [body=<rest>]"; then 204 for writes and an empty result for /query). Every request
- * takes the next scripted answer, /query included: with --arm-on-usr1 the script is loaded only
- * when SIGUSR1 arrives (then D.armed is created), so that a test can let the collector's start-up
- * queries pass first. On SIGINT
- * or SIGTERM it writes every recorded request to D as JSON Lines (via D.tmp and a rename), one
- * object a request in arrival order:
+ * [retry-after=S] [body=<rest>]"; then 204 for writes and an empty result for /query). Every
+ * request takes the next scripted answer, /query included: with --arm-on-usr1 the script is loaded
+ * only when SIGUSR1 arrives (then D.armed is created), so that a test can let the collector's
+ * start-up queries pass first. On SIGINT or SIGTERM it writes every recorded request to D as JSON
+ * Lines (via D.tmp and a rename), one object a request in arrival order:
  *   {"i":0,"method":"POST","target":"/write?db=..","status":204,"t_ms":123,"gzip":true,
  *    "body":"air,device=..."}
  * "status" is the answered status, 0 for a request left hanging. "dropped" in a last line
@@ -69,8 +68,8 @@ static int write_dump(void)
         json_str(fp, r->method, strlen(r->method));
         fputs(",\"target\":", fp);
         json_str(fp, r->target, strlen(r->target));
-        fprintf(fp, ",\"status\":%d,\"t_ms\":%llu,\"gzip\":%s,\"gzip_bad\":%s,\"body\":",
-                r->status, (unsigned long long)r->t_ms, r->gzip ? "true" : "false",
+        fprintf(fp, ",\"status\":%d,\"t_ms\":%llu,\"gzip\":%s,\"gzip_bad\":%s,\"body\":", r->status,
+                (unsigned long long)r->t_ms, r->gzip ? "true" : "false",
                 r->gzip_bad ? "true" : "false");
         json_str(fp, r->body, r->body_len);
         fputs("}\n", fp);
