@@ -465,6 +465,8 @@ static void skip_damaged(struct fw_outbox *ob)
 
 int fw_outbox_next(struct fw_outbox *ob, struct fw_outbox_rec *rec)
 {
+    bool relocated = false;
+
     while (ob->send < ob->next_recno) {
         if (ob->send - ob->base >= FW_OUTBOX_ACK_WINDOW) {
             return CT_E_NOTFOUND;
@@ -476,6 +478,14 @@ int fw_outbox_next(struct fw_outbox *ob, struct fw_outbox_rec *rec)
         uint64_t size = 0;
         if (rc == 0) {
             rc = read_record(ob, ob->send_seg, ob->send_off, ob->send, rec, &size);
+            if (rc == CT_E_NOTFOUND && !relocated) {
+                /* The cached position may be past the end of its segment: the record can have
+                 * started a new segment since it was computed. Find it again before calling
+                 * it lost. */
+                relocated = true;
+                ob->send_valid = false;
+                continue;
+            }
             if (rc == CT_E_NOTFOUND) {
                 rc = CT_E_CORRUPT;
             }
@@ -495,7 +505,10 @@ int fw_outbox_next(struct fw_outbox *ob, struct fw_outbox_rec *rec)
         ob->send++;
         ob->send_off += size;
         size_t i = seg_find(ob, ob->send_seg);
-        if (i + 1 < ob->nsegs && ob->segs[i + 1].start == ob->send) {
+        if ((i + 1 < ob->nsegs && ob->segs[i + 1].start == ob->send) ||
+            ob->send - ob->send_seg >= ob->cfg.segment_records) {
+            /* The next record is the first of the next segment, whether it exists yet or will
+             * be started by the next append (a full segment is never appended to). */
             ob->send_seg = ob->send;
             ob->send_off = 0;
         }

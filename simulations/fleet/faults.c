@@ -130,8 +130,8 @@ bool sim_faults_garbage(const struct sim_fault_ctx *ctx, const struct sim_fault_
 {
     for (size_t i = 0; st->mask != 0 && i < ctx->sc->nfaults; i++) {
         const struct sim_fault_spec *f = &ctx->sc->faults[i];
-        if ((st->mask & (1u << i)) && f->type == SIM_FAULT_GARBAGE &&
-            sim_fault_active(ctx, f, t) && sim_h01(ctx->seed, 99 + i, fnv(dev->id), n) < f->prob) {
+        if ((st->mask & (1u << i)) && f->type == SIM_FAULT_GARBAGE && sim_fault_active(ctx, f, t) &&
+            sim_h01(ctx->seed, 99 + i, fnv(dev->id), n) < f->prob) {
             return true;
         }
     }
@@ -146,8 +146,8 @@ size_t sim_faults_garbage_payload(const char *id, uint64_t n, char *buf, size_t 
         len = snprintf(buf, cap, "{\"v\":1,\"id\":\"%s\",\"boot\":", id);
         break;
     case 1: /* wrong types from a firmware bug */
-        len = snprintf(buf, cap, "{\"v\":1,\"id\":\"%s\",\"boot\":\"x\",\"seq\":-1,\"ts\":0,\"m\":[]}",
-                       id);
+        len = snprintf(buf, cap,
+                       "{\"v\":1,\"id\":\"%s\",\"boot\":\"x\",\"seq\":-1,\"ts\":0,\"m\":[]}", id);
         break;
     case 2: /* another device's id in the payload */
         len = snprintf(buf, cap, "{\"v\":1,\"id\":\"%s-x\",\"boot\":0,\"seq\":0,\"ts\":0,\"m\":{}}",

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ct/err.h"
@@ -35,27 +36,27 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: fleet-sim --registry F --broker URI --master-key-file F [options]\n"
-            "       fleet-sim --write-registry F --nodes N [--seed S]\n"
-            "  --scenario F          scenario file (simulations/scenarios/*.json)\n"
-            "  --start ISO           simulated start, e.g. 2026-07-15T14:00:00+07:00 (default:\n"
-            "                        the scenario's \"start\", else now)\n"
-            "  --kinds a,b,...       only these kinds (air,water,rain,flood,parking)\n"
-            "  --limit N             at most N devices (registry order)\n"
-            "  --mode per-node|shared  one MQTT client per node (default) or a shared pool\n"
-            "  --connections N       shared mode: pool size (default 4)\n"
-            "  --rate-scale X        time compression: simulated seconds per second (default:\n"
-            "                        the scenario's \"rate_scale\", else 1)\n"
-            "  --duration-s S        stop after S real seconds (default: the scenario's length)\n"
-            "  --count-per-node N    stop once every node had N readings acked\n"
-            "  --seed N              seed of the city model, faults and registry (default 1)\n"
-            "  --interval-ms N       replaces every node's base period (before scaling)\n"
-            "  --inflight N          unacked publishes per node (default 8)\n"
-            "  --rate N              outbox drain per node, messages/s (default 20)\n"
-            "  --state-dir DIR       per-node storage (default /tmp/fleet-sim-<pid>)\n"
-            "  --print-stats         a status line each second on stderr\n"
-            "  --write-registry F    write a generated Hanoi registry of --nodes N devices, exit\n");
+    fprintf(
+        f, "usage: fleet-sim --registry F --broker URI --master-key-file F [options]\n"
+           "       fleet-sim --write-registry F --nodes N [--seed S]\n"
+           "  --scenario F          scenario file (simulations/scenarios/*.json)\n"
+           "  --start ISO           simulated start, e.g. 2026-07-15T14:00:00+07:00 (default:\n"
+           "                        the scenario's \"start\", else now)\n"
+           "  --kinds a,b,...       only these kinds (air,water,rain,flood,parking)\n"
+           "  --limit N             at most N devices (registry order)\n"
+           "  --mode per-node|shared  one MQTT client per node (default) or a shared pool\n"
+           "  --connections N       shared mode: pool size (default 4)\n"
+           "  --rate-scale X        time compression: simulated seconds per second (default:\n"
+           "                        the scenario's \"rate_scale\", else 1)\n"
+           "  --duration-s S        stop after S real seconds (default: the scenario's length)\n"
+           "  --count-per-node N    stop once every node had N readings acked\n"
+           "  --seed N              seed of the city model, faults and registry (default 1)\n"
+           "  --interval-ms N       replaces every node's base period (before scaling)\n"
+           "  --inflight N          unacked publishes per node (default 8)\n"
+           "  --rate N              outbox drain per node, messages/s (default 20)\n"
+           "  --state-dir DIR       per-node storage (default /tmp/fleet-sim-<pid>)\n"
+           "  --print-stats         a status line each second on stderr\n"
+           "  --write-registry F    write a generated Hanoi registry of --nodes N devices, exit\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -232,6 +233,31 @@ static int parse_kinds(const char *s, unsigned *mask)
     return 0;
 }
 
+/* Each node's storage holds a directory descriptor (fw_nvs): raise the soft limit of open files to
+ * what the fleet needs (and the hard one when privileged). Returns 0 or CT_E_NOMEM. */
+static int raise_fd_limit(size_t nodes)
+{
+    struct rlimit rl;
+    rlim_t need = (rlim_t)nodes + 256;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
+        return 0;
+    }
+    rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+    if (rl.rlim_max < need) {
+        struct rlimit up = {need, need};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            return 0;
+        }
+    }
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need) {
+        fprintf(stderr,
+                "fleet-sim: %zu nodes need %llu open files; the limit is %llu (ulimit -n)\n", nodes,
+                (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+        return CT_E_NOMEM;
+    }
+    return 0;
+}
+
 /* Scenario settings under the command line's: the command line wins. */
 static int apply_scenario(struct fleet *fl)
 {
@@ -250,8 +276,8 @@ static int apply_scenario(struct fleet *fl)
     }
     double scale = fl->o.scale > 0 ? fl->o.scale : 1.0;
     if (fl->o.duration_s == 0) {
-        fl->o.duration_s = fl->sc.duration_s > 0 ? fl->sc.duration_s
-                                                 : (double)fl->sc.sim_ms / scale / 1000.0;
+        fl->o.duration_s =
+            fl->sc.duration_s > 0 ? fl->sc.duration_s : (double)fl->sc.sim_ms / scale / 1000.0;
     }
     fl->o.print_stats = true;
     return 0;
@@ -331,6 +357,9 @@ int main(int argc, char **argv)
     fl.fctx.seed = fl.o.seed;
     fw_hal_sensor_set_source(fleet_source, &fl);
     int exit_code = 1;
+    if (raise_fd_limit(ct_registry_count(fl.reg)) != 0) {
+        goto out;
+    }
     rc = fleet_setup(&fl, master, mlen, kinds);
     if (rc != 0) {
         fprintf(stderr, "fleet-sim: setup: %s\n", ct_strerror(rc));
@@ -340,10 +369,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "fleet-sim: %zu MQTT clients in per-node mode; consider --mode shared\n",
                 fl.nnodes);
     }
-    fprintf(stderr, "fleet-sim: %zu nodes, %zu connections (%s), scale %g, seed %llu, state %s%s%s\n",
-            fl.nnodes, fl.nconns, fl.o.mode, fl.o.scale, (unsigned long long)fl.o.seed,
-            fl.o.state_dir, fl.have_scenario ? ", scenario " : "",
-            fl.have_scenario ? fl.sc.name : "");
+    fprintf(
+        stderr, "fleet-sim: %zu nodes, %zu connections (%s), scale %g, seed %llu, state %s%s%s\n",
+        fl.nnodes, fl.nconns, fl.o.mode, fl.o.scale, (unsigned long long)fl.o.seed, fl.o.state_dir,
+        fl.have_scenario ? ", scenario " : "", fl.have_scenario ? fl.sc.name : "");
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;

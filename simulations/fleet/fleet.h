@@ -43,7 +43,7 @@ struct fleet_conn {
     uint32_t *blocked; /* ring of node indices waiting for window room */
     size_t nblocked;
     size_t blocked_cap;
-    bool room;         /* deliveries freed window space since the last loop */
+    bool room; /* deliveries freed window space since the last loop */
 };
 
 struct fleet_node {
@@ -54,12 +54,13 @@ struct fleet_node {
     struct fleet_conn *conn;
     uint8_t key[CT_KEY_LEN];
     int64_t wake;
-    size_t heap_pos;      /* position in the wake-up heap */
-    bool blocked;         /* in its connection's blocked ring */
-    bool offline;         /* detached by an offline fault */
-    int pending;          /* reboot/replace fault waiting for the in-flight to drain, or -1 */
+    size_t heap_pos; /* position in the wake-up heap */
+    bool blocked;    /* in its connection's blocked ring */
+    bool started;    /* stepped once (its first sample is spread over a period) */
+    bool offline;    /* detached by an offline fault */
+    int pending;     /* reboot/replace fault waiting for the in-flight to drain, or -1 */
     int64_t pending_since;
-    uint64_t garbage_seen; /* readings considered for garbage */
+    uint64_t garbage_seen;    /* readings considered for garbage */
     struct fw_app_stats prev; /* acked/published of earlier incarnations (reboots) */
 };
 
@@ -77,7 +78,7 @@ struct fleet {
     bool shared;
     uint32_t *heap; /* node indices, min-heap on wake */
     size_t heap_len;
-    size_t marks_done; /* marks announced */
+    size_t marks_done;   /* marks announced */
     uint32_t marks_mask; /* bit per announced mark */
     uint64_t reboots, replacements, garbage_sent, garbage_acked;
 };

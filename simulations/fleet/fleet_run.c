@@ -102,7 +102,9 @@ static void dispatch(void *arg, const struct fw_tx_event *ev)
         struct fleet_node *n = &fl->nodes[i];
         if (n->conn == pc->c && n->app != NULL) {
             fw_app_on_tx_event(n->app, ev);
-            set_wake(fl, n, 0);
+            if (n->started) {
+                set_wake(fl, n, 0);
+            }
         }
     }
 }
@@ -210,6 +212,10 @@ int fleet_setup(struct fleet *fl, const uint8_t *master, size_t mlen, unsigned k
         if (rc != 0) {
             return rc;
         }
+        /* Nodes were switched on at different times: spread the first sample over one period. */
+        uint64_t base =
+            fl->o.interval_ms > 0 ? fl->o.interval_ms : (d->kind == CT_KIND_AIR ? 60000 : 300000);
+        n->wake = (int64_t)(sim_h01(fl->o.seed, 7, n->phys.index, 0) * (double)base / fl->o.scale);
         n->heap_pos = fl->nnodes;
         fl->heap[fl->nnodes] = (uint32_t)fl->nnodes;
         fl->heap_len = ++fl->nnodes;
@@ -316,13 +322,13 @@ static void send_garbage(struct fleet *fl, struct fleet_node *n, int64_t t)
     struct fw_app_stats st;
     fw_app_get_stats(n->app, &st);
     for (; n->garbage_seen < st.queued; n->garbage_seen++) {
-        if (!sim_faults_garbage(&fl->fctx, &n->fs, n->phys.dev, n->garbage_seen, t) ||
-            n->offline || !fw_tx_connected(n->conn->tx)) {
+        if (!sim_faults_garbage(&fl->fctx, &n->fs, n->phys.dev, n->garbage_seen, t) || n->offline ||
+            !fw_tx_connected(n->conn->tx)) {
             continue;
         }
         char topic[CT_TOPIC_MAX], payload[256], sig[CT_SIG_HEX_LEN + 1];
-        size_t len = sim_faults_garbage_payload(n->phys.dev->id, n->garbage_seen, payload,
-                                                sizeof(payload));
+        size_t len =
+            sim_faults_garbage_payload(n->phys.dev->id, n->garbage_seen, payload, sizeof(payload));
         if (ct_topic_format(CT_TOPIC_UP, n->phys.dev->kind, n->phys.dev->id, topic,
                             sizeof(topic)) == 0 &&
             ct_sig_sign(n->key, topic, strlen(topic), payload, len, sig) == 0 &&
@@ -343,6 +349,7 @@ static void step_node(struct fleet *fl, struct fleet_node *n, int64_t now)
         }
         return;
     }
+    n->started = true;
     current_skew_ms = n->fs.mask != 0 ? sim_faults_skew_ms(&fl->fctx, &n->fs, t) : 0;
     int64_t wake = fw_app_step(n->app, now);
     current_skew_ms = 0;
@@ -481,6 +488,14 @@ void fleet_run(struct fleet *fl, volatile int *stop)
     uint64_t last_acked = 0;
     fl->marks_done = 0;
     fl->marks_mask = 0;
+    for (size_t i = 0; i < fl->nnodes; i++) { /* first wake-ups: offsets from now */
+        fl->nodes[i].wake += start;
+    }
+    for (size_t i = fl->heap_len / 2 + 1; i-- > 0;) {
+        if (i < fl->heap_len) {
+            heap_fix(fl, i);
+        }
+    }
     for (;;) {
         int64_t now = fw_hal_mono_ms();
         int64_t next = now + IDLE_MAX_MS;

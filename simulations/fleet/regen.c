@@ -151,8 +151,10 @@ static void emit(struct gen *g, enum slot s, size_t i, size_t serial)
     int d = pick_district(g, sim_h01(seed, 65, i, 0));
     const struct sim_district *dis = &sim_districts[d];
     double spread_km = dis->urban ? 1.2 : 4.0;
-    double lat = dis->lat + spread_km / 111.2 * gauss(sim_h01(seed, 66, i, 0), sim_h01(seed, 67, i, 0));
-    double lon = dis->lon + spread_km / 103.8 * gauss(sim_h01(seed, 68, i, 0), sim_h01(seed, 69, i, 0));
+    double lat =
+        dis->lat + spread_km / 111.2 * gauss(sim_h01(seed, 66, i, 0), sim_h01(seed, 67, i, 0));
+    double lon =
+        dis->lon + spread_km / 103.8 * gauss(sim_h01(seed, 68, i, 0), sim_h01(seed, 69, i, 0));
     int ward = (int)((size_t)(sim_h01(seed, 70, i, 0) * 1e6) % count_names(dis->wards));
     const char *wname = dis->wards[ward];
     const char *street = pick(dis->streets, sim_h01(seed, 71, i, 0));
@@ -224,13 +226,16 @@ int sim_regen_write(FILE *f, size_t n, uint64_t seed)
     }
     double total = 0;
     for (int d = 0; d < SIM_NDISTRICTS; d++) {
-        total += sim_districts[d].urban ? 5.0 : (strcmp(sim_districts[d].name, "Sơn Tây") == 0 ? 1.5 : 1.0);
+        total += sim_districts[d].urban
+                     ? 5.0
+                     : (strcmp(sim_districts[d].name, "Sơn Tây") == 0 ? 1.5 : 1.0);
         g.cum[d] = total;
     }
     for (int d = 0; d < SIM_NDISTRICTS; d++) {
         g.cum[d] /= total;
     }
-    fprintf(f, "# citytel generated registry: %zu devices, seed %llu (fleet-sim --write-registry)\n",
+    fprintf(f,
+            "# citytel generated registry: %zu devices, seed %llu (fleet-sim --write-registry)\n",
             n, (unsigned long long)seed);
     for (size_t i = 0; i < n; i++) {
         /* Interleave the kinds (largest deficit first), so that a prefix (--limit) is a mix. */

@@ -14,8 +14,8 @@
 #include "ct/err.h"
 #include "ct/schema.h"
 
-static const char *const fault_names[SIM_FAULT__COUNT] = {
-    "stuck", "drift", "spike", "offline", "reboot", "skew", "replace", "garbage"};
+static const char *const fault_names[SIM_FAULT__COUNT] = {"stuck",  "drift", "spike",   "offline",
+                                                          "reboot", "skew",  "replace", "garbage"};
 
 const char *sim_fault_name(enum sim_fault_type t)
 {
@@ -120,8 +120,12 @@ int sim_parse_iso(const char *s, int64_t *ms)
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || oh > 14) {
         return CT_E_PARSE;
     }
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = se};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = se};
     time_t t = timegm(&tm);
     *ms = ((int64_t)t - (int64_t)sign * (oh * 3600 + om * 60)) * 1000;
     return 0;
@@ -182,8 +186,8 @@ static int dur(const cJSON *obj, const char *name, const char *what, bool requir
 
 static int parse_storm(const cJSON *o, struct sim_storm *s, const char *what, char *err, size_t cap)
 {
-    static const char *const allowed[] = {"at", "lat", "lon", "heading_deg", "speed_kmh",
-                                          "radius_km", "peak_mmh", "duration", NULL};
+    static const char *const allowed[] = {
+        "at", "lat", "lon", "heading_deg", "speed_kmh", "radius_km", "peak_mmh", "duration", NULL};
     int64_t life = 0;
     int rc = check_members(o, what, allowed, err, cap);
     rc = rc ? rc : dur(o, "at", what, true, &s->start_ms, err, cap);
@@ -238,8 +242,10 @@ static int parse_fault(const cJSON *o, struct sim_fault_spec *f, const char *wha
         type = strcmp(t->valuestring, fault_names[i]) == 0 ? i : type;
     }
     if (type < 0) {
-        return fail(err, cap, "%s: \"type\" must be one of stuck, drift, spike, offline, reboot, "
-                              "skew, replace, garbage", what);
+        return fail(err, cap,
+                    "%s: \"type\" must be one of stuck, drift, spike, offline, reboot, "
+                    "skew, replace, garbage",
+                    what);
     }
     f->type = (enum sim_fault_type)type;
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "kinds");
@@ -279,9 +285,10 @@ static int parse_fault(const cJSON *o, struct sim_fault_spec *f, const char *wha
 
 static int parse_root(const cJSON *root, struct sim_scenario *sc, char *err, size_t cap)
 {
-    static const char *const allowed[] = {"name",   "description", "start",  "rate_scale",
-                                          "duration_s", "sim_duration", "seed", "weather",
-                                          "storms", "haze",        "faults", "marks", NULL};
+    static const char *const allowed[] = {"name",       "description",  "start",  "rate_scale",
+                                          "duration_s", "sim_duration", "seed",   "weather",
+                                          "storms",     "haze",         "faults", "marks",
+                                          NULL};
     static const char *const weather_allowed[] = {"auto_storms", "auto_haze", NULL};
     int rc = check_members(root, "scenario", allowed, err, cap);
     if (rc != 0) {
@@ -297,8 +304,9 @@ static int parse_root(const cJSON *root, struct sim_scenario *sc, char *err, siz
     v = cJSON_GetObjectItemCaseSensitive(root, "start");
     if (v != NULL) {
         if (!cJSON_IsString(v) || sim_parse_iso(v->valuestring, &sc->start_ms) != 0) {
-            return fail(err, cap, "scenario: \"start\" must be an ISO 8601 time like "
-                                  "\"2026-07-15T14:00:00+07:00\"");
+            return fail(err, cap,
+                        "scenario: \"start\" must be an ISO 8601 time like "
+                        "\"2026-07-15T14:00:00+07:00\"");
         }
         sc->has_start = true;
     }
@@ -337,8 +345,10 @@ static int parse_root(const cJSON *root, struct sim_scenario *sc, char *err, siz
     struct {
         const char *name;
         size_t max;
-    } lists[] = {{"storms", SIM_MAX_STORMS}, {"haze", SIM_MAX_HAZE},
-                 {"faults", SIM_MAX_FAULTS}, {"marks", SIM_MAX_MARKS}};
+    } lists[] = {{"storms", SIM_MAX_STORMS},
+                 {"haze", SIM_MAX_HAZE},
+                 {"faults", SIM_MAX_FAULTS},
+                 {"marks", SIM_MAX_MARKS}};
     for (size_t l = 0; l < 4; l++) {
         v = cJSON_GetObjectItemCaseSensitive(root, lists[l].name);
         if (v == NULL) {

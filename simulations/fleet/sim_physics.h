@@ -41,9 +41,9 @@ struct sim_storm {
     double lat, lon;    /* where it forms */
     double heading_deg; /* direction it moves toward: 0 north, 90 east */
     double speed_kmh;
-    double radius_km;   /* rain falls within 2 radii of the centre, heaviest at it */
-    double peak_mmh;    /* intensity at the centre at the peak of its life */
-    double duration_h;  /* life: ramps up over the first quarter, decays to 0 at the end */
+    double radius_km;  /* rain falls within 2 radii of the centre, heaviest at it */
+    double peak_mmh;   /* intensity at the centre at the peak of its life */
+    double duration_h; /* life: ramps up over the first quarter, decays to 0 at the end */
 };
 
 /* A haze episode (stagnant air, inversion): PM multiplied by up to 'factor'. */
@@ -106,7 +106,8 @@ int sim_physics_weekday(int64_t sim_ms);
 int sim_physics_month(int64_t sim_ms);
 /* Distance in km between two points (equirectangular; fine at city scale). */
 double sim_km(double lat1, double lon1, double lat2, double lon2);
-/* The character of a parking lot, a function of its id (the registry generator names lots by it). */
+/* The character of a parking lot, a function of its id (the registry generator names lots by it).
+ */
 enum sim_lot_character sim_lot_character_of(const char *lot_id);
 /* Parking occupancy ratio 0..1 of a lot character at simulated time t. */
 double sim_parking_ratio(enum sim_lot_character c, int64_t sim_ms);

@@ -25,11 +25,11 @@
 
 struct sim_district {
     const char *name;
-    bool urban;                               /* one of the 12 quận */
-    double lat, lon;                          /* reference point */
-    const char *wards[SIM_DISTRICT_NAMES];    /* NULL-terminated when shorter */
-    const char *streets[SIM_DISTRICT_NAMES];  /* NULL-terminated when shorter */
-    const char *waters[SIM_DISTRICT_NAMES];   /* lakes and rivers; NULL-terminated */
+    bool urban;                              /* one of the 12 quận */
+    double lat, lon;                         /* reference point */
+    const char *wards[SIM_DISTRICT_NAMES];   /* NULL-terminated when shorter */
+    const char *streets[SIM_DISTRICT_NAMES]; /* NULL-terminated when shorter */
+    const char *waters[SIM_DISTRICT_NAMES];  /* lakes and rivers; NULL-terminated */
 };
 
 extern const struct sim_district sim_districts[SIM_NDISTRICTS];

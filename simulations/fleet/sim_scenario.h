@@ -33,19 +33,19 @@ enum sim_fault_type {
 
 struct sim_fault_spec {
     enum sim_fault_type type;
-    unsigned kinds;    /* bit per enum ct_kind; 0: every kind */
-    double fraction;   /* share of the matching nodes hit (by hash of seed, fault, id) */
+    unsigned kinds;  /* bit per enum ct_kind; 0: every kind */
+    double fraction; /* share of the matching nodes hit (by hash of seed, fault, id) */
     char ids[SIM_FAULT_IDS][CT_ID_MAX + 1]; /* explicit devices (in addition to 'fraction') */
     size_t nids;
-    int64_t at_ms;     /* simulated offset from the start */
-    int64_t for_ms;    /* simulated length; 0: until the end of the run */
-    double value;      /* drift %/day, spike factor, skew ms */
-    double prob;       /* spike, garbage: probability per reading */
+    int64_t at_ms;  /* simulated offset from the start */
+    int64_t for_ms; /* simulated length; 0: until the end of the run */
+    double value;   /* drift %/day, spike factor, skew ms */
+    double prob;    /* spike, garbage: probability per reading */
 };
 
 struct sim_mark {
-    int64_t at_ms;    /* simulated offset from the start */
-    char label[160];  /* what to do then, printed by fleet-sim */
+    int64_t at_ms;   /* simulated offset from the start */
+    char label[160]; /* what to do then, printed by fleet-sim */
 };
 
 struct sim_scenario {
@@ -61,7 +61,7 @@ struct sim_scenario {
     bool auto_haze;
     struct sim_storm storms[SIM_MAX_STORMS]; /* start_ms relative to the start until applied */
     size_t nstorms;
-    struct sim_haze haze[SIM_MAX_HAZE];      /* start_ms relative to the start until applied */
+    struct sim_haze haze[SIM_MAX_HAZE]; /* start_ms relative to the start until applied */
     size_t nhaze;
     struct sim_fault_spec faults[SIM_MAX_FAULTS];
     size_t nfaults;

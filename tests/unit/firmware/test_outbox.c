@@ -93,6 +93,24 @@ static int truncate_to(struct fx *f, uint64_t size)
     return fw_nvs_log_truncate(f->nvs, "obseg-0000000000000000", size);
 }
 
+/* A node that is caught up sends each record as soon as it is appended: the record after a full
+ * segment starts a new segment only when it is appended, after the send cursor passed the old
+ * segment's end. It must still be sent (it was lost: 256, 512, ... never arrived). */
+static void test_outbox_caught_up_across_segments(void **state)
+{
+    struct fx *f = *state;
+    struct fw_outbox_rec rec;
+
+    reopen(f, 1000, 4);
+    for (uint64_t i = 0; i < 13; i++) {
+        append_n(f, i, 1);
+        expect_next(f, i);
+        assert_int_equal(fw_outbox_next(f->ob, &rec), CT_E_NOTFOUND);
+        assert_int_equal(fw_outbox_ack(f->ob, i), 0);
+    }
+    assert_int_equal(fw_outbox_pending(f->ob), 0);
+}
+
 static void test_outbox_append_ack_restart(void **state)
 {
     struct fx *f = *state;
@@ -309,6 +327,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_outbox_append_ack_restart, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_caught_up_across_segments, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_torn_tail_every_cut, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_bound_drops_oldest, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_resend_byte_identical, fx_setup, fx_teardown),

@@ -159,6 +159,9 @@ static void test_physics_flood_rises_and_drains(void **state)
         if (t == T_JUL + HOUR) {
             assert_true(d == 0.0); /* dry before the storm */
         }
+        if (t == T_JUL + 7 * HOUR) {
+            assert_true(d == 0.0); /* drained within 3 h of the storm's end */
+        }
     }
     print_message("flood peak %.1f cm at +%lld min, end %.1f cm\n", peak,
                   (long long)((peak_at - T_JUL) / MIN), prev);
