@@ -243,8 +243,21 @@ enum rec_res col_spool_cur_next(struct seg_cur *c, struct rec_view *v)
             return err != 0 ? REC_IOERR : REC_TORN;
         }
         uint32_t len = col_spool_get_u32(h + 8);
-        partial = memcmp(h, col_spool_rec_magic, 4) == 0 && len <= c->max_rec &&
-                  c->off + REC_HDR_LEN + len > c->end;
+        bool framed = memcmp(h, col_spool_rec_magic, 4) == 0 && len <= c->max_rec &&
+                      col_spool_get_u32(h + 12) == 0;
+        uint64_t next = c->off + REC_HDR_LEN + len;
+        partial = framed && next > c->end;
+        /* A damaged record whose frame is intact, followed by a valid record or the segment's
+         * end, is skipped whole: nothing inside its data (which devices control) may be read as
+         * a record. Only a damaged frame makes the reader search byte by byte. */
+        struct rec_view next_v;
+        if (framed && !partial && (next == c->end || valid_at(c, next, &next_v, &err))) {
+            c->off = next;
+            return REC_CORRUPT;
+        }
+        if (err != 0) {
+            return REC_IOERR;
+        }
     }
     if (resync(c, c->off + 1, &err)) {
         return REC_CORRUPT;

@@ -8,6 +8,7 @@
  *   2: a valid header, then records framed from the input (length byte, data) with a valid CRC,
  *      one in eight damaged on purpose; the sequence numbers come from the input too. */
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *file = malloc(cap);
     FZ_CHECK(file != NULL, "malloc");
     size_t flen = 0;
-    size_t framed = 0;
+    size_t clean_prefix = 0; /* clean frames before the first damaged one */
+    bool damaged = false;
     uint64_t first = 1 + (fz_u8(&f) % 4);
     if (mode == 0) {
         memcpy(file, data + 1, size - 1);
@@ -125,8 +127,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 put_le(r + 4, c, 4);
                 if ((ctl & 7) == 7) {
                     r[(ctl >> 3) % (32 + len)] ^= 0x5a; /* damage */
-                } else {
-                    framed++;
+                    damaged = true;
+                } else if (!damaged) {
+                    clean_prefix++;
                 }
                 f.p += len;
                 f.n -= len;
@@ -175,10 +178,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FZ_CHECK(prev <= st.last_seq, "seq %llu above last_seq %llu", (unsigned long long)prev,
              (unsigned long long)st.last_seq);
     if (mode == 2) {
-        /* Damaged frames may hide at most themselves: every clean frame is found, except one
-         * that a damaged length swallowed. Clean frames without damage must all be read. */
-        FZ_CHECK(nread <= framed, "read %llu records of %zu framed", (unsigned long long)nread,
-                 framed);
+        /* Every clean frame before the first damaged one is read. (A frame embedded in a damaged
+         * record's data can also be read when the damage hit the length field, since the reader
+         * must then search byte by byte; docs/spool.md says so. So no upper bound holds.) */
+        FZ_CHECK(nread >= clean_prefix, "read %llu records, %zu clean before any damage",
+                 (unsigned long long)nread, clean_prefix);
     }
 
     /* The journal still works: append, read back. */
