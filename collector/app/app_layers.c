@@ -14,6 +14,7 @@
 #include "col_layers.h"
 #include "col_obs.h"
 #include "col_store.h"
+#include "ct/gzip.h"
 #include "ct/err.h"
 
 #define APP_LAYER_WAITERS 256
@@ -31,7 +32,12 @@ struct app_layer {
     enum ct_kind kind;
     char *resp; /* the store's last answer (owned) */
     size_t resp_len;
-    char *geojson;    /* built from it (owned) */
+    char *geojson; /* built from it (owned) */
+    size_t geojson_len;
+    char *geojson_gz; /* its gzip representation (owned), made once per rebuild */
+    size_t geojson_gz_len;
+    char etag_plain[24]; /* ETags of the two representations */
+    char etag_gz[24];
     int64_t built_ms; /* 0: never */
     bool refreshing;
     struct layer_waiter waiters[APP_LAYER_WAITERS];
@@ -79,6 +85,41 @@ static void respond_doc(struct col_http_req *req, int status, const char *type, 
     col_http_respond(req, &resp);
 }
 
+/* The cached layer: its gzip body and ETags were made once when it was built, so a storm of
+ * citizens costs a copy per request, not a compression and a hash of the whole document. */
+static void respond_cached(struct app_layer *l, struct col_http_req *req)
+{
+    struct col_http_resp resp = {.status = 200,
+                                 .content_type = "application/geo+json",
+                                 .body = l->geojson,
+                                 .len = l->geojson_len,
+                                 .compress = true,
+                                 .etag = true,
+                                 .cache_control = "public, max-age=30",
+                                 .extra_headers = "Access-Control-Allow-Origin: *\r\n",
+                                 .gz_body = l->geojson_gz,
+                                 .gz_len = l->geojson_gz_len,
+                                 .etag_plain = l->etag_plain,
+                                 .etag_gz = l->geojson_gz != NULL ? l->etag_gz : NULL};
+    col_http_respond(req, &resp);
+}
+
+/* Takes ownership of 'doc' as the layer's cached document and prepares its representations. */
+static void cache_doc(struct app_layer *l, char *doc)
+{
+    free(l->geojson);
+    free(l->geojson_gz);
+    l->geojson = doc;
+    l->geojson_len = strlen(doc);
+    l->geojson_gz = NULL;
+    l->geojson_gz_len = 0;
+    col_http_etag(doc, l->geojson_len, false, l->etag_plain);
+    if (ct_gzip(doc, l->geojson_len, &l->geojson_gz, &l->geojson_gz_len) == 0) {
+        col_http_etag(doc, l->geojson_len, true, l->etag_gz);
+    }
+    l->built_ms = app_now_ms();
+}
+
 /* Rebuilds the items query string from the parameters the OGC API defines (the server hands
  * parameters over decoded; the builder parses them again). */
 static const char *items_query(struct col_http_req *req, char *buf, size_t cap)
@@ -114,7 +155,7 @@ static void answer(struct app_layer *l, struct col_http_req *req, enum waiter_ki
     int rc;
 
     if (what == W_GEOJSON && l->geojson != NULL) {
-        respond_doc(req, 200, "application/geo+json", l->geojson);
+        respond_cached(l, req);
         return;
     }
     rc = build_src(l, &src, &devs);
@@ -169,9 +210,7 @@ static void on_store_answer(void *arg, int status, const char *body, size_t len)
             l->resp = copy;
             l->resp_len = len;
             if (build_src(l, &src, &devs) == 0 && col_layers_geojson(&src, l->kind, &doc) == 0) {
-                free(l->geojson);
-                l->geojson = doc;
-                l->built_ms = app_now_ms();
+                cache_doc(l, doc);
             }
             free(devs);
         }
@@ -388,6 +427,7 @@ void app_layers_close(struct col_app *app)
     for (int k = 0; k < CT_KIND__COUNT; k++) {
         free(ls->layer[k].resp);
         free(ls->layer[k].geojson);
+        free(ls->layer[k].geojson_gz);
     }
     free(ls);
 }

@@ -101,6 +101,13 @@ struct col_http_resp {
     bool etag;     /* strong ETag from the body's hash; 304 on a matching If-None-Match */
     const char *cache_control; /* NULL = no Cache-Control header */
     const char *extra_headers; /* NULL or complete "Name: value\r\n" lines, copied */
+    /* Optional precomputed representations of a cached document, so that a busy document is not
+     * compressed and hashed again for every request (all borrowed for the call; NULL = compute):
+     * the gzip body, and the ETags col_http_etag() gives for the plain and gzip bodies. */
+    const char *gz_body;
+    size_t gz_len;
+    const char *etag_plain;
+    const char *etag_gz;
 };
 
 /* Sends 'resp'. Returns 0 (also for a cancelled request: nothing is sent), CT_E_INVAL,

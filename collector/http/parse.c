@@ -242,9 +242,14 @@ static void dispatch(struct conn *c)
         char extra[64];
         snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry_s);
         static const char body[] = "429 Too Many Requests\n";
-        struct col_http_resp r = {
-            429,  "text/plain; charset=utf-8", body, sizeof(body) - 1, false, false, "no-store",
-            extra};
+        struct col_http_resp r = {.status = 429,
+                                  .content_type = "text/plain; charset=utf-8",
+                                  .body = body,
+                                  .len = sizeof(body) - 1,
+                                  .compress = false,
+                                  .etag = false,
+                                  .cache_control = "no-store",
+                                  .extra_headers = extra};
         col_http_respond(req, &r);
         return;
     }

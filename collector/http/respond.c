@@ -194,22 +194,42 @@ int col_http_respond(struct col_http_req *req, const struct col_http_resp *resp)
         return 0;
     }
     int status = resp->status;
+    bool want_gz = resp->compress && resp->len > 0 && col_http_req_accepts_gzip(req);
     bool gzip = false;
     char *body = NULL;
     size_t blen = 0;
-    if (resp->compress && resp->len > 0 && col_http_req_accepts_gzip(req) &&
-        ct_gzip(resp->body, resp->len, &body, &blen) == 0) {
-        gzip = true;
-    }
     char etag[24];
     bool with_etag = resp->etag && status == 200;
     if (with_etag) {
-        col_http_etag(resp->body, resp->len, gzip, etag);
+        const char *pre = want_gz ? resp->etag_gz : resp->etag_plain;
+        if (pre != NULL) {
+            snprintf(etag, sizeof(etag), "%s", pre);
+        } else {
+            col_http_etag(resp->body, resp->len, want_gz, etag);
+        }
         if (col_http_etag_matches(req->if_none_match, etag)) {
             status = 304;
         }
     }
-    if (!gzip && resp->len > 0) {
+    /* A 304 or 204 answer carries no body: nothing to compress or copy. (A HEAD answer needs the
+     * body's length, so it is built and dropped below.) */
+    bool skip = status == 304 || status == 204;
+    if (!skip && want_gz) {
+        if (resp->gz_body != NULL) {
+            body = malloc(resp->gz_len > 0 ? resp->gz_len : 1);
+            if (body != NULL) {
+                memcpy(body, resp->gz_body, resp->gz_len);
+                blen = resp->gz_len;
+                gzip = true;
+            }
+        } else if (ct_gzip(resp->body, resp->len, &body, &blen) == 0) {
+            gzip = true;
+        }
+        if (!gzip && with_etag && status == 200) {
+            col_http_etag(resp->body, resp->len, false, etag); /* plain after all */
+        }
+    }
+    if (!skip && !gzip && resp->len > 0) {
         body = malloc(resp->len);
         if (body == NULL) {
             col_http_conn_close(c);
@@ -222,7 +242,7 @@ int col_http_respond(struct col_http_req *req, const struct col_http_resp *resp)
     struct ct_buf head;
     ct_buf_init(&head, HEAD_MAX);
     int rc = build_head(&head, resp, status, with_etag ? etag : NULL, gzip, blen, c->close_after);
-    bool no_body = req->head || status == 304 || status == 204;
+    bool no_body = req->head || skip;
     c->req = NULL;
     col_http_req_free(req);
     if (rc != 0) {
@@ -244,8 +264,14 @@ int col_http_respond_error(struct col_http_req *req, int status)
 {
     char body[96];
     int n = snprintf(body, sizeof(body), "%d %s\n", status, col_http_reason(status));
-    struct col_http_resp r = {
-        status, "text/plain; charset=utf-8", body, (size_t)n, false, false, "no-store", NULL};
+    struct col_http_resp r = {.status = status,
+                              .content_type = "text/plain; charset=utf-8",
+                              .body = body,
+                              .len = (size_t)n,
+                              .compress = false,
+                              .etag = false,
+                              .cache_control = "no-store",
+                              .extra_headers = NULL};
     return col_http_respond(req, &r);
 }
 
@@ -295,8 +321,14 @@ static void file_done(uv_work_t *w, int status)
     if (status != 0 || !j->found) {
         col_http_respond_error(j->req, 404);
     } else {
-        struct col_http_resp r = {
-            200, col_http_content_type(j->path), j->data, j->len, true, true, "no-cache", NULL};
+        struct col_http_resp r = {.status = 200,
+                                  .content_type = col_http_content_type(j->path),
+                                  .body = j->data,
+                                  .len = j->len,
+                                  .compress = true,
+                                  .etag = true,
+                                  .cache_control = "no-cache",
+                                  .extra_headers = NULL};
         col_http_respond(j->req, &r);
     }
     free(j->data);

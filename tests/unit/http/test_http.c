@@ -47,16 +47,28 @@ static void h_hello(struct col_http_req *req, void *arg)
                      col_http_req_path(req), who != NULL ? who : "-",
                      missing != NULL ? "yes" : "no", col_http_req_client(req),
                      col_http_req_accept(req) != NULL ? col_http_req_accept(req) : "-");
-    struct col_http_resp r = {
-        200, "text/plain; charset=utf-8", body, (size_t)n, false, false, "no-store", NULL};
+    struct col_http_resp r = {.status = 200,
+                              .content_type = "text/plain; charset=utf-8",
+                              .body = body,
+                              .len = (size_t)n,
+                              .compress = false,
+                              .etag = false,
+                              .cache_control = "no-store",
+                              .extra_headers = NULL};
     assert_int_equal(col_http_respond(req, &r), 0);
 }
 
 static void h_layer(struct col_http_req *req, void *arg)
 {
     (void)arg;
-    struct col_http_resp r = {200,  "application/geo+json", big_body, sizeof(big_body) - 1, true,
-                              true, "max-age=30",           NULL};
+    struct col_http_resp r = {.status = 200,
+                              .content_type = "application/geo+json",
+                              .body = big_body,
+                              .len = sizeof(big_body) - 1,
+                              .compress = true,
+                              .etag = true,
+                              .cache_control = "max-age=30",
+                              .extra_headers = NULL};
     assert_int_equal(col_http_respond(req, &r), 0);
 }
 
@@ -389,7 +401,14 @@ static void test_http_async_and_cancelled(void **state)
     assert_true(run_until(&f.loop, held, &f, 5000));
     assert_false(col_http_req_cancelled(f.held));
     assert_int_equal(cl.len, 0); /* nothing answered yet */
-    struct col_http_resp resp = {200, "text/plain", "later", 5, false, false, NULL, NULL};
+    struct col_http_resp resp = {.status = 200,
+                                 .content_type = "text/plain",
+                                 .body = "later",
+                                 .len = 5,
+                                 .compress = false,
+                                 .etag = false,
+                                 .cache_control = NULL,
+                                 .extra_headers = NULL};
     assert_int_equal(col_http_respond(f.held, &resp), 0);
     f.held = NULL;
     assert_int_equal(await_responses(&f.loop, &cl, 1, &r), 1);
