@@ -22,7 +22,6 @@
 
 struct fw_nvs {
     char dir[NVS_PATH_MAX]; /* the store's directory */
-    int dirfd;              /* open for fsync after rename */
 };
 
 int64_t fw_hal_mono_ms(void)
@@ -186,11 +185,6 @@ int fw_nvs_open(const char *dir, struct fw_nvs **out)
         return CT_E_NOMEM;
     }
     snprintf(nvs->dir, sizeof(nvs->dir), "%s", dir);
-    nvs->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (nvs->dirfd < 0) {
-        free(nvs);
-        return CT_E_IO;
-    }
     *out = nvs;
     return 0;
 }
@@ -200,8 +194,25 @@ void fw_nvs_close(struct fw_nvs *nvs)
     if (nvs == NULL) {
         return;
     }
-    close(nvs->dirfd);
     free(nvs);
+}
+
+/* fsyncs the storage directory, so a rename or a new file in it survives a power loss. The
+ * directory is opened only for this: a simulator running tens of thousands of nodes in one
+ * process must not hold a descriptor per node. */
+static int sync_dir(const struct fw_nvs *nvs)
+{
+    int fd = open(nvs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = 0;
+
+    if (fd < 0) {
+        return CT_E_IO;
+    }
+    if (fsync(fd) != 0) {
+        rc = CT_E_IO;
+    }
+    close(fd);
+    return rc;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -291,7 +302,7 @@ int fw_nvs_write(struct fw_nvs *nvs, const char *name, const void *data, size_t 
         unlink(tmp);
         return rc;
     }
-    if (sync && fsync(nvs->dirfd) != 0) {
+    if (sync && sync_dir(nvs) != 0) {
         return CT_E_IO;
     }
     return 0;
@@ -317,7 +328,7 @@ int fw_nvs_log_append(struct fw_nvs *nvs, const char *name, const void *data, si
     if (close(fd) != 0 && rc == 0) {
         rc = CT_E_IO;
     }
-    if (rc == 0 && sync && created && fsync(nvs->dirfd) != 0) {
+    if (rc == 0 && sync && created && sync_dir(nvs) != 0) {
         rc = CT_E_IO;
     }
     return rc;

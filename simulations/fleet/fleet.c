@@ -233,12 +233,13 @@ static int parse_kinds(const char *s, unsigned *mask)
     return 0;
 }
 
-/* Each node's storage holds a directory descriptor (fw_nvs): raise the soft limit of open files to
- * what the fleet needs (and the hard one when privileged). Returns 0 or CT_E_NOMEM. */
-static int raise_fd_limit(size_t nodes)
+/* Each MQTT connection holds a socket (node storage opens files only while it writes): raise the
+ * soft limit of open files to what the fleet's connections need (and the hard one when
+ * privileged). Returns 0 or CT_E_NOMEM. */
+static int raise_fd_limit(size_t connections)
 {
     struct rlimit rl;
-    rlim_t need = (rlim_t)nodes + 256;
+    rlim_t need = (rlim_t)connections * 2 + 256;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
         return 0;
     }
@@ -251,8 +252,8 @@ static int raise_fd_limit(size_t nodes)
     }
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < need) {
         fprintf(stderr,
-                "fleet-sim: %zu nodes need %llu open files; the limit is %llu (ulimit -n)\n", nodes,
-                (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+                "fleet-sim: %zu connections need %llu open files; the limit is %llu (ulimit -n)\n",
+                connections, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
         return CT_E_NOMEM;
     }
     return 0;
@@ -357,7 +358,7 @@ int main(int argc, char **argv)
     fl.fctx.seed = fl.o.seed;
     fw_hal_sensor_set_source(fleet_source, &fl);
     int exit_code = 1;
-    if (raise_fd_limit(ct_registry_count(fl.reg)) != 0) {
+    if (raise_fd_limit(fl.shared ? (size_t)fl.o.connections : ct_registry_count(fl.reg)) != 0) {
         goto out;
     }
     rc = fleet_setup(&fl, master, mlen, kinds);
