@@ -40,5 +40,5 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== tests (release build)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600 || status=1
 echo "== tests (ASan + UBSan build)"
-ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900 -LE "browser|fuzz" || status=1
+ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900 -LE "browser|fuzz|slow" || status=1
 exit $status
