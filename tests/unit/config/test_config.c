@@ -15,54 +15,7 @@
 #include "ct/buf.h"
 #include "ct/err.h"
 
-/* Outside a sanitizer build the test can fail the N-th allocation: malloc, calloc and realloc
- * over glibc's __libc_* (as tests/alloc's shim does). ASan owns malloc, so its builds skip
- * that test. */
-#if defined(__SANITIZE_ADDRESS__)
-#define FAIL_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FAIL_ALLOCS 0
-#endif
-#endif
-#ifndef FAIL_ALLOCS
-#define FAIL_ALLOCS 1
-#endif
-
-#if FAIL_ALLOCS
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t m);
-extern void *__libc_realloc(void *p, size_t n);
-extern void __libc_free(void *p);
-
-static unsigned long g_fail_at; /* 0: nothing fails */
-static unsigned long g_count;
-
-static int next_fails(void)
-{
-    return g_fail_at != 0 && ++g_count == g_fail_at;
-}
-
-void *malloc(size_t n)
-{
-    return next_fails() ? NULL : __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t m)
-{
-    return next_fails() ? NULL : __libc_calloc(n, m);
-}
-
-void *realloc(void *p, size_t n)
-{
-    return next_fails() ? NULL : __libc_realloc(p, n);
-}
-
-void free(void *p)
-{
-    __libc_free(p);
-}
-#endif
+#include "ct_failmalloc.h"
 
 static void parse_ok(const char *json, struct col_config *cfg)
 {
@@ -224,7 +177,7 @@ static void test_config_errors_name_key_and_path(void **state)
 static void test_config_out_of_memory(void **state)
 {
     (void)state;
-#if FAIL_ALLOCS
+#if CT_FAILMALLOC
     /* Each allocation of a parse failing in turn (cJSON's included) gives CT_E_NOMEM, never
      * CT_E_PARSE ("malformed JSON"), until the parse needs no more. */
     static const char json[] = "{\"mqtt\":{\"uri\":\"tcp://127.0.0.1:1883\",\"client_id\":\"x\"},"
@@ -235,10 +188,9 @@ static void test_config_out_of_memory(void **state)
     for (n = 1; rc == CT_E_NOMEM; n++) {
         struct col_config cfg;
         char err[COL_CONFIG_ERR_MAX] = "";
-        g_count = 0;
-        g_fail_at = n;
+        ct_failmalloc_arm(n);
         rc = col_config_parse(json, sizeof(json) - 1, "t.json", &cfg, err, sizeof(err));
-        g_fail_at = 0;
+        ct_failmalloc_disarm();
         if (rc == CT_E_NOMEM) {
             assert_non_null(strstr(err, "out of memory"));
             assert_null(cfg.mqtt_uri);

@@ -16,54 +16,7 @@
 #include "ct/err.h"
 #include "ct/registry.h"
 
-/* Outside a sanitizer build the test can fail the N-th allocation: malloc, calloc and realloc
- * over glibc's __libc_* (as tests/alloc's shim does). ASan owns malloc, so its builds skip
- * those tests. */
-#if defined(__SANITIZE_ADDRESS__)
-#define FAIL_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FAIL_ALLOCS 0
-#endif
-#endif
-#ifndef FAIL_ALLOCS
-#define FAIL_ALLOCS 1
-#endif
-
-#if FAIL_ALLOCS
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t m);
-extern void *__libc_realloc(void *p, size_t n);
-extern void __libc_free(void *p);
-
-static unsigned long g_fail_at; /* 0: nothing fails */
-static unsigned long g_count;
-
-static int next_fails(void)
-{
-    return g_fail_at != 0 && ++g_count == g_fail_at;
-}
-
-void *malloc(size_t n)
-{
-    return next_fails() ? NULL : __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t m)
-{
-    return next_fails() ? NULL : __libc_calloc(n, m);
-}
-
-void *realloc(void *p, size_t n)
-{
-    return next_fails() ? NULL : __libc_realloc(p, n);
-}
-
-void free(void *p)
-{
-    __libc_free(p);
-}
-#endif
+#include "ct_failmalloc.h"
 
 #define NOW_MS 1763888400000LL
 
@@ -148,7 +101,7 @@ static void test_verdicts_without_failure(void **state)
 
 static void test_decode_out_of_memory_is_overload(void **state)
 {
-#if FAIL_ALLOCS
+#if CT_FAILMALLOC
     struct fixture *fx = *state;
     struct col_verdict v;
     char payload[256];
@@ -162,10 +115,9 @@ static void test_decode_out_of_memory_is_overload(void **state)
     unsigned long nomem = 0;
     int rc = CT_E_NOMEM;
     for (unsigned long n = 1; rc == CT_E_NOMEM; n++) {
-        g_count = 0;
-        g_fail_at = n;
+        ct_failmalloc_arm(n);
         rc = process(fx, UP_TOPIC, payload, &v);
-        g_fail_at = 0;
+        ct_failmalloc_disarm();
         if (rc == CT_E_NOMEM) {
             assert_int_equal(v.reject, CT_REJ_OVERLOAD);
             nomem++;
@@ -186,7 +138,7 @@ static void test_decode_out_of_memory_is_overload(void **state)
 
 static void test_status_out_of_memory_is_overload(void **state)
 {
-#if FAIL_ALLOCS
+#if CT_FAILMALLOC
     struct fixture *fx = *state;
     struct col_verdict v;
     static const char status[] = "{\"v\":1,\"id\":\"hn-flood-0001\",\"state\":\"online\"}";
@@ -194,10 +146,9 @@ static void test_status_out_of_memory_is_overload(void **state)
     unsigned long nomem = 0;
     int rc = CT_E_NOMEM;
     for (unsigned long n = 1; rc == CT_E_NOMEM; n++) {
-        g_count = 0;
-        g_fail_at = n;
+        ct_failmalloc_arm(n);
         rc = process(fx, STATUS_TOPIC, status, &v);
-        g_fail_at = 0;
+        ct_failmalloc_disarm();
         if (rc == CT_E_NOMEM) {
             assert_int_equal(v.reject, CT_REJ_OVERLOAD);
             nomem++;

@@ -14,54 +14,7 @@
 #include "ct/err.h"
 #include "ct/registry.h"
 
-/* Outside a sanitizer build the test can fail the N-th allocation: malloc, calloc and realloc
- * over glibc's __libc_* (as tests/alloc's shim does). ASan owns malloc, so its builds skip
- * that test. */
-#if defined(__SANITIZE_ADDRESS__)
-#define FAIL_ALLOCS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FAIL_ALLOCS 0
-#endif
-#endif
-#ifndef FAIL_ALLOCS
-#define FAIL_ALLOCS 1
-#endif
-
-#if FAIL_ALLOCS
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t m);
-extern void *__libc_realloc(void *p, size_t n);
-extern void __libc_free(void *p);
-
-static unsigned long g_fail_at; /* 0: nothing fails */
-static unsigned long g_count;
-
-static int next_fails(void)
-{
-    return g_fail_at != 0 && ++g_count == g_fail_at;
-}
-
-void *malloc(size_t n)
-{
-    return next_fails() ? NULL : __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t m)
-{
-    return next_fails() ? NULL : __libc_calloc(n, m);
-}
-
-void *realloc(void *p, size_t n)
-{
-    return next_fails() ? NULL : __libc_realloc(p, n);
-}
-
-void free(void *p)
-{
-    __libc_free(p);
-}
-#endif
+#include "ct_failmalloc.h"
 
 static const char good[] =
     "# citytel registry\n"
@@ -258,7 +211,7 @@ static void test_registry_tag_text_ending_in_backslash(void **state)
 static void test_registry_out_of_memory(void **state)
 {
     (void)state;
-#if FAIL_ALLOCS
+#if CT_FAILMALLOC
     /* Each allocation of a parse failing in turn (cJSON's included) gives CT_E_NOMEM with a
      * message, never CT_E_PARSE ("malformed JSON"), until the parse needs no more. */
     size_t len = strlen(good);
@@ -267,10 +220,9 @@ static void test_registry_out_of_memory(void **state)
     for (n = 1; rc == CT_E_NOMEM; n++) {
         struct ct_registry *reg = NULL;
         char err[256] = "";
-        g_count = 0;
-        g_fail_at = n;
+        ct_failmalloc_arm(n);
         rc = ct_registry_parse(good, len, "registry.jsonl", &reg, err, sizeof(err));
-        g_fail_at = 0;
+        ct_failmalloc_disarm();
         if (rc == CT_E_NOMEM) {
             assert_null(reg);
             assert_non_null(strstr(err, "out of memory"));
