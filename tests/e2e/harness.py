@@ -88,10 +88,11 @@ class Stack:
         self.wait_port(self.mqtt_port, 20)
         return self.mqtt_port
 
-    def start_influxdb(self):
+    def start_influxdb(self, port=None):
+        """Starts InfluxDB with the stack's data folder; again on 'port' after a stop."""
         d = os.path.join(self.dir, "influxdb")
         os.makedirs(d, exist_ok=True)
-        self.influx_port = free_port()
+        self.influx_port = port or free_port()
         rpc = free_port()
         conf = os.path.join(d, "influxdb.conf")
         with open(conf, "w") as f:

@@ -9,7 +9,7 @@ import struct
 import subprocess
 import zlib
 
-from harness import free_port, wait_until
+from harness import wait_until
 
 DISTRICTS = [("Hoàn Kiếm", "Hàng Bông"), ("Đống Đa", "Kim Liên"), ("Ba Đình", "Điện Biên"),
              ("Cầu Giấy", "Dịch Vọng"), ("Hai Bà Trưng", "Bách Khoa")]
@@ -75,31 +75,7 @@ class Publisher:
 
 def start_influxdb_on(st, port):
     """Starts InfluxDB again with the stack's data folder, on 'port' (the port it had)."""
-    d = os.path.join(st.dir, "influxdb")
-    os.makedirs(d, exist_ok=True)
-    st.influx_port = port
-    conf = os.path.join(d, "influxdb.conf")
-    with open(conf, "w") as f:
-        f.write(f"""reporting-disabled = true
-bind-address = "127.0.0.1:{free_port()}"
-[meta]
-  dir = "{d}/meta"
-[data]
-  dir = "{d}/data"
-  wal-dir = "{d}/wal"
-  query-log-enabled = false
-[http]
-  bind-address = "127.0.0.1:{port}"
-  log-enabled = false
-[logging]
-  level = "warn"
-[monitor]
-  store-enabled = false
-[continuous_queries]
-  enabled = false
-""")
-    st._spawn("influxd", ["influxd", "run", "-config", conf], os.path.join(d, "out.log"))
-    wait_until(st._influx_ping, 60, "InfluxDB /ping")
+    st.start_influxdb(port)
 
 
 def stored(st, db, measurements=("air", "water")):
