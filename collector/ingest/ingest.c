@@ -281,13 +281,44 @@ int col_ingest_start(struct col_ingest *in)
     return 0;
 }
 
+/* Watchdog reconnection: Paho's MQTTAsync_reconnect() does nothing while the client counts as
+ * connected, so the connection is closed and made again. The persistent session keeps the
+ * subscriber's messages in the broker meanwhile; on_connected subscribes again. */
+static void watchdog_connect(struct col_ingest *in)
+{
+    notify(in, false, "watchdog");
+    if (col_ingest_start(in) != 0) {
+        col_log(COL_LOG_ERROR, "ingest", "watchdog: cannot connect again; Paho retries");
+    }
+}
+
+static void on_watchdog_disconnected(void *context, MQTTAsync_successData5 *resp)
+{
+    (void)resp;
+    watchdog_connect(context);
+}
+
+static void on_watchdog_disconnect_failed(void *context, MQTTAsync_failureData5 *resp)
+{
+    (void)resp;
+    watchdog_connect(context);
+}
+
 int col_ingest_reconnect(struct col_ingest *in)
 {
-    int rc = MQTTAsync_reconnect(in->client);
+    MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer5;
+    int rc;
 
+    opts.timeout = 1000;
+    opts.onSuccess5 = on_watchdog_disconnected;
+    opts.onFailure5 = on_watchdog_disconnect_failed;
+    opts.context = in;
+    rc = MQTTAsync_disconnect(in->client, &opts);
     if (rc != MQTTASYNC_SUCCESS) {
-        col_log(COL_LOG_WARN, "ingest", "MQTTAsync_reconnect: %s", MQTTAsync_strerror(rc));
-        return CT_E_NET;
+        col_log(COL_LOG_WARN, "ingest", "watchdog: MQTTAsync_disconnect: %s",
+                MQTTAsync_strerror(rc));
+        rc = MQTTAsync_reconnect(in->client);
+        return rc == MQTTASYNC_SUCCESS ? 0 : CT_E_NET;
     }
     return 0;
 }

@@ -110,6 +110,34 @@ def main():
         line = [x for x in st.log("collector").splitlines() if "state rebuilt" in x][-1]
         rows_n = int(line.split("(")[1].split()[0])
         check(rows_n > 0, f"state rebuilt from the store at start ({rows_n} rows)")
+
+        # The watchdog: a subscription that stays connected but silent longer than
+        # mqtt.silence_reconnect_s is dropped and made again; readings still arrive after it.
+        st.stop("collector")
+        st.start_collector(extra={"mqtt": {"silence_reconnect_s": 2}})
+        wait_until(lambda: st.metric("citytel_mqtt_watchdog_reconnects_total") >= 1, 30,
+                   "a watchdog reconnection")
+        wait_until(lambda: st.metric("citytel_mqtt_connects_total") >= 2 and
+                   st.http_get("/healthz")[0] == 200, 30, "subscribed again")
+        check("no message for 2 s while connected" in st.log("collector"),
+              "the watchdog says why it reconnects")
+        before = st.metric("citytel_messages_accepted_total")
+        send("hn-air-0002", 20, 1)
+        try:
+            wait_until(lambda: st.metric("citytel_messages_accepted_total") > before, 20,
+                       "a reading after the watchdog's reconnection")
+            ok = True
+        except AssertionError:
+            ok = False
+            print({k: v for k, v in st.metrics().items() if v and "mqtt" in k or "rejected" in k})
+        ts20 = now - 100_000 + 20 * 100
+        if ok:
+            try:
+                wait_until(lambda: st.query(f'SELECT * FROM "air" WHERE time = {ts20}ms'), 20,
+                           "the reading in InfluxDB")
+            except AssertionError:
+                ok = False
+        check(ok, "readings arrive after the watchdog reconnected and resubscribed (stored)")
     finally:
         if failed:
             print(st.log("collector")[-3000:])
