@@ -209,6 +209,36 @@ static int read_password_file(const char *path, char *out, size_t cap)
     return 0;
 }
 
+/* The one InfluxDB query client of the process (state rebuild at start, public layers), made on
+ * first use. Returns 0 or a CT_E_* code. */
+int app_store(struct col_app *app, struct col_store **out)
+{
+    if (app->store == NULL) {
+        struct col_store_cfg sc = {
+            .url = app->cfg.influx_url,
+            .db = app->cfg.influx_db,
+            .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
+            .password = app->cfg.influx_password[0] ? app->cfg.influx_password : NULL,
+            .epoch = "ms",
+            .timeout_ms = 15000,
+            .max_response_bytes = 64u << 20};
+        int rc = col_store_create(app->loop, &sc, &app->store);
+        if (rc != 0) {
+            col_log(COL_LOG_ERROR, "store", "cannot create the query client: %s", ct_strerror(rc));
+            return rc;
+        }
+    }
+    *out = app->store;
+    return 0;
+}
+
+static void on_store_closed(void *arg)
+{
+    struct col_app *app = arg;
+
+    app->open_handles--;
+}
+
 static int create_ingest(struct col_app *app)
 {
     const struct col_config *c = &app->cfg;
@@ -273,6 +303,13 @@ static void on_http_closed(void *arg)
 
 static void close_all(struct col_app *app)
 {
+    /* The query client first: it answers every running query (rebuild, layers) with CT_E_STATE
+     * before the layers free their state. */
+    if (app->store != NULL) {
+        app->open_handles++;
+        col_store_close(app->store, on_store_closed, app);
+        app->store = NULL;
+    }
     app_derive_close(app);
     if (app->sink != NULL) {
         app_commit_cb(&app->commit_timer);

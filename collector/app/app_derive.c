@@ -76,7 +76,6 @@ static void on_alert(void *arg, const char *topic, const char *payload, size_t l
 {
     struct col_app *app = arg;
 
-    app->alerts++;
     col_log(COL_LOG_WARN, "alert", "%s %.*s", topic, (int)(len < 300 ? len : 300), payload);
     if (app->ingest != NULL) {
         col_ingest_publish(app->ingest, topic, payload, len);
@@ -156,15 +155,8 @@ static void on_rebuild_answer(void *arg, int status, const char *body, size_t le
  * answered. Returns 0 or an error (then nothing was started). */
 int app_derive_rebuild(struct col_app *app)
 {
-    struct col_store_cfg sc = {
-        .url = app->cfg.influx_url,
-        .db = app->cfg.influx_db,
-        .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
-        .password = app->cfg.influx_password[0] ? app->cfg.influx_password : NULL,
-        .epoch = "ms",
-        .timeout_ms = 15000,
-        .max_response_bytes = 64u << 20};
-    int rc = col_store_create(app->loop, &sc, &app->store);
+    struct col_store *store;
+    int rc = app_store(app, &store);
 
     if (rc != 0) {
         return rc;
@@ -172,7 +164,7 @@ int app_derive_rebuild(struct col_app *app)
     app->rebuilding = true;
     for (int w = 0; w < COL_DERIVE_RB__COUNT; w++) {
         const char *q = col_derive_rebuild_query((enum col_derive_rebuild)w);
-        if (q != NULL && col_store_query(app->store, q, on_rebuild_answer, app) == 0) {
+        if (q != NULL && col_store_query(store, q, on_rebuild_answer, app) == 0) {
             app->rebuild_pending++;
         }
     }
@@ -182,20 +174,8 @@ int app_derive_rebuild(struct col_app *app)
     return 0;
 }
 
-static void on_store_closed(void *arg)
-{
-    struct col_app *app = arg;
-
-    app->open_handles--;
-}
-
 void app_derive_close(struct col_app *app)
 {
-    if (app->store != NULL) {
-        app->open_handles++;
-        col_store_close(app->store, on_store_closed, app);
-        app->store = NULL;
-    }
     if (app->tick_timer.loop != NULL && !uv_is_closing((uv_handle_t *)&app->tick_timer)) {
         uv_timer_stop(&app->tick_timer);
     }

@@ -395,7 +395,6 @@ void app_sink_on_reject(void *arg, enum col_sink_reject cls, const char *lines, 
     if (len > 0 && lines[len - 1] != '\n') {
         n++;
     }
-    app->store_rejected_lines += n;
     col_log(COL_LOG_ERROR, "sink", "the store refused %zu line(s) (HTTP %d, class %d): %s", n,
             status, (int)cls, reason);
     if (app->quarantine != NULL) {
@@ -408,11 +407,11 @@ void app_sink_on_reject(void *arg, enum col_sink_reject cls, const char *lines, 
     }
 }
 
+/* The sink counts 401/403 answers itself (citytel_store_auth_errors_total); this raises the
+ * operator's alert in the log. */
 void app_sink_on_auth_error(void *arg, int status, const char *reason)
 {
-    struct col_app *app = arg;
-
-    app->sink_auth_errors++;
+    (void)arg;
     col_log(COL_LOG_ERROR, "sink",
             "ALERT: the store refused our credentials (HTTP %d): %s; check influx.username/"
             "password or influx.token",

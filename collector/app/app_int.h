@@ -57,14 +57,13 @@ struct col_app {
     struct col_http *http;
     struct app_layers *layers; /* the public layers (app_layers.c) */
     struct col_derive *derive; /* app_derive.c */
-    struct col_store *store;   /* queries of the ingest side (state rebuild) */
+    struct col_store *store;   /* the query client (app_store()): rebuild and layers */
     uv_timer_t tick_timer;     /* drives col_derive_tick */
     struct ct_buf overflow;    /* points waiting for room in the sink (bounded) */
     uint64_t overflow_mark;
     uint64_t last_mark;      /* the last mark given to the sink (marks never go back) */
     uint64_t points_dropped; /* points lost because the overflow buffer was full */
-    uint64_t alerts;
-    bool rebuilding; /* rebuild queries running: replay and ticks wait */
+    bool rebuilding;         /* rebuild queries running: replay and ticks wait */
     int rebuild_pending;
     uint64_t rebuild_rows;
     struct col_mq mq;
@@ -100,8 +99,6 @@ struct col_app {
     size_t nrejects;
     uint64_t reject_overflow;
     uint64_t quarantined;
-    uint64_t store_rejected_lines;
-    uint64_t sink_auth_errors;
 
     atomic_bool closing;
     atomic_bool spool_full_alert; /* the spool refused: Paho thread is waiting for room */
@@ -127,6 +124,9 @@ int app_replay_start(struct col_app *app);
 void app_count_reject(struct col_app *app, enum ct_reject reason, const char *device);
 void app_reject_flush_cb(uv_timer_t *t);
 int64_t app_now_ms(void);
+
+/* app.c */
+int app_store(struct col_app *app, struct col_store **out);
 
 /* app_derive.c */
 int app_enqueue(struct col_app *app, const char *lp, size_t len, uint64_t mark);

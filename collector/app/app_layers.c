@@ -46,7 +46,7 @@ struct app_layer {
 
 struct app_layers {
     struct col_app *app;
-    struct col_store *store;
+    struct col_store *store; /* borrowed: app_store() */
     struct app_layer layer[CT_KIND__COUNT];
     uint64_t queries;
     uint64_t query_errors;
@@ -185,11 +185,7 @@ static void answer(struct app_layer *l, struct col_http_req *req, enum waiter_ki
         col_http_respond_error(req, 503);
         return;
     }
-    respond_doc(req, 200,
-                what == W_NGSI    ? "application/ld+json"
-                : what == W_ITEMS ? "application/geo+json"
-                                  : "application/geo+json",
-                doc);
+    respond_doc(req, 200, what == W_NGSI ? "application/ld+json" : "application/geo+json", doc);
     free(doc);
 }
 
@@ -271,32 +267,22 @@ static void serve(struct app_layer *l, struct col_http_req *req, enum waiter_kin
     answer(l, req, what);
 }
 
-static int layer_of(const char *name, size_t len, enum ct_kind *kind)
-{
-    return ct_kind_parse(name, len, kind);
-}
-
 static bool wants_ld(struct col_http_req *req)
 {
     const char *a = col_http_req_accept(req);
     return a != NULL && strstr(a, "application/ld+json") != NULL;
 }
 
-static struct app_layers *layers_of(void *arg)
-{
-    return arg;
-}
-
 /* GET /layers/<layer>.geojson */
 static void on_layer(struct col_http_req *req, void *arg)
 {
-    struct app_layers *ls = layers_of(arg);
+    struct app_layers *ls = arg;
     const char *name = col_http_req_path(req) + strlen("/layers/");
     const char *dot = strrchr(name, '.');
     enum ct_kind kind;
 
     if (dot == NULL || strcmp(dot, ".geojson") != 0 ||
-        layer_of(name, (size_t)(dot - name), &kind) != 0) {
+        ct_kind_parse(name, (size_t)(dot - name), &kind) != 0) {
         col_http_respond_error(req, 404);
         return;
     }
@@ -317,7 +303,7 @@ static void respond_owned(struct col_http_req *req, int rc, char *doc, const cha
  * conformance at /ogc and /conformance. */
 static void on_collections(struct col_http_req *req, void *arg)
 {
-    struct app_layers *ls = layers_of(arg);
+    struct app_layers *ls = arg;
     const char *path = col_http_req_path(req);
     const char *rest = path + strlen("/collections");
     const struct ct_device **devs = NULL;
@@ -336,7 +322,7 @@ static void on_collections(struct col_http_req *req, void *arg)
     }
     rest++;
     slash = strchr(rest, '/');
-    if (layer_of(rest, slash ? (size_t)(slash - rest) : strlen(rest), &kind) != 0) {
+    if (ct_kind_parse(rest, slash ? (size_t)(slash - rest) : strlen(rest), &kind) != 0) {
         col_http_respond_error(req, 404);
         return;
     }
@@ -375,14 +361,6 @@ static void on_conformance(struct col_http_req *req, void *arg)
 int app_layers_routes(struct col_app *app)
 {
     struct app_layers *ls = calloc(1, sizeof(*ls));
-    struct col_store_cfg sc = {
-        .url = app->cfg.influx_url,
-        .db = app->cfg.influx_db,
-        .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
-        .password = app->cfg.influx_password[0] ? app->cfg.influx_password : NULL,
-        .epoch = "ms",
-        .timeout_ms = 10000,
-        .max_response_bytes = COL_LAYERS_RESPONSE_MAX};
     int rc;
 
     if (ls == NULL) {
@@ -393,7 +371,7 @@ int app_layers_routes(struct col_app *app)
         ls->layer[k].owner = ls;
         ls->layer[k].kind = (enum ct_kind)k;
     }
-    rc = col_store_create(app->loop, &sc, &ls->store);
+    rc = app_store(app, &ls->store);
     if (rc != 0) {
         free(ls);
         return rc;
@@ -406,13 +384,6 @@ int app_layers_routes(struct col_app *app)
     return rc;
 }
 
-static void on_store_closed(void *arg)
-{
-    struct col_app *app = arg;
-
-    app->open_handles--;
-}
-
 void app_layers_close(struct col_app *app)
 {
     struct app_layers *ls = app->layers;
@@ -421,9 +392,8 @@ void app_layers_close(struct col_app *app)
         return;
     }
     app->layers = NULL;
-    app->open_handles++;
-    /* Closing the store answers every running query (their waiters get 503). */
-    col_store_close(ls->store, on_store_closed, app);
+    /* The shared query client was closed first (close_all): running queries were answered and
+     * their waiters got 503. */
     for (int k = 0; k < CT_KIND__COUNT; k++) {
         free(ls->layer[k].resp);
         free(ls->layer[k].geojson);

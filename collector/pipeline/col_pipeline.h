@@ -39,9 +39,7 @@ struct col_verdict {
     struct col_devstate *state;  /* per-device state when known */
     struct ct_reading reading;   /* accepted values (and drops) when type is up */
     bool tips_mismatch;          /* rain: mm disagrees with the tips delta */
-    bool boot_changed;           /* first message of a new boot */
     int status_online;           /* status topic: 1 online, 0 offline */
-    bool sig_checked;            /* a signature was verified */
 };
 
 struct col_pipeline_stats {

@@ -237,7 +237,6 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
             return reject(p, v, CT_REJ_BAD_SIG, "sig", "signature does not verify for \"%s\"",
                           t.id);
         }
-        v->sig_checked = true;
     }
     if (t.type == CT_TOPIC_STATUS) {
         return process_status(p, v, payload, payload_len);
@@ -287,7 +286,6 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
         return reject(p, v, why == CT_REJ_NONE ? CT_REJ_NO_VALUES : why, "m", "%s",
                       "no valid measurement left in member \"m\"");
     }
-    v->boot_changed = v->state->seen && v->reading.boot != v->state->boot;
     col_dedup_accept(p->devices, v->state, v->reading.boot, v->reading.seq);
     if (v->reading.ts_ms > v->state->last_ts_ms) {
         v->state->last_ts_ms = v->reading.ts_ms;
