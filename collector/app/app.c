@@ -12,7 +12,9 @@
 #include "ct/err.h"
 #include "ct/sig.h"
 
-#define SHUTDOWN_DRAIN_MS 10000
+/* What the sink may still deliver at a stop; SIGTERM exits within 5 s whatever the store does
+ * (tests/e2e/test_dur_spool_full.py). */
+#define SHUTDOWN_DRAIN_MS 3000
 
 /* Reads a master key: hex text (64 or more hex digits, surrounding white space ignored). A key
  * file must not be readable by group or others. The key is never logged. */
@@ -239,34 +241,50 @@ static void on_store_closed(void *arg)
     app->open_handles--;
 }
 
-static int create_ingest(struct col_app *app)
+/* The MQTT client: telemetry and status, QoS per mqtt.qos; nothing is acknowledged before the
+ * intake has the message in the journal (app_flow.c). */
+static int create_mqtt(struct col_app *app)
 {
     const struct col_config *c = &app->cfg;
-    struct col_ingest_cfg ic;
+    struct col_mqtt_cfg mc;
     char password[1024];
+    char up[300];
+    char status[300];
+    const char *share = c->mqtt_share_group;
+    struct col_mqtt_sub subs[2];
     int rc;
 
-    memset(&ic, 0, sizeof(ic));
-    ic.uri = c->mqtt_uri;
-    ic.client_id = c->mqtt_client_id;
-    ic.username = c->mqtt_username;
-    ic.password = c->mqtt_password;
+    memset(&mc, 0, sizeof(mc));
+    mc.uri = c->mqtt_uri;
+    mc.client_id = c->mqtt_client_id;
+    mc.username = c->mqtt_username;
+    mc.password = c->mqtt_password;
     if (c->mqtt_password_file[0] != '\0') {
         rc = read_password_file(c->mqtt_password_file, password, sizeof(password));
         if (rc != 0) {
             return rc;
         }
-        ic.password = password;
+        mc.password = password;
     }
-    ic.share_group = c->mqtt_share_group;
-    ic.ca_file = c->mqtt_ca_file;
-    ic.cert_file = c->mqtt_cert_file;
-    ic.key_file = c->mqtt_key_file;
-    ic.qos = (int)c->mqtt_qos;
-    ic.keepalive_s = (int)c->mqtt_keepalive_s;
-    ic.session_expiry_s = (uint32_t)c->mqtt_session_expiry_s;
-    ic.receive_max = 1000;
-    rc = col_ingest_create(&ic, app_on_mqtt_msg, app_on_mqtt_state, app, &app->ingest);
+    mc.ca_file = c->mqtt_ca_file;
+    mc.cert_file = c->mqtt_cert_file;
+    mc.key_file = c->mqtt_key_file;
+    mc.keepalive_s = (unsigned)c->mqtt_keepalive_s;
+    mc.session_expiry_s = (uint32_t)c->mqtt_session_expiry_s;
+    mc.receive_max = (uint16_t)c->mqtt_receive_max;
+    if (share[0] != '\0') {
+        snprintf(up, sizeof(up), "$share/%s/city/v1/+/+/up", share);
+        snprintf(status, sizeof(status), "$share/%s/city/v1/+/+/status", share);
+    } else {
+        snprintf(up, sizeof(up), "city/v1/+/+/up");
+        snprintf(status, sizeof(status), "city/v1/+/+/status");
+    }
+    /* Telemetry: retained messages are never sent again on a resubscription (retain handling
+     * 2); status: the retained last state is wanted (0). */
+    subs[0] = (struct col_mqtt_sub){up, (uint8_t)c->mqtt_qos, 2};
+    subs[1] = (struct col_mqtt_sub){status, (uint8_t)c->mqtt_qos, 0};
+    rc = col_mqtt_create(app->loop, &mc, subs, 2, app_on_mqtt_msg, app_on_mqtt_event, app,
+                         &app->mqtt);
     memset(password, 0, sizeof(password));
     return rc;
 }
@@ -301,6 +319,13 @@ static void on_http_closed(void *arg)
     app->open_handles--;
 }
 
+static void on_part_closed(void *arg)
+{
+    struct col_app *app = arg;
+
+    app->open_handles--;
+}
+
 static void close_all(struct col_app *app)
 {
     /* The query client first: it answers every running query (rebuild, layers) with CT_E_STATE
@@ -312,7 +337,7 @@ static void close_all(struct col_app *app)
     }
     app_derive_close(app);
     if (app->sink != NULL) {
-        app_commit_cb(&app->commit_timer);
+        app->final_upto = app_commit_target(app);
         app->open_handles++;
         col_sink_close(app->sink, on_sink_closed, app);
         app->sink = NULL;
@@ -323,8 +348,8 @@ static void close_all(struct col_app *app)
         col_http_close(app->http, on_http_closed, app);
         app->http = NULL;
     }
-    close_handle(app, (uv_handle_t *)&app->wake);
     close_handle(app, (uv_handle_t *)&app->drain_idle);
+    close_handle(app, (uv_handle_t *)&app->reader_timer);
     close_handle(app, (uv_handle_t *)&app->commit_timer);
     close_handle(app, (uv_handle_t *)&app->reject_timer);
     close_handle(app, (uv_handle_t *)&app->stop_timer);
@@ -359,11 +384,17 @@ static void shutdown_app(struct col_app *app)
         return;
     }
     col_log(COL_LOG_INFO, "app", "stopping: no more MQTT messages are taken");
-    if (app->mq_ready) {
-        col_mq_close(&app->mq);
+    /* The broker keeps every message not yet acknowledged; the journal keeps every message not
+     * yet committed: both come back at the next start. */
+    if (app->mqtt != NULL) {
+        app->open_handles++;
+        col_mqtt_close(app->mqtt, on_part_closed, app);
     }
-    col_ingest_destroy(app->ingest, 2000);
-    app->ingest = NULL;
+    if (app->intake != NULL) {
+        app->open_handles++;
+        col_intake_close(app->intake, on_part_closed, app);
+    }
+    app->flow_started = false;
     uv_idle_stop(&app->drain_idle);
     if (app->sink != NULL && app->stop_timer.loop != NULL) {
         col_sink_flush(app->sink);
@@ -424,15 +455,16 @@ static void on_hup(uv_signal_t *s, int signum)
 static void on_watchdog(uv_timer_t *t)
 {
     struct col_app *app = container_of(t, struct col_app, watchdog_timer);
-    struct col_ingest_stats st;
+    struct col_mqtt_stats st;
     uint64_t now = uv_now(app->loop);
 
-    if (app->ingest == NULL) {
+    if (app->mqtt == NULL || atomic_load(&app->closing)) {
         return;
     }
-    col_ingest_stats(app->ingest, &st);
-    if (st.messages != app->wd_messages || !st.connected) {
-        app->wd_messages = st.messages;
+    col_mqtt_stats(app->mqtt, &st);
+    /* A paused subscription is silent on purpose. */
+    if (st.received != app->wd_messages || !st.up || st.paused) {
+        app->wd_messages = st.received;
         app->wd_since = now;
         return;
     }
@@ -442,15 +474,15 @@ static void on_watchdog(uv_timer_t *t)
                 (long long)app->cfg.mqtt_silence_reconnect_s);
         app->wd_reconnects++;
         app->wd_since = now;
-        col_ingest_reconnect(app->ingest);
+        col_mqtt_reconnect(app->mqtt, "watchdog: silent subscription");
     }
 }
 
 static int start_handles(struct col_app *app)
 {
-    int rc = uv_async_init(app->loop, &app->wake, app_wake_cb);
+    int rc = uv_idle_init(app->loop, &app->drain_idle);
 
-    rc = rc ? rc : uv_idle_init(app->loop, &app->drain_idle);
+    rc = rc ? rc : uv_timer_init(app->loop, &app->reader_timer);
     rc = rc ? rc : uv_timer_init(app->loop, &app->commit_timer);
     rc = rc ? rc : uv_timer_init(app->loop, &app->reject_timer);
     rc = rc ? rc : uv_timer_init(app->loop, &app->stop_timer);
@@ -495,18 +527,26 @@ static int start_ingest_side(struct col_app *app)
             return rc;
         }
     }
-    rc = col_mq_init(&app->mq, (size_t)app->cfg.ingest_queue_max_messages, 256u << 20, &app->wake);
+    app->reader_buf = malloc(APP_RECORD_MAX);
+    if (app->reader_buf == NULL) {
+        return CT_E_NOMEM;
+    }
+    rc = app_ckpt_load(app);
     if (rc != 0) {
         return rc;
     }
-    app->mq_ready = true;
+    rc = app_intake_create(app);
+    if (rc != 0) {
+        return rc;
+    }
     rc = create_sink(app);
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "sink", "cannot create the store client: %s", ct_strerror(rc));
         return rc;
     }
-    rc = create_ingest(app);
+    rc = create_mqtt(app);
     if (rc != 0) {
+        col_log(COL_LOG_ERROR, "ingest", "cannot create the MQTT client: %s", ct_strerror(rc));
         return rc;
     }
     rc = app_derive_create(app);
@@ -591,6 +631,7 @@ int col_app_run(const struct col_app_opts *opts)
     app->started_ms = app_now_ms();
     ct_buf_init(&app->lp, 64 * 1024);
     ct_buf_init(&app->held_lp, 64 * 1024);
+    ct_buf_init(&app->ckpt_buf, 1u << 30);
     rc = start(app);
     if (rc != 0) {
         app->exit_code = 1;
@@ -598,24 +639,22 @@ int col_app_run(const struct col_app_opts *opts)
         shutdown_app(app);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
-    if (app->ingest != NULL) {
-        col_ingest_destroy(app->ingest, 1000);
+    app->flow_started = app->next_seq > 0;
+    app_ckpt_final(app, app->final_upto);
+    app->flow_started = false;
+    col_mqtt_free(app->mqtt);
+    col_intake_free(app->intake);
+    free(app->held);
+    while (app->q_head != NULL) {
+        struct col_msg *next = app->q_head->next;
+        free(app->q_head);
+        app->q_head = next;
     }
-    if (app->held != NULL) {
-        struct col_msg *m = app->held;
-        while (m != NULL) {
-            struct col_msg *next = m->next;
-            free(m);
-            m = next;
-        }
-    }
-    if (app->replay != NULL) {
-        col_spool_reader_close(app->replay);
-        free(app->replay_buf);
-    }
-    if (app->mq_ready) {
-        col_mq_destroy(&app->mq);
-    }
+    col_spool_reader_close(app->reader);
+    free(app->reader_buf);
+    free(app->vw);
+    free(app->ck_vw);
+    ct_buf_free(&app->ckpt_buf);
     col_spool_close(app->spool);
     col_quarantine_close(app->quarantine);
     col_pipeline_free(app->pipeline);

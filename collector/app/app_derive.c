@@ -14,10 +14,12 @@
 
 #define APP_TICK_MS 1000
 
-/* The one way points reach the sink. Marks never go backwards at the sink, so a point is
- * enqueued with at least the last mark used. When the sink is full, points wait in a bounded
- * overflow buffer (APP_OVERFLOW_MAX) and go out first when room returns; beyond it they are
- * dropped and counted (citytel_points_dropped_total) with a log line. */
+/* The one way points reach the sink. Each point keeps its own mark (the lowest journal record it
+ * came from), so the journal is never committed past a record whose derived points the store
+ * has not taken (tests/unit/derive, the sink's low water). When the sink is full, points wait in
+ * a bounded overflow buffer (APP_OVERFLOW_MAX) under the lowest of their marks and go out first
+ * when room returns; beyond it they are dropped and counted (citytel_points_dropped_total) with
+ * a log line. */
 int app_enqueue(struct col_app *app, const char *lp, size_t len, uint64_t mark)
 {
     int rc;
@@ -25,13 +27,9 @@ int app_enqueue(struct col_app *app, const char *lp, size_t len, uint64_t mark)
     if (app->sink == NULL || len == 0) {
         return 0;
     }
-    if (mark < app->last_mark) {
-        mark = app->last_mark;
-    }
     if (app->overflow.len == 0) {
         rc = col_sink_enqueue(app->sink, lp, len, mark);
         if (rc == 0) {
-            app->last_mark = mark;
             return 0;
         }
         if (rc != CT_E_FULL) {
@@ -46,7 +44,9 @@ int app_enqueue(struct col_app *app, const char *lp, size_t len, uint64_t mark)
         }
         return CT_E_FULL;
     }
-    app->overflow_mark = mark;
+    if (app->overflow_mark == 0 || mark < app->overflow_mark) {
+        app->overflow_mark = mark;
+    }
     return 0;
 }
 
@@ -56,13 +56,10 @@ bool app_flush_overflow(struct col_app *app)
     if (app->overflow.len == 0) {
         return true;
     }
-    if (app->overflow_mark < app->last_mark) {
-        app->overflow_mark = app->last_mark;
-    }
     if (col_sink_enqueue(app->sink, app->overflow.p, app->overflow.len, app->overflow_mark) != 0) {
         return false;
     }
-    app->last_mark = app->overflow_mark;
+    app->overflow_mark = 0;
     ct_buf_reset(&app->overflow);
     return true;
 }
@@ -77,8 +74,8 @@ static void on_alert(void *arg, const char *topic, const char *payload, size_t l
     struct col_app *app = arg;
 
     col_log(COL_LOG_WARN, "alert", "%s %.*s", topic, (int)(len < 300 ? len : 300), payload);
-    if (app->ingest != NULL) {
-        col_ingest_publish(app->ingest, topic, payload, len);
+    if (app->mqtt != NULL && col_mqtt_publish(app->mqtt, topic, payload, len, 1, false) != 0) {
+        app->alerts_unsent++;
     }
 }
 
@@ -86,7 +83,9 @@ static void on_tick(uv_timer_t *t)
 {
     struct col_app *app = container_of(t, struct col_app, tick_timer);
 
-    if (app->replay == NULL && !app->rebuilding) {
+    /* Not while the journal is replayed: a tick would close windows that replayed records
+     * still belong to. */
+    if (app->flow_started && app->replay_until == 0 && !app->rebuilding) {
         col_derive_tick(app->derive, app_now_ms());
     }
 }
@@ -125,8 +124,8 @@ static void rebuild_done(struct col_app *app)
     app->rebuilding = false;
     col_log(COL_LOG_INFO, "derive", "state rebuilt from the store (%llu rows)",
             (unsigned long long)app->rebuild_rows);
-    if (app_replay_start(app) != 0) {
-        col_log(COL_LOG_ERROR, "spool", "cannot start the journal replay");
+    if (app_flow_start(app) != 0) {
+        col_log(COL_LOG_ERROR, "app", "cannot start the message flow");
     }
 }
 

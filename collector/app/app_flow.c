@@ -1,5 +1,20 @@
-/* app_flow.c - the message flow: Paho thread to spool and queue, loop thread through the
- * pipeline to the sink, and the commit of the journal. */
+/* app_flow.c - the message flow: the MQTT client to the intake (group commit, then PUBACK), the
+ * durable messages through the pipeline to the sink in journal order, and the commit of the
+ * journal behind the flow's checkpoint.
+ *
+ * Order. Every durable message has a journal seq; the flow processes seq next_seq, then the next,
+ * never skipping one. Durable messages come from the intake in memory (the fast path, bounded by
+ * APP_FLOW_MEM_MAX); when that queue is full, or at start with records left in the journal, the
+ * flow is "behind" and reads the journal with a spool reader until it reaches the last durable
+ * seq, then takes the memory path again. So the spool, not memory, holds a backlog (a store
+ * outage), and a restart replays exactly the records not yet committed.
+ *
+ * Commit. The journal is committed up to the lowest of: every record processed, the sink's low
+ * water (points not yet accepted by the store), the derived data's low water (open windows).
+ * Before each commit the flow writes its checkpoint (app_ckpt.c): the per-device (boot, seq)
+ * state and which records after the commit point were accepted. So after a restart a replayed
+ * captured message is still a duplicate (tests/e2e/test_dur_replay.py), and a record accepted
+ * before the crash is accepted again, not taken for its own duplicate (test_dur_kill.py). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +25,12 @@
 #include "ct/err.h"
 #include "ct/lp.h"
 
+#define APP_FLOW_MEM_MAX 16384         /* durable messages queued in memory for the flow */
+#define APP_FLOW_MEM_BYTES (32u << 20) /* and their bytes */
+#define APP_READER_RETRY_MS 1000
+
+static void flow_kick(struct col_app *app);
+
 int64_t app_now_ms(void)
 {
     struct timespec ts;
@@ -18,81 +39,127 @@ int64_t app_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Paho's thread. The message must be in the spool before this returns: the return acknowledges
- * it to the broker. A full spool (refuse policy) holds Paho's thread here until a commit frees
- * room, so the broker keeps the messages; a full queue holds it the same way. */
-int app_on_mqtt_msg(void *arg, const char *topic, size_t topic_len, const char *sig, size_t sig_len,
-                    const void *payload, size_t payload_len)
+/* ---- MQTT client and intake ---- */
+
+/* Loop thread: a message from the broker. It is not acknowledged here: the intake acknowledges
+ * it once it is in the journal. */
+void app_on_mqtt_msg(void *arg, const struct col_mqtt_msg *m)
 {
     struct col_app *app = arg;
-    uint8_t stack_rec[8192];
-    uint8_t *rec = stack_rec;
-    struct col_msg *m;
-    uint64_t seq;
-    size_t len;
     int rc;
 
-    rc = col_msg_new(topic, topic_len, sig, sig_len, payload, payload_len, app_now_ms(), &m);
-    if (rc == CT_E_TOOBIG) {
-        /* Larger than any broker we configure lets through: refused here and counted. */
-        atomic_fetch_add(&app->too_big, 1);
-        return 0;
+    rc = col_intake_add(app->intake, m->topic, m->topic_len, m->sig, m->sig_len, m->payload,
+                        m->payload_len, app_now_ms(), m->token);
+    if (rc == CT_E_NOMEM) {
+        /* Not acknowledged; PUBACKs go out in order, so nothing after it could be either:
+         * reconnect and let the broker deliver it again. */
+        col_log(COL_LOG_ERROR, "ingest", "out of memory for a message; reconnecting");
+        col_mqtt_reconnect(app->mqtt, "out of memory");
     }
-    if (rc != 0) {
-        return rc;
-    }
-    len = col_msg_record_len(m);
-    if (len > sizeof(stack_rec)) {
-        rec = malloc(len);
-        if (rec == NULL) {
-            free(m);
-            return CT_E_NOMEM;
-        }
-    }
-    col_msg_serialise(m, rec);
-    for (;;) {
-        rc = col_spool_append(app->spool, rec, len, &seq);
-        if (rc != CT_E_FULL || atomic_load(&app->closing)) {
-            break;
-        }
-        if (!atomic_exchange(&app->spool_full_alert, true)) {
-            col_log(COL_LOG_ERROR, "spool",
-                    "spool is full: holding MQTT delivery until the store takes data again");
-        }
-        col_spool_wait_room(app->spool, 1000);
-    }
-    if (rec != stack_rec) {
-        free(rec);
-    }
-    if (rc != 0) {
-        if (rc == CT_E_IO) {
-            atomic_fetch_add(&app->spool_io_errors, 1);
-        }
-        free(m);
-        return rc; /* not acknowledged: Paho delivers it again */
-    }
-    atomic_store(&app->spool_full_alert, false);
-    m->seq = seq;
-    /* The message is durable now. The queue only carries it to the loop; if the collector
-     * stops before the loop takes it, the journal replays it at the next start. */
-    while ((rc = col_mq_push(&app->mq, m, 1000)) == CT_E_FULL) {
-        if (atomic_load(&app->closing)) {
-            break;
-        }
-    }
-    if (rc != 0) {
-        free(m);
-    }
-    return 0;
 }
 
-void app_on_mqtt_state(void *arg, bool connected, const char *why)
+void app_on_mqtt_event(void *arg, enum col_mqtt_event ev, const char *why)
 {
     struct col_app *app = arg;
 
-    atomic_store(&app->mqtt_connected, connected);
-    (void)why;
+    switch (ev) {
+    case COL_MQTT_UP:
+        atomic_store(&app->mqtt_connected, true);
+        col_log(COL_LOG_INFO, "ingest", "subscribed: %s", why);
+        break;
+    case COL_MQTT_DOWN:
+        if (atomic_exchange(&app->mqtt_connected, false)) {
+            col_log(COL_LOG_WARN, "ingest", "MQTT connection down: %s", why);
+        }
+        if (app->intake != NULL) {
+            col_intake_connection_lost(app->intake);
+        }
+        break;
+    case COL_MQTT_SUB_REFUSED:
+        app->sub_refused++;
+        col_log(COL_LOG_ERROR, "ingest", "ALERT: subscription refused or downgraded: %s", why);
+        break;
+    }
 }
+
+static void intake_ack(void *arg, uint64_t token)
+{
+    struct col_app *app = arg;
+
+    if (app->mqtt != NULL) {
+        col_mqtt_ack(app->mqtt, token);
+    }
+}
+
+static void intake_pause(void *arg, bool pause, const char *why)
+{
+    struct col_app *app = arg;
+
+    if (app->mqtt == NULL) {
+        return;
+    }
+    if (pause) {
+        col_log(COL_LOG_WARN, "ingest", "MQTT delivery paused: %s (the broker keeps the messages)",
+                why);
+        col_mqtt_pause(app->mqtt);
+    } else {
+        col_log(COL_LOG_INFO, "ingest", "MQTT delivery resumed: %s", why);
+        col_mqtt_resume(app->mqtt);
+    }
+}
+
+static void free_list(struct col_msg *m)
+{
+    while (m != NULL) {
+        struct col_msg *next = m->next;
+        free(m);
+        m = next;
+    }
+}
+
+/* Loop thread: a group is durable (and acknowledged). */
+static void intake_durable(void *arg, struct col_msg *list, size_t n)
+{
+    struct col_app *app = arg;
+    struct col_msg *last = list;
+    size_t bytes = 0;
+
+    for (struct col_msg *m = list; m != NULL; m = m->next) {
+        bytes += col_msg_record_len(m);
+        last = m;
+    }
+    app->durable_seq = last->seq;
+    if (app->behind || app->q_count + n > APP_FLOW_MEM_MAX ||
+        app->q_bytes + bytes > APP_FLOW_MEM_BYTES || list->seq != app->q_next_expected) {
+        /* They are in the journal: the reader takes them from there. */
+        app->behind = true;
+        free_list(list);
+    } else {
+        if (app->q_tail != NULL) {
+            app->q_tail->next = list;
+        } else {
+            app->q_head = list;
+        }
+        app->q_tail = last;
+        app->q_count += n;
+        app->q_bytes += bytes;
+    }
+    app->q_next_expected = last->seq + 1;
+    flow_kick(app);
+}
+
+int app_intake_create(struct col_app *app)
+{
+    struct col_intake_cfg ic = {
+        .group_max_records = (size_t)app->cfg.ingest_group_max_records,
+        .group_max_bytes = (size_t)app->cfg.ingest_group_max_bytes,
+    };
+    struct col_intake_callbacks cbs = {intake_ack, intake_durable, intake_pause};
+
+    return col_intake_create(app->loop, app->spool, &ic, &cbs, app, &app->intake);
+}
+
+/* ---- rejections ---- */
 
 void app_count_reject(struct col_app *app, enum ct_reject reason, const char *device)
 {
@@ -106,7 +173,6 @@ void app_count_reject(struct col_app *app, enum ct_reject reason, const char *de
     if (app->nrejects == APP_REJECT_SLOTS) {
         /* Policy when full: count under the reason without a device. */
         app->reject_overflow++;
-        device = "";
         for (size_t i = 0; i < app->nrejects; i++) {
             if (app->rejects[i].reason == reason && app->rejects[i].device[0] == '\0') {
                 app->rejects[i].count++;
@@ -122,7 +188,8 @@ void app_count_reject(struct col_app *app, enum ct_reject reason, const char *de
 }
 
 /* Writes the counted rejections as `rejected` points (tags reason, device; field count) at the
- * flush time, so that operators see them in the store. */
+ * flush time, so that operators see them in the store. Their mark is the last processed record:
+ * the journal is not committed past them before the store has them. */
 void app_reject_flush_cb(uv_timer_t *t)
 {
     struct col_app *app = container_of(t, struct col_app, reject_timer);
@@ -140,7 +207,7 @@ void app_reject_flush_cb(uv_timer_t *t)
         struct ct_lp_field f = {.key = "count", .type = CT_LP_INT, .i = (int64_t)s->count};
         ct_lp_point(&out, "rejected", tags, 2, &f, 1, now);
     }
-    if (app_enqueue(app, out.p, out.len, app->last_done_seq) == 0) {
+    if (app_enqueue(app, out.p, out.len, app->next_seq > 1 ? app->next_seq - 1 : 1) == 0) {
         app->nrejects = 0;
     }
     ct_buf_free(&out);
@@ -170,16 +237,55 @@ static void quarantine(struct col_app *app, const struct col_msg *m, const struc
     }
 }
 
-/* Processes one message. Returns false when the sink is full: the message is then held with its
- * encoded points and the drain stops until on_room. */
+/* A record journaled cut to the record limits is refused with its reason, never parsed. */
+static bool reject_cut(const struct col_msg *m, struct col_verdict *v)
+{
+    if (m->flags == 0) {
+        return false;
+    }
+    memset(v, 0, sizeof(*v));
+    v->status_online = -1;
+    if (m->flags & COL_MSG_TOPIC_CUT) {
+        v->reject = CT_REJ_TOPIC;
+        snprintf(v->why.text, sizeof(v->why.text), "topic longer than %d bytes", COL_MSG_TOPIC_MAX);
+    } else if (m->flags & COL_MSG_SIG_CUT) {
+        v->reject = CT_REJ_BAD_SIG;
+        snprintf(v->why.text, sizeof(v->why.text), "`sig` longer than %d bytes", COL_MSG_SIG_MAX);
+    } else {
+        v->reject = CT_REJ_SIZE;
+        snprintf(v->why.text, sizeof(v->why.text), "payload longer than %d bytes",
+                 COL_MSG_PAYLOAD_MAX);
+    }
+    return true;
+}
+
+/* ---- processing ---- */
+
+/* Processes one durable message. Returns false when the sink is full: the message is then held
+ * with its encoded points and the flow stops until on_room. Takes ownership of 'm'. */
 static bool process(struct col_app *app, struct col_msg *m)
 {
     struct col_verdict v;
+    bool known = app_ckpt_known(app, m->seq);
+    bool accepted_before = known && app_ckpt_accepted(app, m->seq);
     int rc;
 
-    col_pipeline_process(app->pipeline, app->registry, col_msg_topic(m), m->topic_len,
-                         m->sig_len ? col_msg_sig(m) : NULL, m->sig_len, col_msg_payload(m),
-                         m->payload_len, app_now_ms(), &v);
+    if (known && !accepted_before) {
+        /* Rejected before the restart, and counted then: not counted or quarantined again. */
+        app_verdict_set(app, m->seq, false);
+        goto out_done;
+    }
+    if (reject_cut(m, &v)) {
+        app->rejected_cut[v.reject]++;
+    } else {
+        col_pipeline_set_reprocess(app->pipeline, accepted_before);
+        /* Validated against the time it was received, not the time of a later replay. */
+        col_pipeline_process(app->pipeline, app->registry, col_msg_topic(m), m->topic_len,
+                             m->sig_len ? col_msg_sig(m) : NULL, m->sig_len, col_msg_payload(m),
+                             m->payload_len, m->recv_ms, &v);
+        col_pipeline_set_reprocess(app->pipeline, false);
+    }
+    app_verdict_set(app, m->seq, v.reject == CT_REJ_NONE);
     if (v.reject != CT_REJ_NONE) {
         app_count_reject(app, v.reject, v.device);
         if (v.reject != CT_REJ_DUPLICATE) {
@@ -214,9 +320,6 @@ static bool process(struct col_app *app, struct col_msg *m)
     }
     rc = app_flush_overflow(app) ? col_sink_enqueue(app->sink, app->lp.p, app->lp.len, m->seq)
                                  : CT_E_FULL;
-    if (rc == 0) {
-        app->last_mark = m->seq;
-    }
     if (rc == CT_E_FULL) {
         app->held = m;
         ct_buf_reset(&app->held_lp);
@@ -230,48 +333,133 @@ static bool process(struct col_app *app, struct col_msg *m)
         col_log(COL_LOG_ERROR, "sink", "enqueue refused: %s", ct_strerror(rc));
     }
 out_done:
-    app->last_done_seq = m->seq;
     free(m);
     return true;
 }
 
-/* Reads the next journal record while replaying. Returns NULL at the end (replay finished). */
-static struct col_msg *replay_next(struct col_app *app)
+static void reader_close(struct col_app *app)
 {
-    size_t len;
-    uint64_t seq;
-    struct col_msg *m;
-    int rc;
+    col_spool_reader_close(app->reader);
+    app->reader = NULL;
+}
 
+static void note_replayed(struct col_app *app, uint64_t seq)
+{
+    if (app->replay_until == 0 || seq > app->replay_until) {
+        return;
+    }
+    app->replayed++;
+    if (seq == app->replay_until) {
+        col_log(COL_LOG_INFO, "spool", "journal replayed: %llu records",
+                (unsigned long long)app->replayed);
+        app->replay_until = 0;
+    }
+}
+
+static void reader_retry_cb(uv_timer_t *t)
+{
+    struct col_app *app = container_of(t, struct col_app, reader_timer);
+
+    app->reader_failing = false;
+    flow_kick(app);
+}
+
+/* The next message in journal order, from memory or from the journal; NULL when there is none
+ * now (or the journal cannot be read: retried later, never skipped). */
+static struct col_msg *next_message(struct col_app *app)
+{
     for (;;) {
-        rc = col_spool_reader_next(app->replay, app->replay_buf, APP_RECORD_MAX, &len, &seq);
-        if (rc != 0) {
-            return NULL;
+        struct col_msg *m;
+        size_t len;
+        uint64_t seq;
+        int rc;
+
+        /* Memory entries the reader already delivered. */
+        while (app->q_head != NULL && app->q_head->seq < app->next_seq) {
+            m = app->q_head;
+            app->q_head = m->next;
+            if (app->q_head == NULL) {
+                app->q_tail = NULL;
+            }
+            app->q_count--;
+            app->q_bytes -= col_msg_record_len(m);
+            free(m);
         }
-        if (col_msg_parse(app->replay_buf, len, seq, &m) == 0) {
-            app->replayed++;
+        if (app->q_head != NULL && app->q_head->seq == app->next_seq) {
+            m = app->q_head;
+            app->q_head = m->next;
+            if (app->q_head == NULL) {
+                app->q_tail = NULL;
+            }
+            app->q_count--;
+            app->q_bytes -= col_msg_record_len(m);
+            m->next = NULL;
+            app->next_seq = m->seq + 1;
+            if (app->behind && app->next_seq > app->durable_seq && app->q_head == NULL) {
+                app->behind = false;
+                reader_close(app);
+            }
             return m;
         }
-        col_log(COL_LOG_WARN, "spool", "record %llu is not a message record; skipped",
-                (unsigned long long)seq);
+        if (app->next_seq > app->durable_seq) {
+            if (app->behind) {
+                app->behind = false;
+                reader_close(app);
+            }
+            return NULL;
+        }
+        /* Behind: read the journal. */
+        if (app->reader_failing) {
+            return NULL;
+        }
+        if (app->reader == NULL) {
+            rc = col_spool_reader_open(app->spool, app->next_seq, &app->reader);
+            if (rc != 0) {
+                col_log(COL_LOG_ERROR, "spool", "cannot open a journal reader: %s",
+                        ct_strerror(rc));
+                app->reader_failing = true;
+                uv_timer_start(&app->reader_timer, reader_retry_cb, APP_READER_RETRY_MS, 0);
+                return NULL;
+            }
+        }
+        rc = col_spool_reader_next(app->reader, app->reader_buf, APP_RECORD_MAX, &len, &seq);
+        if (rc == CT_E_NOTFOUND) {
+            /* Nothing at or after next_seq is left up to durable_seq: those records were
+             * deleted (drop_oldest) or damaged, and counted by the spool. */
+            col_log(COL_LOG_WARN, "spool", "journal records %llu..%llu are gone; skipped",
+                    (unsigned long long)app->next_seq, (unsigned long long)app->durable_seq);
+            app->next_seq = app->durable_seq + 1;
+            continue;
+        }
+        if (rc != 0) {
+            if (!app->reader_failing) {
+                col_log(COL_LOG_ERROR, "spool",
+                        "cannot read journal record %llu: %s; retrying (nothing after it is "
+                        "committed meanwhile)",
+                        (unsigned long long)app->next_seq, ct_strerror(rc));
+            }
+            app->reader_failing = true;
+            reader_close(app);
+            uv_timer_start(&app->reader_timer, reader_retry_cb, APP_READER_RETRY_MS, 0);
+            return NULL;
+        }
+        if (seq < app->next_seq) {
+            continue;
+        }
+        note_replayed(app, seq);
+        if (col_msg_parse(app->reader_buf, len, seq, &m) != 0) {
+            col_log(COL_LOG_WARN, "spool", "record %llu is not a message record; skipped",
+                    (unsigned long long)seq);
+            app->next_seq = seq + 1;
+            continue;
+        }
+        app->next_seq = seq + 1;
+        return m;
     }
 }
 
-static void finish_replay(struct col_app *app)
-{
-    col_spool_reader_close(app->replay);
-    app->replay = NULL;
-    free(app->replay_buf);
-    app->replay_buf = NULL;
-    col_log(COL_LOG_INFO, "spool", "replayed %llu journal records; subscribing",
-            (unsigned long long)app->replayed);
-    if (col_ingest_start(app->ingest) != 0) {
-        col_log(COL_LOG_ERROR, "ingest", "cannot start the MQTT client");
-    }
-}
-
-/* Processes up to APP_DRAIN_BATCH messages: the held one first, then the journal (replay) or the
- * queue. Keeps the idle handle running while work remains so that other loop work interleaves. */
+/* Processes up to APP_DRAIN_BATCH messages, the held one first. Keeps the idle handle running
+ * while work remains so that other loop work interleaves. */
 static void drain(struct col_app *app)
 {
     size_t done = 0;
@@ -280,58 +468,32 @@ static void drain(struct col_app *app)
         if (!app_flush_overflow(app) ||
             col_sink_enqueue(app->sink, app->held_lp.p, app->held_lp.len, app->held->seq) ==
                 CT_E_FULL) {
+            uv_idle_stop(&app->drain_idle);
             return;
         }
-        app->last_mark = app->held->seq;
-        app->last_done_seq = app->held->seq;
         free(app->held);
         app->held = NULL;
         app->sink_full = false;
     }
     while (done < APP_DRAIN_BATCH) {
-        struct col_msg *m;
-        if (app->replay != NULL) {
-            m = replay_next(app);
-            if (m == NULL) {
-                finish_replay(app);
-                continue;
-            }
-            m->next = NULL;
-        } else {
-            m = col_mq_pop(&app->mq, APP_DRAIN_BATCH - done);
-            if (m == NULL) {
-                break;
-            }
+        struct col_msg *m = next_message(app);
+        if (m == NULL) {
+            uv_idle_stop(&app->drain_idle);
+            return;
         }
-        while (m != NULL) {
-            struct col_msg *next = m->next;
-            done++;
-            if (!process(app, m)) {
-                /* The sink is full: put the rest back in front is not possible with a FIFO of
-                 * one producer; keep them chained behind the held message instead. */
-                app->held->next = next;
-                goto out_full;
-            }
-            m = next;
+        done++;
+        if (!process(app, m)) {
+            uv_idle_stop(&app->drain_idle);
+            return;
         }
     }
-    if (done == APP_DRAIN_BATCH || app->replay != NULL) {
-        uv_idle_start(&app->drain_idle, app_drain_idle_cb);
-        return;
-    }
-    uv_idle_stop(&app->drain_idle);
-    return;
-
-out_full:
-    uv_idle_stop(&app->drain_idle);
+    uv_idle_start(&app->drain_idle, app_drain_idle_cb);
 }
 
-void app_wake_cb(uv_async_t *h)
+static void flow_kick(struct col_app *app)
 {
-    struct col_app *app = container_of(h, struct col_app, wake);
-
-    if (!app->sink_full) {
-        drain(app);
+    if (app->flow_started && !app->sink_full && !app->rebuilding) {
+        uv_idle_start(&app->drain_idle, app_drain_idle_cb);
     }
 }
 
@@ -339,7 +501,7 @@ void app_drain_idle_cb(uv_idle_t *h)
 {
     struct col_app *app = container_of(h, struct col_app, drain_idle);
 
-    if (app->sink_full) {
+    if (app->sink_full || !app->flow_started) {
         uv_idle_stop(h);
         return;
     }
@@ -349,38 +511,16 @@ void app_drain_idle_cb(uv_idle_t *h)
 void app_sink_on_room(void *arg)
 {
     struct col_app *app = arg;
-    struct col_msg *rest;
 
     if (!app_flush_overflow(app)) {
         return;
     }
     if (app->held == NULL) {
         app->sink_full = false;
+    }
+    if (app->flow_started) {
         drain(app);
-        return;
     }
-    /* Retry the held message, then the messages chained behind it, then the usual sources. */
-    rest = app->held->next;
-    app->held->next = NULL;
-    if (col_sink_enqueue(app->sink, app->held_lp.p, app->held_lp.len, app->held->seq) ==
-        CT_E_FULL) {
-        app->held->next = rest;
-        return;
-    }
-    app->last_mark = app->held->seq;
-    app->last_done_seq = app->held->seq;
-    free(app->held);
-    app->held = NULL;
-    app->sink_full = false;
-    while (rest != NULL) {
-        struct col_msg *next = rest->next;
-        if (!process(app, rest)) {
-            app->held->next = next;
-            return;
-        }
-        rest = next;
-    }
-    drain(app);
 }
 
 void app_sink_on_reject(void *arg, enum col_sink_reject cls, const char *lines, size_t len,
@@ -418,16 +558,24 @@ void app_sink_on_auth_error(void *arg, int status, const char *reason)
             status, reason);
 }
 
-/* Commits the journal up to the last record whose points the store has taken. */
-void app_commit_cb(uv_timer_t *t)
-{
-    struct col_app *app = container_of(t, struct col_app, commit_timer);
-    uint64_t low;
-    uint64_t upto = app->last_done_seq;
+/* ---- commit ---- */
 
-    if (app->sink == NULL || app->spool == NULL) {
-        return;
+/* The highest seq such that every record at or below it is processed and not held. */
+uint64_t app_processed_through(const struct col_app *app)
+{
+    if (app->held != NULL) {
+        return app->held->seq - 1;
     }
+    return app->next_seq - 1;
+}
+
+/* The highest record the journal may forget: processed, its points and derived points in the
+ * store, no open window holding it. */
+uint64_t app_commit_target(struct col_app *app)
+{
+    uint64_t low;
+    uint64_t upto = app_processed_through(app);
+
     low = col_sink_low_water(app->sink);
     if (low != UINT64_MAX && low - 1 < upto) {
         upto = low - 1;
@@ -437,36 +585,48 @@ void app_commit_cb(uv_timer_t *t)
     if (low != UINT64_MAX && low - 1 < upto) {
         upto = low - 1;
     }
-    if (upto > app->committed) {
-        if (col_spool_commit(app->spool, upto) == 0) {
-            app->committed = upto;
-        }
+    if (app->overflow.len > 0 && app->overflow_mark - 1 < upto) {
+        upto = app->overflow_mark - 1;
     }
+    return upto;
 }
 
-int app_replay_start(struct col_app *app)
+/* Every APP_COMMIT_MS: the checkpoint, then the journal's commit. */
+void app_commit_cb(uv_timer_t *t)
+{
+    struct col_app *app = container_of(t, struct col_app, commit_timer);
+
+    if (app->sink == NULL || app->spool == NULL || !app->flow_started) {
+        return;
+    }
+    app_ckpt_commit(app, app_commit_target(app));
+}
+
+/* ---- start ---- */
+
+/* Starts the flow once the derived state is rebuilt: the journal's uncommitted records first
+ * (read back in order), then the MQTT client. */
+int app_flow_start(struct col_app *app)
 {
     struct col_spool_stats st;
     int rc;
 
     col_spool_stats(app->spool, &st);
     app->committed = st.commit_seq;
-    app->last_done_seq = st.commit_seq;
-    if (st.last_seq <= st.commit_seq) {
-        return col_ingest_start(app->ingest);
+    app_ckpt_begin(app, st.commit_seq);
+    app->durable_seq = st.last_seq;
+    app->q_next_expected = st.last_seq + 1;
+    if (app->next_seq <= st.last_seq) {
+        app->behind = true;
+        app->replay_until = st.last_seq;
+        col_log(COL_LOG_INFO, "spool", "replaying journal records %llu..%llu",
+                (unsigned long long)app->next_seq, (unsigned long long)st.last_seq);
     }
-    app->replay_buf = malloc(APP_RECORD_MAX);
-    if (app->replay_buf == NULL) {
-        return CT_E_NOMEM;
-    }
-    rc = col_spool_reader_open(app->spool, st.commit_seq + 1, &app->replay);
+    app->flow_started = true;
+    flow_kick(app);
+    rc = col_mqtt_start(app->mqtt);
     if (rc != 0) {
-        free(app->replay_buf);
-        app->replay_buf = NULL;
-        return rc;
+        col_log(COL_LOG_ERROR, "ingest", "cannot start the MQTT client: %s", ct_strerror(rc));
     }
-    col_log(COL_LOG_INFO, "spool", "replaying journal records %llu..%llu",
-            (unsigned long long)st.commit_seq + 1, (unsigned long long)st.last_seq);
-    uv_idle_start(&app->drain_idle, app_drain_idle_cb);
-    return 0;
+    return rc;
 }

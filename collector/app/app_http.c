@@ -17,7 +17,8 @@ static void on_healthz(struct col_http_req *req, void *arg)
     char body[512];
     bool mqtt = atomic_load(&app->mqtt_connected) || app->cfg.collector_role == COL_CFG_ROLE_LAYERS;
     bool store;
-    bool spool_ok = !atomic_load(&app->spool_full_alert);
+    struct col_intake_stats is = {0};
+    bool spool_ok;
     int n;
 
     if (app->sink != NULL) {
@@ -26,6 +27,10 @@ static void on_healthz(struct col_http_req *req, void *arg)
     if (app->spool != NULL) {
         col_spool_stats(app->spool, &sp);
     }
+    if (app->intake != NULL) {
+        col_intake_stats(app->intake, &is);
+    }
+    spool_ok = !is.full_now && !is.failing_now;
     store = ss.batches_backlog == 0;
     n = snprintf(body, sizeof(body),
                  "{\"status\":\"%s\",\"mqtt_connected\":%s,\"store_ok\":%s,\"spool_ok\":%s,"
@@ -33,7 +38,7 @@ static void on_healthz(struct col_http_req *req, void *arg)
                  "\"stale_stations\":%zu}\n",
                  mqtt && store && spool_ok ? "ok" : "degraded", mqtt ? "true" : "false",
                  store ? "true" : "false", spool_ok ? "true" : "false",
-                 app->replay != NULL ? "true" : "false", (unsigned long long)sp.records,
+                 app->replay_until != 0 ? "true" : "false", (unsigned long long)sp.records,
                  ss.bytes_pending,
                  app->derive != NULL ? col_derive_stale_each(app->derive, NULL, NULL) : 0);
     struct col_http_resp resp = {.status = mqtt && store && spool_ok ? 200 : 503,

@@ -1,9 +1,9 @@
 /* app_int.h - the collector application's state, shared by the app's files only.
  *
- * The app owns every module and is the only place that knows the pipeline order:
- * Paho thread: spool append -> ingest queue -> uv_async
- * loop: queue (or the journal, while replaying) -> pipeline -> sink (+ rejections, quarantine)
- * commit timer: spool commit = min(sink low water - 1, last processed). */
+ * The app owns every module and is the only place that knows the pipeline order, all on the loop:
+ * MQTT client (col_mqtt) -> intake (group commit to the spool in a worker, then PUBACK)
+ * -> flow (journal order: memory, or the journal when behind) -> pipeline -> sink
+ * commit timer: checkpoint, then spool commit = min(processed, sink and derive low water - 1). */
 #ifndef APP_INT_H
 #define APP_INT_H
 #include <stdatomic.h>
@@ -16,8 +16,8 @@
 #include "col_config.h"
 #include "col_derive.h"
 #include "col_http.h"
-#include "col_ingest.h"
-#include "col_mq.h"
+#include "col_intake.h"
+#include "col_mqtt.h"
 #include "col_pipeline.h"
 #include "col_quarantine.h"
 #include "col_sink.h"
@@ -52,7 +52,8 @@ struct col_app {
     struct col_pipeline *pipeline;
     struct col_spool *spool;
     struct col_sink *sink;
-    struct col_ingest *ingest;
+    struct col_mqtt *mqtt;
+    struct col_intake *intake;
     struct col_quarantine *quarantine;
     struct col_http *http;
     struct app_layers *layers; /* the public layers (app_layers.c) */
@@ -60,17 +61,14 @@ struct col_app {
     struct col_store *store;   /* the query client (app_store()): rebuild and layers */
     uv_timer_t tick_timer;     /* drives col_derive_tick */
     struct ct_buf overflow;    /* points waiting for room in the sink (bounded) */
-    uint64_t overflow_mark;
-    uint64_t last_mark;      /* the last mark given to the sink (marks never go back) */
-    uint64_t points_dropped; /* points lost because the overflow buffer was full */
-    bool rebuilding;         /* rebuild queries running: replay and ticks wait */
+    uint64_t overflow_mark;    /* the lowest mark in the overflow buffer (0: empty) */
+    uint64_t alerts_unsent;    /* alerts the MQTT client's queue refused */
+    uint64_t points_dropped;   /* points lost because the overflow buffer was full */
+    bool rebuilding;           /* rebuild queries running: replay and ticks wait */
     int rebuild_pending;
     uint64_t rebuild_rows;
-    struct col_mq mq;
-    bool mq_ready;
-
-    uv_async_t wake;      /* Paho thread -> loop */
-    uv_idle_t drain_idle; /* continues a drain that yielded */
+    uv_idle_t drain_idle;    /* continues a drain that yielded */
+    uv_timer_t reader_timer; /* retries a journal read that failed */
     uv_timer_t commit_timer;
     uv_timer_t reject_timer;
     uv_timer_t stop_timer;     /* polls the sink's drain while stopping */
@@ -84,15 +82,50 @@ struct col_app {
     uv_signal_t sig_hup;
     int open_handles; /* counted close */
 
-    struct col_spool_reader *replay; /* non-NULL while replaying the journal at start */
-    uint8_t *replay_buf;
+    /* The flow (app_flow.c): journal order. */
+    bool flow_started;
+    uint64_t next_seq;        /* the next journal record to process */
+    uint64_t durable_seq;     /* the last record the intake made durable */
+    uint64_t q_next_expected; /* the seq the intake's next group starts with */
+    bool behind;              /* the memory queue is incomplete: read the journal */
+    struct col_msg *q_head;   /* durable messages in memory, in journal order */
+    struct col_msg *q_tail;
+    size_t q_count;
+    size_t q_bytes;
+    struct col_spool_reader *reader; /* while behind */
+    uint8_t *reader_buf;             /* APP_RECORD_MAX bytes */
+    bool reader_failing;
+    uint64_t replay_until; /* the last record of the journal found at start (0 once replayed) */
     uint64_t replayed;
+    uint64_t sub_refused;
+    uint64_t rejected_cut[CT_REJ__COUNT]; /* records journaled cut, by the reason given */
 
     struct col_msg *held;  /* a message whose points the sink refused (full); retried on room */
     struct ct_buf held_lp; /* its encoded points */
     bool sink_full;
-    uint64_t last_done_seq; /* every record <= this was processed (points at least enqueued) */
-    uint64_t committed;
+    uint64_t committed;  /* the journal's commit point */
+    uint64_t final_upto; /* the commit target computed when the sink closed */
+
+    /* The checkpoint (app_ckpt.c). */
+    uint64_t *vw; /* verdict bits of processed records after the commit point */
+    size_t vw_cap;
+    uint64_t vw_base; /* word index of vw[0] (bit i of word w: record 64 * w + i + 1) */
+    bool vw_nomem;
+    uint64_t ck_processed; /* the loaded checkpoint: P, C and verdicts */
+    uint64_t ck_committed;
+    uint64_t *ck_vw;
+    uint64_t ck_vbase;
+    uint64_t ck_nwords;
+    uint64_t ck_last_p; /* P of the last checkpoint written */
+    bool ckpt_busy;
+    bool ckpt_failing;
+    bool stopping_ckpt;
+    uv_work_t ckpt_req;
+    struct ct_buf ckpt_buf;
+    uint64_t ckpt_p;
+    uint64_t ckpt_c;
+    uint64_t ckpt_at;
+    int ckpt_errno;
 
     struct ct_buf lp; /* scratch for one message's points */
     struct app_reject_slot rejects[APP_REJECT_SLOTS];
@@ -101,26 +134,33 @@ struct col_app {
     uint64_t quarantined;
 
     atomic_bool closing;
-    atomic_bool spool_full_alert; /* the spool refused: Paho thread is waiting for room */
-    atomic_uint_fast64_t too_big; /* messages refused on Paho's thread (over 64 KiB) */
-    atomic_uint_fast64_t spool_io_errors;
     atomic_bool mqtt_connected;
     int64_t started_ms;
     int exit_code;
 };
 
 /* app_flow.c */
-int app_on_mqtt_msg(void *arg, const char *topic, size_t topic_len, const char *sig, size_t sig_len,
-                    const void *payload, size_t payload_len);
-void app_on_mqtt_state(void *arg, bool connected, const char *why);
-void app_wake_cb(uv_async_t *h);
+void app_on_mqtt_msg(void *arg, const struct col_mqtt_msg *m);
+void app_on_mqtt_event(void *arg, enum col_mqtt_event ev, const char *why);
+int app_intake_create(struct col_app *app);
+int app_flow_start(struct col_app *app);
+uint64_t app_processed_through(const struct col_app *app);
+uint64_t app_commit_target(struct col_app *app);
 void app_drain_idle_cb(uv_idle_t *h);
 void app_commit_cb(uv_timer_t *t);
 void app_sink_on_room(void *arg);
 void app_sink_on_reject(void *arg, enum col_sink_reject cls, const char *lines, size_t len,
                         int status, const char *reason);
 void app_sink_on_auth_error(void *arg, int status, const char *reason);
-int app_replay_start(struct col_app *app);
+
+/* app_ckpt.c */
+int app_ckpt_load(struct col_app *app);
+void app_ckpt_begin(struct col_app *app, uint64_t spool_commit);
+bool app_ckpt_known(const struct col_app *app, uint64_t seq);
+bool app_ckpt_accepted(const struct col_app *app, uint64_t seq);
+void app_verdict_set(struct col_app *app, uint64_t seq, bool accepted);
+void app_ckpt_commit(struct col_app *app, uint64_t upto);
+void app_ckpt_final(struct col_app *app, uint64_t upto);
 void app_count_reject(struct col_app *app, enum ct_reject reason, const char *device);
 void app_reject_flush_cb(uv_timer_t *t);
 int64_t app_now_ms(void);

@@ -52,10 +52,7 @@ static void pipeline_metrics(struct col_app *app, struct mset *m)
     COUNTER(m, "citytel_messages_accepted_total", "Telemetry messages accepted.", ps->accepted);
     for (int r = 1; r < CT_REJ__COUNT; r++) {
         const char *labels[] = {"reason", ct_reject_name((enum ct_reject)r), NULL};
-        uint64_t v = ps->rejected[r];
-        if (r == CT_REJ_SIZE) {
-            v += atomic_load(&app->too_big);
-        }
+        uint64_t v = ps->rejected[r] + app->rejected_cut[r];
         put(m, COL_METRIC_COUNTER, "citytel_rejected_total",
             "Messages rejected, by reason (duplicates are dropped, not errors).", labels,
             (int64_t)v);
@@ -128,36 +125,68 @@ static void spool_metrics(struct col_app *app, struct mset *m)
     GAUGE(m, "citytel_spool_oldest_age_seconds", "Age of the oldest uncommitted record.",
           s.oldest_ms > 0 && (int64_t)s.oldest_ms < now ? (now - (int64_t)s.oldest_ms) / 1000 : 0);
     COUNTER(m, "citytel_spool_appended_total", "Records appended since start.", s.appended);
-    COUNTER(m, "citytel_spool_full_total", "Appends refused because the spool was full.",
-            s.full_refusals);
+    {
+        struct col_intake_stats is = {0};
+        if (app->intake != NULL) {
+            col_intake_stats(app->intake, &is);
+        }
+        COUNTER(m, "citytel_spool_full_total",
+                "Group writes refused because the spool or its file system was full.",
+                s.full_refusals + is.full);
+        GAUGE(m, "citytel_spool_full", "1 while the spool is full and MQTT delivery is held.",
+              is.full_now ? 1 : 0);
+        GAUGE(m, "citytel_spool_failing", "1 while journal writes fail and MQTT delivery is held.",
+              is.failing_now ? 1 : 0);
+        COUNTER(m, "citytel_spool_io_errors_total", "Journal I/O errors.",
+                s.io_errors + is.io_errors);
+        COUNTER(m, "citytel_ingest_durable_total",
+                "Messages made durable in the journal and then acknowledged.", is.durable);
+        COUNTER(m, "citytel_ingest_groups_total", "Group writes to the journal.", is.groups);
+        COUNTER(m, "citytel_ingest_cut_total",
+                "Messages journaled cut to the record limits (then rejected).", is.cut);
+        COUNTER(m, "citytel_ingest_unacked_dropped_total",
+                "Messages dropped unacknowledged after a lost connection (the broker resends).",
+                is.dropped_stale);
+        GAUGE(m, "citytel_ingest_pending", "Messages received and not yet durable.", is.pending);
+        GAUGE(m, "citytel_ingest_paused", "1 while MQTT delivery is paused by the intake.",
+              is.paused ? 1 : 0);
+    }
     COUNTER(m, "citytel_spool_dropped_total", "Records dropped by the drop_oldest policy.",
             s.dropped_records);
     COUNTER(m, "citytel_spool_corrupt_total", "Damaged journal regions skipped.",
             s.corrupt_records);
     COUNTER(m, "citytel_spool_torn_total", "Torn journal tails found at start.", s.torn_tails);
-    COUNTER(m, "citytel_spool_io_errors_total", "Journal I/O errors.",
-            s.io_errors + atomic_load(&app->spool_io_errors));
     COUNTER(m, "citytel_spool_replayed_total", "Journal records replayed at start.", app->replayed);
-    GAUGE(m, "citytel_spool_full", "1 while the spool is full and MQTT delivery is held.",
-          atomic_load(&app->spool_full_alert) ? 1 : 0);
+    GAUGE(m, "citytel_flow_behind", "1 while the flow reads the journal (a backlog or a replay).",
+          app->behind ? 1 : 0);
+    GAUGE(m, "citytel_flow_lag_records", "Durable records not yet processed.",
+          app->durable_seq >= app->next_seq ? app->durable_seq - app->next_seq + 1 : 0);
 }
 
 static void ingest_metrics(struct col_app *app, struct mset *m)
 {
-    struct col_ingest_stats s = {0};
+    struct col_mqtt_stats s = {0};
 
-    if (app->ingest != NULL) {
-        col_ingest_stats(app->ingest, &s);
+    if (app->mqtt != NULL) {
+        col_mqtt_stats(app->mqtt, &s);
     }
-    GAUGE(m, "citytel_mqtt_connected", "1 while the MQTT subscription is connected.",
-          s.connected ? 1 : 0);
-    COUNTER(m, "citytel_mqtt_messages_total", "MQTT messages taken (journaled).", s.messages);
+    GAUGE(m, "citytel_mqtt_connected", "1 while the MQTT subscription is connected.", s.up ? 1 : 0);
+    COUNTER(m, "citytel_mqtt_messages_total", "MQTT messages received.", s.received);
+    COUNTER(m, "citytel_mqtt_acked_total", "MQTT messages acknowledged (after the journal).",
+            s.acked);
+    GAUGE(m, "citytel_mqtt_inflight", "Messages received and not yet acknowledged.", s.inflight);
+    GAUGE(m, "citytel_mqtt_paused", "1 while the subscription is paused.", s.paused ? 1 : 0);
     COUNTER(m, "citytel_mqtt_connects_total", "MQTT connections made.", s.connects);
     COUNTER(m, "citytel_mqtt_lost_total", "MQTT connections lost.", s.lost);
-    GAUGE(m, "citytel_ingest_queue", "Messages between the MQTT thread and the loop.",
-          app->mq_ready ? col_mq_count(&app->mq) : 0);
-    COUNTER(m, "citytel_ingest_queue_waits_total", "Times the MQTT thread waited for room.",
-            app->mq_ready ? app->mq.waits : 0);
+    COUNTER(m, "citytel_mqtt_protocol_errors_total", "Malformed packets from the broker.",
+            s.protocol_errors);
+    COUNTER(m, "citytel_mqtt_over_receive_max_total",
+            "Messages the broker sent beyond our Receive Maximum.", s.over_receive_max);
+    COUNTER(m, "citytel_mqtt_subscriptions_refused_total",
+            "Subscriptions the broker refused or downgraded.", app->sub_refused);
+    COUNTER(m, "citytel_mqtt_published_total", "Alerts published.", s.published);
+    COUNTER(m, "citytel_mqtt_publish_refused_total", "Alerts refused by the full outgoing queue.",
+            s.publish_refused);
     COUNTER(m, "citytel_mqtt_watchdog_reconnects_total",
             "Reconnections made because a connected subscription stayed silent.",
             app->wd_reconnects);

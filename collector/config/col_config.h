@@ -76,7 +76,9 @@ struct col_config {
     char *mqtt_key_file;
     int64_t mqtt_silence_reconnect_s;
 
-    int64_t ingest_queue_max_messages;
+    int64_t mqtt_receive_max;
+    int64_t ingest_group_max_records;
+    int64_t ingest_group_max_bytes;
 
     char *registry_path;
 

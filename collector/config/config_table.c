@@ -88,9 +88,13 @@ static const struct col_cfg_key keys[] = {
     I("mqtt.silence_reconnect_s", mqtt_silence_reconnect_s, "300", 0, 86400, true,
       "Watchdog: reconnect when no message arrived for this many seconds; 0 disables it."),
 
-    I("ingest.queue_max_messages", ingest_queue_max_messages, "65536", 16, 16777216, false,
-      "Bound of the queue from the MQTT thread to the loop; when full the MQTT callback waits, so "
-      "the broker keeps the messages."),
+    I("mqtt.receive_max", mqtt_receive_max, "1000", 1, 65535, false,
+      "MQTT v5 Receive Maximum: QoS 1 messages the broker may send before the collector "
+      "acknowledges them (each is acknowledged once it is in the journal)."),
+    I("ingest.group_max_records", ingest_group_max_records, "4096", 1, 1048576, false,
+      "Most messages written to the journal in one group (one write, one fsync)."),
+    SZ("ingest.group_max_bytes", ingest_group_max_bytes, "4MiB", 64 * KIB, 256 * MIB, false,
+       "Most record bytes written to the journal in one group."),
 
     S("registry.path", registry_path, "config/registry.jsonl", false,
       "Device registry (JSON Lines, see ct/registry.h)."),

@@ -48,6 +48,12 @@ enum ct_reject col_dedup_check(const struct col_dedup *d, const struct col_devst
 /* Records (boot, seq) as accepted. Call only after col_dedup_check returned CT_REJ_NONE. */
 void col_dedup_accept(struct col_dedup *d, struct col_devstate *s, uint64_t boot, uint64_t seq);
 size_t col_dedup_count(const struct col_dedup *d);
+/* Calls fn for every device state (the flow's checkpoint saves them; it restores them through
+ * col_dedup_get). */
+void col_dedup_each(const struct col_dedup *d, void (*fn)(void *arg, const struct col_devstate *s),
+                    void *arg);
+/* The replay window in sequence numbers (bits of struct col_devstate.bits in use). */
+uint32_t col_dedup_window(const struct col_dedup *d);
 void col_dedup_free(struct col_dedup *d);
 
 #endif

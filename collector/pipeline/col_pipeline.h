@@ -68,6 +68,10 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
  * reading always gives the same bytes. Returns 0, CT_E_TOOBIG or CT_E_NOMEM. */
 int col_pipeline_raw_lp(const struct ct_device *dev, const struct ct_reading *r,
                         struct ct_buf *out);
+/* While on, col_pipeline_process accepts a reading without the duplicate/replay check and
+ * without recording its (boot, seq): for a journal record replayed after a restart that the
+ * flow's checkpoint says was accepted already (its (boot, seq) is in the restored state). */
+void col_pipeline_set_reprocess(struct col_pipeline *p, bool on);
 const struct col_pipeline_stats *col_pipeline_stats(const struct col_pipeline *p);
 struct col_dedup *col_pipeline_devices(struct col_pipeline *p);
 void col_pipeline_free(struct col_pipeline *p);

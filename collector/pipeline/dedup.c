@@ -168,6 +168,21 @@ void col_dedup_accept(struct col_dedup *d, struct col_devstate *s, uint64_t boot
     s->bits[back / 64] |= (uint64_t)1 << (back % 64);
 }
 
+void col_dedup_each(const struct col_dedup *d, void (*fn)(void *arg, const struct col_devstate *s),
+                    void *arg)
+{
+    for (size_t i = 0; i < d->cap; i++) {
+        if (d->slots[i] != NULL) {
+            fn(arg, d->slots[i]);
+        }
+    }
+}
+
+uint32_t col_dedup_window(const struct col_dedup *d)
+{
+    return d->window;
+}
+
 size_t col_dedup_count(const struct col_dedup *d)
 {
     return d->count;

@@ -96,6 +96,19 @@ int col_spool_open(const struct col_spool_cfg *cfg, struct col_spool **out);
  * known durable: *seq is set, treat as not acknowledged), CT_E_STATE (closing). Thread-safe. */
 int col_spool_append(struct col_spool *spool, const void *data, size_t len, uint64_t *seq);
 
+/* One record of a batch. */
+struct col_spool_rec {
+    const void *data;
+    size_t len;
+};
+/* Appends n records in order and makes them durable per the fsync policy; prefix semantics:
+ * *done records numbered *first_seq.. are durable. Returns 0 (all), CT_E_FULL, CT_E_IO or
+ * CT_E_TOOBIG. One thread at a time. (Temporary stub until the spool's own lands.) */
+int col_spool_append_batch(struct col_spool *s, const struct col_spool_rec *recs, size_t n,
+                           uint64_t *first_seq, size_t *done);
+/* True when a batch of 'bytes' record bytes would fit now. Thread-safe. */
+bool col_spool_has_room(struct col_spool *s, size_t bytes);
+
 /* Blocks until a record of max_record_bytes would fit (a commit freed room), the spool closes
  * (CT_E_STATE) or timeout_ms passes (CT_E_TIMEOUT; 0 means just test). Returns 0 when there is
  * room. Thread-safe; meant for the appending thread after CT_E_FULL. */

@@ -47,7 +47,8 @@ static void test_config_defaults(void **state)
     assert_int_equal(cfg.mqtt_qos, 1);
     assert_int_equal(cfg.mqtt_session_expiry_s, 86400);
     assert_int_equal(cfg.log_level, COL_CFG_LOG_INFO);
-    assert_int_equal(cfg.ingest_queue_max_messages, 65536);
+    assert_int_equal(cfg.ingest_group_max_records, 4096);
+    assert_int_equal(cfg.mqtt_receive_max, 1000);
     assert_true(cfg.security_require_signatures);
     assert_int_equal(cfg.validate_future_ms, 300000);
     assert_int_equal(cfg.validate_backlog_ms, 7LL * 86400 * 1000);

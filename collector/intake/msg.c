@@ -64,6 +64,7 @@ int col_msg_new(const char *topic, size_t topic_len, const char *sig, size_t sig
     }
     m->next = NULL;
     m->seq = 0;
+    m->token = 0;
     m->recv_ms = recv_ms;
     m->topic_len = (uint16_t)topic_len;
     m->sig_len = (uint8_t)sig_len;
@@ -80,6 +81,32 @@ int col_msg_new(const char *topic, size_t topic_len, const char *sig, size_t sig
     }
     *out = m;
     return 0;
+}
+
+int col_msg_new_bounded(const char *topic, size_t topic_len, const char *sig, size_t sig_len,
+                        const void *payload, size_t payload_len, int64_t recv_ms,
+                        struct col_msg **out)
+{
+    uint8_t flags = 0;
+    int rc;
+
+    if (topic_len > COL_MSG_TOPIC_MAX) {
+        topic_len = COL_MSG_TOPIC_MAX;
+        flags |= COL_MSG_TOPIC_CUT;
+    }
+    if (sig_len > COL_MSG_SIG_MAX) {
+        sig_len = COL_MSG_SIG_MAX;
+        flags |= COL_MSG_SIG_CUT;
+    }
+    if (payload_len > COL_MSG_PAYLOAD_MAX) {
+        payload_len = COL_MSG_PAYLOAD_MAX;
+        flags |= COL_MSG_PAYLOAD_CUT;
+    }
+    rc = col_msg_new(topic, topic_len, sig, sig_len, payload, payload_len, recv_ms, out);
+    if (rc == 0) {
+        (*out)->flags = flags;
+    }
+    return rc;
 }
 
 void col_msg_serialise(const struct col_msg *m, uint8_t *out)

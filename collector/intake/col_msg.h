@@ -17,9 +17,17 @@
 #define COL_MSG_PAYLOAD_MAX                                                                        \
     65536 /* the broker's max_packet_size; the contract's 4096 is checked later */
 
+/* Flags of a record. A part over its limit is journaled cut to the limit with its flag set, so
+ * that the message is still acknowledged once, rejected with a reason and counted (never lost
+ * without a trace, never journaled at an unbounded size). */
+#define COL_MSG_TOPIC_CUT 0x02u
+#define COL_MSG_SIG_CUT 0x04u
+#define COL_MSG_PAYLOAD_CUT 0x08u
+
 struct col_msg {
     struct col_msg *next; /* queue link, owned by the queue while queued */
     uint64_t seq;         /* spool sequence number (journal order) */
+    uint64_t token;       /* the MQTT client's acknowledgement token (memory only) */
     int64_t recv_ms;      /* wall-clock receive time */
     uint16_t topic_len;
     uint8_t sig_len; /* 0 when the message had no `sig` user property */
@@ -49,6 +57,11 @@ static inline size_t col_msg_record_len(const struct col_msg *m)
  * limits are refused (CT_E_TOOBIG). Returns 0 and *out (caller frees with free()). */
 int col_msg_new(const char *topic, size_t topic_len, const char *sig, size_t sig_len,
                 const void *payload, size_t payload_len, int64_t recv_ms, struct col_msg **out);
+/* Like col_msg_new, but a part over its limit is cut to the limit and flagged (COL_MSG_*_CUT)
+ * instead of refused. Returns 0 or CT_E_NOMEM. */
+int col_msg_new_bounded(const char *topic, size_t topic_len, const char *sig, size_t sig_len,
+                        const void *payload, size_t payload_len, int64_t recv_ms,
+                        struct col_msg **out);
 /* Writes the spool record of 'm' into 'out' (col_msg_record_len(m) bytes). */
 void col_msg_serialise(const struct col_msg *m, uint8_t *out);
 /* Parses a spool record back into a new message with 'seq'. Returns 0, CT_E_CORRUPT or
