@@ -29,6 +29,17 @@ run_build build
 echo "== build (ASan + UBSan)"
 run_build build-asan -DCT_SANITIZE=ON
 
+echo "== build (ThreadSanitizer: the collector and the tests of its threaded parts)"
+tsan_tests="test_intake test_spool test_spool_crash test_sink_deliver test_sink_fail test_sink_chaos"
+tsan_e2e="e2e_dur_spool_full e2e_faults"
+rm -rf build-tsan
+cmake -S . -B build-tsan -DCT_WERROR=ON -DCT_TSAN=ON >build-tsan.cmake.log 2>&1 \
+    || { cat build-tsan.cmake.log; exit 1; }
+# shellcheck disable=SC2086
+cmake --build build-tsan -j"$jobs" --target collector dur-pub fault-influx $tsan_tests \
+    >build-tsan/build.log 2>&1 || { grep -E -B2 -A6 "error" build-tsan/build.log | head -80; exit 1; }
+rm -f build-tsan.cmake.log
+
 echo "== map page and browser test packages (npm)"
 (cd dashboards/map && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) \
     >build/npm-map.log 2>&1 || { tail -30 build/npm-map.log; exit 1; }
@@ -41,4 +52,8 @@ echo "== tests (release build)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600 || status=1
 echo "== tests (ASan + UBSan build)"
 ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900 -LE "browser|fuzz|slow" || status=1
+echo "== tests (ThreadSanitizer build: intake, spool, sink; the collector under load)"
+tsan_re="^($(echo $tsan_tests $tsan_e2e | tr ' ' '|'))\$"
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs" --timeout 900 -R "$tsan_re" || status=1
 exit $status
