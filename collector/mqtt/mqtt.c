@@ -1155,8 +1155,9 @@ int col_mqtt_create(uv_loop_t *loop, const struct col_mqtt_cfg *cfg,
     c->on_msg = on_msg;
     c->on_event = on_event;
     c->arg = arg;
-    c->gen = 1;
     c->rng = uv_hrtime() | 1;
+    /* A random first generation: a token of another client instance is (almost surely) stale. */
+    c->gen = (rnd(c) & GEN_MASK) | 1;
     c->stats.server_receive_max = 65535;
     c->st = ST_IDLE;
     *out = c;
