@@ -125,7 +125,9 @@ void col_spool_cur_free(struct seg_cur *c)
 }
 
 /* Makes [off, off + n) available in the buffer, reading no byte at or past c->end. Returns a
- * pointer to it, or NULL with *err set (0: past the end; CT_E_IO). */
+ * pointer to it, or NULL with *err set (0: past the end; CT_E_IO). A file shorter than c->end is
+ * the end for the scan at open, and a read error for a strict cursor (a reader: the spool wrote
+ * those bytes, so missing ones must not read as "no more records"). */
 static const uint8_t *load(struct seg_cur *c, uint64_t off, size_t n, int *err)
 {
     *err = 0;
@@ -151,12 +153,17 @@ static const uint8_t *load(struct seg_cur *c, uint64_t off, size_t n, int *err)
             return NULL;
         }
         if (r == 0) {
-            break; /* the file is shorter than 'end' thought: treat as the end */
+            break; /* the file is shorter than 'end' thought */
         }
         got += (size_t)r;
     }
     c->boff = off;
     c->blen = got;
+    if (got < n && c->strict) {
+        *err = CT_E_IO;
+        c->blen = 0;
+        return NULL;
+    }
     if (got < n) {
         c->end = off + got;
         return NULL;

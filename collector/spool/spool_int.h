@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <sys/uio.h>
 
 #define SEG_HDR_LEN 40u
 #define REC_HDR_LEN 32u
@@ -51,7 +52,19 @@ struct col_spool {
     struct col_spool_cfg cfg; /* with defaults applied; cfg.dir points at 'dir' */
     char *dir;                /* owned copy */
     int dir_fd;
-    pthread_mutex_t mu; /* guards everything below */
+    /* Serializes appends and the flusher's retirement of the newest segment. The holder owns the
+     * tail: it writes to cur_fd and the newest segment's file without holding 'mu', and changes
+     * cur_fd, next_seq and the newest segment's entry only with 'mu' held too. So a holder of
+     * 'append_mu' may read those without 'mu'; everyone else reads them under 'mu'. Lock order:
+     * append_mu, then mu, then persist_mu. */
+    pthread_mutex_t append_mu;
+    struct iovec *w_iov; /* owned; IOV_MAX entries, for the append holder */
+    uint8_t *w_hdrs;     /* owned; frame headers of one writev(), for the append holder */
+    size_t w_max_recs;   /* records per writev() */
+    uint64_t w_streak;   /* failing append calls in a row (under 'mu') */
+    int w_kind;          /* enum wfail of the streak's last logged line (under 'mu') */
+    bool w_unsynced;     /* append holder: cur_fd has data not yet fdatasync()ed by it */
+    pthread_mutex_t mu;  /* guards everything below */
     pthread_cond_t room_cv;
     pthread_cond_t flush_cv;
     struct seg *segs; /* ordered by first_seq; the last is the open one when cur_fd >= 0 */
@@ -64,6 +77,12 @@ struct col_spool {
     bool dirty;        /* appended since the last fdatasync */
     bool commit_dirty; /* commit_seq differs from the persisted one */
     bool stopping;
+    bool pressure;      /* the last append call was refused for lack of room */
+    bool retire_wanted; /* commit asks the flusher to delete the wholly committed newest seg */
+    bool fs_valid;      /* fs_free holds a sample */
+    uint64_t fs_free;   /* free bytes of the file system at the sample */
+    uint64_t fs_ms;     /* monotonic time of the sample */
+    uint64_t fs_since;  /* bytes appended since the sample */
     bool flusher_started;
     pthread_t flusher;
     pthread_mutex_t persist_mu; /* serializes commit-file writes */
@@ -81,6 +100,7 @@ struct seg_cur {
     uint64_t boff; /* file offset of buf[0] */
     size_t blen;
     uint32_t max_rec;
+    bool strict; /* a file shorter than 'end' is a read error (readers), not the end (scan) */
 };
 
 enum rec_res { REC_OK, REC_END, REC_TORN, REC_CORRUPT, REC_IOERR };

@@ -104,8 +104,35 @@ out_close:
     return 0;
 }
 
+/* Rewrites the damaged header of a segment whose records were recovered, so that the next open
+ * does not count the damage again. Failure is logged; the records stay readable either way. */
+static void repair_header(struct col_spool *s, const char *path, uint64_t first_seq)
+{
+    uint8_t hdr[SEG_HDR_LEN];
+    col_spool_seg_hdr_encode(hdr, first_seq, col_spool_now(s));
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && pwrite(fd, hdr, SEG_HDR_LEN, 0) == (ssize_t)SEG_HDR_LEN &&
+              (s->cfg.fsync == COL_SPOOL_FSYNC_NONE || fdatasync(fd) == 0);
+    int e = errno;
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (!ok) {
+        s->st.io_errors++;
+        col_spool_log(s, "spool: cannot rewrite the header of %s: %s", path, strerror(e));
+    }
+}
+
 /* Scans one segment file; on success appends it to s->segs (or sets it aside when its header is
- * unusable). *last_seq is the highest good seq seen so far in the journal and is updated. */
+ * unusable and no record in it is). *last_seq is the highest good seq seen so far in the journal
+ * and is updated.
+ *
+ * A damaged header does not condemn the records: each carries its own sequence number and CRC,
+ * and the file name carries the segment's first sequence number. So the records are scanned as
+ * usual from offset SEG_HDR_LEN with the name's number as first seq (a record numbered below it,
+ * or not above the journal's last, is corrupt as always); if any is intact the segment is kept,
+ * counted once in corrupt_records, marked damaged (never appended to) and given a fresh header
+ * (test_spool_header_damage_recovers_records). With no intact record it is renamed to .bad. */
 static int scan_segment(struct col_spool *s, uint64_t name_seq, uint64_t *last_seq)
 {
     char path[PATH_MAX];
@@ -128,15 +155,13 @@ static int scan_segment(struct col_spool *s, uint64_t name_seq, uint64_t *last_s
         s->st.io_errors++;
         goto out_close;
     }
-    if (pread(fd, hdr, SEG_HDR_LEN, 0) != (ssize_t)SEG_HDR_LEN ||
-        !col_spool_seg_hdr_decode(hdr, &first_seq, &created)) {
-        s->st.corrupt_records++;
-        col_spool_seg_path(s, name_seq, ".bad", bad, sizeof(bad));
-        col_spool_log(s, "spool: %s has no valid segment header; renamed to .bad", path);
-        if (rename(path, bad) != 0) {
-            s->st.io_errors++;
-        }
-        goto out_close;
+    bool hdr_bad = pread(fd, hdr, SEG_HDR_LEN, 0) != (ssize_t)SEG_HDR_LEN ||
+                   !col_spool_seg_hdr_decode(hdr, &first_seq, &created);
+    if (hdr_bad) {
+        first_seq = name_seq;
+    }
+    if (hdr_bad && (name_seq == 0 || (uint64_t)sb.st_size <= SEG_HDR_LEN)) {
+        goto out_bad;
     }
     struct seg *g = col_spool_segs_push(s);
     if (g == NULL) {
@@ -146,6 +171,10 @@ static int scan_segment(struct col_spool *s, uint64_t name_seq, uint64_t *last_s
     g->first_seq = first_seq;
     g->size = (uint64_t)sb.st_size;
     g->valid_end = g->size;
+    g->damaged = hdr_bad;
+    /* With a bad header, a scan that finds nothing must leave no trace but the one count. */
+    struct col_spool_stats before = s->st;
+    uint64_t last_before = *last_seq;
     struct seg_cur cur;
     rc = col_spool_cur_init(&cur, fd, SEG_HDR_LEN, g->size, s->cfg.max_record_bytes);
     if (rc != 0) {
@@ -170,8 +199,10 @@ static int scan_segment(struct col_spool *s, uint64_t name_seq, uint64_t *last_s
         g->damaged = true;
         if (r == REC_CORRUPT) {
             s->st.corrupt_records++;
-            col_spool_log(s, "spool: %s: corrupt region skipped; scan resumes at offset %llu", path,
-                          (unsigned long long)cur.off);
+            if (!hdr_bad || g->nrec > 0) {
+                col_spool_log(s, "spool: %s: corrupt region skipped; scan resumes at offset %llu",
+                              path, (unsigned long long)cur.off);
+            }
             continue;
         }
         if (r == REC_TORN) {
@@ -187,6 +218,30 @@ static int scan_segment(struct col_spool *s, uint64_t name_seq, uint64_t *last_s
         break;
     }
     col_spool_cur_free(&cur);
+    if (hdr_bad && g->nrec == 0) {
+        s->st = before;
+        *last_seq = last_before;
+        col_spool_segs_remove(s, s->nseg - 1);
+        goto out_bad;
+    }
+    if (hdr_bad) {
+        s->st.corrupt_records++;
+        col_spool_log(s,
+                      "spool: %s has a damaged segment header; recovered %llu records (seq %llu "
+                      "to %llu) from their own frames and rewrote the header",
+                      path, (unsigned long long)g->nrec, (unsigned long long)first_seq,
+                      (unsigned long long)g->last_seq);
+        repair_header(s, path, first_seq);
+    }
+    goto out_close;
+out_bad:
+    s->st.corrupt_records++;
+    col_spool_seg_path(s, name_seq, ".bad", bad, sizeof(bad));
+    col_spool_log(s, "spool: %s has no valid segment header and no intact record; renamed to .bad",
+                  path);
+    if (rename(path, bad) != 0) {
+        s->st.io_errors++;
+    }
 out_close:
     close(fd);
     return rc;

@@ -31,6 +31,7 @@ int col_spool_reader_open(struct col_spool *s, uint64_t from_seq, struct col_spo
         free(rd);
         return CT_E_NOMEM;
     }
+    rd->cur.strict = true;
     rd->s = s;
     rd->want = from_seq == 0 ? 1 : from_seq;
     *out = rd;

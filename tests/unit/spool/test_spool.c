@@ -358,10 +358,13 @@ static void test_spool_only_record_damaged(void **state)
     tu_rmrf(dir);
 }
 
+/* A flipped byte in a segment header no longer discards the segment: its records are recovered
+ * and the header rewritten. A segment with a bad header and no intact record is set aside. */
 static void test_spool_bad_segment_header(void **state)
 {
     char dir[512];
     char path[600];
+    char bad[700];
     struct col_spool *s = NULL;
     struct col_spool_stats st;
     tu_mkdtemp(dir, sizeof(dir), "badhdr");
@@ -376,18 +379,32 @@ static void test_spool_bad_segment_header(void **state)
     assert_int_equal(col_spool_open(&c, &s), 0);
     col_spool_stats(s, &st);
     assert_int_equal(st.corrupt_records, 1);
-    assert_int_equal(st.segments, (uint64_t)segs - 1);
+    assert_int_equal(st.segments, (uint64_t)segs);
     assert_int_equal(st.last_seq, 200);
-    /* Reading from 1 starts at the first intact segment. */
-    struct col_spool_reader *rd = NULL;
-    char buf[1024];
-    size_t len;
-    uint64_t seq = 0;
-    assert_int_equal(col_spool_reader_open(s, 1, &rd), 0);
-    assert_int_equal(col_spool_reader_next(rd, buf, sizeof(buf), &len, &seq), 0);
-    assert_true(seq > 1);
-    col_spool_reader_close(rd);
-    expect_range(s, seq, seq, 200);
+    expect_range(s, 1, 1, 200);
+    col_spool_close(s);
+    /* The header was rewritten: the next open finds no damage. */
+    s = NULL;
+    assert_int_equal(col_spool_open(&c, &s), 0);
+    col_spool_stats(s, &st);
+    assert_int_equal(st.corrupt_records, 0);
+    col_spool_close(s);
+    /* Garbage under a segment name after the others: renamed to .bad, counted once. */
+    tu_seg_path(path, sizeof(path), dir, 500);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int k = 0; k < 100; k++) {
+        fputc('x', f);
+    }
+    fclose(f);
+    s = NULL;
+    assert_int_equal(col_spool_open(&c, &s), 0);
+    col_spool_stats(s, &st);
+    assert_int_equal(st.corrupt_records, 1);
+    assert_int_equal(st.segments, (uint64_t)segs);
+    snprintf(bad, sizeof(bad), "%s.bad", path);
+    assert_true(tu_file_size(bad) == 100);
+    expect_range(s, 1, 1, 200);
     col_spool_close(s);
     tu_rmrf(dir);
 }
