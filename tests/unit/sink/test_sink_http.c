@@ -87,6 +87,14 @@ static void test_sink_http_retry_after(void **state)
     assert_false(col_sink_parse_retry_after("", 0, &ms));
     assert_false(col_sink_parse_retry_after("-1", 2, &ms));
     assert_false(col_sink_parse_retry_after("1x", 2, &ms));
+    /* Capped at 5 minutes; over a day is absurd and ignored (the normal backoff applies). */
+    assert_true(col_sink_parse_retry_after("3600", 4, &ms));
+    assert_int_equal(ms, COL_SINK_RETRY_AFTER_MAX_MS);
+    assert_true(col_sink_parse_retry_after("300", 3, &ms));
+    assert_int_equal(ms, 300000);
+    assert_false(col_sink_parse_retry_after("86401", 5, &ms));
+    assert_false(col_sink_parse_retry_after("99999999999999999999", 20, &ms));
+    assert_false(col_sink_parse_retry_after("1.5", 3, &ms));
 }
 
 static void test_sink_http_error_message(void **state)
