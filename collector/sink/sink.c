@@ -269,6 +269,8 @@ static size_t on_refused(struct col_sink *s, struct req *r, struct batch *b, int
             free(bad);
             return held;
         }
+        free(bad);
+        free(rest);
         if (n < 0) {
             retry_later(s, b, 0);
             return b->len;
