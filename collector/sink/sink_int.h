@@ -90,9 +90,11 @@ enum col_sink_fail {
 };
 
 /* sink_state.c: a request failed for a store reason ('why' NUL-terminated). Logs and calls
- * the state callback on the transition to failing (WARN once when the kind changes while failing). */
+ * the state callback on the transition to failing (WARN once when the kind changes while failing).
+ */
 void col_sink_state_fail(struct col_sink *s, enum col_sink_fail kind, const char *why);
-/* sink_state.c: the store accepted a write: logs and calls the state callback when it was failing. */
+/* sink_state.c: the store accepted a write: logs and calls the state callback when it was failing.
+ */
 void col_sink_state_up(struct col_sink *s);
 
 /* sink.c: takes the head of 'q', or NULL when empty. */
