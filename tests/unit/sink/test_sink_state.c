@@ -3,7 +3,8 @@
  * and a 400 about the store's setup keep every batch and retry it (never on_reject, the low water
  * never passes it); the state callback and the log say so once when it starts and once when it
  * ends, never once per retry. Also Retry-After values that are too long, absurd or negative,
- * the low water over marks that arrive in any order, and a rejected line handed over whole. */
+ * the low water over marks that arrive in any order, a rejected line handed over whole, and a
+ * change of cause during one outage (one WARN line). */
 #include "col_obs.h"
 #include "sink_test_util.h"
 
@@ -359,6 +360,32 @@ static void test_sink_rejected_line_whole(void **state)
     tctx_finish(&t);
 }
 
+/* A new cause during the same outage is logged once (WARN); the state callback is not called
+ * again (no transition); col_sink_ok() gives the current cause. */
+static void test_sink_reason_change_logged_once(void **state)
+{
+    struct tctx t;
+    tctx_init(&t);
+    log_capture();
+    start(&t);
+    struct fake_influx_resp r[] = {
+        {.status = 503}, {.status = 503}, {.status = 404}, {.status = 404}};
+    assert_int_equal(fake_influx_script(t.fake, r, 4), 0);
+    assert_int_equal(col_sink_enqueue(t.sink, "m v=1 1\n", 8, 1), 0);
+    col_sink_flush(t.sink);
+    assert_true(tctx_run_until(&t, recovered_and_settled, 10000));
+    assert_int_equal(g_seen.calls, 2);
+    assert_string_equal(g_seen.why[0], "store error: HTTP 503");
+    assert_int_equal(log_count("ERROR [sink] store failing: store error: HTTP 503"), 1);
+    assert_int_equal(
+        log_count("WARN  [sink] store still failing, now: database \"city\" not found (HTTP 404)"),
+        1);
+    assert_int_equal(log_count("INFO  [sink]"), 1);
+    assert_int_equal(log_count("[sink]"), 3);
+    log_end();
+    tctx_finish(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_sink_refused_state_once),
         cmocka_unit_test(test_sink_freeze_is_failure),
         cmocka_unit_test(test_sink_401_state_and_alert_once),
+        cmocka_unit_test(test_sink_reason_change_logged_once),
         cmocka_unit_test(test_sink_400_store_setup_retried),
         cmocka_unit_test(test_sink_retry_after_absurd_ignored),
         cmocka_unit_test(test_sink_low_water_min_mark),
