@@ -42,10 +42,13 @@ struct col_derive_cfg {
 };
 
 /* Hands line protocol (one or more complete lines, ms timestamps) to the sink. 'lp' is borrowed
- * for the call. 'mark' is the highest spool mark added so far: non-decreasing across calls, so
- * it can go straight to col_sink_enqueue, and holding it keeps in the journal every record the
- * points were derived from. Returns 0; a non-zero return is counted (emit_errors), the points
- * are not retried. */
+ * for the call. 'mark' is the LOWEST spool mark of the records the points were derived from (a
+ * window's points: the lowest mark of the readings in it; points a reading triggers: its mark;
+ * points derived from no record, such as a station going stale: the highest mark added so far).
+ * Marks are therefore NOT monotonic across calls; pass them unchanged to col_sink_enqueue, whose
+ * low water is the minimum over everything held, so the journal keeps every record behind the
+ * points until the store has them (test_derived_mark_is_lowest_input). Returns 0; a non-zero
+ * return is counted (emit_errors), the points are not retried. */
 typedef int (*col_derive_points_cb)(void *arg, const char *lp, size_t len, uint64_t mark);
 /* Publishes an alert: topic "city/v1/alert/<kind>/<district>" and a JSON payload (both
  * borrowed for the call; the topic is NUL-terminated, the payload is 'len' bytes). */
@@ -130,8 +133,8 @@ int col_derive_status(struct col_derive *d, const struct ct_device *dev, bool on
  * liveness (station points and stale alerts). */
 void col_derive_tick(struct col_derive *d, int64_t now_ms);
 
-/* Lowest spool mark held by an open window (UINT64_MAX when none): the journal must not be
- * committed at or past it. */
+/* Lowest spool mark held by any open window, the one-hour aggregate included (UINT64_MAX when
+ * none): the journal must not be committed at or past it (test_low_water_every_window). */
 uint64_t col_derive_low_water(const struct col_derive *d);
 
 /* Calls fn for each stale station (id and last_seen_ms, 0 when never seen since start); stops

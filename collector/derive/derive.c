@@ -70,6 +70,10 @@ void col_derive_emit_point(struct col_derive *d, const char *meas, const struct 
 {
     if (ct_lp_point(&d->out, meas, tags, ntags, f, nf, ts) != 0) {
         d->st.emit_errors++;
+        return;
+    }
+    if (d->cur_mark < d->out_mark) {
+        d->out_mark = d->cur_mark;
     }
 }
 
@@ -78,7 +82,11 @@ void col_derive_emit_flush(struct col_derive *d)
     if (d->out.len == 0) {
         return;
     }
-    if (d->emit.on_points(d->emit.arg, d->out.p, d->out.len, d->last_mark) != 0) {
+    /* The LOWEST mark of the records behind these points: the journal keeps all of them until
+     * the sink has delivered the points (test_derived_mark_is_lowest_input). */
+    uint64_t mark = d->out_mark != UINT64_MAX ? d->out_mark : d->last_mark;
+    d->out_mark = UINT64_MAX;
+    if (d->emit.on_points(d->emit.arg, d->out.p, d->out.len, mark) != 0) {
         d->st.emit_errors++;
     }
     ct_buf_reset(&d->out);
@@ -217,6 +225,8 @@ int col_derive_create(const struct col_derive_cfg *cfg, const struct col_derive_
     col_derive_copy_str(d->instance, sizeof(d->instance), cfg->instance);
     d->cfg.instance = d->instance;
     d->emit = *emit;
+    d->cur_mark = UINT64_MAX; /* no record yet: such points take last_mark at flush */
+    d->out_mark = UINT64_MAX;
     if (d->cfg.window_s == 0) {
         d->cfg.window_s = 60;
     }
@@ -430,6 +440,7 @@ int col_derive_add(struct col_derive *d, const struct ct_device *dev, const stru
     if (mark > d->last_mark) {
         d->last_mark = mark;
     }
+    d->cur_mark = mark; /* what this reading triggers comes from this record */
     if (now_ms > v->last_seen_ms) {
         v->last_seen_ms = now_ms;
     }
@@ -470,6 +481,7 @@ int col_derive_status(struct col_derive *d, const struct ct_device *dev, bool on
         return CT_E_FULL;
     }
     col_derive_dv_copy_names(v, dev);
+    d->cur_mark = UINT64_MAX; /* a status message is not a journal record the points come from */
     if (v->online != (online ? 1 : 0)) {
         v->online = online ? 1 : 0;
         col_derive_station_point(d, v, now_ms);
@@ -483,6 +495,7 @@ void col_derive_tick(struct col_derive *d, int64_t now_ms)
     if (d == NULL) {
         return;
     }
+    d->cur_mark = UINT64_MAX; /* windows set their own; station points come from no record */
     for (size_t i = 0; i < d->ndv; i++) {
         struct dv *v = &d->dv[i];
         int64_t limit = v->interval_ms * (int64_t)d->cfg.stale_intervals;

@@ -130,7 +130,9 @@ struct col_derive {
     size_t index_cap;
     struct lot *lots;
     size_t nlots;
-    uint64_t last_mark;
+    uint64_t last_mark; /* highest mark added: the mark of points derived from no record */
+    uint64_t cur_mark;  /* lowest mark of the records behind the points being built now */
+    uint64_t out_mark;  /* lowest cur_mark of the points in 'out', UINT64_MAX when empty */
     struct ct_buf out;
     struct col_derive_stats st;
     char meas[16]; /* suffix of the window's aggregate measurement: "1m", "5m", "1h", "30s" */

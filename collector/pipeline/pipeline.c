@@ -216,8 +216,14 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
         return reject(p, v, CT_REJ_SIZE, "", "payload of %s bytes: allowed 1..4096", n);
     }
     if (ct_topic_parse(topic, topic_len, &t) != 0 || t.type == CT_TOPIC_ALERT) {
-        return reject(p, v, CT_REJ_TOPIC, "topic", "topic \"%.120s\" is not city/v1/<kind>/<id>/up",
-                      topic_len < 200 ? topic : "(too long)");
+        /* The topic is topic_len bytes, not NUL-terminated: print at most that many (a "%.120s"
+         * of the raw buffer read past its end; test_topic_not_nul_terminated under ASan). */
+        if (topic == NULL || topic_len >= 200) {
+            return reject(p, v, CT_REJ_TOPIC, "topic", "%s",
+                          "topic \"(too long)\" is not city/v1/<kind>/<id>/up");
+        }
+        return reject(p, v, CT_REJ_TOPIC, "topic", "topic \"%.*s\" is not city/v1/<kind>/<id>/up",
+                      (int)(topic_len < 120 ? topic_len : 120), topic);
     }
     v->type = t.type;
     memcpy(v->device, t.id, sizeof(v->device));

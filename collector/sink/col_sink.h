@@ -1,29 +1,44 @@
 /* col_sink.h - batch InfluxDB line protocol and POST it with libcurl multi, driven by the
  * collector's uv loop. Not thread-safe: every function and callback runs on the loop thread.
  *
- * Chunks of line protocol arrive with the spool journal mark of the message they came from
- * (non-decreasing). They are cut into batches at line boundaries (batch_max_points,
- * batch_max_bytes, or flush_ms after the first line of a partial batch). A batch's bytes never
- * change once cut, so a retried batch is byte-identical. Every answer is classified:
- *   2xx                 delivered (settled);
- *   400 partial write   the lines InfluxDB names as unparsable go to on_reject, the rest were
- *                       written and are not resent (settled);
- *   400 otherwise       the whole batch goes to on_reject (settled);
- *   413                 the batch is split in two halves at a line boundary and both are resent
- *                       at once (a one-line batch goes to on_reject instead);
- *   429, 503            retried after max(Retry-After seconds, backoff); a Retry-After holds
- *                       all sending and a later success does not cancel it;
- *   401, 403            retried with backoff, and on_auth_error is called (an alert);
- *   other 4xx           whole batch to on_reject;
- *   other 5xx, transport errors, timeouts: retried with exponential backoff and full jitter.
+ * Chunks of line protocol arrive with a mark: the spool journal seq of the record they came
+ * from, or for derived points the LOWEST seq of the records they were derived from. Marks need
+ * not be monotonic. Chunks are cut into batches at line boundaries (batch_max_points,
+ * batch_max_bytes, or flush_ms after the first line of a partial batch); a batch's mark is the
+ * minimum mark of its lines. A batch's bytes never change once cut, so a retry is byte-identical.
+ *
+ * Who is at fault decides what happens (tests: test_sink_fail, test_sink_state):
+ *   2xx                        delivered (settled).
+ *   The STORE's state: connection errors, timeouts (no answer within total_timeout_ms, also a
+ *   frozen store that accepted the connection), 404 (database / bucket not found), 401, 403,
+ *   408, 429, 5xx, 1xx/3xx, and a 400 whose message names the store's setup ("database not
+ *   found", "retention policy not found", "database is required"): the batch is kept and
+ *   retried with backoff (exponential with full jitter, retry_base_ms doubling up to
+ *   retry_max_ms; at least a Retry-After, which is capped at COL_SINK_RETRY_AFTER_MAX_MS). Never
+ *   rejected, never quarantined; the low water stays at or below its mark.
+ *   The DATA's fault (InfluxDB says which lines are bad):
+ *     400 naming lines ("unable to parse '<line>'", v1 "error" / v2 "message"): each named line
+ *       goes to on_reject (class PARSE) whole, one call per line. The other lines: written by
+ *       the store when the answer is a "partial write" (settled), else resent.
+ *     400 naming no line, 413 and any other 4xx: the batch is halved at a line boundary and
+ *       both halves are resent at once, until a single line is refused on its own; only that
+ *       line goes to on_reject (BAD_REQUEST, or TOO_LARGE for 413).
  * While the store fails, only one request is in flight (a probe); a failed batch, and every
  * batch cut before the failure, waits in a backlog ordered by mark. When the store answers again
  * the backlog drains with at most max_inflight - 1 slots, so at least one slot stays for batches
  * cut since (with max_inflight 1 they alternate). Only one request starts per backoff period.
  *
- * Memory limit: all held line protocol (open batch, queued, backlog, in flight) is at most
- * max_pending_bytes. col_sink_enqueue() refuses beyond it with CT_E_FULL and nothing is taken;
- * on_room is called once the held bytes fall to half the limit. */
+ * Store state (test_sink_state): the sink is "ok" until a request fails for one of the store
+ * reasons above; it is failing from then until the store next accepts a write (any answer that
+ * is not a store failure). Each transition, and only a transition, logs one line (ERROR when
+ * failing starts, INFO at recovery; a change of reason while failing logs one WARN) and calls
+ * the state callback (col_sink_set_state_cb). col_sink_ok() gives the state at any time.
+ *
+ * Memory limit and policy when full: all held line protocol (open batch, queued, backlog, in
+ * flight) is at most max_pending_bytes. col_sink_enqueue() refuses beyond it with CT_E_FULL and
+ * takes nothing: the caller holds its input (the app stops reading the journal / queue and keeps
+ * the message) and resumes when on_room is called, once the held bytes fall to half the limit.
+ * Nothing held is ever dropped to make room. */
 #ifndef COL_SINK_H
 #define COL_SINK_H
 #include <stdbool.h>
@@ -56,23 +71,36 @@ struct col_sink_cfg {
     uint64_t retry_max_ms;    /* largest backoff cap, 0 means 60000 */
 };
 
+/* Largest Retry-After honoured; a longer one is cut to this, an absurd one (over a day),
+ * negative or unparsable one is ignored (the normal backoff applies). */
+#define COL_SINK_RETRY_AFTER_MAX_MS (5u * 60u * 1000u)
+
 /* Reject classes, used by on_reject and the counters. */
 enum col_sink_reject {
-    COL_SINK_REJ_PARSE = 0,   /* lines named in a 400 partial write */
-    COL_SINK_REJ_BAD_REQUEST, /* 400 (not partial) and other non-retried 4xx: whole batch */
-    COL_SINK_REJ_TOO_LARGE,   /* 413 on a single line */
+    COL_SINK_REJ_PARSE = 0,   /* lines a 400 names as unparsable */
+    COL_SINK_REJ_BAD_REQUEST, /* a single line refused on its own with 400 or another 4xx */
+    COL_SINK_REJ_TOO_LARGE,   /* a single line refused on its own with 413 */
     COL_SINK_REJ__COUNT
 };
+
+/* The store's state changed: ok = false when writes start failing, true when they succeed
+ * again. 'why' (NUL-terminated, borrowed for the call) says what is wrong, for example
+ * "store unreachable: Connection refused", "database \"citytel\" not found (HTTP 404)",
+ * "no answer for 15 s", "HTTP 401: check credentials", or at recovery "store accepts writes again
+ * after 120 s, 14 retries". Called on the loop thread, once per transition. */
+typedef void (*col_sink_state_fn)(void *arg, bool ok, const char *why);
 
 struct col_sink_callbacks {
     /* Space again after a CT_E_FULL. May call col_sink_enqueue(). */
     void (*on_room)(void *arg);
-    /* Lines the store refused for good (for the quarantine). 'lines' (len bytes, '\n'-separated,
-     * not NUL-terminated) and 'reason' (NUL-terminated, the store's message) are borrowed for the
-     * call. 'status' is the HTTP status. */
+    /* One line the store refused for good (for the quarantine): 'lines' is exactly one whole
+     * line, '\n'-terminated (len bytes including the '\n', not NUL-terminated); 'reason'
+     * (NUL-terminated, the store's message) is borrowed for the call. 'status' is the HTTP
+     * status. Called once per refused line. May close the sink (no further calls then). */
     void (*on_reject)(void *arg, enum col_sink_reject cls, const char *lines, size_t len,
                       int status, const char *reason);
-    /* The store answered 401 or 403; the batch is retried with backoff. */
+    /* The store answered 401 or 403 (the batch is retried with backoff). Called once when the
+     * failure becomes an authorisation failure, not on every retry. May be NULL. */
     void (*on_auth_error)(void *arg, int status, const char *reason);
 };
 
@@ -82,9 +110,15 @@ struct col_sink_stats {
     uint64_t bytes_delivered;              /* uncompressed bytes in those batches */
     uint64_t requests;                     /* POSTs started */
     uint64_t retries;                      /* batches put back for a retry */
-    uint64_t splits;                       /* 413 splits */
+    uint64_t splits;                       /* batches halved to isolate refused lines */
     uint64_t auth_errors;                  /* 401/403 answers */
     uint64_t transport_errors;             /* curl errors including timeouts */
+    uint64_t timeouts;                     /* requests without an answer in total_timeout_ms */
+    uint64_t not_found;                    /* 404 answers (database or bucket missing) */
+    uint64_t server_errors;                /* 408, 429, 5xx and other retried answers */
+    bool store_ok;                         /* citytel_store_ok: false while writes fail */
+    uint64_t store_failures;               /* transitions from ok to failing */
+    uint64_t store_failing_ms;             /* time failing so far, 0 when ok */
     uint64_t rejects[COL_SINK_REJ__COUNT]; /* lines handed to on_reject, by class */
     uint64_t full_refusals;                /* col_sink_enqueue() answered CT_E_FULL */
     size_t bytes_pending;                  /* held line protocol */
@@ -102,18 +136,30 @@ int col_sink_create(uv_loop_t *loop, const struct col_sink_cfg *cfg,
                     const struct col_sink_callbacks *cbs, void *arg, struct col_sink **out);
 
 /* Copies 'lines' (len bytes of line protocol, one or more lines; a missing final '\n' is added)
- * tagged with 'mark' (non-decreasing across calls). Returns 0, CT_E_FULL (would exceed
- * max_pending_bytes; nothing taken; wait for on_room), CT_E_TOOBIG (len alone exceeds
- * max_pending_bytes), CT_E_INVAL (mark smaller than the previous one), CT_E_STATE (closing) or
- * CT_E_NOMEM (the lines before the failing one are then held and will be sent). Empty lines are
- * skipped; empty input returns 0 and holds nothing. */
+ * tagged with 'mark' (any order across calls: col_sink_low_water() is the minimum over
+ * everything held). Returns 0, CT_E_FULL (would exceed max_pending_bytes; nothing taken; hold the
+ * input and wait for on_room), CT_E_TOOBIG (len alone exceeds max_pending_bytes), CT_E_STATE
+ * (closing) or CT_E_NOMEM (the lines before the failing one are then held and will be sent).
+ * Empty lines are skipped; empty input returns 0 and holds nothing. */
 int col_sink_enqueue(struct col_sink *sink, const char *lines, size_t len, uint64_t mark);
+
+/* Sets the store state callback (NULL: none), called with 'arg' on each transition. A separate
+ * setter so that struct col_sink_callbacks keeps its three members; call it right after
+ * col_sink_create(), before the first enqueue, to see every transition. */
+void col_sink_set_state_cb(struct col_sink *sink, col_sink_state_fn fn, void *arg);
 
 /* Cuts the open partial batch now so that it is sent without waiting for flush_ms. */
 void col_sink_flush(struct col_sink *sink);
 
-/* The lowest mark not yet settled (delivered or rejected); UINT64_MAX when nothing is held. */
+/* The lowest mark of any line not yet settled (accepted by the store or rejected for good),
+ * wherever it is held (open batch, queue, backlog, in flight); UINT64_MAX when nothing is held.
+ * A journal may be committed only below it (test_sink_low_water_min_mark). */
 uint64_t col_sink_low_water(const struct col_sink *sink);
+
+/* True while the store accepts writes (also before the first write). *why (may be NULL) gets
+ * the reason of the last transition (borrowed, valid until the next sink call; "" before any),
+ * *since_ms (may be NULL) the loop time (uv_now) of the last transition, 0 before any. */
+bool col_sink_ok(const struct col_sink *sink, const char **why, int64_t *since_ms);
 
 /* Fills *out with the counters and gauges. */
 void col_sink_stats(const struct col_sink *sink, struct col_sink_stats *out);

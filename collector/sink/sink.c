@@ -166,7 +166,8 @@ static struct batch *batch_from(const char *p, size_t len, uint64_t mark, uint64
     return b;
 }
 
-/* 413: two halves at the line boundary nearest the middle, both back in the backlog at once. */
+/* Halves 'b' at the line boundary nearest the middle; both halves go back to the backlog at
+ * once (no hold: the store is answering). Returns false when out of memory ('b' untouched). */
 static bool split(struct col_sink *s, struct batch *b)
 {
     const char *mid = b->body + b->len / 2;
@@ -215,22 +216,135 @@ void col_sink_req_free(struct req *r)
     }
 }
 
-/* Handles a 400: partial write (named lines rejected, the rest written) or whole batch. */
-static void on_bad_request(struct col_sink *s, struct batch *b, int status, const char *msg)
+/* Hands each line of 'lines' to on_reject, one call per line; stops if a callback closed the
+ * sink. */
+static void reject_each(struct col_sink *s, enum col_sink_reject cls, const char *lines, size_t len,
+                        int status, const char *reason)
 {
-    if (status == 400 && col_sink_is_partial(msg)) {
+    const char *p = lines;
+    const char *end = lines + len;
+    while (p < end && !s->closing) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl + 1 - p) : (size_t)(end - p);
+        reject(s, cls, p, n, 1, status, reason);
+        p += n;
+    }
+}
+
+/* The store refused data ('b' is the caller's, not in any queue): lines it names go to the
+ * quarantine and the rest is written or resent; without names the batch is halved; a single
+ * line refused on its own is rejected. Returns the bytes of 'b' still held (put back). */
+static size_t on_refused(struct col_sink *s, struct req *r, struct batch *b, int status,
+                         const char *msg)
+{
+    if (status == 400) {
         char *bad;
+        char *rest;
         size_t bad_len;
-        long n = col_sink_named_lines(msg, b->body, b->len, &bad, &bad_len);
+        size_t rest_len;
+        long n = col_sink_partition_named(msg, b->body, b->len, &bad, &bad_len, &rest, &rest_len);
         if (n > 0) {
-            size_t good = b->points - (size_t)n;
-            s->st.points_delivered += good;
-            reject(s, COL_SINK_REJ_PARSE, bad, bad_len, (size_t)n, status, msg);
+            size_t held = 0;
+            size_t rest_points = b->points - (size_t)n;
+            if (rest_len > 0 && col_sink_is_partial(msg) && !r->resp_cut) {
+                s->st.points_delivered += rest_points; /* InfluxDB wrote them */
+            } else if (rest_len > 0) {
+                /* Not written (a plain 400 writes nothing), or the answer was cut so the named
+                 * lines may be incomplete: resend (a rewrite of a written point is harmless). */
+                struct batch *again = batch_from(rest, rest_len, b->mark_lo, b->born_ms);
+                if (again == NULL) {
+                    free(bad);
+                    free(rest);
+                    retry_later(s, b, 0);
+                    return b->len;
+                }
+                fifo_insert_sorted(&s->backlog, again);
+                held = rest_len;
+            }
+            free(rest);
+            /* The batch's bytes are settled minus 'held' by the caller; reject last, since a
+             * callback may close the sink. */
+            col_sink_batch_free(b);
+            reject_each(s, COL_SINK_REJ_PARSE, bad, bad_len, status, msg);
             free(bad);
-            return;
+            return held;
+        }
+        free(bad);
+        free(rest);
+        if (n < 0) {
+            retry_later(s, b, 0);
+            return b->len;
         }
     }
-    reject(s, COL_SINK_REJ_BAD_REQUEST, b->body, b->len, b->points, status, msg);
+    if (b->points > 1) {
+        size_t len = b->len;
+        if (!split(s, b)) {
+            retry_later(s, b, 0);
+        }
+        return len;
+    }
+    reject_each(s, status == 413 ? COL_SINK_REJ_TOO_LARGE : COL_SINK_REJ_BAD_REQUEST, b->body,
+                b->len, status, msg);
+    col_sink_batch_free(b);
+    return 0;
+}
+
+/* Classifies an HTTP answer that is not 2xx: the store's fault (true, *kind set) or the data's. */
+static bool store_fault(long status, const char *msg, enum col_sink_fail *kind)
+{
+    if (status == 404) {
+        *kind = COL_SINK_FAIL_NOT_FOUND;
+        return true;
+    }
+    if (status == 401 || status == 403) {
+        *kind = COL_SINK_FAIL_AUTH;
+        return true;
+    }
+    *kind = COL_SINK_FAIL_STORE;
+    if (status < 400 || status >= 500 || status == 408 || status == 429) {
+        return true;
+    }
+    return status == 400 && col_sink_is_store_400(msg);
+}
+
+/* Fills 'why' for a failed answer. */
+static void describe(const struct col_sink *s, enum col_sink_fail kind, long status,
+                     const char *msg, char *why, size_t cap)
+{
+    const char *what = s->cfg.api_version == 2 ? "bucket" : "database";
+    const char *name = s->cfg.api_version == 2 ? s->cfg.bucket : s->cfg.db;
+    if (kind == COL_SINK_FAIL_NOT_FOUND) {
+        snprintf(why, cap, "%s \"%s\" not found (HTTP 404)", what, name);
+    } else if (kind == COL_SINK_FAIL_AUTH) {
+        snprintf(why, cap, "HTTP %ld: check credentials%s%.120s%s", status, msg[0] ? " (" : "", msg,
+                 msg[0] ? ")" : "");
+    } else {
+        snprintf(why, cap, "store error: HTTP %ld%s%.160s", status, msg[0] ? ": " : "", msg);
+    }
+}
+
+static void on_transport_error(struct col_sink *s, struct req *r, struct batch *b, CURLcode rc,
+                               uint64_t lat)
+{
+    char why[192];
+    s->st.transport_errors++;
+    /* Put back first: a callback that closes the sink then frees it with the backlog. */
+    retry_later(s, b, 0);
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        s->st.timeouts++;
+        if (lat >= 10000) {
+            snprintf(why, sizeof(why), "no answer for %llu s", (unsigned long long)lat / 1000);
+        } else {
+            snprintf(why, sizeof(why), "no answer for %.1f s", (double)lat / 1000.0);
+        }
+        col_sink_state_fail(s, COL_SINK_FAIL_TIMEOUT, why);
+        return;
+    }
+    long oserr = 0;
+    curl_easy_getinfo(r->xfer.easy, CURLINFO_OS_ERRNO, &oserr);
+    snprintf(why, sizeof(why), "store unreachable: %s",
+             oserr != 0 ? strerror((int)oserr) : curl_easy_strerror(rc));
+    col_sink_state_fail(s, COL_SINK_FAIL_NET, why);
 }
 
 static void on_done(struct col_curl_xfer *x, CURLcode rc)
@@ -248,11 +362,11 @@ static void on_done(struct col_curl_xfer *x, CURLcode rc)
     if (rc == CURLE_OK) {
         curl_easy_getinfo(r->xfer.easy, CURLINFO_RESPONSE_CODE, &status);
     }
-    size_t held = b->len;
+    size_t len = b->len;
+    size_t held = 0; /* bytes of 'b' still held after the answer */
     if (rc != CURLE_OK) {
-        s->st.transport_errors++;
-        retry_later(s, b, 0);
-        held = 0;
+        on_transport_error(s, r, b, rc, lat);
+        held = len;
     } else if (status >= 200 && status < 300) {
         s->fail_streak = 0;
         s->hold_until = s->server_hold_until; /* a Retry-After still stands */
@@ -260,46 +374,44 @@ static void on_done(struct col_curl_xfer *x, CURLcode rc)
         s->st.points_delivered += b->points;
         s->st.bytes_delivered += b->len;
         col_sink_batch_free(b);
-    } else if (status == 413 && b->points > 1) {
-        s->fail_streak = 0;
-        if (split(s, b)) {
-            held = 0;
-        } else {
-            retry_later(s, b, 0);
-            held = 0;
-        }
-    } else if (status == 429 || status == 503 || status == 401 || status == 403 || status >= 500 ||
-               status < 400) {
-        /* Put back first: a callback that closes the sink then frees it with the backlog. */
-        retry_later(s, b, r->has_retry_after ? r->retry_after_ms : 0);
-        held = 0;
-        if (status == 401 || status == 403) {
-            s->st.auth_errors++;
-            char *msg = col_sink_error_message(r->resp ? r->resp : "", r->resp_len);
-            if (s->cbs.on_auth_error) {
-                s->cbs.on_auth_error(s->arg, (int)status, msg ? msg : "");
-            }
-            free(msg);
-        }
+        col_sink_state_up(s);
     } else {
-        s->fail_streak = 0;
-        s->hold_until = s->server_hold_until; /* a Retry-After still stands */
         char *msg = col_sink_error_message(r->resp ? r->resp : "", r->resp_len);
-        if (status == 413) {
-            reject(s, COL_SINK_REJ_TOO_LARGE, b->body, b->len, b->points, (int)status, msg);
+        const char *m = msg ? msg : "";
+        enum col_sink_fail kind;
+        if (store_fault(status, m, &kind)) {
+            char why[256];
+            retry_later(s, b, r->has_retry_after ? r->retry_after_ms : 0);
+            held = len;
+            s->st.not_found += status == 404;
+            s->st.auth_errors += kind == COL_SINK_FAIL_AUTH;
+            s->st.server_errors += kind == COL_SINK_FAIL_STORE;
+            describe(s, kind, status, m, why, sizeof(why));
+            bool first_auth = kind == COL_SINK_FAIL_AUTH && s->fail_kind != (int)kind;
+            col_sink_state_fail(s, kind, why);
+            if (first_auth && !s->closing && s->cbs.on_auth_error) {
+                s->cbs.on_auth_error(s->arg, (int)status, m);
+            }
         } else {
-            on_bad_request(s, b, (int)status, msg ? msg : "");
+            /* The store judged the data: it is up. */
+            s->fail_streak = 0;
+            s->hold_until = s->server_hold_until; /* a Retry-After still stands */
+            col_sink_state_up(s);
+            if (!s->closing) {
+                held = on_refused(s, r, b, (int)status, m);
+            } else {
+                col_sink_batch_free(b);
+            }
         }
         free(msg);
-        col_sink_batch_free(b);
     }
     col_sink_req_free(r);
     if (s->closing) {
         /* A callback closed the sink; a batch put back above was freed by the close. */
         return;
     }
-    if (held) {
-        settle_bytes(s, held);
+    if (len > held) {
+        settle_bytes(s, len - held);
     }
     if (!s->closing) {
         col_sink_pump(s);
@@ -318,6 +430,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
     }
     size_t room = COL_SINK_RESP_MAX - r->resp_len;
     size_t take = n < room ? n : room;
+    r->resp_cut = r->resp_cut || take < n;
     memcpy(r->resp + r->resp_len, data, take);
     r->resp_len += take;
     return n;
@@ -486,6 +599,9 @@ static int add_line(struct col_sink *s, const char *p, size_t n, uint64_t mark)
         b->body = nb;
         b->cap = cap;
     }
+    if (mark < b->mark_lo) {
+        b->mark_lo = mark; /* marks may arrive in any order: a batch keeps its minimum */
+    }
     memcpy(b->body + b->len, p, n);
     b->body[b->len + n] = '\n';
     b->len += n + 1;
@@ -509,15 +625,11 @@ int col_sink_enqueue(struct col_sink *s, const char *lines, size_t len, uint64_t
     if (need > s->cfg.max_pending_bytes) {
         return CT_E_TOOBIG;
     }
-    if (mark < s->last_mark) {
-        return CT_E_INVAL;
-    }
     if (s->st.bytes_pending + need > s->cfg.max_pending_bytes) {
         s->st.full_refusals++;
         s->want_room = true;
         return CT_E_FULL;
     }
-    s->last_mark = mark;
     const char *p = lines;
     const char *end = lines + len;
     int rc = 0;

@@ -124,8 +124,10 @@ bool col_sink_parse_retry_after(const char *value, size_t len, uint64_t *ms)
     }
     uint64_t secs = 0;
     size_t digits = 0;
-    while (i < len && value[i] >= '0' && value[i] <= '9' && digits < 9) {
-        secs = secs * 10 + (uint64_t)(value[i] - '0');
+    while (i < len && value[i] >= '0' && value[i] <= '9') {
+        if (digits < 12) {
+            secs = secs * 10 + (uint64_t)(value[i] - '0');
+        }
         i++;
         digits++;
     }
@@ -133,10 +135,11 @@ bool col_sink_parse_retry_after(const char *value, size_t len, uint64_t *ms)
            (value[i] == ' ' || value[i] == '\t' || value[i] == '\r' || value[i] == '\n')) {
         i++;
     }
-    if (digits == 0 || i != len) {
+    /* A sign, a fraction or a date ends the digits early; more than a day is absurd. */
+    if (digits == 0 || i != len || digits > 12 || secs > 86400) {
         return false;
     }
-    *ms = secs * 1000;
+    *ms = secs * 1000 > COL_SINK_RETRY_AFTER_MAX_MS ? COL_SINK_RETRY_AFTER_MAX_MS : secs * 1000;
     return true;
 }
 
@@ -170,6 +173,18 @@ char *col_sink_error_message(const char *body, size_t len)
 bool col_sink_is_partial(const char *msg)
 {
     return strstr(msg, "partial write") != NULL;
+}
+
+bool col_sink_is_store_400(const char *msg)
+{
+    static const char *const setup[] = {"database not found", "retention policy not found",
+                                        "database is required", "bucket not found"};
+    for (size_t i = 0; i < sizeof(setup) / sizeof(setup[0]); i++) {
+        if (strstr(msg, setup[i]) != NULL) {
+            return true;
+        }
+    }
+    return false;
 }
 
 static bool named(const char *msg, const char *line, size_t n)
@@ -214,5 +229,53 @@ long col_sink_named_lines(const char *msg, const char *batch, size_t len, char *
     }
     *out = buf;
     *out_len = used;
+    return count;
+}
+
+/* Appends one line and its '\n' to *buf (allocated with 'cap' bytes on first use). */
+static bool append_line(char **buf, size_t cap, size_t *used, const char *p, size_t n)
+{
+    if (*buf == NULL) {
+        *buf = malloc(cap);
+        if (*buf == NULL) {
+            return false;
+        }
+    }
+    memcpy(*buf + *used, p, n);
+    *used += n;
+    (*buf)[(*used)++] = '\n';
+    return true;
+}
+
+long col_sink_partition_named(const char *msg, const char *batch, size_t len, char **bad,
+                              size_t *bad_len, char **rest, size_t *rest_len)
+{
+    long count = 0;
+    *bad = NULL;
+    *rest = NULL;
+    *bad_len = 0;
+    *rest_len = 0;
+    const char *p = batch;
+    const char *end = batch + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (n > 0) {
+            bool is_bad = memchr(p, '\0', n) == NULL && named(msg, p, n);
+            bool ok = is_bad ? append_line(bad, len + 1, bad_len, p, n)
+                             : append_line(rest, len + 1, rest_len, p, n);
+            if (!ok) {
+                free(*bad);
+                free(*rest);
+                *bad = NULL;
+                *rest = NULL;
+                *bad_len = 0;
+                *rest_len = 0;
+                return -1;
+            }
+            count += is_bad;
+        }
+        p += n + 1;
+    }
     return count;
 }

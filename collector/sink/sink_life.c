@@ -135,15 +135,19 @@ void col_sink_flush(struct col_sink *s)
 
 uint64_t col_sink_low_water(const struct col_sink *s)
 {
+    /* Marks arrive in any order, so every batch counts (the backlog is sorted: its head is its
+     * minimum). test_sink_low_water_min_mark. */
     uint64_t lo = UINT64_MAX;
     if (s->open && s->open->mark_lo < lo) {
         lo = s->open->mark_lo;
     }
-    if (s->ready.head && s->ready.head->mark_lo < lo) {
-        lo = s->ready.head->mark_lo; /* ready is in enqueue order */
+    for (const struct batch *b = s->ready.head; b; b = b->next) {
+        if (b->mark_lo < lo) {
+            lo = b->mark_lo;
+        }
     }
     if (s->backlog.head && s->backlog.head->mark_lo < lo) {
-        lo = s->backlog.head->mark_lo; /* backlog is sorted by mark */
+        lo = s->backlog.head->mark_lo;
     }
     for (const struct req *r = s->reqs; r; r = r->next) {
         if (r->b->mark_lo < lo) {
@@ -171,6 +175,8 @@ void col_sink_stats(const struct col_sink *s, struct col_sink_stats *out)
         }
     }
     uint64_t now = uv_now(s->loop);
+    out->store_ok = !s->failing;
+    out->store_failing_ms = s->failing ? now - s->state_since : 0;
     out->oldest_pending_ms = born == UINT64_MAX || born > now ? 0 : now - born;
 }
 

@@ -27,10 +27,12 @@ static void test_window_exact_line(void **state)
                               "ward=Ngọc\\ Hà pm25_min=10,pm25_max=30.5,pm25_sum=40.5,"
                               "pm25_count=2i,pm10_min=20,pm10_max=40,pm10_sum=60,pm10_count=2i "
                               "1795428000000");
-    /* Only the configured window holds the journal; the hour aggregate (still open) does not,
-     * so the spool need not keep an hour of traffic. */
-    assert_int_equal(col_derive_low_water(f.d), UINT64_MAX);
+    /* The window's point carries the lowest mark of its readings. */
+    assert_int_equal(f.cap.last_mark, 5);
+    /* The hour aggregate, still open, holds the journal too. */
+    assert_int_equal(col_derive_low_water(f.d), 5);
     col_derive_tick(f.d, T0 + HOUR_MS_T + 120001);
+    assert_int_equal(f.cap.last_mark, 5);
     assert_int_equal(count_lines(&f.cap, "air_1h,"), 1);
     assert_true(line_of(&f.cap, "air_1h,", 0, line, sizeof(line)));
     assert_non_null(strstr(line, " pm25_min=10,pm25_max=30.5,pm25_sum=40.5,pm25_count=2i,"));
@@ -104,6 +106,64 @@ static void test_low_water_released(void **state)
     col_derive_tick(f.d, T0 + 2 * HOUR_MS_T + 60001);
     assert_int_equal(col_derive_low_water(f.d), UINT64_MAX);
     assert_int_equal(count_lines(&f.cap, "water_1h,"), 2);
+    fx_close(&f);
+}
+
+/* A window over records 5..9 (arriving out of order of mark: 7, 5, 9, 6, 8) holds the journal at
+ * 5 while open, and its point is emitted with mark 5, the lowest input, not 9; a reading's own
+ * triggered points carry its mark. */
+static void test_derived_mark_is_lowest_input(void **state)
+{
+    struct col_derive_cfg cfg = {.window_s = 3600, .grace_ms = 60000};
+    struct fx f;
+    struct ct_reading r;
+    const struct ct_device *dev;
+    const uint64_t marks[] = {7, 5, 9, 6, 8};
+
+    (void)state;
+    fx_open(&f, &cfg);
+    dev = dev_of(&f, "hn-water-0001");
+    for (int i = 0; i < 5; i++) {
+        reading(&r, dev, 1, T0 + (i + 1) * MIN_MS, 1, "ph", 7.0 + i * 0.1);
+        assert_int_equal(col_derive_add(f.d, dev, &r, marks[i], T0 + (i + 1) * MIN_MS), 0);
+    }
+    assert_int_equal(col_derive_low_water(f.d), 5);
+    assert_int_equal(count_lines(&f.cap, "water_1h,"), 0);
+    /* A reading of a later record in the next hour: its own window, mark 10. */
+    reading(&r, dev, 1, T0 + HOUR_MS_T + MIN_MS, 1, "ph", 7.1);
+    assert_int_equal(col_derive_add(f.d, dev, &r, 10, T0 + HOUR_MS_T + MIN_MS), 0);
+    f.cap.calls = 0;
+    col_derive_tick(f.d, T0 + HOUR_MS_T + 60001);
+    assert_int_equal(count_lines(&f.cap, "water_1h,"), 1);
+    assert_true(f.cap.calls >= 1);
+    assert_int_equal(f.cap.last_mark, 5); /* not 10, not 9 */
+    assert_int_equal(col_derive_low_water(f.d), 10);
+    fx_close(&f);
+}
+
+/* With a 1-minute window, the one-hour aggregate holds the journal at its lowest mark after the
+ * minute windows are written; its point carries that mark. */
+static void test_low_water_every_window(void **state)
+{
+    struct col_derive_cfg cfg = {0};
+    struct fx f;
+    struct ct_reading r;
+    const struct ct_device *dev;
+
+    (void)state;
+    fx_open(&f, &cfg);
+    dev = dev_of(&f, "hn-air-0001");
+    reading(&r, dev, 1, T0 + 10000, 1, "pm25", 10.0);
+    assert_int_equal(col_derive_add(f.d, dev, &r, 3, T0 + 10000), 0);
+    reading(&r, dev, 1, T0 + 30 * MIN_MS, 1, "pm25", 12.0);
+    assert_int_equal(col_derive_add(f.d, dev, &r, 4, T0 + 30 * MIN_MS), 0);
+    col_derive_tick(f.d, T0 + 40 * MIN_MS); /* both minute windows written */
+    assert_int_equal(count_lines(&f.cap, "air_1m,"), 2);
+    assert_int_equal(col_derive_low_water(f.d), 3); /* the open hour */
+    col_derive_tick(f.d, T0 + HOUR_MS_T + 120001);
+    assert_int_equal(count_lines(&f.cap, "air_1h,"), 1);
+    assert_int_equal(f.cap.last_mark, 3);
+    assert_int_equal(col_derive_low_water(f.d), UINT64_MAX);
     fx_close(&f);
 }
 
@@ -235,6 +295,8 @@ int main(void)
         cmocka_unit_test(test_window_exact_line),
         cmocka_unit_test(test_late_reading_parts),
         cmocka_unit_test(test_low_water_released),
+        cmocka_unit_test(test_derived_mark_is_lowest_input),
+        cmocka_unit_test(test_low_water_every_window),
         cmocka_unit_test(test_device_bound),
         cmocka_unit_test(test_qc_stuck),
         cmocka_unit_test(test_qc_spike_and_sentinel),

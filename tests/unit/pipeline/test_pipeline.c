@@ -1,7 +1,8 @@
 /* test_pipeline.c - the collector pipeline's verdicts when memory runs out: a payload the
  * decoder could not allocate for, or a status message cJSON could not parse for lack of memory,
  * is refused as an overload (CT_E_NOMEM), never accepted without values nor taken for a schema
- * error; the same message is accepted once memory is back. */
+ * error; the same message is accepted once memory is back. A malformed topic that is not
+ * NUL-terminated is quoted in the rejection without reading past its length (run under ASan). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,12 +166,48 @@ static void test_status_out_of_memory_is_overload(void **state)
 #endif
 }
 
+/* A malformed topic arrives as topic_len bytes with no NUL after them (the MQTT client's buffer):
+ * the rejection must quote exactly those bytes and read nothing past them. The buffer is malloc'ed
+ * to the exact length, so an ASan build (-DCT_SANITIZE=ON) fails on any over-read. */
+static void test_topic_not_nul_terminated(void **state)
+{
+    struct fixture *fx = *state;
+    struct col_verdict v;
+    char payload[256];
+    static const char bad[] = "city/v1/air/hn air 0001";
+    size_t n = sizeof(bad) - 1;
+    char *topic = malloc(n);
+    assert_non_null(topic);
+    memcpy(topic, bad, n);
+    up_payload(payload, sizeof(payload), 7);
+    assert_int_equal(col_pipeline_process(fx->p, fx->reg, topic, n, NULL, 0, payload,
+                                          strlen(payload), NOW_MS, &v),
+                     0);
+    assert_int_equal(v.reject, CT_REJ_TOPIC);
+    assert_string_equal(v.why.text,
+                        "topic \"city/v1/air/hn air 0001\" is not city/v1/<kind>/<id>/up");
+    free(topic);
+
+    /* A long one (150 bytes): quoted up to 120 bytes, still without reading past the end. */
+    n = 150;
+    topic = malloc(n);
+    assert_non_null(topic);
+    memset(topic, 'x', n);
+    assert_int_equal(col_pipeline_process(fx->p, fx->reg, topic, n, NULL, 0, payload,
+                                          strlen(payload), NOW_MS, &v),
+                     0);
+    assert_int_equal(v.reject, CT_REJ_TOPIC);
+    assert_int_equal(strlen(v.why.text), strlen("topic \"\" is not city/v1/<kind>/<id>/up") + 120);
+    free(topic);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdicts_without_failure),
         cmocka_unit_test(test_decode_out_of_memory_is_overload),
         cmocka_unit_test(test_status_out_of_memory_is_overload),
+        cmocka_unit_test(test_topic_not_nul_terminated),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

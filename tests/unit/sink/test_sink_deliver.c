@@ -255,10 +255,14 @@ static void test_sink_full_and_room(void **state)
     assert_true(tctx_run_until(&t, got_room, 5000));
     assert_int_equal(t.rooms, 1);
     assert_int_equal(col_sink_enqueue(t.sink, chunk, 60, 2), 0);
-    assert_int_equal(col_sink_enqueue(t.sink, chunk, 60, 1), CT_E_INVAL); /* mark went back */
     col_sink_flush(t.sink);
     assert_true(tctx_run_until(&t, tcond_settled, 5000));
-    assert_int_equal(fake_influx_count(t.fake), 2);
+    /* A mark may go back (derived points carry the lowest mark of their inputs). */
+    assert_int_equal(col_sink_enqueue(t.sink, chunk, 60, 1), 0);
+    assert_int_equal(col_sink_low_water(t.sink), 1);
+    col_sink_flush(t.sink);
+    assert_true(tctx_run_until(&t, tcond_settled, 5000));
+    assert_int_equal(fake_influx_count(t.fake), 3);
     tctx_finish(&t);
 }
 

@@ -1,5 +1,6 @@
 /* test_sink_fail.c - the sink against a failing store (the fake InfluxDB's script): Retry-After on
- * 503 and 429, backoff on 500, partial writes (v1 and v2 bodies), plain 400, 413 splitting, a
+ * 503 and 429, backoff on 500, partial writes (v1 and v2 bodies), 400s naming lines or none
+ * (isolation by halving), 413 splitting, a
  * hanging store and the total timeout, 401 with the auth callback, a refused connection, the
  * backlog-versus-fresh slot rule, and close with work in flight. */
 #include "sink_test_util.h"
@@ -110,7 +111,7 @@ static void test_sink_partial_write_v1(void **state)
     col_sink_flush(t.sink);
     assert_true(tctx_run_until(&t, tcond_settled, 5000));
     assert_int_equal(fake_influx_count(t.fake), 1); /* the good lines are not resent */
-    assert_int_equal(t.reject_calls, 1);
+    assert_int_equal(t.reject_calls, 2);            /* one call per line, each whole */
     assert_int_equal(t.reject_cls, COL_SINK_REJ_PARSE);
     assert_int_equal(t.reject_status, 400);
     assert_string_equal(t.rejected, "air,device=b pm25=\nair,device=d pm25=x 4\n");
@@ -146,24 +147,55 @@ static void test_sink_partial_write_v2(void **state)
     tctx_finish(&t);
 }
 
-static void test_sink_400_whole_batch(void **state)
+/* A 400 naming no line of the batch: the batch is halved until the line the store refuses on
+ * its own is alone; only it is rejected, every other line is delivered. */
+static void test_sink_400_isolates_line(void **state)
+{
+    struct tctx t;
+    tctx_init(&t);
+    t.cfg.max_inflight = 1;
+    tctx_sink(&t);
+    struct fake_influx_resp bad = {.status = 400,
+                                   .body = "{\"error\":\"partial write: field type conflict: "
+                                           "input field \\\"pm25\\\" dropped=1\"}"};
+    struct fake_influx_resp ok = {.status = 204};
+    /* [a b c] 400 -> halves [a b] 400 and [c] 204; [a b] -> [a] 204, [b] 400: rejected */
+    struct fake_influx_resp script[] = {bad, bad, ok, ok, bad};
+    assert_int_equal(fake_influx_script(t.fake, script, 5), 0);
+    deliver_three(&t);
+    assert_int_equal(fake_influx_count(t.fake), 5);
+    assert_int_equal(t.reject_calls, 1);
+    assert_int_equal(t.reject_cls, COL_SINK_REJ_BAD_REQUEST);
+    assert_string_equal(t.rejected, "air,device=b pm25=2 2\n");
+    assert_non_null(strstr(t.reason, "field type conflict"));
+    size_t len;
+    char *got = tctx_bodies(&t, 204, &len);
+    assert_string_equal(got, "air,device=c pm25=3 3\nair,device=a pm25=1 1\n");
+    free(got);
+    struct col_sink_stats st;
+    col_sink_stats(t.sink, &st);
+    assert_int_equal(st.rejects[COL_SINK_REJ_BAD_REQUEST], 1);
+    assert_int_equal(st.points_delivered, 2);
+    assert_int_equal(st.splits, 2);
+    assert_true(st.store_ok);
+    tctx_finish(&t);
+}
+
+/* A plain 400 (nothing written) naming one line: that line is rejected, the others resent. */
+static void test_sink_400_named_rest_resent(void **state)
 {
     struct tctx t;
     tctx_init(&t);
     tctx_sink(&t);
-    struct fake_influx_resp r = {.status = 400,
-                                 .body = "{\"error\":\"unable to parse 'x': missing fields\"}"};
+    struct fake_influx_resp r = {
+        .status = 400, .body = "{\"error\":\"unable to parse 'air,device=b pm25=2 2': bad\"}"};
     assert_int_equal(fake_influx_script(t.fake, &r, 1), 0);
     deliver_three(&t);
-    assert_int_equal(fake_influx_count(t.fake), 1);
-    assert_int_equal(t.reject_calls, 1);
-    assert_int_equal(t.reject_cls, COL_SINK_REJ_BAD_REQUEST);
-    assert_string_equal(t.rejected, three);
-    assert_string_equal(t.reason, "unable to parse 'x': missing fields");
-    struct col_sink_stats st;
-    col_sink_stats(t.sink, &st);
-    assert_int_equal(st.rejects[COL_SINK_REJ_BAD_REQUEST], 3);
-    assert_int_equal(st.points_delivered, 0);
+    assert_int_equal(fake_influx_count(t.fake), 2);
+    assert_string_equal(t.rejected, "air,device=b pm25=2 2\n");
+    assert_int_equal(t.reject_cls, COL_SINK_REJ_PARSE);
+    assert_string_equal(fake_influx_req(t.fake, 1)->body,
+                        "air,device=a pm25=1 1\nair,device=c pm25=3 3\n");
     tctx_finish(&t);
 }
 
@@ -431,7 +463,8 @@ int main(void)
         cmocka_unit_test(test_sink_500_backoff),
         cmocka_unit_test(test_sink_partial_write_v1),
         cmocka_unit_test(test_sink_partial_write_v2),
-        cmocka_unit_test(test_sink_400_whole_batch),
+        cmocka_unit_test(test_sink_400_isolates_line),
+        cmocka_unit_test(test_sink_400_named_rest_resent),
         cmocka_unit_test(test_sink_413_split),
         cmocka_unit_test(test_sink_413_single_line_rejected),
         cmocka_unit_test(test_sink_hang_timeout_retry),

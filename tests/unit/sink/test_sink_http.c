@@ -87,6 +87,14 @@ static void test_sink_http_retry_after(void **state)
     assert_false(col_sink_parse_retry_after("", 0, &ms));
     assert_false(col_sink_parse_retry_after("-1", 2, &ms));
     assert_false(col_sink_parse_retry_after("1x", 2, &ms));
+    /* Capped at 5 minutes; over a day is absurd and ignored (the normal backoff applies). */
+    assert_true(col_sink_parse_retry_after("3600", 4, &ms));
+    assert_int_equal(ms, COL_SINK_RETRY_AFTER_MAX_MS);
+    assert_true(col_sink_parse_retry_after("300", 3, &ms));
+    assert_int_equal(ms, 300000);
+    assert_false(col_sink_parse_retry_after("86401", 5, &ms));
+    assert_false(col_sink_parse_retry_after("99999999999999999999", 20, &ms));
+    assert_false(col_sink_parse_retry_after("1.5", 3, &ms));
 }
 
 static void test_sink_http_error_message(void **state)
@@ -122,10 +130,46 @@ static void test_sink_http_named_lines(void **state)
     assert_null(out);
 }
 
+static void test_sink_http_partition(void **state)
+{
+    const char *msg = "unable to parse 'm v=': missing";
+    const char *batch = "m v=1 1\nm v=\nm v=2 2\n";
+    char *bad;
+    char *rest;
+    size_t bad_len;
+    size_t rest_len;
+    assert_int_equal(
+        col_sink_partition_named(msg, batch, strlen(batch), &bad, &bad_len, &rest, &rest_len), 1);
+    assert_int_equal(bad_len, 5);
+    assert_memory_equal(bad, "m v=\n", 5);
+    assert_int_equal(rest_len, 16);
+    assert_memory_equal(rest, "m v=1 1\nm v=2 2\n", 16);
+    free(bad);
+    free(rest);
+    assert_int_equal(
+        col_sink_partition_named("other", batch, strlen(batch), &bad, &bad_len, &rest, &rest_len),
+        0);
+    assert_null(bad);
+    assert_int_equal(rest_len, strlen(batch));
+    free(rest);
+}
+
+/* 400s about the store's setup are the store's fault; a data 400 is not. */
+static void test_sink_http_store_400(void **state)
+{
+    assert_true(col_sink_is_store_400("retention policy not found: autogen"));
+    assert_true(col_sink_is_store_400("database not found: \"x\""));
+    assert_true(col_sink_is_store_400("database is required"));
+    assert_false(col_sink_is_store_400("partial write: field type conflict: dropped=1"));
+    assert_false(col_sink_is_store_400("unable to parse 'm v=': missing"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sink_http_urls),
+        cmocka_unit_test(test_sink_http_partition),
+        cmocka_unit_test(test_sink_http_store_400),
         cmocka_unit_test(test_sink_http_headers),
         cmocka_unit_test(test_sink_http_gzip_roundtrip),
         cmocka_unit_test(test_sink_http_retry_after),
