@@ -109,8 +109,9 @@ static const struct col_cfg_key keys[] = {
        "Reject a reading whose ts is further than this in the future."),
     MS("validate.backlog_ms", validate_backlog_ms, "7d", 60000, 366 * DAY_MS, true,
        "Reject a reading older than this (a node's store-and-forward backlog must fit)."),
-    I("validate.replay_window", validate_replay_window, "1024", 1, 1048576, true,
-      "A (boot, seq) older than the newest accepted by more than this is a replay."),
+    I("validate.replay_window", validate_replay_window, "1024", 1, 1048576, false,
+      "A (boot, seq) older than the newest accepted by more than this is a replay (restart: it "
+      "sizes the per-device state)."),
 
     S("influx.url", influx_url, "http://127.0.0.1:8086", false,
       "InfluxDB base URL (http:// or https://)."),
@@ -125,7 +126,7 @@ static const struct col_cfg_key keys[] = {
     SECRET("influx.token", influx_token, "API 2: token (Authorization: Token ...). Never logged."),
     E("influx.precision", influx_precision, "ms", "s|ms|us|ns", false,
       "Timestamp precision of the written points."),
-    B("influx.gzip", influx_gzip, "true", true, "Compress write bodies with gzip."),
+    B("influx.gzip", influx_gzip, "true", false, "Compress write bodies with gzip."),
     I("influx.batch_max_points", influx_batch_max_points, "5000", 1, 1000000, true,
       "Flush a batch when it holds this many points."),
     SZ("influx.batch_max_bytes", influx_batch_max_bytes, "1MiB", 1 * KIB, 256 * MIB, true,

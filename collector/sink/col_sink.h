@@ -115,6 +115,15 @@ void col_sink_flush(struct col_sink *sink);
 /* The lowest mark not yet settled (delivered or rejected); UINT64_MAX when nothing is held. */
 uint64_t col_sink_low_water(const struct col_sink *sink);
 
+/* SIGHUP: takes the tunables of 'cfg' (batch_max_points, batch_max_bytes, flush_ms, max_inflight,
+ * connect_timeout_ms, total_timeout_ms, retry_base_ms, retry_max_ms; 0 means the default as in
+ * col_sink_create); every other field of 'cfg' is ignored (the URL, credentials, gzip and
+ * max_pending_bytes need a new sink). Takes effect at once: an open batch over the new limits is
+ * cut, its flush timer follows the new flush_ms, a backoff hold longer than the new retry_max_ms
+ * is shortened (a server's Retry-After still holds) and new slots are used. Requests in flight
+ * keep their timeouts. Proved by tests/e2e/test_reload_keys.py. Loop thread only. */
+void col_sink_set_tunables(struct col_sink *sink, const struct col_sink_cfg *cfg);
+
 /* Fills *out with the counters and gauges. */
 void col_sink_stats(const struct col_sink *sink, struct col_sink_stats *out);
 
