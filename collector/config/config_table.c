@@ -86,7 +86,8 @@ static const struct col_cfg_key keys[] = {
     S("mqtt.key_file", mqtt_key_file, "", false,
       "Client private key (PEM) for TLS; needs mqtt.cert_file."),
     I("mqtt.silence_reconnect_s", mqtt_silence_reconnect_s, "300", 0, 86400, true,
-      "Watchdog: reconnect when no message arrived for this many seconds; 0 disables it."),
+      "Watchdog: reconnect when no message arrived for this many seconds; 0 disables it (turning "
+      "it on from 0 needs a restart)."),
 
     I("ingest.queue_max_messages", ingest_queue_max_messages, "65536", 16, 16777216, false,
       "Bound of the queue from the MQTT thread to the loop; when full the MQTT callback waits, so "
