@@ -7,7 +7,7 @@ the spool's own bound, with the default segment size. InfluxDB is stopped and a 
 readings fills the file system while a steady load continues. Then:
 - the broker keeps what could not be made durable: it acknowledged every reading to the
   publishers, and the collector took fewer messages than that (citytel_mqtt_messages_total);
-- /healthz answers within 2 s with 503 (the spool cannot take data);
+- /healthz answers within 2 s with 503 and "spool_ok":false (the spool cannot take data);
 - the log says the disk is full, once or a few times, not thousands of lines (< 20 lines
   naming "No space left on device" / ENOSPC / disk or file system full);
 InfluxDB returns: the backlog drains, the tmpfs frees (under half used) and every reading the
@@ -83,7 +83,8 @@ def main():
         time.sleep(10)  # the full disk lasts: at most a few log lines about it
 
         code, body, secs = timed_get(st, port, "/healthz", 2.0)
-        ck.check(code == 503, f"full disk: /healthz answers within 2 s with 503 "
+        ck.check(code == 503 and b'"spool_ok":false' in body,
+                 f"full disk: /healthz answers within 2 s, 503 with spool_ok false "
                               f"({code}, {secs:.2f} s, {body[:200]!r})")
         m = metrics_of(st, port, 2.0)
         taken = m.get("citytel_mqtt_messages_total", 0)
