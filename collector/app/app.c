@@ -413,40 +413,11 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     shutdown_app(app);
 }
 
-/* SIGHUP: reload the registry and the reloadable config keys without dropping a message: the
- * pipeline switches registries between two messages on this same thread. */
+/* SIGHUP: app_reload.c. */
 static void on_hup(uv_signal_t *s, int signum)
 {
-    struct col_app *app = s->data;
-    struct col_config next;
-    struct col_config_diff diff;
-    struct ct_registry *reg;
-    char err[COL_CONFIG_ERR_MAX];
-
     (void)signum;
-    if (col_config_reload(&app->cfg, app->opts.config_path, &next, &diff, err, sizeof(err)) != 0) {
-        col_log(COL_LOG_ERROR, "config", "reload refused, the running config stays: %s", err);
-        return;
-    }
-    for (size_t i = 0; i < diff.nrefused; i++) {
-        col_log(COL_LOG_WARN, "config", "reload: %s changed but needs a restart; kept",
-                diff.refused[i]->name);
-    }
-    if (load_registry(next.registry_path, &reg) != 0) {
-        col_log(COL_LOG_ERROR, "registry", "reload refused, the running registry stays");
-        col_config_free(&next);
-        return;
-    }
-    col_config_apply_reloadable(&app->cfg, &next);
-    col_config_free(&next);
-    ct_registry_free(app->registry);
-    app->registry = reg;
-    if (app->derive != NULL) {
-        col_derive_registry(app->derive, reg);
-    }
-    col_log_set_level((enum col_log_level)app->cfg.log_level);
-    col_log(COL_LOG_INFO, "app", "reloaded: %zu devices, %zu config change(s) applied",
-            ct_registry_count(reg), diff.napply);
+    app_reload(s->data);
 }
 
 /* A subscription can stay connected and still deliver nothing (a broker that lost it, a

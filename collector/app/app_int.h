@@ -171,6 +171,8 @@ int app_store(struct col_app *app, struct col_store **out);
 /* app_derive.c */
 int app_enqueue(struct col_app *app, const char *lp, size_t len, uint64_t mark);
 bool app_flush_overflow(struct col_app *app);
+/* app_reload.c: SIGHUP, the registry and the reloadable config keys. */
+void app_reload(struct col_app *app);
 int app_derive_create(struct col_app *app);
 int app_derive_rebuild(struct col_app *app);
 void app_derive_close(struct col_app *app);

@@ -86,7 +86,8 @@ static const struct col_cfg_key keys[] = {
     S("mqtt.key_file", mqtt_key_file, "", false,
       "Client private key (PEM) for TLS; needs mqtt.cert_file."),
     I("mqtt.silence_reconnect_s", mqtt_silence_reconnect_s, "300", 0, 86400, true,
-      "Watchdog: reconnect when no message arrived for this many seconds; 0 disables it."),
+      "Watchdog: reconnect when no message arrived for this many seconds; 0 disables it (turning "
+      "it on from 0 needs a restart)."),
 
     I("mqtt.receive_max", mqtt_receive_max, "1000", 1, 65535, false,
       "MQTT v5 Receive Maximum: QoS 1 messages the broker may send before the collector "
@@ -113,8 +114,9 @@ static const struct col_cfg_key keys[] = {
        "Reject a reading whose ts is further than this in the future."),
     MS("validate.backlog_ms", validate_backlog_ms, "7d", 60000, 366 * DAY_MS, true,
        "Reject a reading older than this (a node's store-and-forward backlog must fit)."),
-    I("validate.replay_window", validate_replay_window, "1024", 1, 1048576, true,
-      "A (boot, seq) older than the newest accepted by more than this is a replay."),
+    I("validate.replay_window", validate_replay_window, "1024", 1, 1048576, false,
+      "A (boot, seq) older than the newest accepted by more than this is a replay (restart: it "
+      "sizes the per-device state)."),
 
     S("influx.url", influx_url, "http://127.0.0.1:8086", false,
       "InfluxDB base URL (http:// or https://)."),
@@ -129,7 +131,7 @@ static const struct col_cfg_key keys[] = {
     SECRET("influx.token", influx_token, "API 2: token (Authorization: Token ...). Never logged."),
     E("influx.precision", influx_precision, "ms", "s|ms|us|ns", false,
       "Timestamp precision of the written points."),
-    B("influx.gzip", influx_gzip, "true", true, "Compress write bodies with gzip."),
+    B("influx.gzip", influx_gzip, "true", false, "Compress write bodies with gzip."),
     I("influx.batch_max_points", influx_batch_max_points, "5000", 1, 1000000, true,
       "Flush a batch when it holds this many points."),
     SZ("influx.batch_max_bytes", influx_batch_max_bytes, "1MiB", 1 * KIB, 256 * MIB, true,

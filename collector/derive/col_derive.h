@@ -128,6 +128,10 @@ int col_derive_add(struct col_derive *d, const struct ct_device *dev, const stru
 int col_derive_status(struct col_derive *d, const struct ct_device *dev, bool online,
                       int64_t now_ms);
 
+/* SIGHUP: a device is stale after 'n' missed reporting intervals (0 = 3) from the next tick on.
+ * Proved by tests/e2e/test_reload_keys.py. */
+void col_derive_set_stale_intervals(struct col_derive *d, uint32_t n);
+
 /* Called every second: emits windows whose end + grace has passed and pending late parts,
  * closes hours (air_aqi, water_wqi, air_aqi_daily at 00:00 Asia/Ho_Chi_Minh) and checks
  * liveness (station points and stale alerts). */

@@ -571,3 +571,10 @@ void col_derive_free(struct col_derive *d)
     ct_buf_free(&d->out);
     free(d);
 }
+
+void col_derive_set_stale_intervals(struct col_derive *d, uint32_t n)
+{
+    if (d != NULL) {
+        d->cfg.stale_intervals = n ? n : 3;
+    }
+}

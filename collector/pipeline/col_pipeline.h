@@ -73,6 +73,10 @@ int col_pipeline_raw_lp(const struct ct_device *dev, const struct ct_reading *r,
  * flow's checkpoint says was accepted already (its (boot, seq) is in the restored state). */
 void col_pipeline_set_reprocess(struct col_pipeline *p, bool on);
 const struct col_pipeline_stats *col_pipeline_stats(const struct col_pipeline *p);
+/* SIGHUP: the time window of the checks from the next message on (future_ms, backlog_ms as in
+ * col_pipeline_cfg; negative values are ignored). The replay window sizes per-device state and
+ * stays as created. Proved by tests/e2e/test_reload_keys.py. */
+void col_pipeline_set_time_window(struct col_pipeline *p, int64_t future_ms, int64_t backlog_ms);
 struct col_dedup *col_pipeline_devices(struct col_pipeline *p);
 void col_pipeline_free(struct col_pipeline *p);
 

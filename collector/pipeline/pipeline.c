@@ -342,3 +342,16 @@ int col_pipeline_raw_lp(const struct ct_device *dev, const struct ct_reading *r,
     }
     return ct_lp_point(out, ct_kind_name(r->kind), tags, 3, fields, nf, r->ts_ms);
 }
+
+void col_pipeline_set_time_window(struct col_pipeline *p, int64_t future_ms, int64_t backlog_ms)
+{
+    if (p == NULL) {
+        return;
+    }
+    if (future_ms >= 0) {
+        p->cfg.future_ms = future_ms;
+    }
+    if (backlog_ms >= 0) {
+        p->cfg.backlog_ms = backlog_ms;
+    }
+}

@@ -160,6 +160,14 @@ uint64_t col_sink_low_water(const struct col_sink *sink);
  * the reason of the last transition (borrowed, valid until the next sink call; "" before any),
  * *since_ms (may be NULL) the loop time (uv_now) of the last transition, 0 before any. */
 bool col_sink_ok(const struct col_sink *sink, const char **why, int64_t *since_ms);
+/* SIGHUP: takes the tunables of 'cfg' (batch_max_points, batch_max_bytes, flush_ms, max_inflight,
+ * connect_timeout_ms, total_timeout_ms, retry_base_ms, retry_max_ms; 0 means the default as in
+ * col_sink_create); every other field of 'cfg' is ignored (the URL, credentials, gzip and
+ * max_pending_bytes need a new sink). Takes effect at once: an open batch over the new limits is
+ * cut, its flush timer follows the new flush_ms, a backoff hold longer than the new retry_max_ms
+ * is shortened (a server's Retry-After still holds) and new slots are used. Requests in flight
+ * keep their timeouts. Proved by tests/e2e/test_reload_keys.py. Loop thread only. */
+void col_sink_set_tunables(struct col_sink *sink, const struct col_sink_cfg *cfg);
 
 /* Fills *out with the counters and gauges. */
 void col_sink_stats(const struct col_sink *sink, struct col_sink_stats *out);

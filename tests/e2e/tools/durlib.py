@@ -15,16 +15,19 @@ DISTRICTS = [("Hoàn Kiếm", "Hàng Bông"), ("Đống Đa", "Kim Liên"), ("Ba
              ("Cầu Giấy", "Dịch Vọng"), ("Hai Bà Trưng", "Bách Khoa")]
 
 
-def fleet_registry(n_air, n_water, first=1):
+def fleet_registry(n_air, n_water, first=1, interval_s=None):
     """Registry lines for n_air air and n_water water devices numbered from 'first', in
-    publishing order."""
+    publishing order; with interval_s, each device's expected reporting interval (liveness)."""
     out = []
     for kind, n in (("air", n_air), ("water", n_water)):
         for i in range(first, first + n):
             district, ward = DISTRICTS[i % len(DISTRICTS)]
-            out.append({"id": f"hn-{kind}-{i:04d}", "kind": kind, "name": f"Trạm {kind} {i}",
-                        "lat": 21.0 + i / 1000.0, "lon": 105.8 + i / 1000.0,
-                        "district": district, "ward": ward})
+            dev = {"id": f"hn-{kind}-{i:04d}", "kind": kind, "name": f"Trạm {kind} {i}",
+                   "lat": 21.0 + i / 1000.0, "lon": 105.8 + i / 1000.0,
+                   "district": district, "ward": ward}
+            if interval_s is not None:
+                dev["interval_s"] = interval_s
+            out.append(dev)
     return out
 
 
@@ -107,11 +110,105 @@ def wait_stored(st, db, want, timeout):
     return got[0]
 
 
+def stored_rows(st, db, measurements=("air", "water")):
+    """The number of rows of 'db' (a point written twice under different tags counts twice)."""
+    return stored(st, db, measurements)[1]
+
+
 def describe_diff(acked, got):
     missing = sorted(acked - got)
     extra = sorted(got - acked)
     return (f"acked={len(acked)} stored={len(got)} missing={len(missing)} {missing[:5]} "
             f"extra={len(extra)} {extra[:5]}")
+
+
+# -- the issue-12 durability tests (test_dur_*.py) -----------------------------------------------
+# Shorter retry caps than the defaults, so that the drain starts within seconds of the store's
+# return.
+FAST_SINK = {"flush_ms": 200, "retry_base_ms": 200, "retry_max_ms": 2000, "timeout_ms": 5000,
+             "connect_timeout_ms": 1000}
+
+
+class Checks:
+    """ok/FAIL lines, '# figure:' lines and the exit status of one test script."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, what):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+        print(("ok - " if cond else "FAIL - ") + what, flush=True)
+        return cond
+
+    def figure(self, text):
+        print(f"# figure: {text}", flush=True)
+
+    def done(self, t0):
+        import time
+        print(f"{self.passed} passed, {self.failed} failed ({time.time() - t0:.0f} s)", flush=True)
+        return 1 if self.failed else 0
+
+
+def start_dur_collector(st, name, db, extra=None, wait_subscribed=True):
+    """A collector 'name' (instance, MQTT client id, spool and quarantine named after it) writing
+    to database 'db' with FAST_SINK and 10 s aggregation windows; 'extra' overrides groups.
+    Restarting with the same name reuses the spool and the MQTT session. Returns its HTTP port
+    (and points the stack's HTTP helpers at it)."""
+    cfg = {"influx": dict(FAST_SINK, db=db), "mqtt": {"client_id": f"citytel-{name}"},
+           "collector": {"instance": name}, "aggregate": {"window_s": 10}}
+    for group, kv in (extra or {}).items():
+        cfg.setdefault(group, {}).update(kv)
+    st.start_collector(extra=cfg, name=name, instance=name)
+    port = st.http_port
+    if wait_subscribed:
+        wait_until(lambda: b'"mqtt_connected":true' in timed_get(st, port, "/healthz", 5)[1],
+                   30, f"{name} subscribed")
+    st.http_port = port
+    return port
+
+
+def timed_get(st, port, path, timeout):
+    """GET with a hard timeout: (status or None when no answer in time, body, seconds)."""
+    import time
+    import urllib.error
+    import urllib.request
+    t0 = time.time()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.status, r.read(), time.time() - t0
+    except urllib.error.HTTPError as e:
+        return e.code, e.read(), time.time() - t0
+    except OSError:
+        return None, b"", time.time() - t0
+
+
+def metrics_of(st, port, timeout=5):
+    """/metrics of the collector on 'port' as {name{labels}: value}; {} when it does not answer."""
+    code, body, _ = timed_get(st, port, "/metrics", timeout)
+    out = {}
+    if code != 200:
+        return out
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            key, _, val = line.rpartition(" ")
+            out[key] = float(val)
+    return out
+
+
+def assert_exact(ck, st, what, acked, db, timeout):
+    """Checks that the stored points of 'db' are exactly 'acked' (by device and time), none
+    lost, none extra, and no point stored twice (rows == distinct points)."""
+    got = wait_stored(st, db, acked, timeout)
+    got, rows = stored(st, db)
+    ck.check(got == acked, f"{what}: acknowledged == stored, by device and time "
+                           f"({describe_diff(acked, got)})")
+    ck.check(rows == len(got), f"{what}: no point stored twice ({rows} rows, {len(got)} "
+                               "distinct)")
+    return got
 
 
 # -- the spool's segment format (docs/spool.md) ------------------------------------------------
