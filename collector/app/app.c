@@ -142,6 +142,7 @@ static int open_spool(struct col_app *app)
     sc.fsync_interval_ms = (uint32_t)c->spool_fsync_interval_ms;
     sc.full = c->spool_full_policy == COL_CFG_FULL_DROP_OLDEST ? COL_SPOOL_FULL_DROP_OLDEST
                                                                : COL_SPOOL_FULL_REFUSE;
+    sc.min_free_bytes = (uint64_t)c->spool_min_free_bytes;
     sc.log = spool_log;
     return col_spool_open(&sc, &app->spool);
 }
@@ -179,7 +180,11 @@ static int create_sink(struct col_app *app)
     sc.max_pending_bytes = (size_t)c->influx_max_pending_bytes;
     sc.retry_base_ms = (uint64_t)c->influx_retry_base_ms;
     sc.retry_max_ms = (uint64_t)c->influx_retry_max_ms;
-    return col_sink_create(app->loop, &sc, &cbs, app, &app->sink);
+    int rc = col_sink_create(app->loop, &sc, &cbs, app, &app->sink);
+    if (rc == 0) {
+        col_sink_set_state_cb(app->sink, app_sink_on_state, app);
+    }
+    return rc;
 }
 
 /* Reads mqtt.password_file (first line, at most 1 KiB; the file must not be readable by group or
@@ -490,7 +495,8 @@ static int start_ingest_side(struct col_app *app)
     if (app->cfg.quarantine_path[0] != '\0') {
         struct col_quarantine_cfg qc = {.path = app->cfg.quarantine_path,
                                         .max_bytes = (uint64_t)app->cfg.quarantine_max_bytes,
-                                        .keep = (unsigned)app->cfg.quarantine_files};
+                                        .keep = (unsigned)app->cfg.quarantine_files,
+                                        .max_payload_bytes = 16384};
         rc = col_quarantine_open(&qc, &app->quarantine);
         if (rc != 0) {
             col_log(COL_LOG_ERROR, "quarantine", "cannot open %s: %s", app->cfg.quarantine_path,

@@ -527,16 +527,14 @@ void app_sink_on_reject(void *arg, enum col_sink_reject cls, const char *lines, 
                         int status, const char *reason)
 {
     struct col_app *app = arg;
-    size_t n = 0;
 
-    for (size_t i = 0; i < len; i++) {
-        n += lines[i] == '\n';
+    /* One call per refused line (whole); the first 20 are logged, the counter has them all. */
+    if (app->store_rejects_logged < 20) {
+        app->store_rejects_logged++;
+        col_log(COL_LOG_ERROR, "sink", "the store refused a line (HTTP %d, class %d): %s%s", status,
+                (int)cls, reason,
+                app->store_rejects_logged == 20 ? " (further refusals: see the quarantine)" : "");
     }
-    if (len > 0 && lines[len - 1] != '\n') {
-        n++;
-    }
-    col_log(COL_LOG_ERROR, "sink", "the store refused %zu line(s) (HTTP %d, class %d): %s", n,
-            status, (int)cls, reason);
     if (app->quarantine != NULL) {
         struct col_quarantine_entry e = {.time_ms = (uint64_t)app_now_ms(),
                                          .reason = "store_rejected",
@@ -545,6 +543,15 @@ void app_sink_on_reject(void *arg, enum col_sink_reject cls, const char *lines, 
                                          .payload_len = len};
         col_quarantine_write(app->quarantine, &e);
     }
+}
+
+/* The sink logs each transition itself (one ERROR, one INFO line); /healthz and the metrics
+ * read col_sink_ok() and the stats. */
+void app_sink_on_state(void *arg, bool ok, const char *why)
+{
+    (void)arg;
+    (void)ok;
+    (void)why;
 }
 
 /* The sink counts 401/403 answers itself (citytel_store_auth_errors_total); this raises the

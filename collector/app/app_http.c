@@ -14,11 +14,13 @@ static void on_healthz(struct col_http_req *req, void *arg)
     struct col_app *app = arg;
     struct col_sink_stats ss = {0};
     struct col_spool_stats sp = {0};
-    char body[512];
+    char body[1024];
     bool mqtt = atomic_load(&app->mqtt_connected) || app->cfg.collector_role == COL_CFG_ROLE_LAYERS;
     bool store;
     struct col_intake_stats is = {0};
     bool spool_ok;
+    const char *store_why = "";
+    char why[200];
     int n;
 
     if (app->sink != NULL) {
@@ -31,16 +33,23 @@ static void on_healthz(struct col_http_req *req, void *arg)
         col_intake_stats(app->intake, &is);
     }
     spool_ok = !is.full_now && !is.failing_now;
-    store = ss.batches_backlog == 0;
+    store = app->sink == NULL || col_sink_ok(app->sink, &store_why, NULL);
+    /* The reason goes into a JSON string: quotes and control characters become spaces. */
+    snprintf(why, sizeof(why), "%s", store ? "" : store_why);
+    for (char *c = why; *c != '\0'; c++) {
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) {
+            *c = ' ';
+        }
+    }
     n = snprintf(body, sizeof(body),
                  "{\"status\":\"%s\",\"mqtt_connected\":%s,\"store_ok\":%s,\"spool_ok\":%s,"
                  "\"replaying\":%s,\"spool_records\":%llu,\"store_pending_bytes\":%zu,"
-                 "\"stale_stations\":%zu}\n",
+                 "\"stale_stations\":%zu,\"store_why\":\"%s\"}\n",
                  mqtt && store && spool_ok ? "ok" : "degraded", mqtt ? "true" : "false",
                  store ? "true" : "false", spool_ok ? "true" : "false",
                  app->replay_until != 0 ? "true" : "false", (unsigned long long)sp.records,
                  ss.bytes_pending,
-                 app->derive != NULL ? col_derive_stale_each(app->derive, NULL, NULL) : 0);
+                 app->derive != NULL ? col_derive_stale_each(app->derive, NULL, NULL) : 0, why);
     struct col_http_resp resp = {.status = mqtt && store && spool_ok ? 200 : 503,
                                  .content_type = "application/json",
                                  .body = body,

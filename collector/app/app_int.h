@@ -98,6 +98,7 @@ struct col_app {
     uint64_t replay_until; /* the last record of the journal found at start (0 once replayed) */
     uint64_t replayed;
     uint64_t sub_refused;
+    unsigned store_rejects_logged;
     uint64_t rejected_cut[CT_REJ__COUNT]; /* records journaled cut, by the reason given */
 
     struct col_msg *held;  /* a message whose points the sink refused (full); retried on room */
@@ -151,6 +152,7 @@ void app_commit_cb(uv_timer_t *t);
 void app_sink_on_room(void *arg);
 void app_sink_on_reject(void *arg, enum col_sink_reject cls, const char *lines, size_t len,
                         int status, const char *reason);
+void app_sink_on_state(void *arg, bool ok, const char *why);
 void app_sink_on_auth_error(void *arg, int status, const char *reason);
 
 /* app_ckpt.c */

@@ -32,13 +32,13 @@ static void apply_log_level(struct col_app *app)
  * 0 to a period cannot restart a timer that never had its callback. */
 static bool can_watchdog(const struct col_app *app, const struct col_config *next)
 {
-    return app->ingest == NULL || next->mqtt_silence_reconnect_s == 0 ||
+    return app->mqtt == NULL || next->mqtt_silence_reconnect_s == 0 ||
            uv_timer_get_repeat(&app->watchdog_timer) > 0;
 }
 
 static void apply_watchdog(struct col_app *app)
 {
-    if (app->ingest == NULL) {
+    if (app->mqtt == NULL) {
         return;
     }
     if (app->cfg.mqtt_silence_reconnect_s == 0) {

@@ -77,6 +77,7 @@ struct col_config {
     int64_t mqtt_silence_reconnect_s;
 
     int64_t mqtt_receive_max;
+    int64_t spool_min_free_bytes;
     int64_t ingest_group_max_records;
     int64_t ingest_group_max_bytes;
 

@@ -161,6 +161,9 @@ static const struct col_cfg_key keys[] = {
       "When appended records are fsynced: every append, every spool.fsync_interval_ms, or never."),
     MS("spool.fsync_interval_ms", spool_fsync_interval_ms, "200ms", 1, 60000, false,
        "fsync period for spool.fsync = interval."),
+    SZ("spool.min_free_bytes", spool_min_free_bytes, "64MiB", 256 * KIB, 1024 * GIB, false,
+       "Free space the spool leaves on its file system: when appending would go below it, MQTT "
+       "delivery pauses (the broker keeps the messages) until a commit frees room."),
     E("spool.full_policy", spool_full_policy, "block", "block|drop_oldest", false,
       "Journal full: block (the broker keeps the messages; alert) or drop the oldest segment."),
 

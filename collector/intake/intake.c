@@ -194,7 +194,8 @@ static void retry_cb(uv_timer_t *t)
         return;
     }
     /* A full spool is polled cheaply; the write is tried only once a group would fit. */
-    if ((in->pause & PAUSE_FULL) && !col_spool_has_room(in->spool, col_msg_record_len(in->head))) {
+    if ((in->pause & PAUSE_FULL) &&
+        !col_spool_has_room(in->spool, col_msg_record_len(in->head) + COL_SPOOL_REC_OVERHEAD)) {
         return;
     }
     in->retry_armed = false;
