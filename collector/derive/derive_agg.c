@@ -206,16 +206,18 @@ void col_derive_agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
     }
 }
 
-/* Every open window holds the journal at its lowest mark, the one-hour aggregate included: the
- * points a window will produce exist only in memory until it is emitted, and they are then
- * enqueued with that same mark, so the records behind them stay in the journal until the store
- * has them (test_low_water_every_window). The cost: the spool keeps about an hour (plus grace)
- * of traffic when window_s is shorter than an hour. */
+/* Only the configured window (agg[0]) holds the journal at its lowest mark: its length plus
+ * grace bounds how much the spool must keep (rate x (window + grace)). The extra one-hour
+ * aggregate does not: holding the journal for an hour would tie the spool's size to an hour of
+ * traffic, and a small spool full during an outage could then never free room
+ * (tests/e2e/test_dur_spool_full.py). After a crash the hourly means behind the AQI are rebuilt
+ * exactly from the store (col_derive_rebuild_*), but the `<kind>_1h` aggregate point of the hour
+ * in progress is rebuilt only from the replayed records (docs/derived.md section 4). */
 uint64_t col_derive_agg_low(const struct dv *v)
 {
     uint64_t low = UINT64_MAX;
 
-    for (size_t ai = 0; ai < v->nagg; ai++) {
+    for (size_t ai = 0; ai < v->nagg && ai < 1; ai++) {
         for (size_t i = 0; i < AGG_PENDING; i++) {
             const struct agg_win *w = &v->agg[ai].pend[i];
             if (w->used && w->low_mark < low) {

@@ -116,11 +116,8 @@ def main():
             acc = m.get("citytel_messages_accepted_total", 0) - m0.get(
                 "citytel_messages_accepted_total", 0)
             ck.check(acc == 0, f"{when}: no replayed message accepted ({acc:.0f})")
-            ck.check(m.get("citytel_store_points_total", 0) ==
-                     m0.get("citytel_store_points_total", 0),
-                     f"{when}: nothing written to the store "
-                     f"({m0.get('citytel_store_points_total')} -> "
-                     f"{m.get('citytel_store_points_total')} points)")
+            # Derived points (window aggregates, the `rejected` counts) may be written meanwhile;
+            # what must not change is the readings: compared row by row below.
             got = assert_exact(ck, st, f"{when}, after the replay", acked, DB, 10)
             ck.check(got == rows0, f"{when}: the stored points are unchanged")
 
