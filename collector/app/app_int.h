@@ -54,12 +54,13 @@ struct col_app {
     struct col_sink *sink;
     struct col_ingest *ingest;
     struct col_quarantine *quarantine;
-    struct col_http *http;
-    struct app_layers *layers; /* the public layers (app_layers.c) */
-    struct col_derive *derive; /* app_derive.c */
-    struct col_store *store;   /* the query client (app_store()): rebuild and layers */
-    uv_timer_t tick_timer;     /* drives col_derive_tick */
-    struct ct_buf overflow;    /* points waiting for room in the sink (bounded) */
+    struct col_http *http;       /* public listener: map, layers, OGC API */
+    struct col_http *http_staff; /* staff listener: /healthz, /metrics */
+    struct app_layers *layers;   /* the public layers (app_layers.c) */
+    struct col_derive *derive;   /* app_derive.c */
+    struct col_store *store;     /* the query client (app_store()): rebuild and layers */
+    uv_timer_t tick_timer;       /* drives col_derive_tick */
+    struct ct_buf overflow;      /* points waiting for room in the sink (bounded) */
     uint64_t overflow_mark;
     uint64_t last_mark;      /* the last mark given to the sink (marks never go back) */
     uint64_t points_dropped; /* points lost because the overflow buffer was full */
@@ -141,6 +142,10 @@ void app_layers_close(struct col_app *app);
 
 /* app_http.c */
 int app_http_start(struct col_app *app);
+/* Applies the reloadable http.* limits of app->cfg to both listeners (after a SIGHUP). */
+void app_http_apply_limits(struct col_app *app);
+/* Closes both listeners (app->open_handles counts them until closed). */
+void app_http_close(struct col_app *app);
 int app_metrics_render(struct col_app *app, struct ct_buf *out);
 
 #endif
