@@ -64,6 +64,7 @@ install -m 600 config/demo-master.key.hex "$run/master.key"
 if [ -z "$http_port" ]; then
     if (exec 3<>/dev/tcp/127.0.0.1/8080) 2>/dev/null; then http_port=$(ct_free_port); else http_port=8080; fi
 fi
+staff_port=$(ct_free_port)
 cat >"$run/collector.json" <<CONF
 {
   "collector": {"instance": "demo"},
@@ -74,7 +75,7 @@ cat >"$run/collector.json" <<CONF
   "influx": {"url": "http://127.0.0.1:$CT_INFLUX_PORT", "api": 1, "db": "citytel"},
   "spool": {"dir": "$run/spool"},
   "quarantine": {"path": "$run/quarantine.jsonl"},
-  "http": {"listen": "127.0.0.1", "port": $http_port},
+  "http": {"listen": "127.0.0.1", "port": $http_port, "staff_port": $staff_port},
   "map": {"dir": "$top/dashboards/map/dist"}
 }
 CONF
@@ -93,7 +94,7 @@ citytel demo is running (simulated time x$rate_scale).
   Public map:      http://127.0.0.1:$http_port/
   Layers:          http://127.0.0.1:$http_port/layers/air.geojson  (air water rain flood parking)
   OGC API:         http://127.0.0.1:$http_port/collections
-  Health, metrics: http://127.0.0.1:$http_port/healthz   http://127.0.0.1:$http_port/metrics
+  Health, metrics: http://127.0.0.1:$staff_port/healthz   http://127.0.0.1:$staff_port/metrics (staff listener)
   InfluxDB:        http://127.0.0.1:$CT_INFLUX_PORT (database "citytel")
   MQTT broker:     tcp://127.0.0.1:$CT_MQTT_PORT
   Logs:            $run/*.log

@@ -41,6 +41,13 @@ for id in "$@"; do
         echo "$0: invalid device id '$id' (expected [a-z0-9-]{1,64})" >&2
         exit 2
     fi
+    # Collectors' MQTT client ids are citytel-collector-<instance>; the device listener forces a
+    # device's client id to its CN, so a device certificate with such a CN could take over a
+    # collector's session. The city CA never issues one.
+    case "$id" in citytel-collector*)
+        echo "$0: device id '$id' is reserved: citytel-collector* are collectors' client ids" >&2
+        exit 2 ;;
+    esac
 done
 
 umask 077

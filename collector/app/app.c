@@ -317,13 +317,6 @@ static void on_sink_closed(void *arg)
     app->open_handles--;
 }
 
-static void on_http_closed(void *arg)
-{
-    struct col_app *app = arg;
-
-    app->open_handles--;
-}
-
 static void on_part_closed(void *arg)
 {
     struct col_app *app = arg;
@@ -348,11 +341,7 @@ static void close_all(struct col_app *app)
         app->sink = NULL;
     }
     app_layers_close(app);
-    if (app->http != NULL) {
-        app->open_handles++;
-        col_http_close(app->http, on_http_closed, app);
-        app->http = NULL;
-    }
+    app_http_close(app);
     close_handle(app, (uv_handle_t *)&app->drain_idle);
     close_handle(app, (uv_handle_t *)&app->reader_timer);
     close_handle(app, (uv_handle_t *)&app->commit_timer);

@@ -1,5 +1,8 @@
-/* app_http.c - the collector's HTTP side: health, metrics, the map page and its config. The
- * public layers are served by app_layers.c. */
+/* app_http.c - the collector's two HTTP listeners. The public one (http.listen, http.port)
+ * serves the map page, its config and the layers (app_layers.c); the staff one
+ * (http.staff_listen, default loopback, http.staff_port) serves /healthz and /metrics with its
+ * own connection limit, so that clients filling the public listener cannot blind the
+ * operators (tests/e2e/test_staff_listener.py). */
 #include <stdio.h>
 #include <string.h>
 
@@ -143,6 +146,32 @@ static int write_port_file(const char *path, uint16_t port)
     return 0;
 }
 
+static void on_http_closed(void *arg)
+{
+    struct col_app *app = arg;
+
+    app->open_handles--;
+}
+
+/* Binds 'h', logs where, and writes its port to 'port_file' when set. */
+static int listen_on(struct col_http *h, const char *what, const char *addr, int64_t port,
+                     const char *port_file)
+{
+    int rc = col_http_start(h);
+
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "http", "cannot listen (%s) on %s:%lld", what, addr,
+                (long long)port);
+        return rc;
+    }
+    col_log(COL_LOG_INFO, "http", "%s listener on http://%s:%u/", what, addr, col_http_port(h));
+    if (port_file[0] != '\0' && write_port_file(port_file, col_http_port(h)) != 0) {
+        col_log(COL_LOG_ERROR, "http", "cannot write %s", port_file);
+        return CT_E_IO;
+    }
+    return 0;
+}
+
 int app_http_start(struct col_app *app)
 {
     const struct col_config *c = &app->cfg;
@@ -151,14 +180,24 @@ int app_http_start(struct col_app *app)
                               .max_request_bytes = (size_t)c->http_max_request_bytes,
                               .max_connections = (size_t)c->http_max_connections,
                               .timeout_ms = (uint64_t)c->http_timeout_ms,
-                              .rate_per_client = c->http_rate_per_client};
+                              .rate_per_client = c->http_rate_per_client,
+                              .max_connections_per_client =
+                                  (size_t)c->http_max_connections_per_client};
+    /* Staff: its own connection bound; no rate limit (a scraper polls it), no per-client cap. */
+    struct col_http_cfg sc = {.listen = c->http_staff_listen,
+                              .port = (uint16_t)c->http_staff_port,
+                              .max_request_bytes = (size_t)c->http_max_request_bytes,
+                              .max_connections = (size_t)c->http_staff_max_connections,
+                              .timeout_ms = (uint64_t)c->http_timeout_ms,
+                              .rate_per_client = 0};
     int rc = col_http_create(app->loop, &hc, &app->http);
 
+    rc = rc ? rc : col_http_create(app->loop, &sc, &app->http_staff);
     if (rc != 0) {
         return rc;
     }
-    rc = col_http_route(app->http, "GET", "/healthz", false, on_healthz, app);
-    rc = rc ? rc : col_http_route(app->http, "GET", "/metrics", false, on_metrics, app);
+    rc = col_http_route(app->http_staff, "GET", "/healthz", false, on_healthz, app);
+    rc = rc ? rc : col_http_route(app->http_staff, "GET", "/metrics", false, on_metrics, app);
     if (c->collector_role != COL_CFG_ROLE_INGEST) {
         rc = rc ? rc : col_http_route(app->http, "GET", "/config.json", false, on_map_config, app);
         rc = rc ? rc : app_layers_routes(app);
@@ -167,18 +206,36 @@ int app_http_start(struct col_app *app)
     if (rc != 0) {
         return rc;
     }
-    rc = col_http_start(app->http);
-    if (rc != 0) {
-        col_log(COL_LOG_ERROR, "http", "cannot listen on %s:%lld", c->http_listen,
-                (long long)c->http_port);
-        return rc;
+    rc = listen_on(app->http_staff, "staff", c->http_staff_listen, c->http_staff_port,
+                   c->http_staff_port_file);
+    return rc ? rc
+              : listen_on(app->http, "public", c->http_listen, c->http_port, c->http_port_file);
+}
+
+void app_http_apply_limits(struct col_app *app)
+{
+    const struct col_config *c = &app->cfg;
+
+    if (app->http != NULL) {
+        col_http_set_limits(app->http, (uint64_t)c->http_timeout_ms,
+                            (size_t)c->http_max_connections, c->http_rate_per_client);
+        col_http_set_max_per_client(app->http, (size_t)c->http_max_connections_per_client);
     }
-    col_log(COL_LOG_INFO, "http", "listening on http://%s:%u/", c->http_listen,
-            col_http_port(app->http));
-    if (c->http_port_file[0] != '\0' &&
-        write_port_file(c->http_port_file, col_http_port(app->http)) != 0) {
-        col_log(COL_LOG_ERROR, "http", "cannot write %s", c->http_port_file);
-        return CT_E_IO;
+    if (app->http_staff != NULL) {
+        col_http_set_limits(app->http_staff, (uint64_t)c->http_timeout_ms,
+                            (size_t)c->http_staff_max_connections, -1);
     }
-    return 0;
+}
+
+void app_http_close(struct col_app *app)
+{
+    struct col_http **servers[] = {&app->http, &app->http_staff};
+
+    for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+        if (*servers[i] != NULL) {
+            app->open_handles++;
+            col_http_close(*servers[i], on_http_closed, app);
+            *servers[i] = NULL;
+        }
+    }
 }

@@ -55,16 +55,17 @@ struct col_app {
     struct col_mqtt *mqtt;
     struct col_intake *intake;
     struct col_quarantine *quarantine;
-    struct col_http *http;
-    struct app_layers *layers; /* the public layers (app_layers.c) */
-    struct col_derive *derive; /* app_derive.c */
-    struct col_store *store;   /* the query client (app_store()): rebuild and layers */
-    uv_timer_t tick_timer;     /* drives col_derive_tick */
-    struct ct_buf overflow;    /* points waiting for room in the sink (bounded) */
-    uint64_t overflow_mark;    /* the lowest mark in the overflow buffer (0: empty) */
-    uint64_t alerts_unsent;    /* alerts the MQTT client's queue refused */
-    uint64_t points_dropped;   /* points lost because the overflow buffer was full */
-    bool rebuilding;           /* rebuild queries running: replay and ticks wait */
+    struct col_http *http;       /* public listener: map, layers, OGC API */
+    struct col_http *http_staff; /* staff listener: /healthz, /metrics */
+    struct app_layers *layers;   /* the public layers (app_layers.c) */
+    struct col_derive *derive;   /* app_derive.c */
+    struct col_store *store;     /* the query client (app_store()): rebuild and layers */
+    uv_timer_t tick_timer;       /* drives col_derive_tick */
+    struct ct_buf overflow;      /* points waiting for room in the sink (bounded) */
+    uint64_t overflow_mark;      /* the lowest mark in the overflow buffer (0: empty) */
+    uint64_t alerts_unsent;      /* alerts the MQTT client's queue refused */
+    uint64_t points_dropped;     /* points lost because the overflow buffer was full */
+    bool rebuilding;             /* rebuild queries running: replay and ticks wait */
     int rebuild_pending;
     uint64_t rebuild_rows;
     uv_idle_t drain_idle;    /* continues a drain that yielded */
@@ -185,6 +186,10 @@ void app_layers_close(struct col_app *app);
 
 /* app_http.c */
 int app_http_start(struct col_app *app);
+/* Applies the reloadable http.* limits of app->cfg to both listeners (after a SIGHUP). */
+void app_http_apply_limits(struct col_app *app);
+/* Closes both listeners (app->open_handles counts them until closed). */
+void app_http_close(struct col_app *app);
 int app_metrics_render(struct col_app *app, struct ct_buf *out);
 
 #endif

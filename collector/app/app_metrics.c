@@ -233,6 +233,34 @@ static void derive_metrics(struct col_app *app, struct mset *m)
             "Derived points dropped because the overflow buffer was full.", app->points_dropped);
 }
 
+/* Both HTTP listeners' requests, refusals by reason and open connections, labelled
+ * listener="public" or "staff" (tests/e2e/test_staff_listener.py). */
+static void http_metrics(struct col_app *app, struct mset *m)
+{
+    struct col_http *servers[] = {app->http, app->http_staff};
+    static const char *const names[] = {"public", "staff"};
+
+    for (int i = 0; i < 2; i++) {
+        struct col_http_stats hs;
+        if (servers[i] == NULL) {
+            continue;
+        }
+        col_http_get_stats(servers[i], &hs);
+        const char *l1[] = {"listener", names[i], NULL};
+        put(m, COL_METRIC_COUNTER, "citytel_http_requests_total", "HTTP requests received.", l1,
+            (int64_t)hs.count[COL_HTTP_REQUESTS]);
+        put(m, COL_METRIC_GAUGE, "citytel_http_connections", "Open HTTP connections.", l1,
+            (int64_t)hs.connections);
+        for (int r = COL_HTTP_REQUESTS + 1; r < COL_HTTP__COUNT; r++) {
+            const char *l2[] = {"listener", names[i], "reason",
+                                col_http_count_name((enum col_http_count)r), NULL};
+            put(m, COL_METRIC_COUNTER, "citytel_http_refused_total",
+                "HTTP connections or requests refused, by listener and reason.", l2,
+                (int64_t)hs.count[r]);
+        }
+    }
+}
+
 int app_metrics_render(struct col_app *app, struct ct_buf *out)
 {
     struct mset m = {NULL, 0};
@@ -250,6 +278,7 @@ int app_metrics_render(struct col_app *app, struct ct_buf *out)
     spool_metrics(app, &m);
     ingest_metrics(app, &m);
     derive_metrics(app, &m);
+    http_metrics(app, &m);
     COUNTER(&m, "citytel_quarantined_total", "Rejected messages written to the quarantine.",
             app->quarantined);
     COUNTER(&m, "citytel_reject_table_overflow_total",

@@ -82,10 +82,7 @@ static void apply_liveness(struct col_app *app)
 
 static void apply_http(struct col_app *app)
 {
-    if (app->http != NULL) {
-        col_http_set_limits(app->http, (uint64_t)app->cfg.http_timeout_ms,
-                            (size_t)app->cfg.http_max_connections, app->cfg.http_rate_per_client);
-    }
+    app_http_apply_limits(app);
 }
 
 static const struct applier appliers[] = {
@@ -105,6 +102,8 @@ static const struct applier appliers[] = {
     {"http.max_connections", apply_http, NULL},
     {"http.timeout_ms", apply_http, NULL},
     {"http.rate_per_client", apply_http, NULL},
+    {"http.max_connections_per_client", apply_http, NULL},
+    {"http.staff_max_connections", apply_http, NULL},
     {"map.tile_url", NULL, NULL},         /* /config.json reads app->cfg */
     {"map.tile_attribution", NULL, NULL}, /* /config.json reads app->cfg */
     {"layers.refresh_ms", NULL, NULL},    /* app_layers.c reads app->cfg at each request */

@@ -134,6 +134,11 @@ struct col_config {
     int64_t http_max_connections;
     int64_t http_timeout_ms;
     double http_rate_per_client; /* requests per second per client address; 0 = unlimited */
+    int64_t http_max_connections_per_client; /* 0 = no cap */
+    char *http_staff_listen;                 /* the staff listener: /healthz, /metrics */
+    int64_t http_staff_port;
+    char *http_staff_port_file;
+    int64_t http_staff_max_connections;
 
     char *map_dir;
     char *map_tile_url;

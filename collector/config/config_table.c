@@ -192,6 +192,18 @@ static const struct col_cfg_key keys[] = {
     D("http.rate_per_client", http_rate_per_client, "20", 0, 1000000, true,
       "Requests per second per client address (token bucket, burst of twice the rate, at least 1); "
       "beyond it: 429 with Retry-After. 0 = unlimited."),
+    I("http.max_connections_per_client", http_max_connections_per_client, "16", 0, 65536, true,
+      "Concurrent connections from one client address; new ones beyond it are closed at once "
+      "(0 = no cap), so that one client cannot take every connection."),
+    S("http.staff_listen", http_staff_listen, "127.0.0.1", false,
+      "Address of the staff HTTP listener (/healthz, /metrics): keep it on loopback or an "
+      "operators' network, never public."),
+    I("http.staff_port", http_staff_port, "8081", 0, 65535, false,
+      "Port of the staff listener; 0 = any free port (written to http.staff_port_file)."),
+    S("http.staff_port_file", http_staff_port_file, "", false,
+      "When set, the staff listener's bound port is written to this file."),
+    I("http.staff_max_connections", http_staff_max_connections, "32", 1, 65536, true,
+      "Concurrent connections of the staff listener, apart from the public listener's."),
 
     S("map.dir", map_dir, "map", false, "Directory of the public map's static files."),
     S("map.tile_url", map_tile_url, "", true,

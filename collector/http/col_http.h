@@ -10,6 +10,8 @@
  *   - max_request_bytes: request line plus headers beyond it -> 431, a body (Content-Length or
  *     received) beyond it -> 413; both close the connection after the answer.
  *   - max_connections: a connection beyond it is accepted and closed at once (counted).
+ *   - max_connections_per_client: likewise for a connection beyond it from one client address
+ *     (0 = no cap), so that one client cannot take every connection (issue 13).
  *   - timeout_ms: a whole request must arrive within it, an idle keep-alive connection is closed
  *     after it, and so is one whose client does not read our answer. A request in a handler's
  *     hands is not timed.
@@ -40,14 +42,37 @@ struct col_http;     /* opaque server; owns a uv_tcp_t listener and the connecti
 struct col_http_req; /* one request; see the ownership rules above */
 
 struct col_http_cfg {
-    const char *listen;          /* IPv4 or IPv6 literal; copied */
-    uint16_t port;               /* 0 = any free port (see col_http_port()) */
-    size_t max_request_bytes;    /* >= 1024 */
-    size_t max_connections;      /* >= 1 */
-    uint64_t timeout_ms;         /* >= 1 */
-    double rate_per_client;      /* requests per second; 0 = unlimited */
-    struct col_metrics *metrics; /* borrowed, may be NULL: registers citytel_http_* series */
+    const char *listen;                /* IPv4 or IPv6 literal; copied */
+    uint16_t port;                     /* 0 = any free port (see col_http_port()) */
+    size_t max_request_bytes;          /* >= 1024 */
+    size_t max_connections;            /* >= 1 */
+    uint64_t timeout_ms;               /* >= 1 */
+    double rate_per_client;            /* requests per second; 0 = unlimited */
+    struct col_metrics *metrics;       /* borrowed, may be NULL: registers citytel_http_* series */
+    size_t max_connections_per_client; /* 0 = no cap */
 };
+
+/* What the server counted since it was created (col_http_get_stats). */
+enum col_http_count {
+    COL_HTTP_REQUESTS = 0,     /* requests received */
+    COL_HTTP_REF_CONNECTIONS,  /* refused: max_connections reached */
+    COL_HTTP_REF_PER_CLIENT,   /* refused: max_connections_per_client reached */
+    COL_HTTP_REF_RATE_LIMITED, /* 429 */
+    COL_HTTP_REF_TOO_LARGE,    /* 413, 431 */
+    COL_HTTP_REF_TIMEOUT,      /* request, idle or write timeout */
+    COL_HTTP_REF_BAD_REQUEST,  /* 400 */
+    COL_HTTP__COUNT
+};
+
+struct col_http_stats {
+    uint64_t count[COL_HTTP__COUNT];
+    size_t connections; /* open now */
+};
+
+/* The `reason` label of a refusal counter ("rate_limited"); "" for COL_HTTP_REQUESTS. */
+const char *col_http_count_name(enum col_http_count which);
+/* Copies the counters. */
+void col_http_get_stats(const struct col_http *h, struct col_http_stats *out);
 
 /* Called on the loop thread for a matching request. 'req' is borrowed until answered. */
 typedef void (*col_http_handler)(struct col_http_req *req, void *arg);
@@ -62,9 +87,12 @@ int col_http_route(struct col_http *h, const char *method, const char *path, boo
 int col_http_start(struct col_http *h);
 /* The bound port after col_http_start() (useful with port 0); 0 before. */
 uint16_t col_http_port(const struct col_http *h);
-/* Applies reloadable limits (timeout, connections, rate) to new requests. */
+/* Applies reloadable limits (timeout, connections, rate) to new requests; 0 (or a negative
+ * rate) keeps a limit as it is. */
 void col_http_set_limits(struct col_http *h, uint64_t timeout_ms, size_t max_connections,
                          double rate_per_client);
+/* Sets max_connections_per_client (0 = no cap) for new connections. */
+void col_http_set_max_per_client(struct col_http *h, size_t max_per_client);
 /* Number of open client connections. */
 size_t col_http_connections(const struct col_http *h);
 /* Asynchronous: stops listening, closes every connection (pending requests become cancelled),

@@ -93,13 +93,10 @@ struct col_http {
     struct rate_slot *rates; /* COL_HTTP_RATE_SLOTS */
     void (*closed_cb)(void *arg);
     void *closed_arg;
-    /* Metrics (NULL without a registry). */
-    struct col_metric *m_requests;
-    struct col_metric *m_refused_conn;
-    struct col_metric *m_rate_limited;
-    struct col_metric *m_too_large;
-    struct col_metric *m_timeouts;
-    struct col_metric *m_bad;
+    size_t max_per_client; /* 0 = no cap */
+    uint64_t counts[COL_HTTP__COUNT];
+    /* Metrics in cfg->metrics (NULL without a registry), by enum col_http_count. */
+    struct col_metric *m[COL_HTTP__COUNT];
 };
 
 /* Accept-Encoding allows gzip. */
@@ -124,6 +121,7 @@ void col_http_conn_read_stop(struct conn *c);
 void col_http_conn_arm_timer(struct conn *c);
 /* Parser settings (parse.c). */
 extern const http_parser_settings col_http_parser_settings;
-void col_http_bump(struct col_metric *m);
+/* Counts one event (and bumps its metric when registered). */
+void col_http_bump(struct col_http *h, enum col_http_count which);
 
 #endif

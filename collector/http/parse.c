@@ -227,18 +227,18 @@ static void dispatch(struct conn *c)
 {
     struct col_http *h = c->srv;
     struct col_http_req *req = c->req;
-    col_http_bump(h->m_requests);
+    col_http_bump(h, COL_HTTP_REQUESTS);
     snprintf(req->method, sizeof(req->method), "%s",
              http_method_str((enum http_method)c->parser.method));
     if (parse_target(req, c->url.p != NULL ? c->url.p : "", c->url.len) != 0) {
-        col_http_bump(h->m_bad);
+        col_http_bump(h, COL_HTTP_REF_BAD_REQUEST);
         c->close_after = true;
         col_http_respond_error(req, 400);
         return;
     }
     unsigned retry_s = 0;
     if (h->rate > 0 && !col_http_rate_take(h, c->client, uv_now(h->loop), &retry_s)) {
-        col_http_bump(h->m_rate_limited);
+        col_http_bump(h, COL_HTTP_REF_RATE_LIMITED);
         char extra[64];
         snprintf(extra, sizeof(extra), "Retry-After: %u\r\n", retry_s);
         static const char body[] = "429 Too Many Requests\n";
@@ -293,7 +293,7 @@ void col_http_conn_feed(struct conn *c, const char *data, size_t len)
         if (e == HPE_HEADER_OVERFLOW) {
             status = 431;
         }
-        col_http_bump(status == 400 ? c->srv->m_bad : c->srv->m_too_large);
+        col_http_bump(c->srv, status == 400 ? COL_HTTP_REF_BAD_REQUEST : COL_HTTP_REF_TOO_LARGE);
         col_http_conn_read_stop(c);
         if (req_begin(c) != 0) {
             col_http_conn_close(c);

@@ -9,31 +9,49 @@
 #include "ct/err.h"
 #include "http_int.h"
 
-void col_http_bump(struct col_metric *m)
+static const char *const count_names[COL_HTTP__COUNT] = {
+    [COL_HTTP_REQUESTS] = "",
+    [COL_HTTP_REF_CONNECTIONS] = "connections",
+    [COL_HTTP_REF_PER_CLIENT] = "per_client",
+    [COL_HTTP_REF_RATE_LIMITED] = "rate_limited",
+    [COL_HTTP_REF_TOO_LARGE] = "too_large",
+    [COL_HTTP_REF_TIMEOUT] = "timeout",
+    [COL_HTTP_REF_BAD_REQUEST] = "bad_request",
+};
+
+const char *col_http_count_name(enum col_http_count which)
 {
-    if (m != NULL) {
-        col_metric_inc(m);
+    return (unsigned)which < COL_HTTP__COUNT ? count_names[which] : "";
+}
+
+void col_http_get_stats(const struct col_http *h, struct col_http_stats *out)
+{
+    memcpy(out->count, h->counts, sizeof(out->count));
+    out->connections = h->nconns;
+}
+
+void col_http_bump(struct col_http *h, enum col_http_count which)
+{
+    h->counts[which]++;
+    if (h->m[which] != NULL) {
+        col_metric_inc(h->m[which]);
     }
 }
 
 static void register_metrics(struct col_http *h, struct col_metrics *m)
 {
-    static const char *const reasons[] = {"connections", "rate_limited", "too_large", "timeout",
-                                          "bad_request"};
-    struct col_metric **slots[] = {&h->m_refused_conn, &h->m_rate_limited, &h->m_too_large,
-                                   &h->m_timeouts, &h->m_bad};
     int rc = col_metrics_register(m, COL_METRIC_COUNTER, "citytel_http_requests_total",
-                                  "HTTP requests received.", NULL, &h->m_requests);
+                                  "HTTP requests received.", NULL, &h->m[COL_HTTP_REQUESTS]);
     if (rc != 0 && rc != CT_E_EXISTS) {
-        h->m_requests = NULL;
+        h->m[COL_HTTP_REQUESTS] = NULL;
     }
-    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-        const char *labels[] = {"reason", reasons[i], NULL};
+    for (int i = COL_HTTP_REQUESTS + 1; i < COL_HTTP__COUNT; i++) {
+        const char *labels[] = {"reason", count_names[i], NULL};
         rc = col_metrics_register(m, COL_METRIC_COUNTER, "citytel_http_refused_total",
                                   "HTTP connections or requests refused, by reason.", labels,
-                                  slots[i]);
+                                  &h->m[i]);
         if (rc != 0 && rc != CT_E_EXISTS) {
-            *slots[i] = NULL;
+            h->m[i] = NULL;
         }
     }
 }
@@ -63,6 +81,7 @@ int col_http_create(uv_loop_t *loop, const struct col_http_cfg *cfg, struct col_
     h->max_connections = cfg->max_connections;
     h->timeout_ms = cfg->timeout_ms;
     h->rate = cfg->rate_per_client;
+    h->max_per_client = cfg->max_connections_per_client;
     uv_tcp_init(loop, &h->listener);
     if (cfg->metrics != NULL) {
         register_metrics(h, cfg->metrics);
@@ -122,6 +141,11 @@ void col_http_set_limits(struct col_http *h, uint64_t timeout_ms, size_t max_con
     }
 }
 
+void col_http_set_max_per_client(struct col_http *h, size_t max_per_client)
+{
+    h->max_per_client = max_per_client;
+}
+
 /* ---- Connections ---- */
 
 static void maybe_finish(struct col_http *h);
@@ -175,7 +199,7 @@ void col_http_conn_close(struct conn *c)
 static void on_timeout(uv_timer_t *t)
 {
     struct conn *c = t->data;
-    col_http_bump(c->srv->m_timeouts);
+    col_http_bump(c->srv, COL_HTTP_REF_TIMEOUT);
     col_http_conn_close(c);
 }
 
@@ -265,6 +289,16 @@ static void client_name(struct conn *c)
     }
 }
 
+/* Open connections from 'addr' (a linear walk: the list is bounded by max_connections). */
+static size_t client_connections(const struct col_http *h, const char *addr)
+{
+    size_t n = 0;
+    for (const struct conn *o = h->conns; o != NULL; o = o->next) {
+        n += strcmp(o->client, addr) == 0;
+    }
+    return n;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct col_http *h = container_of(server, struct col_http, listener);
@@ -281,7 +315,13 @@ static void on_connection(uv_stream_t *server, int status)
     c->tcp.data = c;
     h->nalive++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || h->nconns >= h->max_connections) {
-        col_http_bump(h->m_refused_conn);
+        col_http_bump(h, COL_HTTP_REF_CONNECTIONS);
+        uv_close((uv_handle_t *)&c->tcp, on_refused_closed);
+        return;
+    }
+    client_name(c);
+    if (h->max_per_client > 0 && client_connections(h, c->client) >= h->max_per_client) {
+        col_http_bump(h, COL_HTTP_REF_PER_CLIENT);
         uv_close((uv_handle_t *)&c->tcp, on_refused_closed);
         return;
     }
@@ -293,7 +333,6 @@ static void on_connection(uv_stream_t *server, int status)
     }
     h->conns = c;
     h->nconns++;
-    client_name(c);
     http_parser_init(&c->parser, HTTP_REQUEST);
     ct_buf_init(&c->url, h->max_request_bytes);
     ct_buf_init(&c->field, h->max_request_bytes);

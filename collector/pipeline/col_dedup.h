@@ -31,7 +31,10 @@ struct col_devstate {
     double tips;
     bool key_ok[2]; /* keys[i] derived from master key i */
     uint8_t keys[2][CT_KEY_LEN];
-    int online; /* from the status topic: 1 online, 0 offline, -1 unknown */
+    int online;           /* from the status topic: 1 online, 0 offline, -1 unknown */
+    bool status_seen;     /* a status message was accepted */
+    uint64_t status_boot; /* (boot, seq) of the newest accepted status: a status must be newer */
+    uint64_t status_seq;
 };
 
 struct col_dedup; /* id -> struct col_devstate, open addressing, grows to a limit */

@@ -1,7 +1,6 @@
 /* pipeline.c - verification and validation of one message, in the contract's order. */
 #include "col_pipeline.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,9 +8,9 @@
 #include <string.h>
 
 #include "ct/err.h"
-#include "ct/json.h"
 #include "ct/lp.h"
 #include "ct/sig.h"
+#include "ct/status.h"
 
 struct col_pipeline {
     struct col_pipeline_cfg cfg;
@@ -169,36 +168,50 @@ static void check_rain(struct col_pipeline *p, struct col_verdict *v)
     s->tips = tips->num;
 }
 
+/* A status message: strict decode (ct_status_decode), id = topic id, then ordering: its
+ * (boot, seq) must be newer than the newest accepted status of the device (equal: a duplicate,
+ * as a retained status delivered again on subscribe; older: a replay), and its boot not older
+ * than the newest accepted telemetry boot. Only an accepted status changes `online`
+ * (tests/e2e/test_status_sig.py). */
 static int process_status(struct col_pipeline *p, struct col_verdict *v, const void *payload,
                           size_t len)
 {
-    cJSON *root = NULL;
-    int rc = ct_json_parse_prefix(payload, len, &root, NULL);
+    struct ct_status st;
+    struct col_devstate *s = v->state;
+    int rc = ct_status_decode(payload, len, &st, &v->why);
+
     if (rc == CT_E_NOMEM) {
         /* Not the message's fault: refused for lack of memory, like a full device table. */
         reject(p, v, CT_REJ_OVERLOAD, "", "%s", "status: out of memory while parsing");
         return CT_E_NOMEM;
     }
-    const cJSON *state = cJSON_GetObjectItemCaseSensitive(root, "state");
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
-    rc = 0;
-
-    if (!cJSON_IsObject(root) || !cJSON_IsString(state)) {
-        rc = reject(p, v, CT_REJ_SCHEMA, "state", "%s", "status: member \"state\" missing");
-    } else if (cJSON_IsString(id) && strcmp(id->valuestring, v->device) != 0) {
-        rc = reject(p, v, CT_REJ_SPOOF, "id",
-                    "status: member \"id\" \"%.64s\" differs from the topic", id->valuestring);
-    } else if (strcmp(state->valuestring, "online") == 0 ||
-               strcmp(state->valuestring, "offline") == 0) {
-        v->status_online = state->valuestring[1] == 'n';
-        v->state->online = v->status_online;
-        p->stats.status_messages++;
-    } else {
-        rc = reject(p, v, CT_REJ_SCHEMA, "state",
-                    "status: member \"state\": unknown value \"%.32s\"", state->valuestring);
+    if (rc != 0) {
+        v->reject = v->why.code;
+        p->stats.rejected[v->why.code]++;
+        return 0;
     }
-    cJSON_Delete(root);
-    return rc;
+    if (strcmp(st.id, v->device) != 0) {
+        return reject(p, v, CT_REJ_SPOOF, "id",
+                      "status: member \"id\" \"%s\" differs from the topic", st.id);
+    }
+    if (s->status_seen && st.boot == s->status_boot && st.seq == s->status_seq) {
+        return reject(p, v, CT_REJ_DUPLICATE, "seq",
+                      "status (boot, seq) of \"%s\" already accepted", st.id);
+    }
+    if ((s->status_seen &&
+         (st.boot < s->status_boot || (st.boot == s->status_boot && st.seq < s->status_seq))) ||
+        (s->seen && st.boot < s->boot)) {
+        return reject(p, v, CT_REJ_REPLAY, "seq",
+                      "status (boot, seq) of \"%s\" is older than its newest status or boot",
+                      st.id);
+    }
+    s->status_seen = true;
+    s->status_boot = st.boot;
+    s->status_seq = st.seq;
+    v->status_online = st.online ? 1 : 0;
+    s->online = v->status_online;
+    p->stats.status_messages++;
+    return 0;
 }
 
 int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, const char *topic,
@@ -241,7 +254,9 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
         reject(p, v, CT_REJ_OVERLOAD, "", "%s", "per-device state table is full");
         return CT_E_FULL;
     }
-    if (sig_len > 0 || (p->cfg.require_sig && t.type == CT_TOPIC_UP)) {
+    /* Status messages are verified like telemetry (issue 13): with require_sig an unsigned
+     * "offline" is no_sig and changes nothing. */
+    if (sig_len > 0 || p->cfg.require_sig) {
         if (sig_len == 0) {
             return reject(p, v, CT_REJ_NO_SIG, "sig", "%s", "no `sig` user property");
         }

@@ -11,6 +11,7 @@
 
 #include "ct/err.h"
 #include "ct/payload.h"
+#include "ct/status.h"
 #include "payload_scan.h"
 
 #define PATH_CAP 32
@@ -262,23 +263,15 @@ static int decode_tree(const cJSON *root, const struct ct_scan_result *scan, str
     return rc;
 }
 
-int ct_payload_decode(const char *buf, size_t len, enum ct_kind kind, struct ct_reading *out,
-                      struct ct_reason *why)
+/* The shared front of both decoders: size, the lexical pass, cJSON over a bounded copy, no
+ * trailing data, no duplicate keys. On 0 *root is the tree (the caller deletes it). */
+static int parse_strict(const char *buf, size_t len, struct ct_scan_result *scan, cJSON **root,
+                        struct ct_reason *why)
 {
-    struct ct_scan_result scan;
     char copy[CT_PAYLOAD_MAX + 1];
-    struct ct_reason scratch;
     int rc;
 
-    if (why == NULL) {
-        why = &scratch;
-    }
-    memset(why, 0, sizeof(*why));
-    if (out == NULL || (buf == NULL && len > 0) || ct_kind_name(kind) == NULL) {
-        return CT_E_INVAL;
-    }
-    memset(out, 0, sizeof(*out));
-    out->kind = kind;
+    *root = NULL;
     if (len == 0) {
         return ct_payload_fail(why, CT_REJ_SIZE, "", "empty payload");
     }
@@ -286,7 +279,7 @@ int ct_payload_decode(const char *buf, size_t len, enum ct_kind kind, struct ct_
         return ct_payload_fail(why, CT_REJ_SIZE, "", "%zu bytes is above the limit of %d bytes",
                                len, CT_PAYLOAD_MAX);
     }
-    rc = ct_payload_scan(buf, len, &scan, why);
+    rc = ct_payload_scan(buf, len, scan, why);
     if (rc != 0) {
         return rc;
     }
@@ -294,8 +287,8 @@ int ct_payload_decode(const char *buf, size_t len, enum ct_kind kind, struct ct_
     memcpy(copy, buf, len);
     copy[len] = '\0';
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
-    if (root == NULL) {
+    cJSON *tree = cJSON_ParseWithLengthOpts(copy, len, &end, 0);
+    if (tree == NULL) {
         /* The lexical pass accepted the text, so only an allocation can fail here. */
         return CT_E_NOMEM;
     }
@@ -307,18 +300,153 @@ int ct_payload_decode(const char *buf, size_t len, enum ct_kind kind, struct ct_
     if (end != copy + len) {
         rc = ct_payload_fail(why, CT_REJ_JSON, "", "trailing data at byte %zu",
                              (size_t)(end - copy));
-        goto out_delete;
+    } else {
+        rc = check_duplicates(tree, "", why);
     }
-    rc = check_duplicates(root, "", why);
+    if (rc != 0) {
+        cJSON_Delete(tree);
+        return rc;
+    }
+    *root = tree;
+    return 0;
+}
+
+int ct_payload_decode(const char *buf, size_t len, enum ct_kind kind, struct ct_reading *out,
+                      struct ct_reason *why)
+{
+    struct ct_scan_result scan;
+    struct ct_reason scratch;
+    cJSON *root = NULL;
+    int rc;
+
+    if (why == NULL) {
+        why = &scratch;
+    }
+    memset(why, 0, sizeof(*why));
+    if (out == NULL || (buf == NULL && len > 0) || ct_kind_name(kind) == NULL) {
+        return CT_E_INVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    out->kind = kind;
+    rc = parse_strict(buf, len, &scan, &root, why);
     if (rc == 0) {
         rc = decode_tree(root, &scan, out, why);
+        cJSON_Delete(root);
     }
-out_delete:
-    cJSON_Delete(root);
     if (rc != 0) {
         enum ct_kind k = out->kind;
         memset(out, 0, sizeof(*out));
         out->kind = k;
+    }
+    return rc;
+}
+
+enum status_member { SM_V = 0, SM_ID, SM_BOOT, SM_SEQ, SM_STATE, SM_FW, SM__COUNT };
+
+static const char *const status_names[SM__COUNT] = {"v", "id", "boot", "seq", "state", "fw"};
+
+static int decode_status_tree(const cJSON *root, const struct ct_scan_result *scan,
+                              struct ct_status *out, struct ct_reason *why)
+{
+    const cJSON *seen[SM__COUNT] = {NULL};
+    char got[48];
+    int64_t v = 0;
+
+    if (!cJSON_IsObject(root)) {
+        describe(root, got, sizeof(got));
+        return ct_payload_fail(why, CT_REJ_SCHEMA, "", "expected a JSON object, got %s", got);
+    }
+    for (const cJSON *c = root->child; c != NULL; c = c->next) {
+        int which = -1;
+        for (int i = 0; i < SM__COUNT; i++) {
+            if (strcmp(c->string, status_names[i]) == 0) {
+                which = i;
+            }
+        }
+        if (which < 0) {
+            char name[PATH_CAP];
+            snprintf(name, sizeof(name), "%s", c->string);
+            for (char *p = name; *p != '\0'; p++) {
+                if ((unsigned char)*p < 0x20) {
+                    *p = '?';
+                }
+            }
+            return ct_payload_fail(why, CT_REJ_SCHEMA, name,
+                                   "unknown status member (members are case-sensitive)");
+        }
+        seen[which] = c;
+    }
+    for (int i = 0; i < SM_FW; i++) {
+        if (seen[i] == NULL) {
+            return ct_payload_fail(why, CT_REJ_SCHEMA, status_names[i],
+                                   "required member is missing");
+        }
+    }
+    int rc = want_int(seen[SM_V], scan, "v", &v, why);
+    if (rc == 0 && v != 1) {
+        rc = ct_payload_fail(why, CT_REJ_SCHEMA, "v", "expected schema version 1, got %lld",
+                             (long long)v);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    const cJSON *id = seen[SM_ID];
+    if (!cJSON_IsString(id) || !ct_device_id_valid(id->valuestring, strlen(id->valuestring))) {
+        describe(id, got, sizeof(got));
+        return ct_payload_fail(why, CT_REJ_SCHEMA, "id",
+                               "expected a device id of 1..64 chars [a-z0-9-], got %s", got);
+    }
+    snprintf(out->id, sizeof(out->id), "%s", id->valuestring);
+    rc = want_uint(seen[SM_BOOT], scan, "boot", &out->boot, why);
+    if (rc == 0) {
+        rc = want_uint(seen[SM_SEQ], scan, "seq", &out->seq, why);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    const cJSON *state = seen[SM_STATE];
+    if (!cJSON_IsString(state) ||
+        (strcmp(state->valuestring, "online") != 0 && strcmp(state->valuestring, "offline") != 0)) {
+        describe(state, got, sizeof(got));
+        return ct_payload_fail(why, CT_REJ_SCHEMA, "state",
+                               "expected \"online\" or \"offline\", got %s", got);
+    }
+    out->online = state->valuestring[1] == 'n';
+    const cJSON *fw = seen[SM_FW];
+    if (fw != NULL) {
+        if (!cJSON_IsString(fw) || strlen(fw->valuestring) > CT_STATUS_FW_MAX) {
+            describe(fw, got, sizeof(got));
+            return ct_payload_fail(why, CT_REJ_SCHEMA, "fw",
+                                   "expected a string of at most %d bytes, got %s",
+                                   CT_STATUS_FW_MAX, got);
+        }
+        snprintf(out->fw, sizeof(out->fw), "%s", fw->valuestring);
+    }
+    return 0;
+}
+
+int ct_status_decode(const char *buf, size_t len, struct ct_status *out, struct ct_reason *why)
+{
+    struct ct_scan_result scan;
+    struct ct_reason scratch;
+    cJSON *root = NULL;
+    int rc;
+
+    if (why == NULL) {
+        why = &scratch;
+    }
+    memset(why, 0, sizeof(*why));
+    if (out == NULL || (buf == NULL && len > 0)) {
+        return CT_E_INVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    rc = parse_strict(buf, len, &scan, &root, why);
+    if (rc == 0) {
+        rc = decode_status_tree(root, &scan, out, why);
+        cJSON_Delete(root);
+    }
+    if (rc != 0) {
+        memset(out, 0, sizeof(*out));
     }
     return rc;
 }

@@ -43,6 +43,7 @@ struct fw_app {
     double tokens;
     int64_t tokens_at;
     bool status_due;          /* an "online" status must be published */
+    uint64_t status_n;        /* status seq of this connection's "online"; its will is +1 */
     struct fw_outbox_rec rec; /* scratch for fw_outbox_next */
     struct fw_app_stats st;
 };
@@ -232,13 +233,19 @@ int fw_app_status(const struct fw_app *app, bool online, char *topic, size_t top
         return rc;
     }
     int n;
+    /* The "online" of this connection is seq status_n, its will (and a clean shutdown's
+     * "offline", the same bytes) status_n + 1: the collector accepts a status only when its
+     * (boot, seq) is newer than the last one it accepted (protocol.md "Status messages"). */
     if (online) {
         n = snprintf(payload, payload_cap,
-                     "{\"v\":1,\"id\":\"%s\",\"state\":\"online\",\"fw\":\"%s\",\"boot\":%llu}",
-                     app->id, CT_VERSION, (unsigned long long)app->boot);
+                     "{\"v\":1,\"id\":\"%s\",\"boot\":%llu,\"seq\":%llu,\"state\":\"online\","
+                     "\"fw\":\"%s\"}",
+                     app->id, (unsigned long long)app->boot, (unsigned long long)app->status_n,
+                     CT_VERSION);
     } else {
-        n = snprintf(payload, payload_cap, "{\"v\":1,\"id\":\"%s\",\"state\":\"offline\"}",
-                     app->id);
+        n = snprintf(payload, payload_cap,
+                     "{\"v\":1,\"id\":\"%s\",\"boot\":%llu,\"seq\":%llu,\"state\":\"offline\"}",
+                     app->id, (unsigned long long)app->boot, (unsigned long long)app->status_n + 1);
     }
     if (n < 0 || (size_t)n >= payload_cap) {
         return CT_E_TOOBIG;
@@ -455,6 +462,9 @@ void fw_app_on_tx_event(struct fw_app *app, const struct fw_tx_event *ev)
         break;
     case FW_TX_EV_LOST:
         fw_outbox_rewind(app->ob);
+        /* The broker published (or dropped) this connection's will: the next connection's
+         * "online" and will take the next two status seqs. */
+        app->status_n += 2;
         break;
     case FW_TX_EV_CONNECTED:
         fw_outbox_rewind(app->ob);

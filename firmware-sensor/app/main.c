@@ -275,15 +275,33 @@ static int print_key(const struct opts *o)
     return 0;
 }
 
+/* What the transport's events go to: the app, and the transport itself to renew its will. */
+struct node_ctx {
+    struct fw_app *app;
+    struct fw_tx *tx;
+};
+
 static void dispatch(void *arg, const struct fw_tx_event *ev)
 {
-    struct fw_app *app = arg;
+    struct node_ctx *ctx = arg;
+    struct fw_app *app = ctx->app;
     if (ev->type == FW_TX_EV_CONNECTED) {
         fprintf(stderr, "sensor-node: connected\n");
     } else if (ev->type == FW_TX_EV_LOST) {
         fprintf(stderr, "sensor-node: connection lost; resending from the outbox\n");
     }
     fw_app_on_tx_event(app, ev);
+    if (ev->type == FW_TX_EV_LOST && ctx->tx != NULL) {
+        /* The next connection registers a will signed with its own status seq. */
+        char wtopic[CT_TOPIC_MAX];
+        char wpayload[256];
+        char wsig[CT_SIG_HEX_LEN + 1];
+        if (fw_app_status(app, false, wtopic, sizeof(wtopic), wpayload, sizeof(wpayload), wsig) !=
+                0 ||
+            fw_tx_set_will(ctx->tx, wtopic, wpayload, wsig) != 0) {
+            fprintf(stderr, "sensor-node: could not renew the will; keeping the old one\n");
+        }
+    }
 }
 
 static void wait_until(int64_t next, int64_t now)
@@ -313,7 +331,8 @@ static void shutdown_flush(struct fw_app *app, struct fw_tx *tx)
         if (now >= deadline || !fw_tx_connected(tx)) {
             break;
         }
-        fw_tx_poll(tx, now, dispatch, app);
+        struct node_ctx ctx = {app, tx};
+        fw_tx_poll(tx, now, dispatch, &ctx);
         if (!offline_sent && fw_outbox_outstanding(fw_app_outbox(app)) == 0) {
             offline_sent = fw_app_publish_offline(app) == 0;
         }
@@ -434,6 +453,7 @@ static int run(const struct opts *o)
         goto out_app;
     }
     fw_app_set_tx(app, tx);
+    struct node_ctx ctx = {app, tx};
     struct fw_app_stats st;
     fw_app_get_stats(app, &st);
     const struct fw_outbox *ob = fw_app_outbox(app);
@@ -448,7 +468,7 @@ static int run(const struct opts *o)
 
     while (!stop_flag) {
         int64_t now = fw_hal_mono_ms();
-        int64_t next_tx = fw_tx_poll(tx, now, dispatch, app);
+        int64_t next_tx = fw_tx_poll(tx, now, dispatch, &ctx);
         int64_t next_app = fw_app_step(app, now);
         fw_app_get_stats(app, &st);
         if (o->count > 0 && st.acked >= o->count) {

@@ -68,6 +68,10 @@ bool fw_tx_connected(const struct fw_tx *tx);
  * CT_E_INVAL or CT_E_NET. On error no event will be reported for this publish. */
 int fw_tx_publish(struct fw_tx *tx, const char *topic, const void *payload, size_t len,
                   bool retained, const char *sig, void *owner, uint64_t tag);
+/* Replaces the will (copied) for the next connection attempts: the node signs a new will for
+ * each connection (its status seq; protocol.md "Status messages"). Firmware thread only; only
+ * for a fw_tx created with a will. Returns 0, CT_E_INVAL or CT_E_NOMEM (the old will stays). */
+int fw_tx_set_will(struct fw_tx *tx, const char *topic, const char *payload, const char *sig);
 /* Publishes in flight (handed to Paho, not yet DELIVERED). */
 int fw_tx_inflight(const struct fw_tx *tx);
 /* Disconnects cleanly (no will), waiting at most timeout_ms. Returns 0 or CT_E_TIMEOUT. */

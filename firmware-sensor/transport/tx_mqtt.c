@@ -212,6 +212,30 @@ int fw_tx_create(const struct fw_tx_cfg *cfg, struct fw_tx **out)
     return 0;
 }
 
+int fw_tx_set_will(struct fw_tx *tx, const char *topic, const char *payload, const char *sig)
+{
+    if (tx->will_topic == NULL || topic == NULL || payload == NULL) {
+        return CT_E_INVAL;
+    }
+    bool fail = false;
+    char *t = dup_or_null(topic, &fail);
+    char *p = dup_or_null(payload, &fail);
+    char *g = dup_or_null(sig, &fail);
+    if (fail) {
+        free(t);
+        free(p);
+        free(g);
+        return CT_E_NOMEM;
+    }
+    free(tx->will_topic);
+    free(tx->will_payload);
+    free(tx->will_sig);
+    tx->will_topic = t;
+    tx->will_payload = p;
+    tx->will_sig = g;
+    return 0;
+}
+
 static void start_connect(struct fw_tx *tx)
 {
     MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer5;

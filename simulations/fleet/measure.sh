@@ -57,7 +57,7 @@ trap cleanup INT TERM EXIT
 accepted()
 {
     [ "$collector" = 1 ] || { echo 0; return; }
-    curl -fsS "http://127.0.0.1:$http_port/metrics" 2>/dev/null |
+    curl -fsS "http://127.0.0.1:$staff_port/metrics" 2>/dev/null |
         awk '/^citytel_messages_accepted_total/ {s += $NF} END {printf "%d\n", s}'
 }
 # CPU ticks (utime + stime) of a pid.
@@ -74,6 +74,7 @@ if [ "$collector" = 1 ]; then
     pids+=("$CT_INFLUX_PID")
     ct_influx_create_db citytel
     http_port=$(ct_free_port)
+    staff_port=$(ct_free_port)
     cat >"$run/collector.json" <<CONF
 {
   "collector": {"instance": "measure"},
@@ -84,7 +85,7 @@ if [ "$collector" = 1 ]; then
   "influx": {"url": "http://127.0.0.1:$CT_INFLUX_PORT", "api": 1, "db": "citytel"},
   "spool": {"dir": "$run/spool"},
   "quarantine": {"path": "$run/quarantine.jsonl"},
-  "http": {"listen": "127.0.0.1", "port": $http_port}
+  "http": {"listen": "127.0.0.1", "port": $http_port, "staff_port": $staff_port}
 }
 CONF
     "$build/collector/app/collector" run -c "$run/collector.json" >"$run/collector.log" 2>&1 &
@@ -134,6 +135,6 @@ awk -v n="$nodes" -v s="$scale" -v f0="$f0" -v f1="$f1" -v m0="$m0" -v m1="$m1" 
     printf "\n"
 }'
 if [ "$collector" = 1 ]; then
-    curl -fsS "http://127.0.0.1:$http_port/metrics" 2>/dev/null |
+    curl -fsS "http://127.0.0.1:$staff_port/metrics" 2>/dev/null |
         grep -E '^citytel_(messages_accepted|rejected|mqtt_messages|ingest_queue|store_backlog)' || true
 fi

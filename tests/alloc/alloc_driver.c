@@ -122,7 +122,8 @@ static struct msg MSGS[] = {
      "\"m\":{\"pm25\":1}}",
      true, CT_REJ_SPOOF, "", -1},
     {"pipeline status", "city/v1/flood/hn-flood-0001/status",
-     "{\"v\":1,\"id\":\"hn-flood-0001\",\"state\":\"online\"}", true, CT_REJ_NONE, "", -1},
+     "{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":1,\"seq\":2,\"state\":\"online\"}", true,
+     CT_REJ_NONE, "", -1},
 };
 
 static void sign_all(void)

@@ -176,9 +176,14 @@ bind-address = "127.0.0.1:{rpc}"
         return path
 
     def start_collector(self, extra=None, name="collector", instance="c1", wait_http=True):
+        """Starts a collector; with wait_http, waits for its listeners and sets http_port (the
+        public listener: map, layers, OGC API) and staff_port (the staff listener: /healthz,
+        /metrics)."""
         port_file = os.path.join(self.dir, f"{name}.port")
-        if os.path.exists(port_file):
-            os.unlink(port_file)
+        staff_file = os.path.join(self.dir, f"{name}.staff-port")
+        for f in (port_file, staff_file):
+            if os.path.exists(f):
+                os.unlink(f)
         cfg = {
             "collector": {"instance": instance},
             "log": {"level": "info"},
@@ -190,7 +195,9 @@ bind-address = "127.0.0.1:{rpc}"
                        "flush_ms": 200},
             "spool": {"dir": os.path.join(self.dir, f"{name}-spool")},
             "quarantine": {"path": os.path.join(self.dir, f"{name}-quarantine.jsonl")},
-            "http": {"listen": "127.0.0.1", "port": 0, "port_file": port_file},
+            "http": {"listen": "127.0.0.1", "port": 0, "port_file": port_file,
+                     "staff_listen": "127.0.0.1", "staff_port": 0,
+                     "staff_port_file": staff_file},
         }
         for group, kv in (extra or {}).items():
             cfg.setdefault(group, {}).update(kv)
@@ -209,10 +216,19 @@ bind-address = "127.0.0.1:{rpc}"
                 return os.path.exists(port_file) and open(port_file).read().strip()
             wait_until(port_ready, 30, f"{name} HTTP port file")
             self.http_port = int(open(port_file).read().strip())
+            # The staff listener is bound before the public one's port file is written.
+            self.staff_port = int(open(staff_file).read().strip())
         return path
 
-    def http_get(self, path, headers=None):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}",
+    STAFF_PATHS = ("/healthz", "/metrics")
+
+    def http_get(self, path, headers=None, port=None):
+        """GET on the collector: the staff surfaces (/healthz, /metrics) on staff_port, every
+        other path on the public http_port, unless 'port' is given."""
+        if port is None:
+            staff = path.split("?")[0] in self.STAFF_PATHS
+            port = self.staff_port if staff else self.http_port
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
                                      headers=headers or {})
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
@@ -220,9 +236,14 @@ bind-address = "127.0.0.1:{rpc}"
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
 
+    def healthz(self):
+        """(status, parsed JSON body) of the staff listener's /healthz."""
+        status, _, body = self.http_get("/healthz", port=self.staff_port)
+        return status, json.loads(body)
+
     def metrics(self):
-        """Parses /metrics into {name{labels}: value}."""
-        _, _, body = self.http_get("/metrics")
+        """Parses the staff listener's /metrics into {name{labels}: value}."""
+        _, _, body = self.http_get("/metrics", port=self.staff_port)
         out = {}
         for line in body.decode().splitlines():
             if line and not line.startswith("#"):

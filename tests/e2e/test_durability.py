@@ -74,12 +74,12 @@ def collector(st, name, db, extra=None):
     st.start_collector(extra=cfg, name=name, instance=name)
     wait_until(lambda: b'"mqtt_connected":true' in st.http_get("/healthz")[2], 20,
                f"{name} subscribed")
-    return st.http_port
+    return st.http_port, st.staff_port
 
 
-def on(st, port):
-    """Points the stack's HTTP helpers at the collector listening on 'port'."""
-    st.http_port = port
+def on(st, ports):
+    """Points the stack's HTTP helpers at the collector listening on 'ports' (public, staff)."""
+    st.http_port, st.staff_port = ports
     return st
 
 

@@ -79,7 +79,8 @@ def metrics(port):
 def main():
     os.environ.pop("CITYTEL_MASTER_KEY", None)
     st = Stack("scaleout", BUILD, SRC)
-    ports = {}
+    ports = {}  # public listeners (layers)
+    staff = {}  # staff listeners (/healthz, /metrics)
     try:
         st.start_mosquitto()
         st.start_influxdb()
@@ -92,8 +93,9 @@ def main():
                 cfg.setdefault(g, {}).update(kv)
             st.start_collector(extra=cfg, name=name, instance=name)
             ports[name] = st.http_port
+            staff[name] = st.staff_port
             if wait_mqtt:
-                wait_until(lambda: metrics(ports[name]).get("citytel_mqtt_connected") == 1, 30,
+                wait_until(lambda: metrics(staff[name]).get("citytel_mqtt_connected") == 1, 30,
                            f"{name} connected")
 
         for name in COLLECTORS:
@@ -113,9 +115,9 @@ def main():
                                  start_new_session=True)
         try:
             # Kill s2 in the middle of the load, then bring it back on the same session and spool.
-            wait_until(lambda: metrics(ports["s2"]).get("citytel_messages_accepted_total", 0)
+            wait_until(lambda: metrics(staff["s2"]).get("citytel_messages_accepted_total", 0)
                        >= 300, 60, "s2 has taken part of the load", interval=0.2)
-            s2_before = metrics(ports["s2"]).get("citytel_messages_accepted_total", 0)
+            s2_before = metrics(staff["s2"]).get("citytel_messages_accepted_total", 0)
             st.stop("s2", sig=signal.SIGKILL)
             check(fleet.poll() is None, "s2 was SIGKILLed while the load was running")
             time.sleep(2.0)
@@ -149,7 +151,7 @@ def main():
               f"every one of the {NDEV} devices has all its readings "
               f"(min {min(counts.values()) if counts else 0})")
 
-        accepted = {name: metrics(ports[name]).get("citytel_messages_accepted_total", 0)
+        accepted = {name: metrics(staff[name]).get("citytel_messages_accepted_total", 0)
                     for name in COLLECTORS}
         accepted["s2 before the kill"] = s2_before
         check(all(v > 0 for v in accepted.values()),
@@ -199,7 +201,7 @@ def main():
         lay_spool = os.path.join(st.dir, "lay-spool")
         start("lay", {"collector": {"role": "layers"}, "layers": {"refresh_ms": 1000}},
               wait_mqtt=False)
-        m = metrics(ports["lay"])
+        m = metrics(staff["lay"])
         check(m.get("citytel_mqtt_connected", -1) == 0,
               f"role layers: citytel_mqtt_connected 0 ({m.get('citytel_mqtt_connected')})")
         check(not any(k.startswith("citytel_spool_") for k in m) and not os.path.exists(lay_spool),
@@ -233,8 +235,8 @@ def main():
 
         # ingest: health and metrics, no public layers.
         start("ing", {"collector": {"role": "ingest"}})
-        check(get(ports["ing"], "/healthz")[0] == 200, "role ingest: /healthz 200")
-        check(get(ports["ing"], "/metrics")[0] == 200, "role ingest: /metrics 200")
+        check(get(staff["ing"], "/healthz")[0] == 200, "role ingest: /healthz 200")
+        check(get(staff["ing"], "/metrics")[0] == 200, "role ingest: /metrics 200")
         check(get(ports["ing"], "/layers/air.geojson")[0] == 404,
               "role ingest: /layers/air.geojson 404")
         check(st.stop("ing") == 0, "the ingest collector stops cleanly")

@@ -83,9 +83,11 @@ class Hostile:
 
     # -- HTTP helpers (tolerate the collector's own rate limit) --------------------------------
     def get(self, path):
+        # /healthz and /metrics are served by the staff listener.
+        port = self.st.staff_port if path in ("/healthz", "/metrics") else self.st.http_port
         for _ in range(50):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.st.http_port}{path}",
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
                                             timeout=10) as r:
                     return r.status, r.read()
             except urllib.error.HTTPError as e:

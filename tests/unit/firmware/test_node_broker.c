@@ -219,9 +219,8 @@ static void test_node_signed_status_will_restart(void **state)
     struct tb_msg m;
     assert_true(tb_sub_get(late, 0, &m));
     assert_true(m.retained);
-    assert_string_equal(m.payload,
-                        "{\"v\":1,\"id\":\"hn-air-0042\",\"state\":\"online\",\"fw\":\"" CT_VERSION
-                        "\",\"boot\":0}");
+    assert_string_equal(m.payload, "{\"v\":1,\"id\":\"hn-air-0042\",\"boot\":0,\"seq\":0,\"state\":"
+                                   "\"online\",\"fw\":\"" CT_VERSION "\"}");
     uint8_t key[CT_KEY_LEN];
     device_key(id, key);
     assert_true(
@@ -237,7 +236,8 @@ static void test_node_signed_status_will_restart(void **state)
     for (size_t i = 0; i < total; i++) {
         assert_true(tb_sub_get(sub, i, &m));
         if (strstr(m.topic, "/status") != NULL &&
-            strcmp(m.payload, "{\"v\":1,\"id\":\"hn-air-0042\",\"state\":\"offline\"}") == 0) {
+            strcmp(m.payload, "{\"v\":1,\"id\":\"hn-air-0042\",\"boot\":0,\"seq\":1,"
+                              "\"state\":\"offline\"}") == 0) {
             offline = true;
             assert_true(ct_sig_verify(key, m.topic, strlen(m.topic), m.payload, m.len, m.sig,
                                       strlen(m.sig)));

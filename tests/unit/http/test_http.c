@@ -92,7 +92,7 @@ static void fx_start(struct fx *f, size_t max_req, size_t max_conn, uint64_t tim
     memset(f, 0, sizeof(*f));
     assert_int_equal(uv_loop_init(&f->loop), 0);
     assert_int_equal(col_metrics_create(32, &f->metrics), 0);
-    struct col_http_cfg cfg = {"127.0.0.1", 0, max_req, max_conn, timeout_ms, rate, f->metrics};
+    struct col_http_cfg cfg = {"127.0.0.1", 0, max_req, max_conn, timeout_ms, rate, f->metrics, 0};
     assert_int_equal(col_http_create(&f->loop, &cfg, &f->srv), 0);
     assert_int_equal(col_http_route(f->srv, "GET", "/hello", false, h_hello, f), 0);
     assert_int_equal(col_http_route(f->srv, "GET", "/layers/", true, h_layer, f), 0);
@@ -377,6 +377,32 @@ static void test_http_timeout_and_connection_limit(void **state)
     fx_finish(&f, &idle, 1);
 }
 
+/* max_connections_per_client: one address beyond its cap is closed at once and counted, while
+ * the server still has room (issue 13). */
+static void test_http_per_client_cap(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, 16384, 8, 5000, 0);
+    col_http_set_max_per_client(f.srv, 2);
+    struct tclient cl[3];
+    for (int i = 0; i < 2; i++) {
+        tclient_open(&cl[i], &f.loop, f.port);
+        assert_true(run_until(&f.loop, connected, &cl[i], 5000));
+    }
+    tclient_open(&cl[2], &f.loop, f.port);
+    assert_true(run_until(&f.loop, got_eof, &cl[2], 5000));
+    assert_int_equal(cl[2].len, 0);
+    assert_false(cl[0].eof || cl[1].eof);
+    struct col_http_stats hs;
+    col_http_get_stats(f.srv, &hs);
+    assert_int_equal(hs.count[COL_HTTP_REF_PER_CLIENT], 1);
+    assert_int_equal(hs.count[COL_HTTP_REF_CONNECTIONS], 0);
+    assert_int_equal(hs.connections, 2);
+    assert_string_equal(col_http_count_name(COL_HTTP_REF_PER_CLIENT), "per_client");
+    fx_finish(&f, cl, 3);
+}
+
 static bool held(void *arg)
 {
     return ((struct fx *)arg)->held != NULL;
@@ -551,6 +577,7 @@ int main(void)
         cmocka_unit_test(test_http_rate_limit_429),
         cmocka_unit_test(test_http_timeout_and_connection_limit),
         cmocka_unit_test(test_http_async_and_cancelled),
+        cmocka_unit_test(test_http_per_client_cap),
         cmocka_unit_test(test_http_static_files),
         cmocka_unit_test(test_http_helpers),
     };

@@ -93,11 +93,53 @@ static void test_verdicts_without_failure(void **state)
     assert_int_equal(v.reject, CT_REJ_DUPLICATE);
     assert_int_equal(process(fx, UP_TOPIC, "{\"v\":1,", &v), 0);
     assert_int_equal(v.reject, CT_REJ_JSON);
-    assert_int_equal(process(fx, STATUS_TOPIC, "{\"state\":\"offline\"}", &v), 0);
+    static const char off[] =
+        "{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":1,\"seq\":1,\"state\":\"offline\"}";
+    static const char on[] =
+        "{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":1,\"seq\":0,\"state\":\"online\"}";
+    assert_int_equal(process(fx, STATUS_TOPIC, off, &v), 0);
     assert_int_equal(v.reject, CT_REJ_NONE);
     assert_int_equal(v.status_online, 0);
+    /* The same status again (a retained one on resubscribe) is a duplicate, an older one a
+     * replay: neither changes the device's state. */
+    assert_int_equal(process(fx, STATUS_TOPIC, off, &v), 0);
+    assert_int_equal(v.reject, CT_REJ_DUPLICATE);
+    assert_int_equal(process(fx, STATUS_TOPIC, on, &v), 0);
+    assert_int_equal(v.reject, CT_REJ_REPLAY);
+    assert_int_equal(v.status_online, -1);
     assert_int_equal(process(fx, STATUS_TOPIC, "{\"state\":", &v), 0);
-    assert_int_equal(v.reject, CT_REJ_SCHEMA);
+    assert_int_equal(v.reject, CT_REJ_JSON);
+}
+
+/* The status decoder is the telemetry decoder's strictness (issue 13). */
+static void test_status_strict(void **state)
+{
+    struct fixture *fx = *state;
+    struct col_verdict v;
+    static const struct {
+        const char *payload;
+        enum ct_reject want;
+    } cases[] = {
+        {"{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":2,\"seq\":0,\"state\":\"offline\"}x",
+         CT_REJ_JSON},
+        {"{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":2,\"seq\":0,\"state\":\"online\","
+         "\"state\":\"offline\"}",
+         CT_REJ_JSON},
+        {"{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":2,\"seq\":0,\"state\":\"off\xc0\xafline\"}",
+         CT_REJ_UTF8},
+        {"{\"v\":99,\"id\":\"hn-flood-0001\",\"boot\":2,\"seq\":0,\"state\":\"offline\"}",
+         CT_REJ_SCHEMA},
+        {"{\"v\":1,\"id\":\"hn-flood-0001\",\"state\":\"offline\"}", CT_REJ_SCHEMA},
+        {"{\"v\":1,\"id\":\"hn-flood-0002\",\"boot\":2,\"seq\":0,\"state\":\"offline\"}",
+         CT_REJ_SPOOF},
+        {"{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":2,\"seq\":0,\"state\":\"asleep\"}",
+         CT_REJ_SCHEMA},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        assert_int_equal(process(fx, STATUS_TOPIC, cases[i].payload, &v), 0);
+        assert_int_equal(v.reject, cases[i].want);
+        assert_int_equal(v.status_online, -1);
+    }
 }
 
 static void test_decode_out_of_memory_is_overload(void **state)
@@ -142,11 +184,19 @@ static void test_status_out_of_memory_is_overload(void **state)
 #if CT_FAILMALLOC
     struct fixture *fx = *state;
     struct col_verdict v;
-    static const char status[] = "{\"v\":1,\"id\":\"hn-flood-0001\",\"state\":\"online\"}";
+    char status[128];
+    unsigned seq = 100;
+    snprintf(status, sizeof(status),
+             "{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":9,\"seq\":%u,\"state\":\"online\"}",
+             seq++);
     assert_int_equal(process(fx, STATUS_TOPIC, status, &v), 0); /* the state exists */
     unsigned long nomem = 0;
     int rc = CT_E_NOMEM;
     for (unsigned long n = 1; rc == CT_E_NOMEM; n++) {
+        snprintf(status, sizeof(status),
+                 "{\"v\":1,\"id\":\"hn-flood-0001\",\"boot\":9,\"seq\":%u,\"state\":"
+                 "\"online\"}",
+                 seq++);
         ct_failmalloc_arm(n);
         rc = process(fx, STATUS_TOPIC, status, &v);
         ct_failmalloc_disarm();
@@ -208,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_decode_out_of_memory_is_overload),
         cmocka_unit_test(test_status_out_of_memory_is_overload),
         cmocka_unit_test(test_topic_not_nul_terminated),
+        cmocka_unit_test(test_status_strict),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
