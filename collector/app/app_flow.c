@@ -414,6 +414,7 @@ static struct col_msg *next_message(struct col_app *app)
         }
         if (app->reader == NULL) {
             rc = col_spool_reader_open(app->spool, app->next_seq, &app->reader);
+            app->reader_fresh = rc == 0;
             if (rc != 0) {
                 col_log(COL_LOG_ERROR, "spool", "cannot open a journal reader: %s",
                         ct_strerror(rc));
@@ -423,9 +424,16 @@ static struct col_msg *next_message(struct col_app *app)
             }
         }
         rc = col_spool_reader_next(app->reader, app->reader_buf, APP_RECORD_MAX, &len, &seq);
+        if (rc == CT_E_NOTFOUND && !app->reader_fresh) {
+            /* A reader opened earlier may stand in a segment the spool has retired since: open
+             * a fresh one at next_seq before concluding anything. */
+            reader_close(app);
+            continue;
+        }
+        app->reader_fresh = false;
         if (rc == CT_E_NOTFOUND) {
-            /* Nothing at or after next_seq is left up to durable_seq: those records were
-             * deleted (drop_oldest) or damaged, and counted by the spool. */
+            /* A fresh reader finds nothing at or after next_seq up to durable_seq: those records
+             * were deleted (drop_oldest) or damaged, and counted by the spool. */
             col_log(COL_LOG_WARN, "spool", "journal records %llu..%llu are gone; skipped",
                     (unsigned long long)app->next_seq, (unsigned long long)app->durable_seq);
             app->next_seq = app->durable_seq + 1;

@@ -96,6 +96,7 @@ struct col_app {
     struct col_spool_reader *reader; /* while behind */
     uint8_t *reader_buf;             /* APP_RECORD_MAX bytes */
     bool reader_failing;
+    bool reader_fresh;     /* the reader was just opened: nothing read yet */
     uint64_t replay_until; /* the last record of the journal found at start (0 once replayed) */
     uint64_t replayed;
     uint64_t sub_refused;

@@ -188,9 +188,28 @@ static void retry_cb(uv_timer_t *t)
 {
     struct col_intake *in = t->data;
 
-    if (in->closing || in->busy || in->head == NULL) {
+    if (in->closing || in->busy) {
         in->retry_armed = false;
         uv_timer_stop(t);
+        return;
+    }
+    if (in->head == NULL) {
+        /* Nothing waits (a lost connection dropped it: the broker sends it again). Resume as
+         * soon as a message would fit, or at once after an I/O error (the next write probes),
+         * else the subscription would stay paused with nothing left to retry. */
+        if ((in->pause & PAUSE_FULL) &&
+            !col_spool_has_room(in->spool, 4096 + COL_SPOOL_REC_OVERHEAD)) {
+            return;
+        }
+        in->retry_armed = false;
+        uv_timer_stop(t);
+        if (in->st.full_now || in->st.failing_now) {
+            col_log(COL_LOG_INFO, "intake", "the journal has room again; resuming MQTT delivery");
+        }
+        in->st.full_now = false;
+        in->st.failing_now = false;
+        in->streak_failures = 0;
+        set_pause(in, PAUSE_FULL | PAUSE_IO, false, "the journal has room again");
         return;
     }
     /* A full spool is polled cheaply; the write is tried only once a group would fit. */
@@ -293,10 +312,12 @@ static void after_work_cb(uv_work_t *w, int status)
         in->st.full++;
         in->streak_failures++;
         if (!in->st.full_now) {
-            col_log(COL_LOG_ERROR, "intake",
-                    "spool is full: holding MQTT delivery until the store takes data again "
-                    "(the broker keeps the messages; nothing is acknowledged until it is in "
-                    "the journal)");
+            col_log(
+                COL_LOG_ERROR, "intake",
+                "spool is full (its size limit, or its file system full): holding MQTT delivery "
+                "until the store takes data again "
+                "(the broker keeps the messages; nothing is acknowledged until it is in "
+                "the journal)");
         }
         in->st.full_now = true;
         set_pause(in, PAUSE_FULL, true, "spool is full");
@@ -408,6 +429,10 @@ void col_intake_connection_lost(struct col_intake *in)
         }
     }
     check_pending(in);
+    if (in->head == NULL && (in->pause & (PAUSE_FULL | PAUSE_IO)) && !in->busy &&
+        !in->retry_armed && !in->closing) {
+        arm_retry(in, RETRY_FULL_MS, true);
+    }
 }
 
 void col_intake_stats(const struct col_intake *in, struct col_intake_stats *out)

@@ -744,7 +744,12 @@ static void parse_all(struct col_mqtt *c)
             protocol_error(c, rc == CT_E_TOOBIG ? 0x95 : 0x81, why);
             return;
         }
-        if (c->stats.paused && f.type == COL_MQTT_PUBLISH && c->st == ST_CONNECTED) {
+        /* While paused, messages wait in the buffer; but not while a SUBACK is awaited: it may
+         * sit behind them, and reading must go on until it arrives (else the buffer fills and
+         * the connection drops, again at every reconnect: e2e_dur_spool_full). The intake
+         * bounds what it takes meanwhile (the broker's in-flight window). */
+        if (c->stats.paused && f.type == COL_MQTT_PUBLISH && c->st == ST_CONNECTED &&
+            !c->suback_pending) {
             break;
         }
         handle_packet(c, &f, c->rbuf + off + f.hdr_len);
@@ -767,7 +772,8 @@ static void update_reading(struct col_mqtt *c)
         return;
     }
     /* Reading stops only once subscribed: CONNACK and SUBACK are always read. */
-    bool want = !(c->stats.paused && c->st == ST_CONNECTED && !c->suback_pending);
+    bool want = !(c->stats.paused && c->st == ST_CONNECTED && !c->suback_pending) &&
+                c->rlen < c->rcap; /* a full buffer waits for the parser, never ENOBUFS */
     if (want && !c->tcp_reading) {
         read_start(c);
     } else if (!want && c->tcp_reading) {

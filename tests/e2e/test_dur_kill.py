@@ -46,7 +46,7 @@ def main():
     kills = []
 
     def kill(phase):
-        m = metrics_of(st, st.http_port, timeout=2)
+        m = metrics_of(st, st.staff_port, timeout=2)
         st.stop(NAME, sig=signal.SIGKILL)
         kills.append((phase, m.get("citytel_spool_full"), m.get("citytel_spool_records")))
         time.sleep(rnd.uniform(0.0, 1.0))
@@ -76,12 +76,12 @@ def main():
         full_kills = 0
         for _ in range(KILLS_FULL):
             try:
-                wait_until(lambda: metrics_of(st, st.http_port, 2).get("citytel_spool_full") == 1,
+                wait_until(lambda: metrics_of(st, st.staff_port, 2).get("citytel_spool_full") == 1,
                            60, "citytel_spool_full 1", interval=0.3)
             except AssertionError:
                 pass
             time.sleep(rnd.uniform(0.2, 2.0))
-            if metrics_of(st, st.http_port, 2).get("citytel_spool_full") == 1:
+            if metrics_of(st, st.staff_port, 2).get("citytel_spool_full") == 1:
                 full_kills += 1
             port = kill("full")
         ck.check(full_kills >= 3, f"{full_kills} of the kills came while the spool was full "

@@ -126,16 +126,19 @@ class Collector:
         self.name = name
         self.path = st.start_collector(extra=extra, name=name, instance=name)
         self.port = st.http_port
+        self.staff_port = st.staff_port
         self.pid = st.procs[name][0].pid
         wait_until(lambda: b'"mqtt_connected":true' in self.get("/healthz")[2], 30,
                    f"{name} subscribed")
 
     def get(self, path):
         self.st.http_port = self.port
+        self.st.staff_port = self.staff_port
         return self.st.http_get(path)
 
     def metric(self, key):
         self.st.http_port = self.port
+        self.st.staff_port = self.staff_port
         return self.st.metric(key)
 
     def log(self):
@@ -371,6 +374,7 @@ def main():
         # -- liveness.stale_intervals: interval_s 2; with 1000 intervals nothing is stale;
         # with 1, the silent stations go stale within seconds.
         st.http_port = c1.port
+        st.staff_port = c1.staff_port
         send(int(time.time() * 1000))
         time.sleep(5)
         check(c1.metric("citytel_stations_stale") == 0,

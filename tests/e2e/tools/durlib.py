@@ -156,18 +156,17 @@ class Checks:
 def start_dur_collector(st, name, db, extra=None, wait_subscribed=True):
     """A collector 'name' (instance, MQTT client id, spool and quarantine named after it) writing
     to database 'db' with FAST_SINK and 10 s aggregation windows; 'extra' overrides groups.
-    Restarting with the same name reuses the spool and the MQTT session. Returns its HTTP port
-    (and points the stack's HTTP helpers at it)."""
+    Restarting with the same name reuses the spool and the MQTT session. Returns the port of its
+    staff listener (/healthz, /metrics)."""
     cfg = {"influx": dict(FAST_SINK, db=db), "mqtt": {"client_id": f"citytel-{name}"},
            "collector": {"instance": name}, "aggregate": {"window_s": 10}}
     for group, kv in (extra or {}).items():
         cfg.setdefault(group, {}).update(kv)
     st.start_collector(extra=cfg, name=name, instance=name)
-    port = st.http_port
+    port = st.staff_port
     if wait_subscribed:
         wait_until(lambda: b'"mqtt_connected":true' in timed_get(st, port, "/healthz", 5)[1],
                    30, f"{name} subscribed")
-    st.http_port = port
     return port
 
 
