@@ -21,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
 from harness import Stack, wait_until  # noqa: E402
-from durlib import (Checks, Publisher, assert_exact, fleet_registry, metrics_of,  # noqa: E402
+from durlib import (registry_tail, Checks, Publisher, assert_exact, fleet_registry, metrics_of,  # noqa: E402
                     start_dur_collector, start_influxdb_on, timed_get)
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
@@ -65,14 +65,15 @@ def main():
         extra = {"spool": {"dir": os.path.join(mnt, "spool"), "max_bytes": "1GiB",
                            "min_free_bytes": "256KiB"}}
         port = start_dur_collector(st, NAME, DB, extra)
-        steady = Publisher(st, "pub-steady", 20 * 70, 20, DEVICES, boot=31)
+        steady = Publisher(st, "pub-steady", 20 * 70, 20, DEVICES // 2, boot=31)
         wait_until(lambda: metrics_of(st, port).get("citytel_store_points_total", 0) > 20, 30,
                    "points stored before the outage")
         influx_port = st.influx_port
         st.stop("influxd")
         t_down = time.time()
         # About 15 000 journal records fit in 4 MiB: 20 000 readings at 800/s overflow it.
-        burst = Publisher(st, "pub-burst", 20000, 800, DEVICES, boot=32)
+        burst = Publisher(st, "pub-burst", 20000, 800, DEVICES - DEVICES // 2, boot=32,
+                          registry=registry_tail(st, DEVICES // 2, "burst"))
         try:
             wait_until(lambda: used_fraction(mnt) > 0.9, 90, "the tmpfs full", interval=0.5)
         except AssertionError:

@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
 from harness import Stack, wait_until  # noqa: E402
-from durlib import (Checks, Publisher, assert_exact, fleet_registry, metrics_of,  # noqa: E402
+from durlib import (registry_tail, Checks, Publisher, assert_exact, fleet_registry, metrics_of,  # noqa: E402
                     start_dur_collector, start_influxdb_on)
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
@@ -59,7 +59,7 @@ def main():
         st.write_registry(fleet_registry(N_AIR, N_WATER))
         st.write_master_key()
         port = start_dur_collector(st, NAME, DB, EXTRA)
-        steady = Publisher(st, "pub-steady", RATE * 110, RATE, DEVICES, boot=21)
+        steady = Publisher(st, "pub-steady", RATE * 110, RATE, DEVICES // 2, boot=21)
         pubs = [steady]
         time.sleep(2)
 
@@ -71,7 +71,8 @@ def main():
         # Phase 2: the store down, a burst fills the spool; kills while it is full.
         influx_port = st.influx_port
         st.stop("influxd")
-        burst = Publisher(st, "pub-burst", 6000, 400, DEVICES, boot=22)
+        burst = Publisher(st, "pub-burst", 6000, 400, DEVICES - DEVICES // 2, boot=22,
+                          registry=registry_tail(st, DEVICES // 2, "burst"))
         pubs.append(burst)
         full_kills = 0
         for _ in range(KILLS_FULL):

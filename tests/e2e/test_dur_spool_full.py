@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
 from harness import Stack, wait_until  # noqa: E402
-from durlib import (Checks, Publisher, assert_exact, fleet_registry, metrics_of,  # noqa: E402
+from durlib import (registry_tail, Checks, Publisher, assert_exact, fleet_registry, metrics_of,  # noqa: E402
                     start_dur_collector, start_influxdb_on, timed_get)
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
@@ -50,7 +50,7 @@ def main():
         port = start_dur_collector(st, NAME, DB, extra)
 
         # A steady load for the whole test (20 readings/s), then the store goes down.
-        steady = Publisher(st, "pub-steady", 20 * 75, 20, DEVICES, boot=11)
+        steady = Publisher(st, "pub-steady", 20 * 75, 20, DEVICES // 2, boot=11)
         wait_until(lambda: metrics_of(st, port).get("citytel_store_points_total", 0) > 20, 30,
                    "points stored before the outage")
         influx_port = st.influx_port
@@ -58,7 +58,8 @@ def main():
         t_down = time.time()
 
         # A burst of 6000 readings at 400/s: the 1 MiB journal holds about 3800.
-        burst = Publisher(st, "pub-burst", 6000, 400, DEVICES, boot=12)
+        burst = Publisher(st, "pub-burst", 6000, 400, DEVICES - DEVICES // 2, boot=12,
+                          registry=registry_tail(st, DEVICES // 2, "burst"))
 
         def full():
             return metrics_of(st, port, timeout=3).get("citytel_spool_full") == 1

@@ -31,6 +31,18 @@ def fleet_registry(n_air, n_water, first=1, interval_s=None):
     return out
 
 
+def registry_tail(st, first, name):
+    """A registry file with the devices of st.registry from index 'first' on: a second publisher
+    uses it so that two publishers never share a device (each device's (boot, seq) must only
+    grow: two boots interleaved on one device are replays by the contract)."""
+    path = os.path.join(st.dir, f"{name}.registry.jsonl")
+    with open(st.registry) as f:
+        lines = [ln for ln in f if ln.strip()]
+    with open(path, "w") as f:
+        f.writelines(lines[first:])
+    return path
+
+
 class Publisher:
     """One dur-pub process: count readings at rate msg/s; every acknowledged reading is a line
     '<device> <boot> <seq> <ts>' of the acked file."""
