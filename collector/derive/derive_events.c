@@ -111,8 +111,8 @@ int col_derive_flood_setup(struct flood_st *f, const struct ct_device *dev)
             f->bands[i].vi = def->bands[i].vi;
             f->bands[i].en = def->bands[i].en;
         } else {
-            snprintf(f->labels[i][0], sizeof(f->labels[i][0]), "Mức %zu", i);
-            snprintf(f->labels[i][1], sizeof(f->labels[i][1]), "Level %zu", i);
+            snprintf(f->labels[i][0], sizeof(f->labels[i][0]), "Mức %u", (unsigned)(i % 100));
+            snprintf(f->labels[i][1], sizeof(f->labels[i][1]), "Level %u", (unsigned)(i % 100));
             f->bands[i].vi = f->labels[i][0];
             f->bands[i].en = f->labels[i][1];
         }
