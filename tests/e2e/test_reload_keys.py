@@ -457,16 +457,24 @@ def main():
         check(c1.applied("http.timeout_ms"), "http.timeout_ms: applied")
         check(closed_within(3.0), "http.timeout_ms 500ms: an idle connection is closed")
 
-        # -- http.rate_per_client: 0 (unlimited) -> 1 per second: a quick series gets 429.
-        codes = [c1.get("/healthz")[0] for _ in range(10)]
+        # -- http.rate_per_client (the public listener; the staff one has no rate limit):
+        # 0 (unlimited) -> 1 per second: a quick series gets 429.
+        codes = [c1.get("/config.json")[0] for _ in range(10)]
         check(429 not in codes, f"rate_per_client 0: 10 quick requests answered ({codes})")
         c1.reload({"http": {"rate_per_client": 1}})
         check(c1.applied("http.rate_per_client"), "http.rate_per_client: applied")
-        codes = [c1.get("/healthz")[0] for _ in range(10)]
+        codes = [c1.get("/config.json")[0] for _ in range(10)]
         check(codes.count(429) >= 5, f"rate_per_client 1: most of 10 quick requests get 429 "
                                      f"({codes})")
         c1.reload({"http": {"rate_per_client": 0}})
         time.sleep(2.5)
+
+        # -- the per-client cap of the public listener and the staff listener's limit.
+        c1.reload({"http": {"max_connections_per_client": 8, "staff_max_connections": 16}})
+        check(c1.applied("http.max_connections_per_client"),
+              "http.max_connections_per_client: applied")
+        check(c1.applied("http.staff_max_connections"), "http.staff_max_connections: applied")
+        check(c1.get("/healthz")[0] in (200, 503), "the staff listener answers after the reload")
 
         # Every key documented as reloadable (docs/config.md, generated from the table and kept
         # in sync by the config unit test) was seen applied.
