@@ -152,7 +152,7 @@ void app_reload(struct col_app *app)
     struct col_config_diff diff;
     struct ct_registry *reg;
     char err[COL_CONFIG_ERR_MAX];
-    const struct applier *todo[COL_CONFIG_MAX_KEYS];
+    const struct applier *to_apply[COL_CONFIG_MAX_KEYS];
     const struct col_cfg_key *done[COL_CONFIG_MAX_KEYS];
     size_t ndone = 0;
 
@@ -179,7 +179,7 @@ void app_reload(struct col_app *app)
             keep_running(k, &app->cfg, &next);
             continue;
         }
-        todo[ndone] = a;
+        to_apply[ndone] = a;
         done[ndone++] = k;
     }
     col_config_apply_reloadable(&app->cfg, &next);
@@ -190,8 +190,8 @@ void app_reload(struct col_app *app)
         col_derive_registry(app->derive, reg);
     }
     for (size_t i = 0; i < ndone; i++) {
-        if (todo[i]->apply != NULL) {
-            todo[i]->apply(app);
+        if (to_apply[i]->apply != NULL) {
+            to_apply[i]->apply(app);
         }
         col_log(COL_LOG_INFO, "config", "reload: %s changed and applied", done[i]->name);
     }
