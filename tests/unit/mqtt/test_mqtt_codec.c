@@ -182,7 +182,9 @@ static size_t make_publish(uint8_t *out, const char *topic, uint16_t pid, const 
         out[n++] = (uint8_t)pid;
     }
     out[n++] = (uint8_t)plen;
-    memcpy(out + n, props, plen);
+    if (plen > 0) {
+        memcpy(out + n, props, plen);
+    }
     n += plen;
     memcpy(out + n, payload, strlen(payload));
     return n + strlen(payload);
