@@ -202,6 +202,7 @@ void col_derive_dv_copy_names(struct dv *v, const struct ct_device *dev)
     col_derive_copy_str(v->name, sizeof(v->name), dev->name);
     col_derive_copy_str(v->district, sizeof(v->district), dev->district);
     col_derive_copy_str(v->ward, sizeof(v->ward), dev->ward);
+    v->is_public = dev->is_public;
     v->interval_ms =
         (int64_t)(dev->interval_s > 0 ? dev->interval_s : ct_kind_default_interval_s(dev->kind)) *
         1000;

@@ -314,7 +314,10 @@ void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type
     col_derive_fld_s(&f[1], "label", label_vi);
     col_derive_fld_f(&f[2], "value", value);
     col_derive_emit_point(d, "alert", t, 3, f, 3, ts);
-    if (d->emit.on_alert == NULL) {
+    /* The alert topic is public (the map and city systems read it): a station the registry marks
+     * `"public": false` raises its alert in the store only, for the staff
+     * (test_derive_alerts: test_private_station_alert_stays_off_mqtt). */
+    if (d->emit.on_alert == NULL || !v->is_public) {
         return;
     }
     /* The district level of the topic is the name's ASCII slug ("Đống Đa" -> "dong-da"); the
