@@ -18,7 +18,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
 from harness import Stack, wait_until  # noqa: E402
+from durlib import Checks  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
 SRC = os.environ.get("CT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(
@@ -30,18 +32,8 @@ PRIV_NAME_AIR, PRIV_NAME_FLOOD = "Trạm Nội Bộ Kiểm Định", "Cống Th�
 PRIVATE_MARKS = (PRIV_AIR, PRIV_FLOOD, PRIV_NAME_AIR, PRIV_NAME_FLOOD, "0042")
 INTERVAL_S = 5  # each station reports every 5 s: silent (stale) after 2 x 5 s
 
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok - {what}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL - {what}", flush=True)
+CK = Checks()
+check = CK.check
 
 
 def station(dev_id, kind, name, public, lat, lon):
@@ -61,6 +53,7 @@ def leaks(text):
 
 
 def main():
+    t0 = time.time()
     st = Stack("private", BUILD, SRC)
     sub = None
     try:
@@ -151,11 +144,10 @@ def main():
         if sub is not None:
             sub.terminate()
             sub.wait(5)
-        if failed:
+        if CK.failed:
             print(f"--- collector log ---\n{st.log('collector')[-4000:]}")
         st.close()
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return CK.done(t0)
 
 
 if __name__ == "__main__":
