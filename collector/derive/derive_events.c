@@ -277,19 +277,9 @@ void col_derive_station_point(struct col_derive *d, struct dv *v, int64_t now_ms
 
 static int json_str(struct ct_buf *b, const char *key, const char *s)
 {
-    int rc = ct_buf_printf(b, ",\"%s\":\"", key);
+    int rc = ct_buf_printf(b, ",\"%s\":", key);
 
-    for (; rc == 0 && s != NULL && *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            rc = ct_buf_printf(b, "\\%c", c);
-        } else if (c < 0x20) {
-            rc = ct_buf_printf(b, "\\u%04x", c);
-        } else {
-            rc = ct_buf_add(b, s, 1);
-        }
-    }
-    return rc != 0 ? rc : ct_buf_adds(b, "\"");
+    return rc != 0 ? rc : ct_buf_add_json_str(b, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
 void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type, int64_t ts,
