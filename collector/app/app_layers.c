@@ -3,9 +3,11 @@
  *
  * Layers are built from the time-series store (so every collector of a group serves the same
  * map), one InfluxQL request per layer, cached for layers.refresh_ms. A request that finds the
- * cache older than that still gets the cached document at once while one refresh runs in the
- * background; only the very first request of a layer waits for the store. Waiting requests are
- * bounded per layer (APP_LAYER_WAITERS); beyond it they get 503. */
+ * cache older than that waits for one refresh (shared by every request that arrives meanwhile),
+ * so an old representation is never served as current (tests/e2e/test_map.py, "after a quiet
+ * interval"). Only when the store fails, or more than APP_LAYER_WAITERS requests wait, does a
+ * request get the last document built; it carries its data's own time ("updated"), and none
+ * at all gives 503. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,7 @@ static int build_src(struct app_layer *l, struct col_layers_src *src,
     src->nresp = l->resp != NULL ? 1 : 0;
     src->now_ms = app_now_ms();
     src->stale_ms = col_layers_default_stale_ms(l->kind);
+    src->stale_intervals = (uint32_t)l->owner->app->cfg.liveness_stale_intervals;
     return 0;
 }
 
@@ -218,7 +221,7 @@ static void on_store_answer(void *arg, int status, const char *body, size_t len)
     /* Waiters get the fresh document, or the old one, or 503 when there is none. */
     for (size_t i = 0; i < l->nwaiters; i++) {
         struct layer_waiter *w = &l->waiters[i];
-        if (l->resp == NULL) {
+        if (l->resp == NULL || l->geojson == NULL) {
             col_http_respond_error(w->req, 503);
         } else {
             answer(l, w->req, w->what);
@@ -246,25 +249,27 @@ static void refresh(struct app_layer *l)
 static void serve(struct app_layer *l, struct col_http_req *req, enum waiter_kind what)
 {
     int64_t age = app_now_ms() - l->built_ms;
+    bool have = l->built_ms != 0 && l->resp != NULL && l->geojson != NULL;
 
-    if (l->built_ms == 0 || l->resp == NULL) {
-        if (l->nwaiters == APP_LAYER_WAITERS) {
-            col_http_respond_error(req, 503);
-            return;
-        }
+    if (have && age < l->owner->app->cfg.layers_refresh_ms) {
+        answer(l, req, what);
+        return;
+    }
+    /* Nothing yet, or older than the refresh interval: wait for the store. */
+    if (l->nwaiters < APP_LAYER_WAITERS) {
         l->waiters[l->nwaiters].req = req;
         l->waiters[l->nwaiters++].what = what;
         refresh(l);
-        if (!l->refreshing) {
-            l->nwaiters--;
-            col_http_respond_error(req, 503);
+        if (l->refreshing) {
+            return;
         }
-        return;
+        l->nwaiters--;
     }
-    if (age >= l->owner->app->cfg.layers_refresh_ms) {
-        refresh(l);
+    if (have) {
+        answer(l, req, what);
+    } else {
+        col_http_respond_error(req, 503);
     }
-    answer(l, req, what);
 }
 
 static bool wants_ld(struct col_http_req *req)
