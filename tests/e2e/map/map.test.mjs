@@ -134,17 +134,22 @@ const markerSel = (layer) => (layer === 'parking' ? '.ct-park-icon' : `path.ct-m
 async function markersAndLegend(page, layer) {
   const sel = markerSel(layer);
   const ids = await page.$$eval(sel, (els) => els.map((e) => e.getAttribute('data-id')));
-  const markers = [];
+  // Looks first, while the layer is framed (Leaflet empties the paths of markers panned out).
+  const looks = [];
   for (const id of ids) {
-    const m = page.locator(`${sel}[data-id="${id}"]`);
-    const look = await m.evaluate((e) => {
+    looks.push(await page.locator(`${sel}[data-id="${id}"]`).evaluate((e) => {
       if (e.tagName.toLowerCase() === 'path') {
         const b = e.getBBox();
         return { color: getComputedStyle(e).fill, size: Math.round(b.width), stale: e.classList.contains('stale') };
       }
       const box = e.querySelector('.ct-park');
       return { color: getComputedStyle(box).backgroundColor, size: null, stale: box.classList.contains('stale') };
-    });
+    }));
+  }
+  const markers = [];
+  for (const [k, id] of ids.entries()) {
+    const look = looks[k];
+    const m = page.locator(`${sel}[data-id="${id}"]`);
     await m.dispatchEvent('click');
     const popup = page.locator('.leaflet-popup-content .badge').last();
     await page.waitForFunction((i) => document.querySelector('.leaflet-popup-content')
