@@ -156,7 +156,7 @@ function drawLayer(layer, fc) {
     const [lon, lat] = f.geometry.coordinates;
     const p = f.properties ?? {};
     const m = layer === 'parking' ? parkingMarker([lat, lon], p) : L.circleMarker([lat, lon], circleStyle(layer, p));
-    m.bindPopup(() => popupContent(layer, p, f.geometry.coordinates), { maxWidth: 300, autoPanPadding: [16, 16] });
+    m.bindPopup(() => popupContent(layer, p, f.geometry.coordinates), { maxWidth: 300, autoPanPaddingTopLeft: [52, 16], autoPanPaddingBottomRight: [16, 16] });
     m.bindTooltip(p.name || p.id, { direction: 'top', offset: [0, -8] });
     m.on('popupopen', () => setStation(p.id));
     m.on('popupclose', () => { if (state.station === p.id) setStation(null); });
@@ -266,7 +266,7 @@ function renderLegend(lg) {
 }
 
 // ---- near me ----
-const nearBox = L.control({ position: 'topleft' });
+const nearBox = L.control({ position: 'topright' });
 nearBox.onAdd = () => {
   const div = el('div', 'near');
   const b = bilingual('button', 'near-btn', '◎ Gần tôi', 'Near me');
