@@ -147,6 +147,19 @@ int col_layers_devices(const struct ct_registry *reg, const struct ct_device ***
  * (a response that is not JSON) or CT_E_NOMEM. */
 int col_layers_geojson(const struct col_layers_src *src, enum ct_kind kind, char **out);
 
+#define COL_LAYERS_HISTORY_H 24 /* hours of history per station */
+
+/* GET /layers/<layer>.history.json: the last COL_LAYERS_HISTORY_H hours of each public station's
+ * main value, one value per hour, for the chart in the map's popups. The statement (one /query
+ * request, epoch=ms): air max(aqi_vn) of air_aqi; water max(wqi) of water_wqi; rain max(mm) of
+ * rain_1h; flood max(depth) of flood; parking min(free) of parking_lot; "GROUP BY time(1h),
+ * device fill(none)". Returns 0, CT_E_INVAL or CT_E_TOOBIG. */
+int col_layers_history_influxql(enum ct_kind kind, char *buf, size_t cap);
+/* The document: {"layer", "hours", "title_vi", "title_en", "unit", "series": {"<id>": [[ms,
+ * value], ...]}} with only the public stations of the layer in the registry ('src->devs');
+ * 'src->now_ms' and the stale fields are not used. Errors as col_layers_geojson. */
+int col_layers_history(const struct col_layers_src *src, enum ct_kind kind, char **out);
+
 /* Parses an OGC items query string ('len' bytes, without '?'; percent-decoding applied):
  * limit (integer >= 1; above COL_LAYERS_LIMIT_MAX clamped), offset (integer >= 0), bbox
  * (4 numbers minLon,minLat,maxLon,maxLat; not crossing the antimeridian), datetime (RFC 3339

@@ -1,7 +1,7 @@
 /* test_layers_legend.c - the one band table of each layer: every feature carries its band, and
  * the collection's "legend" is that table (flood = docs/indices.md's bands, a grey "not enough
  * data yet" band last, badge text readable at WCAG AA); staleness per station from its interval
- * times liveness.stale_intervals; "updated" is the newest value's time. */
+ * times liveness.stale_intervals; "updated" is the newest value's time; the 24-hour history. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "col_indices_flood.h"
+#include "ct/err.h"
 #include "layers_fixture.h"
 
 static cJSON *build(struct fx *fx, enum ct_kind kind)
@@ -150,12 +151,52 @@ static void test_stale_per_station_interval(void **state)
     fx_teardown(&fx);
 }
 
+/* The 24-hour history: hourly values of public stations only, the statement as documented. */
+static void test_history(void **state)
+{
+    (void)state;
+    struct fx fx;
+    fx_setup(&fx, CT_KIND_AIR);
+    static const char resp[] =
+        "{\"results\":[{\"statement_id\":0,\"series\":["
+        "{\"name\":\"air_aqi\",\"tags\":{\"device\":\"hn-air-0001\"},\"columns\":[\"time\","
+        "\"v\"],\"values\":[[1795420800000,61],[1795424400000,82]]},"
+        "{\"name\":\"air_aqi\",\"tags\":{\"device\":\"hn-air-0003\"},\"columns\":[\"time\","
+        "\"v\"],\"values\":[[1795424400000,99]]},"
+        "{\"name\":\"air_aqi\",\"tags\":{\"device\":\"hn-air-9999\"},\"columns\":[\"time\","
+        "\"v\"],\"values\":[[1795424400000,5]]}]}]}";
+    const char *r[1] = {resp};
+    size_t rl[1] = {sizeof(resp) - 1};
+    fx.src.resp = r;
+    fx.src.resp_len = rl;
+    fx.src.nresp = 1;
+    char *text = NULL;
+    assert_int_equal(col_layers_history(&fx.src, CT_KIND_AIR, &text), 0);
+    cJSON *doc = cJSON_Parse(text);
+    free(text);
+    const cJSON *series = cJSON_GetObjectItemCaseSensitive(doc, "series");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(series, "hn-air-0001");
+    assert_int_equal(cJSON_GetArraySize(a), 2);
+    assert_true(cJSON_GetArrayItem(cJSON_GetArrayItem(a, 1), 1)->valuedouble == 82);
+    /* Not public, not in the registry: absent. */
+    assert_null(cJSON_GetObjectItemCaseSensitive(series, "hn-air-0003"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(series, "hn-air-9999"));
+    cJSON_Delete(doc);
+    char q[512];
+    assert_int_equal(col_layers_history_influxql(CT_KIND_AIR, q, sizeof(q)), 0);
+    assert_string_equal(q, "SELECT max(\"aqi_vn\") AS \"v\" FROM \"air_aqi\" WHERE time > now() - "
+                           "24h GROUP BY time(1h), \"device\" fill(none)");
+    assert_int_equal(col_layers_history_influxql(CT_KIND_AIR, q, 10), CT_E_TOOBIG);
+    fx_teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_feature_carries_a_legend_band),
         cmocka_unit_test(test_bands_per_layer),
         cmocka_unit_test(test_stale_per_station_interval),
+        cmocka_unit_test(test_history),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
