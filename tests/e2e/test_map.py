@@ -146,11 +146,21 @@ def main():
         pf = next(f for f in fresh["features"] if f["id"] == probe["id"])
         check(pf["properties"].get("pm25") == 77.7,
               "after a quiet interval the first request shows the new reading")
+        status, headers, body = st.http_get("/layers/air.history.json")
+        hist = json.loads(body) if status == 200 else {}
+        ids = {d["id"] for d in registry if d["kind"] == "air"}
+        series = hist.get("series", {})
+        check(status == 200 and set(series) <= ids and len(series) == len(ids) - 1
+              and all(len(v) >= 2 for v in series.values()),
+              f"the 24-hour history has hourly VN_AQI of every reporting air station ({len(series)})")
+        check(headers.get("ETag") is not None, "the history is cached like the layers (ETag)")
         if os.environ.get("CT_MAP_WRITE_FIXTURES"):
             for name in ("air", "water", "rain", "flood", "parking"):
-                with open(os.path.join(SRC, "tests", "e2e", "map", "fixtures", f"{name}.geojson"),
-                          "w", encoding="utf-8") as fx:
-                    json.dump(layer(name), fx, ensure_ascii=False, indent=1)
+                for suffix in (".geojson", ".history.json"):
+                    _, _, raw = st.http_get(f"/layers/{name}{suffix}")
+                    with open(os.path.join(SRC, "tests", "e2e", "map", "fixtures", name + suffix),
+                              "w", encoding="utf-8") as fx:
+                        json.dump(json.loads(raw), fx, ensure_ascii=False, indent=1)
         status, _, body = st.http_get("/collections")
         cols = json.loads(body)
         check(status == 200 and {c["id"] for c in cols["collections"]} >= {"air", "flood"},

@@ -7,6 +7,8 @@
 // layer and the open station ("#air/hn-air-0001"), so links can be shared and Back works.
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import districtsUrl from './districts.geojson';
 import {
@@ -121,6 +123,9 @@ function popupContent(layer, p, coords) {
   if (p.stale) {
     box.append(bilingual('p', 'stale-note', '⚠ Số liệu cũ, trạm có thể mất kết nối.', 'Stale data: the station may be offline.'));
   }
+  const chart = el('div', 'chart');
+  chart.append(bilingual('p', 'chart-title', 'Đang tải lịch sử 24 giờ…', 'Loading the last 24 h…'));
+  box.append(chart);
   const [lon, lat] = coords;
   const meta = el('dl', 'meta');
   const row = (vi, en, value) => {
@@ -158,7 +163,10 @@ function drawLayer(layer, fc) {
     const m = layer === 'parking' ? parkingMarker([lat, lon], p) : L.circleMarker([lat, lon], circleStyle(layer, p));
     m.bindPopup(() => popupContent(layer, p, f.geometry.coordinates), { maxWidth: 300, autoPanPaddingTopLeft: [52, 16], autoPanPaddingBottomRight: [16, 16] });
     m.bindTooltip(p.name || p.id, { direction: 'top', offset: [0, -8] });
-    m.on('popupopen', () => setStation(p.id));
+    m.on('popupopen', (e) => {
+      setStation(p.id);
+      drawChart(e.popup, layer, p);
+    });
     m.on('popupclose', () => { if (state.station === p.id) setStation(null); });
     m.addTo(state.group);
     state.markers.set(String(p.id), m);
@@ -166,6 +174,54 @@ function drawLayer(layer, fc) {
     m.getElement?.()?.setAttribute('data-id', String(p.id ?? ''));
   }
   return feats.length;
+}
+
+// ---- 24-hour history in the popup (uPlot, bundled) ----
+const histCache = {};
+
+/** The layer's history document, fetched at most once a minute (the collector caches it like
+ * the layers). */
+async function layerHistory(layer) {
+  const c = histCache[layer];
+  if (c && Date.now() - c.at < REFRESH_MS) return c.doc;
+  const r = await fetch(new URL(`layers/${layer}.history.json`, document.baseURI), { cache: 'no-store' });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  const doc = await r.json();
+  histCache[layer] = { at: Date.now(), doc };
+  return doc;
+}
+
+async function drawChart(popup, layer, p) {
+  const holder = popup.getElement()?.querySelector('.chart');
+  if (!holder) return;
+  try {
+    const doc = await layerHistory(layer);
+    const pts = doc.series?.[p.id] ?? [];
+    holder.dataset.points = String(pts.length);
+    if (pts.length === 0) {
+      holder.replaceChildren(bilingual('p', 'chart-title', 'Chưa có số liệu 24 giờ qua.', 'No data in the last 24 h yet.'));
+    } else {
+      holder.replaceChildren(bilingual('p', 'chart-title', doc.title_vi, doc.title_en));
+      const data = [pts.map(([t]) => t / 1000), pts.map(([, v]) => v)];
+      // eslint-disable-next-line no-new
+      new uPlot({
+        width: 260,
+        height: 110,
+        legend: { show: false },
+        cursor: { show: false },
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Ho_Chi_Minh'),
+        scales: { x: { time: true } },
+        series: [{}, { label: doc.title_en, stroke: '#0b3d5c', width: 2, points: { show: true, size: 5, fill: '#0b3d5c' } }],
+        axes: [{ size: 24, font: '10px system-ui' }, { size: 34, font: '10px system-ui' }],
+      }, data, holder);
+    }
+  } catch (e) {
+    holder.replaceChildren(bilingual('p', 'chart-title', 'Không tải được lịch sử.', `No history (${e.message}).`));
+  }
+  // Re-lay the popup around its grown content. The content becomes this element (update() of
+  // a function content would build a new one without the chart).
+  const content = holder.closest('.popup');
+  if (content && popup.isOpen()) popup.setContent(content);
 }
 
 /** Keeps the hash in step with the open popup, without a history entry per click. */
