@@ -212,7 +212,10 @@ async function drawChart(popup, layer, p) {
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Ho_Chi_Minh'),
         scales: { x: { time: true } },
         series: [{}, { label: doc.title_en, stroke: '#0b3d5c', width: 2, points: { show: true, size: 5, fill: '#0b3d5c' } }],
-        axes: [{ size: 24, font: '10px system-ui' }, { size: 34, font: '10px system-ui' }],
+        axes: [
+          { size: 24, font: '10px system-ui', values: (u, splits) => splits.map((t) => formatTime(new Date(t * 1000).toISOString())?.slice(11) ?? '') },
+          { size: 34, font: '10px system-ui' },
+        ],
       }, data, holder);
     }
   } catch (e) {
