@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """End-to-end, public side: the real collector serves the built map page and the layers, built
-from the real InfluxDB after every station of the example registry reported once through the
-real broker. Checks the GeoJSON layers (RFC 7946 essentials, Vietnamese names, values) and the
-OGC API, then runs the browser test (headless Chromium via playwright-core) against it."""
+from the real InfluxDB after the stations of the example registry reported through the real
+broker (air and water with a three-hour backlog, so hourly VN_AQI exists; one air station
+silent). Checks the GeoJSON layers (RFC 7946 essentials, Vietnamese names, bands with the grey
+no-data band, "updated", the flood bands of docs/indices.md), that no source map is served even
+when one lies in map.dir, /favicon.ico, that after a quiet interval the first request gets the
+new data, the 24-hour history, the OGC API, then runs the browser test (headless Chromium via
+playwright-core) against it; screenshots go to <build>/artifacts/map.
+CT_MAP_WRITE_FIXTURES=1 also rewrites tests/e2e/map/fixtures from this run."""
 import json
 import os
 import shutil
