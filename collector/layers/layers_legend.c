@@ -126,7 +126,7 @@ int col_layers_band(enum ct_kind kind, size_t i, struct col_layers_band *out, ch
         out->en = fc->bands[i].en;
         out->color = fc->bands[i].color;
         out->radius = 7 + 4 * (int)i;
-        out->emphasis = i + 3 >= fc->n_bands; /* the two deepest bands */
+        out->emphasis = i + 2 >= fc->n_bands; /* the two deepest bands */
         if (i + 1 < fc->n_bands) {
             snprintf(range, range_cap, "%g–%g cm", fc->bands[i].min_cm, fc->bands[i + 1].min_cm);
         } else {

@@ -284,7 +284,7 @@ legend.addTo(map);
 const narrowScreen = window.matchMedia?.('(max-width: 640px)').matches;
 let legendFolded = Boolean(narrowScreen);
 
-function legendRow(b) {
+function legendRow(b, boxWidth) {
   const li = el('li');
   const sw = el('span', `sw ${b.shape === 'square' ? 'square' : ''}${b.emphasis ? ' emphasis' : ''}`);
   sw.style.background = b.color;
@@ -292,7 +292,11 @@ function legendRow(b) {
   li.dataset.band = String(b.band);
   li.dataset.color = b.color;
   li.dataset.radius = String(b.radius);
-  li.append(sw);
+  // Swatches as large as the markers, centred in one column so the labels line up.
+  const box = el('span', 'swbox');
+  box.style.width = `${boxWidth}px`;
+  box.append(sw);
+  li.append(box);
   if (b.range) li.append(el('span', 'range', b.range));
   const label = bilingual('span', 'label', b.vi, b.en);
   label.dataset.label = b.vi;
@@ -306,9 +310,13 @@ function renderLegend(lg) {
   if (!lg) return;
   div.dataset.legend = lg.layer;
   const ul = el('ul');
-  for (const b of lg.bands ?? []) ul.append(legendRow(b));
+  const boxWidth = Math.max(16, ...(lg.bands ?? []).map((b) => (b.shape === 'square' ? 16 : 2 * b.radius)));
+  for (const b of lg.bands ?? []) ul.append(legendRow(b, boxWidth));
   const stale = el('li');
-  stale.append(el('span', 'sw dashed'), bilingual('span', 'label', lg.stale_vi, lg.stale_en));
+  const box = el('span', 'swbox');
+  box.style.width = `${boxWidth}px`;
+  box.append(el('span', 'sw dashed'));
+  stale.append(box, bilingual('span', 'label', lg.stale_vi, lg.stale_en));
   ul.append(stale);
   const h = bilingual('h2', '', lg.title_vi, lg.title_en);
   const toggle = el('button', 'legend-toggle', '▾');

@@ -200,6 +200,7 @@ test('for every layer, each marker colour and size is in the legend with the pop
     for (const layer of LAYERS) {
       await showLayer(page, layer);
       const fc = await expected(page, layer);
+      await page.screenshot({ path: path.join(artifacts, `map-${layer}.png`) });
       const { markers, legend } = await markersAndLegend(page, layer);
       assert.equal(markers.length, fc.features.length, `${layer}: one marker per feature`);
       assert.ok(markers.length > 0, `${layer}: has markers`);
@@ -220,7 +221,6 @@ test('for every layer, each marker colour and size is in the legend with the pop
         const t = new Date(Date.parse(fc.updated) + 7 * 3600e3).toISOString().slice(11, 16);
         assert.match(await page.locator('#status').innerText(), new RegExp(`số liệu mới nhất ${t}`), `${layer}: status time`);
       }
-      await page.screenshot({ path: path.join(artifacts, `map-${layer}.png`) });
     }
     assert.deepEqual(problems, []);
     assert.deepEqual(foreign, [], 'no request leaves the origin (no CDN, no tiles configured)');

@@ -107,6 +107,12 @@ static void test_bands_per_layer(void **state)
     }
     assert_string_equal(str(cJSON_GetArrayItem(bands, 1), "range"), "10–20 cm");
     assert_string_equal(str(cJSON_GetArrayItem(bands, 4), "range"), "≥ 60 cm");
+    /* The two deepest bands are emphasised, the others not. */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(bands, i),
+                                                                       "emphasis")),
+                         i >= 3);
+    }
     /* 62 cm with no confirmed band yet: the default bands say Nguy hiểm, emphasised. */
     const cJSON *p = fx_prop(fx_feature(doc, "hn-flood-0002"), "band_vi");
     assert_string_equal(p->valuestring, "Nguy hiểm");
