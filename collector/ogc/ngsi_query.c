@@ -108,8 +108,11 @@ static int parse_ids(const char *v, struct col_ngsi_query *q, struct col_ngsi_pr
  * string. Lists (a,b), ranges (a..b) and patterns are not offered. */
 static int parse_value(const char *v, size_t len, cJSON **out, struct col_ngsi_problem *pb)
 {
-    *out = cJSON_ParseWithLength(v, len);
-    if (*out && (cJSON_IsNumber(*out) || cJSON_IsString(*out) || cJSON_IsBool(*out))) {
+    const char *end = NULL;
+    /* The whole value must be one JSON value: cJSON alone would take "5abc" as 5. */
+    *out = cJSON_ParseWithLengthOpts(v, len, &end, false);
+    if (*out && end == v + len &&
+        (cJSON_IsNumber(*out) || cJSON_IsString(*out) || cJSON_IsBool(*out))) {
         return 0;
     }
     cJSON_Delete(*out);

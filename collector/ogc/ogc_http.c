@@ -209,19 +209,23 @@ static void on_ogc(struct col_http_req *req, void *arg)
     n = split(rest, seg);
     col_ogc_base(col_http_req_host(req), "/ogc", base, sizeof(base));
     if (n == 0) {
-        send_owned(req, col_layers_ogc_landing(base, &doc), doc, "application/json");
+        rc = col_layers_ogc_landing(base, &doc);
+        send_owned(req, rc, doc, "application/json");
         return;
     }
     if (n == 1 && strcmp(seg[0], "conformance") == 0) {
-        send_owned(req, col_layers_ogc_conformance(&doc), doc, "application/json");
+        rc = col_layers_ogc_conformance(&doc);
+        send_owned(req, rc, doc, "application/json");
         return;
     }
     if (n == 1 && strcmp(seg[0], "api") == 0) {
-        send_owned(req, col_ogc_openapi(base, &doc), doc, COL_LAYERS_OPENAPI_TYPE);
+        rc = col_ogc_openapi(base, &doc);
+        send_owned(req, rc, doc, COL_LAYERS_OPENAPI_TYPE);
         return;
     }
     if (n == 1 && strcmp(seg[0], "api.html") == 0) {
-        send_owned(req, col_ogc_doc_html(base, &doc), doc, "text/html; charset=utf-8");
+        rc = col_ogc_doc_html(base, &doc);
+        send_owned(req, rc, doc, "text/html; charset=utf-8");
         return;
     }
     if (n < 1 || strcmp(seg[0], "collections") != 0) {
