@@ -94,7 +94,8 @@ cat <<MSG
 citytel demo is running (simulated time x$rate_scale).
   Public map:      http://127.0.0.1:$http_port/
   Layers:          http://127.0.0.1:$http_port/layers/air.geojson  (air water rain flood parking)
-  OGC API:         http://127.0.0.1:$http_port/collections
+  OGC API:         http://127.0.0.1:$http_port/ogc  (ogrinfo OAPIF:http://127.0.0.1:$http_port/ogc)
+  NGSI-LD:         http://127.0.0.1:$http_port/ngsi-ld/v1/entities?type=AirQualityObserved
   Health, metrics: http://127.0.0.1:$staff_port/healthz   http://127.0.0.1:$staff_port/metrics (staff listener)
   InfluxDB:        http://127.0.0.1:$CT_INFLUX_PORT (database "citytel")
   MQTT broker:     tcp://127.0.0.1:$CT_MQTT_PORT

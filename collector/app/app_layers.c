@@ -1,5 +1,6 @@
-/* app_layers.c - the public map layers over HTTP: /layers/<layer>.geojson and OGC API -
- * Features (/collections...), with NGSI-LD for Accept: application/ld+json.
+/* app_layers.c - the public map layers over HTTP: /layers/<layer>.geojson, and the layer data
+ * for the OGC API - Features and NGSI-LD endpoints of collector/ogc (col_ogc), which gets each
+ * layer through the provider made here.
  *
  * Layers are built from the time-series store (so every collector of a group serves the same
  * map), one InfluxQL request per layer, cached for layers.refresh_ms. A request that finds the
@@ -15,6 +16,7 @@
 #include "app_int.h"
 #include "col_layers.h"
 #include "col_obs.h"
+#include "col_ogc.h"
 #include "col_store.h"
 #include "ct/gzip.h"
 #include "ct/err.h"
@@ -22,11 +24,14 @@
 #define APP_LAYER_WAITERS 256
 #define APP_LAYER_LOOKBACK_S (7 * 24 * 3600)
 
-enum waiter_kind { W_GEOJSON = 0, W_ITEMS, W_NGSI };
+enum waiter_kind { W_GEOJSON = 0, W_CB };
 
+/* A request waiting for the layer: a GeoJSON request, or a col_ogc callback. */
 struct layer_waiter {
-    struct col_http_req *req;
+    struct col_http_req *req; /* W_GEOJSON */
     enum waiter_kind what;
+    col_ogc_layer_cb cb; /* W_CB */
+    void *ctx;
 };
 
 struct app_layer {
@@ -52,6 +57,7 @@ struct app_layers {
     struct col_store *store; /* borrowed: app_store() */
     struct app_layer layer[CT_KIND__COUNT];
     struct app_layer hist[CT_KIND__COUNT]; /* same cache and refresh rules as the layers */
+    struct col_ogc *ogc;                   /* the OGC API and NGSI-LD endpoints (owned) */
     uint64_t queries;
     uint64_t query_errors;
 };
@@ -72,8 +78,8 @@ static int build_src(struct app_layer *l, struct col_layers_src *src,
     src->resp_len = &l->resp_len;
     src->nresp = l->resp != NULL ? 1 : 0;
     src->now_ms = app_now_ms();
-    src->stale_ms = col_layers_default_stale_ms(l->kind);
     src->stale_intervals = (uint32_t)l->owner->app->cfg.liveness_stale_intervals;
+    src->stale_ms = col_layers_default_stale_ms(l->kind);
     return 0;
 }
 
@@ -126,73 +132,43 @@ static void cache_doc(struct app_layer *l, char *doc)
     l->built_ms = app_now_ms();
 }
 
-/* Rebuilds the items query string from the parameters the OGC API defines (the server hands
- * parameters over decoded; the builder parses them again). */
-static const char *items_query(struct col_http_req *req, char *buf, size_t cap)
-{
-    static const char *const names[] = {"limit", "offset", "bbox", "datetime", "f"};
-    size_t used = 0;
-
-    buf[0] = '\0';
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        const char *v = col_http_req_query(req, names[i]);
-        int n;
-        if (v == NULL) {
-            continue;
-        }
-        n = snprintf(buf + used, cap - used, "%s%s=%s", used ? "&" : "", names[i], v);
-        if (n < 0 || (size_t)n >= cap - used) {
-            break;
-        }
-        used += (size_t)n;
-    }
-    return buf;
-}
-
-static void answer(struct app_layer *l, struct col_http_req *req, enum waiter_kind what)
+static void answer(struct app_layer *l, const struct layer_waiter *w)
 {
     struct col_layers_src src;
     const struct ct_device **devs = NULL;
-    struct col_layers_query q;
-    char err[256];
-    char qbuf[COL_LAYERS_QUERY_MAX];
     char *doc = NULL;
-    const char *qs;
     int rc;
 
-    if (what == W_GEOJSON && l->geojson != NULL) {
-        respond_cached(l, req);
+    if (w->what == W_GEOJSON && l->geojson != NULL) {
+        respond_cached(l, w->req);
         return;
     }
     rc = build_src(l, &src, &devs);
-    if (rc == 0 && what == W_GEOJSON) {
-        rc = col_layers_geojson(&src, l->kind, &doc);
-    } else if (rc == 0 && what == W_NGSI) {
-        rc = col_layers_ngsi_ld(&src, l->kind, &doc);
-    } else if (rc == 0) {
-        qs = items_query(req, qbuf, sizeof(qbuf));
-        memset(&q, 0, sizeof(q));
-        rc = col_layers_query_parse(qs, strlen(qs), &q, err, sizeof(err));
-        if (rc != 0) {
-            free(devs);
-            struct col_http_resp resp = {.status = 400,
-                                         .content_type = "text/plain; charset=utf-8",
-                                         .body = err,
-                                         .len = strlen(err)};
-            col_http_respond(req, &resp);
-            return;
-        }
-        rc = col_layers_ogc_items("", &src, l->kind, &q, &doc);
+    if (w->what == W_CB) {
+        w->cb(w->ctx, rc == 0 ? &src : NULL);
+        free(devs);
+        return;
     }
+    rc = rc ? rc : col_layers_geojson(&src, l->kind, &doc);
     free(devs);
     if (rc != 0) {
         col_log(COL_LOG_WARN, "layers", "cannot build the %s layer: %s", ct_kind_name(l->kind),
                 ct_strerror(rc));
-        col_http_respond_error(req, 503);
+        col_http_respond_error(w->req, 503);
         return;
     }
-    respond_doc(req, 200, what == W_NGSI ? "application/ld+json" : "application/geo+json", doc);
+    respond_doc(w->req, 200, "application/geo+json", doc);
     free(doc);
+}
+
+/* Tells a waiter that the layer has no data (503, or a NULL source for a callback). */
+static void unavailable(const struct layer_waiter *w)
+{
+    if (w->what == W_CB) {
+        w->cb(w->ctx, NULL);
+    } else {
+        col_http_respond_error(w->req, 503);
+    }
 }
 
 static void on_store_answer(void *arg, int status, const char *body, size_t len)
@@ -227,9 +203,9 @@ static void on_store_answer(void *arg, int status, const char *body, size_t len)
     for (size_t i = 0; i < l->nwaiters; i++) {
         struct layer_waiter *w = &l->waiters[i];
         if (l->resp == NULL || l->geojson == NULL) {
-            col_http_respond_error(w->req, 503);
+            unavailable(w);
         } else {
-            answer(l, w->req, w->what);
+            answer(l, w);
         }
     }
     l->nwaiters = 0;
@@ -252,19 +228,20 @@ static void refresh(struct app_layer *l)
     }
 }
 
-static void serve(struct app_layer *l, struct col_http_req *req, enum waiter_kind what)
+/* Answers 'w' now from a cache younger than the refresh interval, or queues it until the store
+ * answers (one refresh shared by every waiter). */
+static void serve(struct app_layer *l, const struct layer_waiter *w)
 {
     int64_t age = app_now_ms() - l->built_ms;
     bool have = l->built_ms != 0 && l->resp != NULL && l->geojson != NULL;
 
     if (have && age < l->owner->app->cfg.layers_refresh_ms) {
-        answer(l, req, what);
+        answer(l, w);
         return;
     }
     /* Nothing yet, or older than the refresh interval: wait for the store. */
     if (l->nwaiters < APP_LAYER_WAITERS) {
-        l->waiters[l->nwaiters].req = req;
-        l->waiters[l->nwaiters++].what = what;
+        l->waiters[l->nwaiters++] = *w;
         refresh(l);
         if (l->refreshing) {
             return;
@@ -272,16 +249,10 @@ static void serve(struct app_layer *l, struct col_http_req *req, enum waiter_kin
         l->nwaiters--;
     }
     if (have) {
-        answer(l, req, what);
+        answer(l, w);
     } else {
-        col_http_respond_error(req, 503);
+        unavailable(w);
     }
-}
-
-static bool wants_ld(struct col_http_req *req)
-{
-    const char *a = col_http_req_accept(req);
-    return a != NULL && strstr(a, "application/ld+json") != NULL;
 }
 
 /* GET /layers/<layer>.geojson and /layers/<layer>.history.json */
@@ -291,87 +262,39 @@ static void on_layer(struct col_http_req *req, void *arg)
     const char *name = col_http_req_path(req) + strlen("/layers/");
     const char *dot = strchr(name, '.');
     enum ct_kind kind;
+    struct layer_waiter w = {.req = req, .what = W_GEOJSON};
 
     if (dot == NULL || ct_kind_parse(name, (size_t)(dot - name), &kind) != 0) {
         col_http_respond_error(req, 404);
         return;
     }
     if (strcmp(dot, ".geojson") == 0) {
-        serve(&ls->layer[kind], req, W_GEOJSON);
+        serve(&ls->layer[kind], &w);
     } else if (strcmp(dot, ".history.json") == 0) {
-        serve(&ls->hist[kind], req, W_GEOJSON);
+        serve(&ls->hist[kind], &w);
     } else {
         col_http_respond_error(req, 404);
     }
 }
 
-static void respond_owned(struct col_http_req *req, int rc, char *doc, const char *type)
-{
-    if (rc != 0) {
-        col_http_respond_error(req, 500);
-        return;
-    }
-    respond_doc(req, 200, type, doc);
-    free(doc);
-}
-
-/* GET /collections, /collections/<layer>, /collections/<layer>/items, and the landing page and
- * conformance at /ogc and /conformance. */
-static void on_collections(struct col_http_req *req, void *arg)
+/* col_ogc's provider: the registry's devices and a layer's source. */
+static int provide_devices(void *arg, const struct ct_device ***out, size_t *n)
 {
     struct app_layers *ls = arg;
-    const char *path = col_http_req_path(req);
-    const char *rest = path + strlen("/collections");
-    const struct ct_device **devs = NULL;
-    size_t n = 0;
-    char *doc = NULL;
-    enum ct_kind kind;
-    const char *slash;
-    int rc;
 
-    if (*rest == '\0' || strcmp(rest, "/") == 0) {
-        rc = col_layers_devices(ls->app->registry, &devs, &n);
-        rc = rc ? rc : col_layers_ogc_collections("", devs, n, &doc);
-        free(devs);
-        respond_owned(req, rc, doc, "application/json");
-        return;
-    }
-    rest++;
-    slash = strchr(rest, '/');
-    if (ct_kind_parse(rest, slash ? (size_t)(slash - rest) : strlen(rest), &kind) != 0) {
-        col_http_respond_error(req, 404);
-        return;
-    }
-    if (slash == NULL) {
-        rc = col_layers_devices(ls->app->registry, &devs, &n);
-        rc = rc ? rc : col_layers_ogc_collection("", kind, devs, n, &doc);
-        free(devs);
-        respond_owned(req, rc, doc, "application/json");
-        return;
-    }
-    if (strcmp(slash, "/items") != 0) {
-        col_http_respond_error(req, 404);
-        return;
-    }
-    serve(&ls->layer[kind], req, wants_ld(req) ? W_NGSI : W_ITEMS);
+    return col_layers_devices(ls->app->registry, out, n);
 }
 
-static void on_landing(struct col_http_req *req, void *arg)
+static int provide_layer(void *arg, enum ct_kind kind, col_ogc_layer_cb cb, void *ctx)
 {
-    char *doc = NULL;
-    int rc = col_layers_ogc_landing("", &doc);
+    struct app_layers *ls = arg;
+    struct layer_waiter w = {.what = W_CB, .cb = cb, .ctx = ctx};
 
-    (void)arg;
-    respond_owned(req, rc, doc, "application/json");
-}
-
-static void on_conformance(struct col_http_req *req, void *arg)
-{
-    char *doc = NULL;
-    int rc = col_layers_ogc_conformance(&doc);
-
-    (void)arg;
-    respond_owned(req, rc, doc, "application/json");
+    if ((int)kind < 0 || kind >= CT_KIND__COUNT || cb == NULL) {
+        return CT_E_INVAL;
+    }
+    serve(&ls->layer[kind], &w);
+    return 0;
 }
 
 int app_layers_routes(struct col_app *app)
@@ -396,10 +319,9 @@ int app_layers_routes(struct col_app *app)
         return rc;
     }
     app->layers = ls;
+    struct col_ogc_provider prov = {.devices = provide_devices, .layer = provide_layer, .arg = ls};
     rc = col_http_route(app->http, "GET", "/layers/", true, on_layer, ls);
-    rc = rc ? rc : col_http_route(app->http, "GET", "/collections", true, on_collections, ls);
-    rc = rc ? rc : col_http_route(app->http, "GET", "/ogc", false, on_landing, ls);
-    rc = rc ? rc : col_http_route(app->http, "GET", "/conformance", false, on_conformance, ls);
+    rc = rc ? rc : col_ogc_create(app->http, &prov, &ls->ogc);
     return rc;
 }
 
@@ -411,6 +333,7 @@ void app_layers_close(struct col_app *app)
         return;
     }
     app->layers = NULL;
+    col_ogc_free(ls->ogc);
     /* The shared query client was closed first (close_all): running queries were answered and
      * their waiters got 503. */
     for (int k = 0; k < CT_KIND__COUNT; k++) {

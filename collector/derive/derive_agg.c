@@ -57,7 +57,9 @@ static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct ag
     /* The window's points (and the hour's indices built from it) come from its records: they
      * carry the lowest mark of those. */
     d->cur_mark = w->low_mark;
-    snprintf(meas, sizeof(meas), "%s_%s", ct_kind_name(v->kind), suffix);
+    /* "<kind>_agg_<window>": a name of its own, so that no measurement holds two schemas (the
+     * derived rain_1h is another series; test_schema_doc). */
+    snprintf(meas, sizeof(meas), "%s_agg_%s", ct_kind_name(v->kind), suffix);
     snprintf(part, sizeof(part), "%u", w->part);
     for (size_t i = 0; i < w->n; i++) {
         const struct agg_metric *m = &w->m[i];
@@ -211,8 +213,8 @@ void col_derive_agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
  * aggregate does not: holding the journal for an hour would tie the spool's size to an hour of
  * traffic, and a small spool full during an outage could then never free room
  * (tests/e2e/test_dur_spool_full.py). After a crash the hourly means behind the AQI are rebuilt
- * exactly from the store (col_derive_rebuild_*), but the `<kind>_1h` aggregate point of the hour
- * in progress is rebuilt only from the replayed records (docs/derived.md section 4). */
+ * exactly from the store (col_derive_rebuild_*), but the `<kind>_agg_1h` aggregate point of the
+ * hour in progress is rebuilt only from the replayed records (docs/derived.md section 4). */
 uint64_t col_derive_agg_low(const struct dv *v)
 {
     uint64_t low = UINT64_MAX;

@@ -105,10 +105,16 @@ const char *col_http_req_method(const struct col_http_req *req); /* "GET" */
 const char *col_http_req_path(const struct col_http_req *req);   /* percent-decoded, no query */
 /* The first value of query parameter 'name' (decoded, '+' is a space), or NULL. */
 const char *col_http_req_query(const struct col_http_req *req, const char *name);
+/* The number of query parameters, and the i-th (in request order; i < nquery): its decoded
+ * value, with its decoded name in *name; NULL when i is out of range. */
+size_t col_http_req_nquery(const struct col_http_req *req);
+const char *col_http_req_query_at(const struct col_http_req *req, size_t i, const char **name);
 /* If-None-Match, Accept, Accept-Encoding: the value, or NULL when absent. */
 const char *col_http_req_if_none_match(const struct col_http_req *req);
 const char *col_http_req_accept(const struct col_http_req *req);
 const char *col_http_req_accept_encoding(const struct col_http_req *req);
+/* The Host header as the client sent it (unchecked), or NULL when absent. */
+const char *col_http_req_host(const struct col_http_req *req);
 /* The client's address as text ("127.0.0.1"). */
 const char *col_http_req_client(const struct col_http_req *req);
 /* The request body (at most max_request_bytes), or "" with *len 0. */

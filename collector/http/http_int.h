@@ -37,6 +37,7 @@ struct col_http_req {
     char *if_none_match;
     char *accept;
     char *accept_encoding;
+    char *host; /* the Host header, NULL when absent */
     char client[48];
     struct ct_buf body;
     bool head; /* HEAD: answer without the body */

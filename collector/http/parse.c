@@ -77,6 +77,8 @@ static int finish_header(struct conn *c)
         slot = &c->req->accept;
     } else if (strcasecmp(name, "Accept-Encoding") == 0) {
         slot = &c->req->accept_encoding;
+    } else if (strcasecmp(name, "Host") == 0) {
+        slot = &c->req->host;
     }
     if (slot != NULL && *slot == NULL) {
         *slot = strdup(c->value.p != NULL ? c->value.p : "");

@@ -40,6 +40,20 @@ const char *col_http_req_query(const struct col_http_req *req, const char *name)
     return NULL;
 }
 
+size_t col_http_req_nquery(const struct col_http_req *req)
+{
+    return req->nquery;
+}
+
+const char *col_http_req_query_at(const struct col_http_req *req, size_t i, const char **name)
+{
+    if (i >= req->nquery) {
+        return NULL;
+    }
+    *name = req->qname[i] != NULL ? req->qname[i] : "";
+    return req->qvalue[i] != NULL ? req->qvalue[i] : "";
+}
+
 const char *col_http_req_if_none_match(const struct col_http_req *req)
 {
     return req->if_none_match;
@@ -48,6 +62,11 @@ const char *col_http_req_if_none_match(const struct col_http_req *req)
 const char *col_http_req_accept(const struct col_http_req *req)
 {
     return req->accept;
+}
+
+const char *col_http_req_host(const struct col_http_req *req)
+{
+    return req->host;
 }
 
 const char *col_http_req_accept_encoding(const struct col_http_req *req)
@@ -89,6 +108,7 @@ void col_http_req_free(struct col_http_req *req)
     free(req->if_none_match);
     free(req->accept);
     free(req->accept_encoding);
+    free(req->host);
     ct_buf_free(&req->body);
     free(req);
 }

@@ -16,6 +16,7 @@
  * is set to NULL. */
 #ifndef COL_LAYERS_H
 #define COL_LAYERS_H
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@
 #define COL_LAYERS_LIMIT_MAX 10000u                   /* OGC items: larger limits are clamped */
 #define COL_LAYERS_QUERY_MAX 4096u                    /* longest query string accepted */
 #define COL_LAYERS_ISO_MAX 32u                        /* buffer size for an ISO 8601 time */
+#define COL_LAYERS_CRS84 "http://www.opengis.net/def/crs/OGC/1.3/CRS84" /* the one CRS offered */
+#define COL_LAYERS_OPENAPI_TYPE "application/vnd.oai.openapi+json;version=3.0"
 
 /* The inputs of one layer. Everything is borrowed for the duration of the call.
  * 'devs' lists registry devices (any kinds; the builder keeps the public ones of the layer's
@@ -163,14 +166,20 @@ int col_layers_history(const struct col_layers_src *src, enum ct_kind kind, char
 /* Parses an OGC items query string ('len' bytes, without '?'; percent-decoding applied):
  * limit (integer >= 1; above COL_LAYERS_LIMIT_MAX clamped), offset (integer >= 0), bbox
  * (4 numbers minLon,minLat,maxLon,maxLat; not crossing the antimeridian), datetime (RFC 3339
- * instant, or interval "start/end" with ".." or empty for an open end), f (json|geojson).
- * Other parameters are errors. On error returns CT_E_PARSE and writes a one-line English
- * message for a 400 response into err (always NUL-terminated when errcap > 0). */
+ * instant, or interval "start/end" with ".." or empty for an open end), f (json|geojson),
+ * crs and bbox-crs (only COL_LAYERS_CRS84 or "[OGC:CRS84]"; any other CRS is an error, not
+ * ignored). Other parameters, and a parameter given twice, are errors. On error returns CT_E_PARSE
+ * and writes a one-line English message for a 400 response into err (always NUL-terminated when
+ * errcap > 0). */
 int col_layers_query_parse(const char *qs, size_t len, struct col_layers_query *q, char *err,
                            size_t errcap);
 
-/* OGC API - Features documents. 'base' is the absolute URL prefix of the API (for example
- * "https://map.example.vn", no trailing slash; "" gives root-relative links); borrowed. */
+/* OGC API - Features documents. 'base' is the absolute URL of the API's landing page (for
+ * example "https://map.example.vn/ogc", no trailing slash; "" gives root-relative links, which
+ * GDAL 3.6 misreads); borrowed. The plain GeoJSON layers are linked as alternates at
+ * <base without its last path segment>/layers/<layer>.geojson.
+ * Landing page links: self, service-desc (<base>/api, COL_LAYERS_OPENAPI_TYPE), service-doc
+ * (<base>/api.html), conformance, data (<base>/collections). */
 int col_layers_ogc_landing(const char *base, char **out);
 int col_layers_ogc_conformance(char **out);
 /* /collections: the five layers with extents from the public devices of 'devs'. */
@@ -185,16 +194,29 @@ int col_layers_ogc_collection(const char *base, enum ct_kind kind,
  * 'q' NULL means defaults. Errors as col_layers_geojson. */
 int col_layers_ogc_items(const char *base, const struct col_layers_src *src, enum ct_kind kind,
                          const struct col_layers_query *q, char **out);
+/* /collections/<layer>/items/<fid>: the public feature whose id is 'fid' (the device id), with
+ * links self and collection. CT_E_NOTFOUND when the layer has no such public station; other
+ * errors as col_layers_geojson. */
+int col_layers_ogc_feature(const char *base, const struct col_layers_src *src, enum ct_kind kind,
+                           const char *fid, char **out);
 
-/* NGSI-LD (application/ld+json): a JSON array of entities, one per feature of the layer, each
- * with "@context" [Smart Data Models context, NGSI-LD core context] and id
- * "urn:ngsi-ld:<Type>:<device id>". Types: air AirQualityObserved (pm25 pm10 no2 so2 o3 co
- * temperature relativeHumidity airQualityIndex airQualityLevel), water WaterQualityObserved
- * (pH O2 turbidity conductivity temperature NH4 COD tss), rain WeatherObserved (precipitation
- * = mm_1h), flood FloodMonitoring (currentLevel, alertLevel in cm), parking OffStreetParking
- * (totalSpotNumber availableSpotNumber occupiedSpotNumber occupancy). Every entity has name,
- * location (GeoProperty), address (addressLocality = district, streetAddress = ward) and
- * dateObserved when a time is known. Errors as col_layers_geojson. */
+/* NGSI-LD entities of the FIWARE Smart Data Models, one per public station of the layer with a
+ * known time (parking lots and flood stations also without one), each with "@context" [Smart
+ * Data Models context, NGSI-LD core context] and id "urn:ngsi-ld:<Type>:<device id>". Types:
+ * air AirQualityObserved (pm25 pm10 no2 so2 o3 co temperature relativeHumidity airQualityIndex
+ * airQualityLevel), water WaterQualityObserved (pH O2 turbidity conductivity temperature NH4 COD
+ * tss), rain WeatherObserved (precipitation = mm_1h), flood FloodMonitoring (currentLevel,
+ * alertLevel in cm, observationDateTime), parking OffStreetParking (totalSpotNumber
+ * availableSpotNumber occupiedSpotNumber occupancy). Every entity has name, location
+ * (GeoProperty), address (addressLocality = district, streetAddress = ward) and, when a time is
+ * known, dateObserved {"@type": "DateTime", "@value": ISO 8601}.
+ * col_layers_ngsi_entities appends them to the cJSON array 'arr' (borrowed; the entities become
+ * its items). Errors as col_layers_geojson; on error 'arr' may hold some entities. */
+int col_layers_ngsi_entities(const struct col_layers_src *src, enum ct_kind kind,
+                             struct cJSON *arr);
+/* The same as one JSON array document (malloc'd text in *out). */
 int col_layers_ngsi_ld(const struct col_layers_src *src, enum ct_kind kind, char **out);
+/* The Smart Data Models type of a layer ("AirQualityObserved"); NULL for a bad kind. */
+const char *col_layers_ngsi_type(enum ct_kind kind);
 
 #endif

@@ -127,7 +127,17 @@ static cJSON *entity(const struct col_layers_station *st, enum ct_kind kind)
     }
     ok = ok && add_prop(e, "address", addr, NULL, NULL);
     if (ok && observed) {
-        ok = add_prop(e, "dateObserved", cJSON_CreateString(observed), NULL, NULL);
+        /* NGSI-LD's typed value for a time (ETSI GS CIM 009, "DateTime" literal). */
+        cJSON *dt = cJSON_CreateObject();
+        ok = dt && cJSON_AddStringToObject(dt, "@type", "DateTime") &&
+             cJSON_AddStringToObject(dt, "@value", observed);
+        if (!ok) {
+            cJSON_Delete(dt);
+        }
+        ok = ok && add_prop(e, "dateObserved", dt, NULL, NULL);
+        /* FloodMonitoring names the time observationDateTime. */
+        ok = ok && (kind != CT_KIND_FLOOD ||
+                    add_prop(e, "observationDateTime", cJSON_CreateString(observed), NULL, NULL));
     }
     for (const struct attr_map *a = ngsi_types[kind].attrs; ok && a->prop; a++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(props, a->prop);
@@ -152,25 +162,43 @@ static cJSON *entity(const struct col_layers_station *st, enum ct_kind kind)
     return e;
 }
 
+const char *col_layers_ngsi_type(enum ct_kind kind)
+{
+    return (int)kind >= 0 && kind < CT_KIND__COUNT ? ngsi_types[kind].type : NULL;
+}
+
+int col_layers_ngsi_entities(const struct col_layers_src *src, enum ct_kind kind, cJSON *arr)
+{
+    if (!arr || !cJSON_IsArray(arr)) {
+        return CT_E_INVAL;
+    }
+    struct col_layers_build b;
+    int rc = col_layers_build_stations(src, kind, &b);
+    if (rc) {
+        return rc;
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < b.n; i++) {
+        /* The observed types require dateObserved: a station that never reported is left out. */
+        if (b.st[i].t_ms < 0 && kind != CT_KIND_PARKING && kind != CT_KIND_FLOOD) {
+            continue;
+        }
+        cJSON *e = entity(&b.st[i], kind);
+        ok = e && cJSON_AddItemToArray(arr, e);
+    }
+    col_layers_build_free(&b);
+    return ok ? 0 : CT_E_NOMEM;
+}
+
 int col_layers_ngsi_ld(const struct col_layers_src *src, enum ct_kind kind, char **out)
 {
     if (!out) {
         return CT_E_INVAL;
     }
     *out = NULL;
-    struct col_layers_build b;
-    int rc = col_layers_build_stations(src, kind, &b);
-    if (rc) {
-        return rc;
-    }
     cJSON *arr = cJSON_CreateArray();
-    bool ok = arr != NULL;
-    for (size_t i = 0; ok && i < b.n; i++) {
-        cJSON *e = entity(&b.st[i], kind);
-        ok = e && cJSON_AddItemToArray(arr, e);
-    }
-    rc = ok ? col_layers_print(arr, out) : CT_E_NOMEM;
+    int rc = arr ? col_layers_ngsi_entities(src, kind, arr) : CT_E_NOMEM;
+    rc = rc ? rc : col_layers_print(arr, out);
     cJSON_Delete(arr);
-    col_layers_build_free(&b);
     return rc;
 }

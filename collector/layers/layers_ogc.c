@@ -8,7 +8,7 @@
 #include "ct/err.h"
 #include "layers_priv.h"
 
-#define CRS84 "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+#define CRS84 COL_LAYERS_CRS84
 #define HREF_MAX 1024 /* longest link we write */
 
 static const struct {
@@ -67,7 +67,10 @@ int col_layers_ogc_landing(const char *base, char **out)
             doc, "description",
             "Chất lượng không khí, nước, mưa, ngập và bãi đỗ xe ở Hà Nội (giá trị mới nhất). "
             "Air quality, water, rain, street flooding and parking in Hanoi (latest values).") &&
-        linkf(links, "self", "application/json", "Trang chính / Landing page", base, "/") &&
+        linkf(links, "self", "application/json", "Trang chính / Landing page", base, "") &&
+        linkf(links, "service-desc", COL_LAYERS_OPENAPI_TYPE, "OpenAPI 3.0", base, "/api") &&
+        linkf(links, "service-doc", "text/html", "Hướng dẫn / API documentation", base,
+              "/api.html") &&
         linkf(links, "conformance", "application/json", "Conformance", base, "/conformance") &&
         linkf(links, "data", "application/json", "Lớp dữ liệu / Collections", base, "/collections");
     return finish(doc, ok, out);
@@ -79,12 +82,15 @@ int col_layers_ogc_conformance(char **out)
         return CT_E_INVAL;
     }
     *out = NULL;
+    /* Only what is true: no HTML encoding of the resources (conf/html) and no other CRS
+     * (Part 2); the OpenAPI 3.0 definition at /api covers every path (test_ogc_gdal). */
     static const char *const classes[] = {
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     };
     cJSON *doc = cJSON_CreateObject();
-    cJSON *arr = doc ? cJSON_CreateStringArray(classes, 2) : NULL;
+    cJSON *arr = doc ? cJSON_CreateStringArray(classes, 3) : NULL;
     bool ok = arr && cJSON_AddItemToObject(doc, "conformsTo", arr);
     if (!ok) {
         cJSON_Delete(arr);
@@ -109,7 +115,7 @@ static cJSON *collection_obj(const char *base, enum ct_kind kind,
         memcpy(bb, hanoi_bbox, sizeof(bb));
     }
     char title[128];
-    char path[128];
+    char path[HREF_MAX];
     snprintf(title, sizeof(title), "%s / %s", layer_titles[kind].vi, layer_titles[kind].en);
     cJSON *c = cJSON_CreateObject();
     if (!c) {
@@ -139,8 +145,11 @@ static cJSON *collection_obj(const char *base, enum ct_kind kind,
     ok = ok && linkf(links, "self", "application/json", title, base, path);
     snprintf(path, sizeof(path), "/collections/%s/items", name);
     ok = ok && linkf(links, "items", "application/geo+json", title, base, path);
-    snprintf(path, sizeof(path), "/layers/%s.geojson", name);
-    ok = ok && linkf(links, "alternate", "application/geo+json", "GeoJSON", base, path);
+    /* The plain GeoJSON layer lives beside the API: <base without its last segment>/layers/. */
+    const char *last = strrchr(base, '/');
+    int root_len = last && last > base && last[-1] != '/' ? (int)(last - base) : (int)strlen(base);
+    snprintf(path, sizeof(path), "%.*s/layers/%s.geojson", root_len, base, name);
+    ok = ok && add_link(links, path, "alternate", "application/geo+json", "GeoJSON");
     if (!ok) {
         cJSON_Delete(c);
         return NULL;
@@ -317,4 +326,44 @@ int col_layers_ogc_items(const char *base, const struct col_layers_src *src, enu
     rc = finish(fc, ok, out);
     col_layers_build_free(&b);
     return rc;
+}
+
+int col_layers_ogc_feature(const char *base, const struct col_layers_src *src, enum ct_kind kind,
+                           const char *fid, char **out)
+{
+    if (!base || !out || !fid) {
+        return CT_E_INVAL;
+    }
+    *out = NULL;
+    struct col_layers_build b;
+    int rc = col_layers_build_stations(src, kind, &b);
+    if (rc) {
+        return rc;
+    }
+    cJSON *f = NULL;
+    for (size_t i = 0; i < b.n && !f; i++) {
+        if (strcmp(b.st[i].dev->id, fid) == 0) {
+            f = b.st[i].feature;
+            b.st[i].feature = NULL;
+        }
+    }
+    col_layers_build_free(&b);
+    if (!f) {
+        return CT_E_NOTFOUND;
+    }
+    char path[HREF_MAX];
+    cJSON *links = cJSON_AddArrayToObject(f, "links");
+    bool ok =
+        links && snprintf(path, sizeof(path), "/collections/%s/items/", ct_kind_name(kind)) > 0;
+    char href[HREF_MAX];
+    int n = snprintf(href, sizeof(href), "%s%s", base, path);
+    size_t used = n > 0 && (size_t)n < sizeof(href) ? (size_t)n : sizeof(href);
+    ok = ok && used < sizeof(href);
+    if (ok) {
+        enc_append(href, sizeof(href), &used, fid);
+        ok = add_link(links, href, "self", "application/geo+json", NULL);
+    }
+    snprintf(path, sizeof(path), "/collections/%s", ct_kind_name(kind));
+    ok = ok && linkf(links, "collection", "application/json", NULL, base, path);
+    return finish(f, ok, out);
 }

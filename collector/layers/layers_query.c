@@ -1,4 +1,5 @@
-/* layers_query.c - the OGC API - Features items query string: limit, offset, bbox, datetime, f.
+/* layers_query.c - the OGC API - Features items query string: limit, offset, bbox, datetime, f,
+ * crs and bbox-crs (CRS84 only).
  * Every failure writes a one-line message suitable for a 400 response. */
 #include <errno.h>
 #include <math.h>
@@ -191,8 +192,18 @@ static int apply_param(const char *key, const char *v, struct col_layers_query *
         }
         return 0;
     }
+    if (strcmp(key, "crs") == 0 || strcmp(key, "bbox-crs") == 0) {
+        /* Only CRS84 is offered (the collections list it alone); any other is refused, not
+         * ignored, so that a client never reads our coordinates in another axis order. */
+        if (strcmp(v, COL_LAYERS_CRS84) != 0 && strcmp(v, "[OGC:CRS84]") != 0) {
+            return fail(err, errcap, "%s: only %s is offered", key, COL_LAYERS_CRS84);
+        }
+        return 0;
+    }
     return fail(err, errcap,
-                "unknown query parameter \"%s\" (known: limit, offset, bbox, datetime, f)", key);
+                "unknown query parameter \"%s\" (known: limit, offset, bbox, bbox-crs, crs, "
+                "datetime, f)",
+                key);
 }
 
 int col_layers_query_parse(const char *qs, size_t len, struct col_layers_query *q, char *err,
@@ -230,8 +241,9 @@ int col_layers_query_parse(const char *qs, size_t len, struct col_layers_query *
             if (!pct_decode(eq + 1, j - i - klen - 1, val, sizeof(val))) {
                 return fail(err, errcap, "parameter \"%s\": bad %%-escape or value too long", key);
             }
-            static const char *const names[] = {"limit", "offset", "bbox", "datetime", "f"};
-            for (unsigned k = 0; k < 5; k++) {
+            static const char *const names[] = {"limit", "offset", "bbox",    "datetime",
+                                                "f",     "crs",    "bbox-crs"};
+            for (unsigned k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
                 if (strcmp(key, names[k]) == 0) {
                     if (seen & (1u << k)) {
                         return fail(err, errcap, "parameter \"%s\" given twice", key);

@@ -166,17 +166,17 @@ def main():
                     with open(os.path.join(SRC, "tests", "e2e", "map", "fixtures", name + suffix),
                               "w", encoding="utf-8") as fx:
                         json.dump(json.loads(raw), fx, ensure_ascii=False, indent=1)
-        status, _, body = st.http_get("/collections")
+        status, _, body = st.http_get("/ogc/collections")
         cols = json.loads(body)
         check(status == 200 and {c["id"] for c in cols["collections"]} >= {"air", "flood"},
-              "OGC API /collections lists the layers")
-        status, _, body = st.http_get("/collections/air/items?limit=2")
+              "OGC API /ogc/collections lists the layers")
+        status, _, body = st.http_get("/ogc/collections/air/items?limit=2")
         items = json.loads(body)
         check(status == 200 and items.get("numberReturned") == 2, "OGC items honour limit")
-        status, _, body = st.http_get("/collections/air/items",
+        status, _, body = st.http_get("/ngsi-ld/v1/entities?type=AirQualityObserved",
                                       {"Accept": "application/ld+json"})
         check(status == 200 and "AirQualityObserved" in body.decode(),
-              "NGSI-LD entities for Accept: application/ld+json")
+              "NGSI-LD entities at /ngsi-ld/v1/entities")
 
         env = dict(os.environ, MAP_URL=f"http://127.0.0.1:{st.http_port}/",
                    CT_ARTIFACT_DIR=os.path.join(os.path.abspath(BUILD), "artifacts", "map"))

@@ -98,12 +98,21 @@ def main():
         for name in ("air", "water", "rain", "flood", "parking"):
             surfaces[f"/layers/{name}.geojson"] = layer(name) or ""
             surfaces[f"/layers/{name}.geojson (ld+json)"] = layer(name, "application/ld+json") or ""
-        for path in ("/ogc", "/ogc/collections", "/collections", "/ngsi-ld/v1/entities",
+            surfaces[f"/layers/{name}.history.json"] = st.http_get(
+                f"/layers/{name}.history.json")[2].decode("utf-8", "replace")
+        for path in ("/ogc", "/ogc/collections", "/ngsi-ld/v1/entities",
                      "/ngsi-ld/v1/entities?type=AirQualityObserved",
-                     "/ngsi-ld/v1/entities?limit=100"):
+                     "/ngsi-ld/v1/entities?limit=1000"):
             status, _, body = st.http_get(path)
             surfaces[path] = body.decode("utf-8", "replace")
-        for base in ("/ogc/collections", "/collections"):
+        check(PUB_AIR in surfaces["/ngsi-ld/v1/entities?limit=1000"],
+              "NGSI-LD lists the public station")
+        for path in (f"/ogc/collections/air/items/{PRIV_AIR}", f"/ngsi-ld/v1/entities/{PRIV_AIR}",
+                     f"/ngsi-ld/v1/entities/urn:ngsi-ld:AirQualityObserved:{PRIV_AIR}"):
+            status, _, body = st.http_get(path)
+            check(status == 404 and not leaks(body.decode("utf-8", "replace").replace(PRIV_AIR, "")),
+                  f"{path} is 404 and tells nothing more ({status})")
+        for base in ("/ogc/collections",):
             status, _, body = st.http_get(base)
             if status != 200:
                 continue

@@ -6,7 +6,7 @@ Asserts: every reading the publishers had acknowledged is stored exactly once (t
 points equals fleet-sim's acked count, and no device has a gap or an extra point); every
 collector accepted part of the load; one collector is SIGKILLed during the load and restarted
 (same client id, persistent session, same spool) and nothing is lost; the window aggregates
-(air_10s, tag `collector`) merge across collectors to the exact raw totals: sum of pm25_sum and of
+(air_agg_10s, tag `collector`) merge across collectors to the exact raw totals: sum of pm25_sum and of
 pm25_count equal the raw sum and count, in total and per window. Roles: a "layers" collector
 serves /layers/air.geojson from the store with no MQTT connection and no spool; an "ingest"
 collector serves /healthz and /metrics and answers 404 for /layers/air.geojson."""
@@ -158,10 +158,10 @@ def main():
               f"each collector accepted part of the load ({accepted})")
 
         # Window aggregates (docs/derived.md section 4): with aggregate.window_s 10 each
-        # collector writes air_10s points tagged with its instance, once a window is older than
+        # collector writes air_agg_10s points tagged with its instance, once a window is older than
         # its end plus the grace (2 windows). Sum of sums and of counts over collectors and parts
         # must equal the raw totals.
-        m = f"air_{WINDOW_S}s"
+        m = f"air_agg_{WINDOW_S}s"
         raw = st.query(f'SELECT sum("pm25") AS s, count("pm25") AS n FROM "air" '
                        f'WHERE time >= {t0 - 60000}ms')[0]
 

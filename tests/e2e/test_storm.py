@@ -128,8 +128,8 @@ def main():
         # Each emitted window equals the raw points of its minute (the last windows may still
         # be open within their grace period).
         aggs = wait_until(lambda: st.query('SELECT "depth_sum", "depth_count", "depth_min", '
-                                           '"depth_max" FROM "flood_1m"'), 30,
-                          "flood_1m aggregates", interval=0.5)
+                                           '"depth_max" FROM "flood_agg_1m"'), 30,
+                          "flood_agg_1m aggregates", interval=0.5)
         raw = st.query('SELECT "depth" FROM "flood"')
         exact = len(aggs) >= 5
         for a in aggs:
@@ -137,7 +137,7 @@ def main():
             exact = exact and (a["depth_count"] == len(vals) and abs(a["depth_sum"] - sum(vals))
                                < 1e-9 and a["depth_min"] == min(vals)
                                and a["depth_max"] == max(vals))
-        check(exact, f"every flood_1m window equals its raw points ({len(aggs)} windows)")
+        check(exact, f"every flood_agg_1m window equals its raw points ({len(aggs)} windows)")
         props = {}
         def layer_done():
             d = json.loads(st.http_get("/layers/flood.geojson")[2])

@@ -383,7 +383,7 @@ def injection_case(h):
     tags = sorted(k.get("tagKey") for k in keys)
     check(tags == ["device", "district", "ward"], f"injection: only the three tag keys ({tags})")
     ms = sorted(x.get("name") for x in st.query("SHOW MEASUREMENTS"))
-    check(all(m in ("air", "air_1m", "water", "parking", "rejected") or m.startswith(
+    check(all(m in ("air", "air_agg_1m", "water", "parking", "rejected") or m.startswith(
         ("air_", "water_", "parking_")) for m in ms), f"injection: no foreign measurement ({ms})")
 
 

@@ -18,12 +18,12 @@ static void test_window_exact_line(void **state)
     reading(&r, dev, 1, T0 + 40000, 2, "pm25", 30.5, "pm10", 40.0);
     assert_int_equal(col_derive_add(f.d, dev, &r, 6, T0 + 40000), 0);
     col_derive_tick(f.d, T0 + MIN_MS + 120000); /* end + grace: not passed yet */
-    assert_int_equal(count_lines(&f.cap, "air_1m,"), 0);
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 0);
     assert_int_equal(col_derive_low_water(f.d), 5);
     col_derive_tick(f.d, T0 + MIN_MS + 120001);
-    assert_int_equal(count_lines(&f.cap, "air_1m,"), 1);
-    assert_true(line_of(&f.cap, "air_1m,", 0, line, sizeof(line)));
-    assert_string_equal(line, "air_1m,collector=c1,device=hn-air-0001,district=Ba\\ Đình,"
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 1);
+    assert_true(line_of(&f.cap, "air_agg_1m,", 0, line, sizeof(line)));
+    assert_string_equal(line, "air_agg_1m,collector=c1,device=hn-air-0001,district=Ba\\ Đình,"
                               "ward=Ngọc\\ Hà pm25_min=10,pm25_max=30.5,pm25_sum=40.5,"
                               "pm25_count=2i,pm10_min=20,pm10_max=40,pm10_sum=60,pm10_count=2i "
                               "1795428000000");
@@ -34,8 +34,8 @@ static void test_window_exact_line(void **state)
     assert_int_equal(col_derive_low_water(f.d), UINT64_MAX);
     col_derive_tick(f.d, T0 + HOUR_MS_T + 120001);
     assert_int_equal(f.cap.last_mark, 5);
-    assert_int_equal(count_lines(&f.cap, "air_1h,"), 1);
-    assert_true(line_of(&f.cap, "air_1h,", 0, line, sizeof(line)));
+    assert_int_equal(count_lines(&f.cap, "air_agg_1h,"), 1);
+    assert_true(line_of(&f.cap, "air_agg_1h,", 0, line, sizeof(line)));
     assert_non_null(strstr(line, " pm25_min=10,pm25_max=30.5,pm25_sum=40.5,pm25_count=2i,"));
     assert_int_equal(col_derive_low_water(f.d), UINT64_MAX);
     fx_close(&f);
@@ -56,21 +56,21 @@ static void test_late_reading_parts(void **state)
     reading(&r, dev, 1, T0 + 10000, 1, "pm25", 10.0);
     col_derive_add(f.d, dev, &r, 1, T0 + 10000);
     col_derive_tick(f.d, T0 + 181000);
-    assert_int_equal(count_lines(&f.cap, "air_1m,"), 1);
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 1);
     /* Later than end + grace for a window already written: a late part. */
     reading(&r, dev, 1, T0 + 20000, 1, "pm25", 14.0);
     col_derive_add(f.d, dev, &r, 2, T0 + 182000);
-    assert_int_equal(count_lines(&f.cap, "air_1m,"), 1);
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 1);
     col_derive_tick(f.d, T0 + 183000);
-    assert_int_equal(count_lines(&f.cap, "air_1m,"), 2);
-    assert_true(line_of(&f.cap, "air_1m,", 1, line, sizeof(line)));
-    assert_string_equal(line, "air_1m,collector=c1,device=hn-air-0001,district=Ba\\ Đình,"
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 2);
+    assert_true(line_of(&f.cap, "air_agg_1m,", 1, line, sizeof(line)));
+    assert_string_equal(line, "air_agg_1m,collector=c1,device=hn-air-0001,district=Ba\\ Đình,"
                               "part=1,ward=Ngọc\\ Hà pm25_min=14,pm25_max=14,pm25_sum=14,"
                               "pm25_count=1i 1795428000000");
     reading(&r, dev, 1, T0 + 30000, 1, "pm25", 16.0);
     col_derive_add(f.d, dev, &r, 3, T0 + 184000);
     col_derive_tick(f.d, T0 + 185000);
-    assert_true(line_of(&f.cap, "air_1m,", 2, line, sizeof(line)));
+    assert_true(line_of(&f.cap, "air_agg_1m,", 2, line, sizeof(line)));
     assert_non_null(strstr(line, ",part=2,"));
     assert_non_null(strstr(line, " pm25_min=16,"));
     col_derive_stats(f.d, &st);
@@ -100,13 +100,13 @@ static void test_low_water_released(void **state)
     assert_int_equal(col_derive_low_water(f.d), 10);
     col_derive_tick(f.d, T0 + HOUR_MS_T + 60000);
     assert_int_equal(col_derive_low_water(f.d), 10);
-    assert_int_equal(count_lines(&f.cap, "water_1h,"), 0);
+    assert_int_equal(count_lines(&f.cap, "water_agg_1h,"), 0);
     col_derive_tick(f.d, T0 + HOUR_MS_T + 60001);
-    assert_int_equal(count_lines(&f.cap, "water_1h,"), 1);
+    assert_int_equal(count_lines(&f.cap, "water_agg_1h,"), 1);
     assert_int_equal(col_derive_low_water(f.d), 12);
     col_derive_tick(f.d, T0 + 2 * HOUR_MS_T + 60001);
     assert_int_equal(col_derive_low_water(f.d), UINT64_MAX);
-    assert_int_equal(count_lines(&f.cap, "water_1h,"), 2);
+    assert_int_equal(count_lines(&f.cap, "water_agg_1h,"), 2);
     fx_close(&f);
 }
 
@@ -129,13 +129,13 @@ static void test_derived_mark_is_lowest_input(void **state)
         assert_int_equal(col_derive_add(f.d, dev, &r, marks[i], T0 + (i + 1) * MIN_MS), 0);
     }
     assert_int_equal(col_derive_low_water(f.d), 5);
-    assert_int_equal(count_lines(&f.cap, "water_1h,"), 0);
+    assert_int_equal(count_lines(&f.cap, "water_agg_1h,"), 0);
     /* A reading of a later record in the next hour: its own window, mark 10. */
     reading(&r, dev, 1, T0 + HOUR_MS_T + MIN_MS, 1, "ph", 7.1);
     assert_int_equal(col_derive_add(f.d, dev, &r, 10, T0 + HOUR_MS_T + MIN_MS), 0);
     f.cap.calls = 0;
     col_derive_tick(f.d, T0 + HOUR_MS_T + 60001);
-    assert_int_equal(count_lines(&f.cap, "water_1h,"), 1);
+    assert_int_equal(count_lines(&f.cap, "water_agg_1h,"), 1);
     assert_true(f.cap.calls >= 1);
     assert_int_equal(f.cap.last_mark, 5); /* not 10, not 9 */
     assert_int_equal(col_derive_low_water(f.d), 10);
@@ -159,11 +159,11 @@ static void test_low_water_configured_window(void **state)
     reading(&r, dev, 1, T0 + 30 * MIN_MS, 1, "pm25", 12.0);
     assert_int_equal(col_derive_add(f.d, dev, &r, 4, T0 + 30 * MIN_MS), 0);
     col_derive_tick(f.d, T0 + 40 * MIN_MS); /* both minute windows written */
-    assert_int_equal(count_lines(&f.cap, "air_1m,"), 2);
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 2);
     /* The open hour does not hold the journal (only the configured window does). */
     assert_int_equal(col_derive_low_water(f.d), UINT64_MAX);
     col_derive_tick(f.d, T0 + HOUR_MS_T + 120001);
-    assert_int_equal(count_lines(&f.cap, "air_1h,"), 1);
+    assert_int_equal(count_lines(&f.cap, "air_agg_1h,"), 1);
     assert_int_equal(f.cap.last_mark, 3);
     assert_int_equal(col_derive_low_water(f.d), UINT64_MAX);
     fx_close(&f);

@@ -52,7 +52,7 @@ static void test_hourly_decision_example(void **state)
     /* Time = the hour's end: 22:00 UTC. */
     assert_non_null(strstr(line, " 1795471200000"));
     /* The 1-h aggregate is written beside the 1-minute one. */
-    assert_int_equal(count_lines(&f.cap, "air_1h,"), 12);
+    assert_int_equal(count_lines(&f.cap, "air_agg_1h,"), 12);
     assert_int_equal(f.cap.alerts, 0);
     fx_close(&f);
 }
@@ -114,7 +114,7 @@ static void test_water_wqi(void **state)
     reading(&r, dev, 1, T0 + 10 * MIN_MS, 4, "ph", 7.0, "do", 7.5, "t", 28.0, "cod", 12.0);
     col_derive_add(f.d, dev, &r, 1, T0 + 10 * MIN_MS);
     col_derive_tick(f.d, T0 + HOUR_MS_T + 600001);
-    assert_int_equal(count_lines(&f.cap, "water_5m,"), 1);
+    assert_int_equal(count_lines(&f.cap, "water_agg_5m,"), 1);
     assert_int_equal(count_lines(&f.cap, "water_wqi,"), 1);
     assert_true(line_of(&f.cap, "water_wqi,", 0, line, sizeof(line)));
     assert_non_null(strstr(line, "water_wqi,device=hn-water-0001,district=Tây\\ Hồ,"

@@ -70,7 +70,7 @@ static void test_window_holds_journal_until_stored(void **state)
     assert_true(tctx_run_until(&t, tcond_settled, 10000));
     size_t len;
     char *ok = tctx_bodies(&t, 204, &len);
-    assert_non_null(strstr(ok, "water_1h,collector=c1,device=hn-water-0001"));
+    assert_non_null(strstr(ok, "water_agg_1h,collector=c1,device=hn-water-0001"));
     free(ok);
     col_derive_free(d);
     ct_registry_free(reg);

@@ -43,10 +43,16 @@ static void h_hello(struct col_http_req *req, void *arg)
     char body[512];
     const char *who = col_http_req_query(req, "who");
     const char *missing = col_http_req_query(req, "nope");
-    int n = snprintf(body, sizeof(body), "path=%s who=%s missing=%s client=%s accept=%s",
-                     col_http_req_path(req), who != NULL ? who : "-",
-                     missing != NULL ? "yes" : "no", col_http_req_client(req),
-                     col_http_req_accept(req) != NULL ? col_http_req_accept(req) : "-");
+    const char *name2 = "-";
+    const char *val2 = col_http_req_query_at(req, 1, &name2);
+    const char *name_out = "-";
+    assert_null(col_http_req_query_at(req, col_http_req_nquery(req), &name_out));
+    int n = snprintf(
+        body, sizeof(body), "path=%s who=%s missing=%s client=%s accept=%s host=%s nq=%zu q2=%s=%s",
+        col_http_req_path(req), who != NULL ? who : "-", missing != NULL ? "yes" : "no",
+        col_http_req_client(req), col_http_req_accept(req) != NULL ? col_http_req_accept(req) : "-",
+        col_http_req_host(req) != NULL ? col_http_req_host(req) : "-", col_http_req_nquery(req),
+        val2 != NULL ? name2 : "-", val2 != NULL ? val2 : "-");
     struct col_http_resp r = {.status = 200,
                               .content_type = "text/plain; charset=utf-8",
                               .body = body,
@@ -166,7 +172,8 @@ static void test_http_route_query_and_headers(void **state)
     assert_header(&r, "Referrer-Policy", "no-referrer");
     assert_header(&r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     assert_header(&r, "Cache-Control", "no-store");
-    const char want[] = "path=/hello who=Hoàn Kiếm missing=no client=127.0.0.1 accept=text/plain";
+    const char want[] = "path=/hello who=Hoàn Kiếm missing=no client=127.0.0.1 accept=text/plain "
+                        "host=t nq=2 q2=x=1";
     assert_int_equal(r.body_len, strlen(want));
     assert_memory_equal(r.body, want, r.body_len);
 

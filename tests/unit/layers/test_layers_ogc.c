@@ -182,7 +182,9 @@ static void test_layers_ogc_documents(void **state)
     assert_int_equal(col_layers_ogc_landing(BASE, &text), 0);
     cJSON *d = cJSON_Parse(text);
     free(text);
-    assert_string_equal(link_href(d, "self"), BASE "/");
+    assert_string_equal(link_href(d, "self"), BASE);
+    assert_string_equal(link_href(d, "service-desc"), BASE "/api");
+    assert_string_equal(link_href(d, "service-doc"), BASE "/api.html");
     assert_string_equal(link_href(d, "conformance"), BASE "/conformance");
     assert_string_equal(link_href(d, "data"), BASE "/collections");
     cJSON_Delete(d);
@@ -191,6 +193,8 @@ static void test_layers_ogc_documents(void **state)
     assert_non_null(
         strstr(text, "\"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core\""));
     assert_non_null(strstr(text, "/conf/geojson\""));
+    assert_non_null(strstr(text, "/conf/oas30\""));
+    assert_null(strstr(text, "/conf/html\"")); /* no HTML encoding is offered */
     free(text);
 
     assert_int_equal(col_layers_ogc_collections(BASE, fx.devs, fx.ndevs, &text), 0);
@@ -294,9 +298,15 @@ static void test_layers_ngsi_ld(void **state)
         const cJSON *loc = cJSON_GetObjectItemCaseSensitive(e, "location");
         assert_string_equal(cJSON_GetObjectItemCaseSensitive(loc, "type")->valuestring,
                             "GeoProperty");
-        assert_non_null(cJSON_GetObjectItemCaseSensitive(e, "dateObserved"));
+        const cJSON *dob = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(e, "dateObserved"), "value");
+        assert_string_equal(cJSON_GetObjectItemCaseSensitive(dob, "@type")->valuestring,
+                            "DateTime");
+        assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(dob, "@value")));
         if (cases[i].kind == CT_KIND_AIR) {
-            assert_int_equal(cJSON_GetArraySize(arr), 3);
+            /* Three public air stations; the one that never reported is left out, since
+             * AirQualityObserved requires dateObserved. */
+            assert_int_equal(cJSON_GetArraySize(arr), 2);
             assert_null(entity_by_id(arr, "urn:ngsi-ld:AirQualityObserved:hn-air-0003"));
             assert_true(fabs(prop_value(e, "airQualityIndex") - 82) < 1e-9);
             const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "name");
@@ -316,13 +326,49 @@ static void test_layers_ngsi_ld(void **state)
     }
 }
 
+/* crs and bbox-crs: CRS84 passes, any other CRS is refused (not ignored). */
+static void test_layers_query_crs(void **state)
+{
+    (void)state;
+    struct col_layers_query q;
+    char err[256];
+    assert_int_equal(parse_q("crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FOGC%2F1.3%2FCRS84", &q,
+                             err, sizeof(err)),
+                     0);
+    assert_int_equal(parse_q("bbox-crs=%5BOGC%3ACRS84%5D&bbox=105,21,106,22", &q, err, sizeof(err)),
+                     0);
+    expect_400("crs=http%3A%2F%2Fwww.opengis.net%2Fdef%2Fcrs%2FEPSG%2F0%2F4326", "crs: only");
+    expect_400("bbox-crs=EPSG%3A4326", "bbox-crs: only");
+}
+
+/* /items/{featureId}: a public station, and 404 for a non-public or unknown one. */
+static void test_layers_ogc_feature(void **state)
+{
+    (void)state;
+    struct fx fx;
+    fx_setup(&fx, CT_KIND_AIR);
+    char *text = NULL;
+    assert_int_equal(
+        col_layers_ogc_feature(BASE "/ogc", &fx.src, CT_KIND_AIR, "hn-air-0001", &text), 0);
+    cJSON *d = cJSON_Parse(text);
+    free(text);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(d, "id")->valuestring, "hn-air-0001");
+    assert_string_equal(link_href(d, "self"), BASE "/ogc/collections/air/items/hn-air-0001");
+    cJSON_Delete(d);
+    assert_int_equal(col_layers_ogc_feature(BASE, &fx.src, CT_KIND_AIR, "hn-air-0003", &text),
+                     CT_E_NOTFOUND); /* not public */
+    assert_null(text);
+    assert_int_equal(col_layers_ogc_feature(BASE, &fx.src, CT_KIND_AIR, "nope", &text),
+                     CT_E_NOTFOUND);
+    fx_teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_layers_query_parse),
-        cmocka_unit_test(test_layers_ogc_items),
-        cmocka_unit_test(test_layers_ogc_documents),
-        cmocka_unit_test(test_layers_ngsi_ld),
+        cmocka_unit_test(test_layers_query_parse),   cmocka_unit_test(test_layers_query_crs),
+        cmocka_unit_test(test_layers_ogc_feature),   cmocka_unit_test(test_layers_ogc_items),
+        cmocka_unit_test(test_layers_ogc_documents), cmocka_unit_test(test_layers_ngsi_ld),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
