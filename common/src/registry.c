@@ -46,7 +46,10 @@ static int fail(struct reg_ctx *c, const char *member, const char *fmt, ...)
         return CT_E_PARSE;
     }
     int used;
-    if (member != NULL) {
+    if (c->line == 0) {
+        used = snprintf(c->err, c->errcap, "%s: member \"%s\": ", c->origin,
+                        member != NULL ? member : "");
+    } else if (member != NULL) {
         used = snprintf(c->err, c->errcap, "%s:%zu: member \"%s\": ", c->origin, c->line, member);
     } else {
         used = snprintf(c->err, c->errcap, "%s:%zu: ", c->origin, c->line);
@@ -241,6 +244,61 @@ static int get_bands(struct reg_ctx *c, const cJSON *v, struct ct_device *d)
     return 0;
 }
 
+/* A TT 10/2021 code: 1..CT_TT10_CODE_MAX characters of [A-Za-z0-9-]. */
+static bool tt10_code_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > CT_TT10_CODE_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The "tt10" object: exactly province, facility and station, each a valid code. */
+static int get_tt10(struct reg_ctx *c, const cJSON *v, struct ct_device *d)
+{
+    static const char *const names[3] = {"province", "facility", "station"};
+    char *dst[3] = {d->tt10_province, d->tt10_facility, d->tt10_station};
+    if (!cJSON_IsObject(v)) {
+        return fail(c, "tt10", "expected an object {\"province\", \"facility\", \"station\"}");
+    }
+    bool seen[3] = {false, false, false};
+    const cJSON *m;
+    cJSON_ArrayForEach(m, v)
+    {
+        int k = 0;
+        while (k < 3 && strcmp(m->string, names[k]) != 0) {
+            k++;
+        }
+        if (k == 3) {
+            return fail(c, "tt10", "unknown member \"%s\"", m->string);
+        }
+        if (seen[k]) {
+            return fail(c, "tt10", "member \"%s\" appears twice", names[k]);
+        }
+        seen[k] = true;
+        size_t len = cJSON_IsString(m) ? strlen(m->valuestring) : 0;
+        if (!cJSON_IsString(m) || !tt10_code_valid(m->valuestring, len)) {
+            return fail(c, "tt10", "member \"%s\": expected 1..%d characters of [A-Za-z0-9-]",
+                        names[k], CT_TT10_CODE_MAX);
+        }
+        memcpy(dst[k], m->valuestring, len + 1);
+    }
+    for (int k = 0; k < 3; k++) {
+        if (!seen[k]) {
+            return fail(c, "tt10", "member \"%s\" required", names[k]);
+        }
+    }
+    d->has_tt10 = true;
+    return 0;
+}
+
 /* Members every kind has, then the kind-specific ones. */
 enum { M_ID, M_KIND, M_NAME, M_LAT, M_LON, M_DISTRICT, M_WARD, M__REQUIRED };
 
@@ -249,7 +307,8 @@ static const char *const required_members[M__REQUIRED] = {"id",  "kind",     "na
 
 static bool member_allowed(enum ct_kind kind, const char *name)
 {
-    if (strcmp(name, "public") == 0 || strcmp(name, "interval_s") == 0) {
+    if (strcmp(name, "public") == 0 || strcmp(name, "interval_s") == 0 ||
+        strcmp(name, "tt10") == 0) {
         return true;
     }
     switch (kind) {
@@ -326,6 +385,8 @@ static int parse_member(struct reg_ctx *c, const cJSON *m, struct ct_device *d, 
             return fail(c, k, "expected \"lot\" or \"bay\"");
         }
         return 0;
+    } else if (strcmp(k, "tt10") == 0) {
+        return get_tt10(c, m, d);
     } else if (strcmp(k, "capacity") == 0) {
         return get_int(c, m, 0, 1000000, &d->capacity);
     }
@@ -495,6 +556,56 @@ static int check_bays(struct reg_ctx *c, const struct ct_registry *reg, const si
     return 0;
 }
 
+static int cmp_tt10(const void *a, const void *b)
+{
+    const struct ct_device *x = *(const struct ct_device *const *)a;
+    const struct ct_device *y = *(const struct ct_device *const *)b;
+    int r = strcmp(x->tt10_province, y->tt10_province);
+    if (r == 0) {
+        r = strcmp(x->tt10_facility, y->tt10_facility);
+    }
+    if (r == 0) {
+        r = strcmp(x->tt10_station, y->tt10_station);
+    }
+    return r;
+}
+
+/* No two devices share TT 10/2021 codes: an incoming file names its station by them. Sorted
+ * pointers (n log n), so a large registry loads fast. */
+static int check_tt10_unique(struct reg_ctx *c, const struct ct_registry *reg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < reg->n; i++) {
+        n += reg->devs[i].has_tt10;
+    }
+    if (n < 2) {
+        return 0;
+    }
+    const struct ct_device **v = malloc(n * sizeof(*v));
+    if (v == NULL) {
+        return CT_E_NOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < reg->n; i++) {
+        if (reg->devs[i].has_tt10) {
+            v[k++] = &reg->devs[i];
+        }
+    }
+    qsort(v, n, sizeof(*v), cmp_tt10);
+    int rc = 0;
+    for (k = 1; k < n; k++) {
+        if (cmp_tt10(&v[k - 1], &v[k]) == 0) {
+            c->line = 0;
+            rc = fail(c, "tt10", "devices \"%s\" and \"%s\" have the same codes %s_%s_%s",
+                      v[k - 1]->id, v[k]->id, v[k]->tt10_province, v[k]->tt10_facility,
+                      v[k]->tt10_station);
+            break;
+        }
+    }
+    free(v);
+    return rc;
+}
+
 int ct_registry_parse(const char *text, size_t len, const char *origin, struct ct_registry **out,
                       char *err, size_t errcap)
 {
@@ -534,6 +645,9 @@ int ct_registry_parse(const char *text, size_t len, const char *origin, struct c
         pos = end + 1;
     }
     rc = check_bays(&c, reg, bay_lines);
+    if (rc == 0) {
+        rc = check_tt10_unique(&c, reg);
+    }
     if (rc != 0) {
         goto out_fail;
     }
