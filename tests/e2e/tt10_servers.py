@@ -35,6 +35,52 @@ def _wait_port(port, proc, what, timeout=20):
     harness.wait_until(up, timeout, what + " listening")
 
 
+def _descendants(pid):
+    """Process ids below 'pid' (children first found through /proc's parent ids)."""
+    parents = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+                parents.setdefault(int(st[st.rindex(")") + 2:].split()[1]), []).append(int(d))
+            except (OSError, ValueError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def _stop_group(server):
+    """Stops the listener and every session process it forked (vsftpd's sessions call setsid, so
+    they are found as descendants): a real outage, not just a closed listening socket."""
+    import signal
+    if server.proc is not None:
+        for kid in _descendants(server.proc.pid):
+            try:
+                os.kill(kid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(server.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            server.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+            server.proc.wait()
+        try:
+            os.killpg(server.proc.pid, signal.SIGKILL)  # sessions that ignored SIGTERM
+        except ProcessLookupError:
+            pass
+    server.proc = None
+    server.log.close()
+
+
 class Vsftpd:
     """FTPS receiver; files land in self.incoming. URL: self.url."""
 
@@ -79,21 +125,11 @@ class Vsftpd:
     def start(self):
         self.log = open(os.path.join(self.dir, "stderr.log"), "ab")
         self.proc = subprocess.Popen([_need("/usr/sbin/vsftpd"), self.conf],
-                                     stdout=self.log, stderr=self.log)
+                                     stdout=self.log, stderr=self.log, start_new_session=True)
         _wait_port(self.port, self.proc, "vsftpd")
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            # vsftpd's session processes are its children; they go with the listener's group
-            # only when told: kill what still holds the port.
-        self.proc = None
-        self.log.close()
+        _stop_group(self)
 
 
 class Sshd:
@@ -138,19 +174,11 @@ class Sshd:
     def start(self):
         self.log = open(os.path.join(self.dir, "stderr.log"), "ab")
         self.proc = subprocess.Popen([_need("/usr/sbin/sshd"), "-D", "-e", "-f", self.conf],
-                                     stdout=self.log, stderr=self.log)
+                                     stdout=self.log, stderr=self.log, start_new_session=True)
         _wait_port(self.port, self.proc, "sshd")
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        self.log.close()
+        _stop_group(self)
 
 
 def wait_gone(port, timeout=20):
