@@ -334,6 +334,7 @@ static void close_all(struct col_app *app)
         app->store = NULL;
     }
     app_derive_close(app);
+    app_tt10_close(app);
     if (app->sink != NULL) {
         app->final_upto = app_commit_target(app);
         app->open_handles++;
@@ -516,6 +517,10 @@ static int start_ingest_side(struct col_app *app)
         return rc;
     }
     rc = app_derive_create(app);
+    if (rc != 0) {
+        return rc;
+    }
+    rc = app_tt10_create(app);
     if (rc != 0) {
         return rc;
     }
