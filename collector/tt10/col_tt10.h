@@ -84,9 +84,10 @@ void col_tt10_fmt_default(struct col_tt10_fmt *fmt);
 
 /* The default map (docs/tt10.md lists it): the string col_tt10_map_parse() takes. Static. */
 const char *col_tt10_map_default_spec(void);
-/* Parses "kind.member=SYMBOL:unit,..." (whitespace around entries ignored; unit may be empty).
- * Strict: the member must exist in the schema; a (kind, member) or (kind, symbol) twice is an
- * error. Returns 0 or CT_E_PARSE with a message naming the entry in err. */
+/* Parses "kind.member=SYMBOL:unit,..." (whitespace around entries ignored, kept inside a symbol;
+ * unit may be empty). Strict: the member must exist in the schema; a (kind, symbol) twice is an
+ * error. A member may have several symbols (aliases read from incoming files); the first is the
+ * one written. Returns 0 or CT_E_PARSE with a message naming the entry in err. */
 int col_tt10_map_parse(const char *spec, struct col_tt10_map *out, char *err, size_t errcap);
 /* Borrowed rows of 'map', or NULL. */
 const struct col_tt10_param *col_tt10_map_member(const struct col_tt10_map *map, enum ct_kind kind,

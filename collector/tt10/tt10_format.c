@@ -207,7 +207,7 @@ static bool spec_text_ok(const char *s, size_t len, bool allow_empty)
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c == 0x7f || c == ',' || c == '=' || c == ':') {
+        if (c < 0x20 || c == 0x7f || c == ',' || c == '=' || c == ':') {
             return false;
         }
     }
@@ -251,10 +251,6 @@ static int map_entry(struct col_tt10_map *m, const char *b, const char *e, char 
     memcpy(p->member, mem->name, strlen(mem->name));
     memcpy(p->symbol, eq + 1, slen);
     memcpy(p->unit, colon + 1, ulen);
-    if (col_tt10_map_member(m, kind, p->member) != NULL) {
-        return tt10_errf(err, errcap, "tt10 map entry \"%.*s\": %s.%s mapped twice", elen, b,
-                         ct_kind_name(kind), p->member);
-    }
     if (col_tt10_map_symbol(m, kind, p->symbol) != NULL) {
         return tt10_errf(err, errcap, "tt10 map entry \"%.*s\": symbol %s used twice for %s", elen,
                          b, p->symbol, ct_kind_name(kind));
