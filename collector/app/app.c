@@ -553,6 +553,7 @@ static int start(struct col_app *app)
         if (rc != 0) {
             return rc;
         }
+        app_tt10_set_key(app, pc.master, pc.master_len);
         pc.require_sig = app->cfg.security_require_signatures;
         pc.future_ms = app->cfg.validate_future_ms;
         pc.backlog_ms = app->cfg.validate_backlog_ms;
