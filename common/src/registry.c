@@ -16,6 +16,7 @@
 
 #include "ct/err.h"
 #include "ct/json.h"
+#include "ct/utf8.h"
 
 #define REG_FILE_MAX (64u * 1024u * 1024u) /* ct_registry_load() refuses larger files */
 #define REG_LINE_MAX (64u * 1024u)         /* one device line; longer lines are errors */
@@ -116,51 +117,6 @@ static int rehash(struct ct_registry *reg, size_t nslots)
     return 0;
 }
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF, no control characters. */
-static bool utf8_text_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = p[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) {
-                return false;
-            }
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i <= n) {
-            return false;
-        }
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += n + 1;
-    }
-    return true;
-}
-
 /* 'is_tag': the text becomes a line-protocol tag value (district, ward), which cannot end in a
  * backslash: it would escape the separator after it (see ct/lp.h), and every point of the device
  * would be refused. The name is never a tag (only JSON strings and quoted fields carry it). */
@@ -173,7 +129,7 @@ static int get_text(struct reg_ctx *c, const cJSON *v, bool is_tag, char **out)
     if (len == 0 || len > REG_TEXT_MAX) {
         return fail(c, v->string, "expected 1..%u bytes of text", REG_TEXT_MAX);
     }
-    if (!utf8_text_valid(v->valuestring, len)) {
+    if (!ct_utf8_text_valid(v->valuestring, len)) {
         return fail(c, v->string, "invalid UTF-8 or a control character");
     }
     if (is_tag && v->valuestring[len - 1] == '\\') {

@@ -4,7 +4,8 @@
  * simulations/bench/tt10_run.py (files/s, a day's backlog).
  *
  *   tt10-bench --dir D [--receivers "URL ..."] [--stations N] [--times T] [--start-ms MS]
- *              [--until-idle] [--max-seconds S] [--parallel P] [--batch B] [--no-fsync]
+ *              [--until-idle | --until-written] [--max-seconds S] [--parallel P] [--batch B]
+ * [--no-fsync]
  *              [--ca FILE | --insecure] [--ssh-key F] [--ssh-pub F] [--known-hosts F]
  *              [--retry-base-ms MS] [--retry-max-ms MS]
  * Exit code 0 when --until-idle was reached (or not asked for), 2 on timeout, 1 on bad usage. */
@@ -29,6 +30,7 @@ struct bench {
     int64_t start_ms;
     long next; /* files put so far */
     bool until_idle;
+    bool until_written; /* exit once every file is written (the receivers may be down) */
     double max_s;
     double t0, t_written, t_idle;
     bool done, timed_out;
@@ -122,6 +124,10 @@ static void tick_cb(uv_timer_t *t)
         st.written + st.write_errors == (uint64_t)total) {
         b->t_written = now_s();
     }
+    if (b->t_written > 0 && b->until_written) {
+        finish(b);
+        return;
+    }
     if (b->t_written > 0 && col_tt10_out_idle(b->out)) {
         b->t_idle = now_s();
         if (b->until_idle) {
@@ -162,6 +168,8 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--until-idle") == 0) {
             b.until_idle = true;
+        } else if (strcmp(a, "--until-written") == 0) {
+            b.until_written = true;
         } else if (strcmp(a, "--no-fsync") == 0) {
             cfg.fsync = false;
         } else if (strcmp(a, "--insecure") == 0) {

@@ -42,12 +42,13 @@ def main():
     ap.add_argument("--stations", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--parallel", type=int, default=4)
+    ap.add_argument("sections", nargs="*", default=["live", "backlog"])
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ct-tt10-bench-")
     v = tt10_servers.Vsftpd(tmp)
     s = tt10_servers.Sshd(tmp)
     try:
-        for name, srv in (("ftps", v), ("sftp", s)):
+        for name, srv in (("ftps", v), ("sftp", s)) if "live" in a.sections else ():
             ob = os.path.join(tmp, "live-" + name)
             rc, st = bench(a.build, ob, srv.url, srv,
                            ["--stations", str(a.stations), "--times", "1", "--until-idle",
@@ -58,12 +59,12 @@ def main():
                               "delivered": st["receivers"][0]["delivered"],
                               "deliver_files_per_s": round(n / st["elapsed_s"], 1),
                               "elapsed_s": st["elapsed_s"], "rc": rc}), flush=True)
-        for name, srv in (("ftps", v), ("sftp", s)):
+        for name, srv in (("ftps", v), ("sftp", s)) if "backlog" in a.sections else ():
             ob = os.path.join(tmp, "backlog-" + name)
             srv.stop()
             rc, st = bench(a.build, ob, srv.url, srv,
                            ["--stations", str(a.stations), "--times", str(a.rounds),
-                            "--until-idle", "--max-seconds", "3", "--no-fsync"])
+                            "--until-written", "--max-seconds", "600", "--no-fsync"])
             n = st["written"]
             srv.start()
             t0 = time.time()

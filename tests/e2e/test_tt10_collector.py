@@ -23,18 +23,14 @@ SRC = os.environ.get("CT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.di
 AIR = "hn-air-0001"
 WATER = "hn-water-0002"
 
-passed = 0
-failed = 0
+CHECKS = []
 
 
 def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok - {what}", flush=True)
-    else:
-        failed += 1
-        print(f"FAIL - {what}", flush=True)
+    """Asserts and records one user-visible fact (printed with the summary)."""
+    assert cond, what
+    CHECKS.append(what)
+    print("ok - " + what, flush=True)
 
 
 def local(ms):
@@ -128,8 +124,7 @@ def main():
               "the bad file is kept whole")
     finally:
         st.close()
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    print(f"{len(CHECKS)} passed, 0 failed")
 
 
 if __name__ == "__main__":

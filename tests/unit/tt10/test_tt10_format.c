@@ -16,25 +16,7 @@
 #include "col_tt10.h"
 #include "ct/err.h"
 #include "ct/registry.h"
-
-static char *read_data(const char *rel, size_t *len)
-{
-    const char *root = getenv("CT_SOURCE_DIR");
-    assert_non_null(root);
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/tests/data/tt10/%s", root, rel);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        print_error("cannot open %s\n", path);
-    }
-    assert_non_null(f);
-    char *buf = malloc(65536);
-    assert_non_null(buf);
-    *len = fread(buf, 1, 65535, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
+#include "tt10_test_util.h"
 
 static struct ct_registry *registry(void)
 {
@@ -108,7 +90,7 @@ static void test_tt10_format_golden(void **state)
     ct_buf_init(&out, COL_TT10_FILE_MAX);
     assert_int_equal(col_tt10_format(&fmt, T0, v, 5, &out), 0);
     size_t glen;
-    char *golden = read_data("out/HN_CITYTEL_KK-0001_20261205143000.txt", &glen);
+    char *golden = tt10_test_data("out/HN_CITYTEL_KK-0001_20261205143000.txt", &glen);
     assert_int_equal(out.len, glen);
     assert_memory_equal(out.p, golden, glen);
     free(golden);
@@ -124,7 +106,7 @@ static void test_tt10_format_golden(void **state)
                                   {dox->symbol, dox->unit, 5.45, COL_TT10_FAULT}};
     ct_buf_reset(&out);
     assert_int_equal(col_tt10_format(&fmt, T0 + 300000, w, 2, &out), 0);
-    golden = read_data("out/HN_CITYTEL_NM-0002_20261205143500.txt", &glen);
+    golden = tt10_test_data("out/HN_CITYTEL_NM-0002_20261205143500.txt", &glen);
     assert_int_equal(out.len, glen);
     assert_memory_equal(out.p, golden, glen);
     free(golden);
@@ -148,7 +130,7 @@ static void parse_file(const char *dir, const char *name, struct col_tt10_file *
     char rel[512];
     snprintf(rel, sizeof(rel), "%s/%s", dir, name);
     size_t len;
-    char *text = read_data(rel, &len);
+    char *text = tt10_test_data(rel, &len);
     *line = 0;
     *rc = col_tt10_parse_name(&fmt, name, strlen(name), f, err, errcap);
     if (*rc == 0) {
@@ -199,7 +181,7 @@ static void test_tt10_parse_bad(void **state)
 {
     (void)state;
     size_t len;
-    char *list = read_data("in/bad/EXPECTED.tsv", &len);
+    char *list = tt10_test_data("in/bad/EXPECTED.tsv", &len);
     struct col_tt10_file *f = malloc(sizeof(*f));
     assert_non_null(f);
     size_t checked = 0;

@@ -20,6 +20,7 @@
 
 #include "col_tt10_in.h"
 #include "ct/err.h"
+#include "tt10_test_util.h"
 
 struct got {
     int n;
@@ -54,28 +55,8 @@ static void copy(const char *src, const char *dir, const char *name)
     assert_int_equal(fwrite(buf, 1, n, out), n);
     fclose(in);
     fclose(out);
-    /* As an upload that finished a while ago: the settle time has passed. */
-    struct timeval tv[2];
-    gettimeofday(&tv[0], NULL);
-    tv[0].tv_sec -= 10;
-    tv[1] = tv[0];
-    assert_int_equal(utimes(tmp, tv), 0);
+    tt10_test_age(tmp); /* an upload that finished a while ago: the settle time has passed */
     assert_int_equal(rename(tmp, dst), 0);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        print_error("missing %s\n", path);
-    }
-    assert_non_null(f);
-    char *buf = calloc(1, 65536);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, 65535, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
 }
 
 static bool closed;
@@ -156,7 +137,7 @@ static void test_tt10_in_folder(void **state)
     /* An unknown station and an unmapped symbol (good syntax). */
     snprintf(src, sizeof(src), "%s/tests/data/tt10/in/good/%s", root, good[0]);
     copy(src, dir, "HN_OTHER_KK-0001_20261205143000.txt");
-    char *list = slurp(strcat(strcpy(src, root), "/tests/data/tt10/in/bad/EXPECTED.tsv"));
+    char *list = tt10_test_data("in/bad/EXPECTED.tsv", NULL);
     size_t nbad = 0;
     for (char *p = list, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
         *nl = '\0';
@@ -196,7 +177,7 @@ static void test_tt10_in_folder(void **state)
     /* Every bad file whole in quarantine, with its reason. */
     char path[1200];
     free(list);
-    list = slurp(strcat(strcpy(src, root), "/tests/data/tt10/in/bad/EXPECTED.tsv"));
+    list = tt10_test_data("in/bad/EXPECTED.tsv", NULL);
     for (char *p = list, *nl; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
         *nl = '\0';
         char *tab = strchr(p, '\t');
@@ -213,7 +194,7 @@ static void test_tt10_in_folder(void **state)
         char want[512];
         snprintf(want, sizeof(want), "line %.*s: %s\n", (int)(colon - tab - 1), tab + 1, colon + 1);
         snprintf(path, sizeof(path), "%s/.quarantine/%s.reason", dir, p);
-        char *got = slurp(path);
+        char *got = tt10_test_slurp(path, NULL);
         assert_string_equal(got, want);
         free(got);
         snprintf(path, sizeof(path), "%s/.quarantine/%s", dir, p);
@@ -221,7 +202,7 @@ static void test_tt10_in_folder(void **state)
     }
     free(list);
     snprintf(path, sizeof(path), "%s/.quarantine/HN_OTHER_KK-0001_20261205143000.txt.reason", dir);
-    char *why = slurp(path);
+    char *why = tt10_test_slurp(path, NULL);
     assert_string_equal(why, "line 0: station HN_OTHER_KK-0001 is not in the registry\n");
     free(why);
 
@@ -233,16 +214,12 @@ static void test_tt10_in_folder(void **state)
     assert_non_null(f);
     fputs("PM-2.5\t1\tug/m3\t20261205150000\t00\r\nBenzen\t1\tug/m3\t20261205150000\t00\r\n", f);
     fclose(f);
-    struct timeval tv[2];
-    gettimeofday(&tv[0], NULL);
-    tv[0].tv_sec -= 10;
-    tv[1] = tv[0];
-    assert_int_equal(utimes(path, tv), 0);
+    tt10_test_age(path);
     run_until(&loop, in, 3, nbad + 2, 1);
     assert_int_equal(g->n, 3);
     snprintf(path, sizeof(path), "%s/.quarantine/HN_CITYTEL_KK-0001_20261205150000.txt.reason",
              dir);
-    why = slurp(path);
+    why = tt10_test_slurp(path, NULL);
     assert_string_equal(why, "line 2: symbol Benzen is not mapped for kind air\n");
     free(why);
     snprintf(path, sizeof(path), "%s/%s", dir, good[0]);

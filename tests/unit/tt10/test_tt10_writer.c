@@ -16,23 +16,9 @@
 
 #include "col_tt10_writer.h"
 #include "ct/err.h"
+#include "tt10_test_util.h"
 
 #define T0 ((int64_t)1796455800000) /* 2026-12-05 14:30:00 in Hanoi */
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        print_error("cannot open %s\n", path);
-    }
-    assert_non_null(f);
-    char *buf = malloc(65536);
-    assert_non_null(buf);
-    *len = fread(buf, 1, 65535, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
 
 static void reading(struct ct_reading *r, const char *id, int64_t ts, const char *m1, double v1,
                     const char *m2, double v2)
@@ -131,7 +117,7 @@ static void test_tt10_writer_interval_means(void **state)
         snprintf(p1, sizeof(p1), "%s/files/%s", tmpl, names[i]);
         snprintf(p2, sizeof(p2), "%s/tests/data/tt10/writer/%s", root, names[i]);
         size_t l1, l2;
-        char *got = slurp(p1, &l1), *want = slurp(p2, &l2);
+        char *got = tt10_test_slurp(p1, &l1), *want = tt10_test_slurp(p2, &l2);
         assert_int_equal(l1, l2);
         assert_memory_equal(got, want, l1);
         free(got);
