@@ -122,6 +122,13 @@ def main():
         check(why == "line 2: value of COD: expected a decimal number\n", f"reason: {why!r}")
         check(os.path.exists(os.path.join(in_dir, ".quarantine", bname)),
               "the bad file is kept whole")
+        wait_until(lambda: st.metric('citytel_tt10_in_files_total{outcome="quarantined"}') == 1,
+                   20, "the quarantine counted")
+        check(st.metric('citytel_tt10_in_files_total{outcome="accepted"}') == 1 and
+              st.metric('citytel_tt10_in_files_total{outcome="duplicate"}') == 1 and
+              st.metric("citytel_tt10_in_flagged_values_total") == 1 and
+              st.metric("citytel_tt10_files_total") >= 1,
+              "/metrics counts the files in and out")
     finally:
         st.close()
     print(f"{len(CHECKS)} passed, 0 failed")
