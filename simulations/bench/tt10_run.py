@@ -13,6 +13,7 @@ Not a test: prints figures (one JSON line per measurement)."""
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,6 +83,7 @@ def main():
     finally:
         v.stop()
         s.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

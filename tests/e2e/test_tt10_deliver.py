@@ -15,6 +15,7 @@ Phases:
      delivers the backlog."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -116,6 +117,7 @@ def main():
         for srv in (v, s):
             if srv is not None and srv.proc is not None:
                 srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
