@@ -306,6 +306,7 @@ static void close_all(struct col_app *app)
         app->store = NULL;
     }
     app_derive_close(app);
+    app_tt10_close(app);
     if (app->sink != NULL) {
         app->final_upto = app_commit_target(app);
         app->open_handles++;
@@ -491,6 +492,10 @@ static int start_ingest_side(struct col_app *app)
     if (rc != 0) {
         return rc;
     }
+    rc = app_tt10_create(app);
+    if (rc != 0) {
+        return rc;
+    }
     if (app->cfg.mqtt_silence_reconnect_s > 0) {
         uv_timer_start(&app->watchdog_timer, on_watchdog, 5000, 5000);
     }
@@ -520,6 +525,7 @@ static int start(struct col_app *app)
         if (rc != 0) {
             return rc;
         }
+        app_tt10_set_key(app, pc.master, pc.master_len);
         pc.require_sig = app->cfg.security_require_signatures;
         pc.future_ms = app->cfg.validate_future_ms;
         pc.backlog_ms = app->cfg.validate_backlog_ms;

@@ -87,6 +87,7 @@ static void on_tick(uv_timer_t *t)
      * still belong to. */
     if (app->flow_started && app->replay_until == 0 && !app->rebuilding) {
         col_derive_tick(app->derive, app_now_ms());
+        app_tt10_tick(app, app_now_ms());
     }
 }
 

@@ -355,6 +355,7 @@ static bool process(struct col_app *app, struct col_msg *m)
             col_derive_qc_lp(&qc, &app->lp, 0);
         }
         col_derive_add(app->derive, v.dev, &v.reading, m->seq, m->recv_ms);
+        app_tt10_add(app, v.dev, &v.reading, qc.text);
     }
     rc = app_flush_overflow(app) ? col_sink_enqueue(app->sink, app->lp.p, app->lp.len, m->seq)
                                  : CT_E_FULL;

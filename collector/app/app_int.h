@@ -15,6 +15,8 @@
 #include "col_app.h"
 #include "col_config.h"
 #include "col_derive.h"
+#include "col_tt10_in.h"
+#include "col_tt10_writer.h"
 #include "col_http.h"
 #include "col_intake.h"
 #include "col_mqtt.h"
@@ -55,17 +57,23 @@ struct col_app {
     struct col_mqtt *mqtt;
     struct col_intake *intake;
     struct col_quarantine *quarantine;
-    struct col_http *http;       /* public listener: map, layers, OGC API */
-    struct col_http *http_staff; /* staff listener: /healthz, /metrics */
-    struct app_layers *layers;   /* the public layers (app_layers.c) */
-    struct col_derive *derive;   /* app_derive.c */
-    struct col_store *store;     /* the query client (app_store()): rebuild and layers */
-    uv_timer_t tick_timer;       /* drives col_derive_tick */
-    struct ct_buf overflow;      /* points waiting for room in the sink (bounded) */
-    uint64_t overflow_mark;      /* the lowest mark in the overflow buffer (0: empty) */
-    uint64_t alerts_unsent;      /* alerts the MQTT client's queue refused */
-    uint64_t points_dropped;     /* points lost because the overflow buffer was full */
-    bool rebuilding;             /* rebuild queries running: replay and ticks wait */
+    struct col_http *http;        /* public listener: map, layers, OGC API */
+    struct col_http *http_staff;  /* staff listener: /healthz, /metrics */
+    struct app_layers *layers;    /* the public layers (app_layers.c) */
+    struct col_derive *derive;    /* app_derive.c */
+    struct col_tt10_writer *tt10; /* app_tt10.c; NULL when tt10.out_dir is empty */
+    struct col_tt10_in *tt10_in;  /* app_tt10.c; NULL when tt10.in_dir is empty */
+    uint8_t tt10_master[256];     /* master key: signs incoming files' readings (app_tt10.c) */
+    size_t tt10_master_len;
+    uint64_t tt10_in_flagged; /* incoming values with status 01/02, kept out */
+    uint64_t tt10_in_refused; /* incoming files the intake refused */
+    struct col_store *store;  /* the query client (app_store()): rebuild and layers */
+    uv_timer_t tick_timer;    /* drives col_derive_tick */
+    struct ct_buf overflow;   /* points waiting for room in the sink (bounded) */
+    uint64_t overflow_mark;   /* the lowest mark in the overflow buffer (0: empty) */
+    uint64_t alerts_unsent;   /* alerts the MQTT client's queue refused */
+    uint64_t points_dropped;  /* points lost because the overflow buffer was full */
+    bool rebuilding;          /* rebuild queries running: replay and ticks wait */
     int rebuild_pending;
     uint64_t rebuild_rows;
     uv_idle_t drain_idle;    /* continues a drain that yielded */
@@ -186,6 +194,16 @@ void app_reload(struct col_app *app);
 int app_derive_create(struct col_app *app);
 int app_derive_rebuild(struct col_app *app);
 void app_derive_close(struct col_app *app);
+/* app_tt10.c: TT 10/2021 station files (docs/tt10.md). Create returns 0 when disabled. */
+int app_tt10_create(struct col_app *app);
+void app_tt10_add(struct col_app *app, const struct ct_device *dev, const struct ct_reading *r,
+                  const char *qc);
+void app_tt10_tick(struct col_app *app, int64_t now_ms);
+void app_tt10_close(struct col_app *app);
+/* Keeps a copy of the master key (may be NULL) for signing incoming files' readings. */
+void app_tt10_set_key(struct col_app *app, const uint8_t *master, size_t len);
+/* After a registry reload. */
+void app_tt10_registry(struct col_app *app);
 
 /* app_layers.c */
 int app_layers_routes(struct col_app *app);

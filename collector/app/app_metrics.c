@@ -261,6 +261,49 @@ static void http_metrics(struct col_app *app, struct mset *m)
     }
 }
 
+/* TT 10/2021 station files (docs/tt10.md). */
+static void tt10_metrics(struct col_app *app, struct mset *m)
+{
+    if (app->tt10 != NULL) {
+        struct col_tt10_writer_stats ws;
+        struct col_tt10_out_stats os;
+        col_tt10_writer_stats(app->tt10, &ws);
+        col_tt10_out_stats(col_tt10_writer_outbox(app->tt10), &os);
+        COUNTER(m, "citytel_tt10_files_total", "Station files written to the outbox.", os.written);
+        COUNTER(m, "citytel_tt10_write_errors_total", "Station files that could not be written.",
+                os.write_errors + ws.put_errors);
+        COUNTER(m, "citytel_tt10_late_values_total",
+                "Values that came after their interval's file was written.", ws.late);
+        COUNTER(m, "citytel_tt10_pruned_total", "Station files removed by the retention.",
+                os.pruned);
+        for (size_t i = 0; i < os.nreceivers; i++) {
+            const char *labels[] = {"receiver", os.r[i].url, NULL};
+            put(m, COL_METRIC_COUNTER, "citytel_tt10_delivered_total",
+                "Station files delivered, by receiver.", labels, (int64_t)os.r[i].delivered);
+            put(m, COL_METRIC_COUNTER, "citytel_tt10_upload_failures_total",
+                "Failed uploads (each retried), by receiver.", labels, (int64_t)os.r[i].failures);
+            put(m, COL_METRIC_GAUGE, "citytel_tt10_receiver_up",
+                "1 when the receiver's last upload succeeded.", labels, os.r[i].up ? 1 : 0);
+        }
+    }
+    if (app->tt10_in != NULL) {
+        struct col_tt10_in_stats is;
+        col_tt10_in_stats(app->tt10_in, &is);
+        static const char *const outcomes[] = {"accepted", "quarantined", "duplicate"};
+        uint64_t v[] = {is.accepted, is.quarantined, is.duplicates};
+        for (size_t i = 0; i < 3; i++) {
+            const char *labels[] = {"outcome", outcomes[i], NULL};
+            put(m, COL_METRIC_COUNTER, "citytel_tt10_in_files_total",
+                "Incoming station files, by outcome.", labels, (int64_t)v[i]);
+        }
+        COUNTER(m, "citytel_tt10_in_flagged_values_total",
+                "Incoming values with status 01 or 02, kept out of the validated data.",
+                app->tt10_in_flagged);
+        COUNTER(m, "citytel_tt10_in_refused_total", "Incoming files the journal could not take.",
+                app->tt10_in_refused);
+    }
+}
+
 int app_metrics_render(struct col_app *app, struct ct_buf *out)
 {
     struct mset m = {NULL, 0};
@@ -279,6 +322,7 @@ int app_metrics_render(struct col_app *app, struct ct_buf *out)
     ingest_metrics(app, &m);
     derive_metrics(app, &m);
     http_metrics(app, &m);
+    tt10_metrics(app, &m);
     COUNTER(&m, "citytel_quarantined_total", "Rejected messages written to the quarantine.",
             app->quarantined);
     COUNTER(&m, "citytel_reject_table_overflow_total",

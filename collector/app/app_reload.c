@@ -188,6 +188,7 @@ void app_reload(struct col_app *app)
     app->registry = reg;
     if (app->derive != NULL) {
         col_derive_registry(app->derive, reg);
+        app_tt10_registry(app);
     }
     for (size_t i = 0; i < ndone; i++) {
         if (to_apply[i]->apply != NULL) {

@@ -55,6 +55,7 @@ enum col_cfg_log_level {
 enum col_cfg_precision { COL_CFG_PREC_S = 0, COL_CFG_PREC_MS, COL_CFG_PREC_US, COL_CFG_PREC_NS };
 enum col_cfg_fsync { COL_CFG_FSYNC_ALWAYS = 0, COL_CFG_FSYNC_INTERVAL, COL_CFG_FSYNC_NONE };
 enum col_cfg_full_policy { COL_CFG_FULL_BLOCK = 0, COL_CFG_FULL_DROP_OLDEST };
+enum col_cfg_eol { COL_CFG_EOL_CRLF = 0, COL_CFG_EOL_LF };
 enum col_cfg_role { COL_CFG_ROLE_ALL = 0, COL_CFG_ROLE_INGEST, COL_CFG_ROLE_LAYERS };
 
 struct col_config {
@@ -144,6 +145,22 @@ struct col_config {
     char *map_tile_url;
     char *map_tile_attribution;
     int64_t layers_refresh_ms;
+
+    char *tt10_out_dir; /* "" = no station files */
+    char *tt10_receivers;
+    char *tt10_ca_file;
+    bool tt10_tls_verify;
+    char *tt10_ssh_private_key;
+    char *tt10_ssh_public_key;
+    char *tt10_ssh_known_hosts;
+    int64_t tt10_retention_ms;
+    int64_t tt10_interval_ms;
+    int64_t tt10_utc_offset_min;
+    int64_t tt10_decimals;
+    int tt10_eol; /* enum col_cfg_eol */
+    char *tt10_params;
+    int64_t tt10_parallel;
+    char *tt10_in_dir; /* "" = no incoming files */
 };
 
 /* One row of the table. */
@@ -196,7 +213,7 @@ bool col_config_key_equal(const struct col_cfg_key *k, const struct col_config *
 int col_config_format_value(const struct col_cfg_key *k, const struct col_config *cfg, char *buf,
                             size_t cap);
 
-#define COL_CONFIG_MAX_KEYS 96 /* the table has fewer rows; a unit test checks it */
+#define COL_CONFIG_MAX_KEYS 128 /* the table has fewer rows; a unit test checks it */
 
 /* Result of comparing a running config with a newly loaded one. */
 struct col_config_diff {

@@ -69,6 +69,12 @@ int col_config_check(const struct col_config *c, char *err, size_t errcap)
         return bad(err, errcap,
                    "keys \"mqtt.cert_file\" and \"mqtt.key_file\": set both or neither");
     }
+    if (86400000 % c->tt10_interval_ms != 0) {
+        return bad(err, errcap, "key \"tt10.interval\" (at $.tt10.interval): must divide a day");
+    }
+    if (c->tt10_receivers[0] != '\0' && c->tt10_out_dir[0] == '\0') {
+        return bad(err, errcap, "key \"tt10.receivers\" needs \"tt10.out_dir\" (the outbox)");
+    }
     if (strpbrk(c->mqtt_share_group, "/+#") != NULL) {
         return bad(err, errcap,
                    "key \"mqtt.share_group\" (at $.mqtt.share_group): must not contain '/', '+' "

@@ -214,6 +214,45 @@ static const struct col_cfg_key keys[] = {
       "Attribution text the tile provider requires (shown on the map)."),
     MS("layers.refresh_ms", layers_refresh_ms, "30s", 1000, 86400000, true,
        "How often the public layers are rebuilt from the store."),
+
+    /* TT 10/2021/TT-BTNMT station files (docs/tt10.md). */
+    S("tt10.out_dir", tt10_out_dir, "", false,
+      "Outbox of national-format station files (files/, queue/); empty: none are written. Only "
+      "devices with tt10 codes in the registry get files."),
+    SECRET("tt10.receivers", tt10_receivers,
+           "Receivers of the station files, separated by spaces: ftp://, ftpes:// (explicit "
+           "TLS), ftps:// (implicit TLS) or sftp:// URLs ending in '/', credentials in the URL "
+           "(user:password@); empty: files are written and kept, not sent."),
+    S("tt10.ca_file", tt10_ca_file, "", false,
+      "CA bundle for FTPS receivers; empty: the system's CAs."),
+    B("tt10.tls_verify", tt10_tls_verify, "true", false,
+      "Verify FTPS receivers' certificates and host names."),
+    S("tt10.ssh_private_key", tt10_ssh_private_key, "", false,
+      "Private key file for SFTP receivers (PEM); empty: password authentication only."),
+    S("tt10.ssh_public_key", tt10_ssh_public_key, "", false,
+      "Public key file matching tt10.ssh_private_key; empty: derived from the private key."),
+    S("tt10.ssh_known_hosts", tt10_ssh_known_hosts, "", false,
+      "known_hosts file pinning SFTP receivers' host keys; empty: host keys are not checked."),
+    MS("tt10.retention", tt10_retention_ms, "60d", DAY_MS, 3650 * DAY_MS, false,
+       "Station files (sent or not) are kept this long, then pruned (the circular: at least 60 "
+       "days)."),
+    MS("tt10.interval", tt10_interval_ms, "5m", 60000, 3600000, false,
+       "Measurement interval of the files: one file per station per interval, the interval's "
+       "mean of validated values; divides a day."),
+    I("tt10.utc_offset_min", tt10_utc_offset_min, "420", -720, 840, false,
+      "Offset of the files' local time from UTC in minutes (Vietnam: 420, UTC+7)."),
+    I("tt10.decimals", tt10_decimals, "2", 0, 6, false,
+      "Digits after the decimal point of the values written."),
+    E("tt10.eol", tt10_eol, "crlf", "crlf|lf", false,
+      "End of line written (crlf: the format's); lf is accepted in incoming files only when "
+      "this is lf."),
+    S("tt10.params", tt10_params, "", false,
+      "Parameter map kind.member=SYMBOL:unit,... between our members and the files' symbols; "
+      "empty: the built-in map (docs/tt10.md)."),
+    I("tt10.parallel", tt10_parallel, "4", 1, 16, false, "Uploads at once per receiver."),
+    S("tt10.in_dir", tt10_in_dir, "", false,
+      "Folder watched for incoming station files (the receiving FTP server's); empty: none are "
+      "read."),
 };
 
 const struct col_cfg_key *col_config_keys(size_t *count)

@@ -42,6 +42,13 @@ int col_curl_uv_start(struct col_curl_uv *cu, struct col_curl_xfer *xfer, col_cu
 /* Removes an active transfer without calling its done callback. No-op if it is not active. */
 void col_curl_uv_cancel(struct col_curl_uv *cu, struct col_curl_xfer *xfer);
 
+/* Runs every active transfer once (curl_multi_socket_all) and hands finished ones to their done
+ * callbacks. A stall breaker for libcurl 7.88's FTP, whose passive data connection can wait in
+ * the DO_MORE state with neither a socket nor a timer to wake it under the multi-socket API
+ * (tests/e2e/test_tt10_deliver.py hangs without it); the tt10 outbox calls it on a short timer
+ * while uploads run. */
+void col_curl_uv_run_all(struct col_curl_uv *cu);
+
 /* Number of active transfers. */
 size_t col_curl_uv_active(const struct col_curl_uv *cu);
 

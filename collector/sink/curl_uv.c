@@ -138,6 +138,21 @@ static void on_timer(uv_timer_t *t)
     check_info(cu);
 }
 
+void col_curl_uv_run_all(struct col_curl_uv *cu)
+{
+    if (cu == NULL || cu->closing || cu->active == 0) {
+        return;
+    }
+    int running;
+    /* Deprecated as a main driver, not removed; the only call that runs handles that wait on
+     * neither a socket nor a timer. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    curl_multi_socket_all(cu->multi, &running);
+#pragma GCC diagnostic pop
+    check_info(cu);
+}
+
 static int cb_timer(CURLM *multi, long timeout_ms, void *userp)
 {
     struct col_curl_uv *cu = userp;

@@ -17,6 +17,7 @@
 #include "ct/err.h"
 #include "ct/json.h"
 #include "ct/bytes.h"
+#include "ct/utf8.h"
 
 #define REG_FILE_MAX (64u * 1024u * 1024u) /* ct_registry_load() refuses larger files */
 #define REG_LINE_MAX (64u * 1024u)         /* one device line; longer lines are errors */
@@ -47,7 +48,10 @@ static int fail(struct reg_ctx *c, const char *member, const char *fmt, ...)
         return CT_E_PARSE;
     }
     int used;
-    if (member != NULL) {
+    if (c->line == 0) {
+        used = snprintf(c->err, c->errcap, "%s: member \"%s\": ", c->origin,
+                        member != NULL ? member : "");
+    } else if (member != NULL) {
         used = snprintf(c->err, c->errcap, "%s:%zu: member \"%s\": ", c->origin, c->line, member);
     } else {
         used = snprintf(c->err, c->errcap, "%s:%zu: ", c->origin, c->line);
@@ -104,51 +108,6 @@ static int rehash(struct ct_registry *reg, size_t nslots)
     return 0;
 }
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF, no control characters. */
-static bool utf8_text_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = p[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f) {
-                return false;
-            }
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i <= n) {
-            return false;
-        }
-        for (size_t k = 1; k <= n; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) {
-                return false;
-            }
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff)) {
-            return false;
-        }
-        i += n + 1;
-    }
-    return true;
-}
-
 /* 'is_tag': the text becomes a line-protocol tag value (district, ward), which cannot end in a
  * backslash: it would escape the separator after it (see ct/lp.h), and every point of the device
  * would be refused. The name is never a tag (only JSON strings and quoted fields carry it). */
@@ -161,7 +120,7 @@ static int get_text(struct reg_ctx *c, const cJSON *v, bool is_tag, char **out)
     if (len == 0 || len > REG_TEXT_MAX) {
         return fail(c, v->string, "expected 1..%u bytes of text", REG_TEXT_MAX);
     }
-    if (!utf8_text_valid(v->valuestring, len)) {
+    if (!ct_utf8_text_valid(v->valuestring, len)) {
         return fail(c, v->string, "invalid UTF-8 or a control character");
     }
     if (is_tag && v->valuestring[len - 1] == '\\') {
@@ -232,6 +191,61 @@ static int get_bands(struct reg_ctx *c, const cJSON *v, struct ct_device *d)
     return 0;
 }
 
+/* A TT 10/2021 code: 1..CT_TT10_CODE_MAX characters of [A-Za-z0-9-]. */
+static bool tt10_code_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > CT_TT10_CODE_MAX) {
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '-')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The "tt10" object: exactly province, facility and station, each a valid code. */
+static int get_tt10(struct reg_ctx *c, const cJSON *v, struct ct_device *d)
+{
+    static const char *const names[3] = {"province", "facility", "station"};
+    char *dst[3] = {d->tt10_province, d->tt10_facility, d->tt10_station};
+    if (!cJSON_IsObject(v)) {
+        return fail(c, "tt10", "expected an object {\"province\", \"facility\", \"station\"}");
+    }
+    bool seen[3] = {false, false, false};
+    const cJSON *m;
+    cJSON_ArrayForEach(m, v)
+    {
+        int k = 0;
+        while (k < 3 && strcmp(m->string, names[k]) != 0) {
+            k++;
+        }
+        if (k == 3) {
+            return fail(c, "tt10", "unknown member \"%s\"", m->string);
+        }
+        if (seen[k]) {
+            return fail(c, "tt10", "member \"%s\" appears twice", names[k]);
+        }
+        seen[k] = true;
+        size_t len = cJSON_IsString(m) ? strlen(m->valuestring) : 0;
+        if (!cJSON_IsString(m) || !tt10_code_valid(m->valuestring, len)) {
+            return fail(c, "tt10", "member \"%s\": expected 1..%d characters of [A-Za-z0-9-]",
+                        names[k], CT_TT10_CODE_MAX);
+        }
+        memcpy(dst[k], m->valuestring, len + 1);
+    }
+    for (int k = 0; k < 3; k++) {
+        if (!seen[k]) {
+            return fail(c, "tt10", "member \"%s\" required", names[k]);
+        }
+    }
+    d->has_tt10 = true;
+    return 0;
+}
+
 /* Members every kind has, then the kind-specific ones. */
 enum { M_ID, M_KIND, M_NAME, M_LAT, M_LON, M_DISTRICT, M_WARD, M__REQUIRED };
 
@@ -240,7 +254,8 @@ static const char *const required_members[M__REQUIRED] = {"id",  "kind",     "na
 
 static bool member_allowed(enum ct_kind kind, const char *name)
 {
-    if (strcmp(name, "public") == 0 || strcmp(name, "interval_s") == 0) {
+    if (strcmp(name, "public") == 0 || strcmp(name, "interval_s") == 0 ||
+        strcmp(name, "tt10") == 0) {
         return true;
     }
     switch (kind) {
@@ -317,6 +332,8 @@ static int parse_member(struct reg_ctx *c, const cJSON *m, struct ct_device *d, 
             return fail(c, k, "expected \"lot\" or \"bay\"");
         }
         return 0;
+    } else if (strcmp(k, "tt10") == 0) {
+        return get_tt10(c, m, d);
     } else if (strcmp(k, "capacity") == 0) {
         return get_int(c, m, 0, 1000000, &d->capacity);
     }
@@ -486,6 +503,56 @@ static int check_bays(struct reg_ctx *c, const struct ct_registry *reg, const si
     return 0;
 }
 
+static int cmp_tt10(const void *a, const void *b)
+{
+    const struct ct_device *x = *(const struct ct_device *const *)a;
+    const struct ct_device *y = *(const struct ct_device *const *)b;
+    int r = strcmp(x->tt10_province, y->tt10_province);
+    if (r == 0) {
+        r = strcmp(x->tt10_facility, y->tt10_facility);
+    }
+    if (r == 0) {
+        r = strcmp(x->tt10_station, y->tt10_station);
+    }
+    return r;
+}
+
+/* No two devices share TT 10/2021 codes: an incoming file names its station by them. Sorted
+ * pointers (n log n), so a large registry loads fast. */
+static int check_tt10_unique(struct reg_ctx *c, const struct ct_registry *reg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < reg->n; i++) {
+        n += reg->devs[i].has_tt10;
+    }
+    if (n < 2) {
+        return 0;
+    }
+    const struct ct_device **v = malloc(n * sizeof(*v));
+    if (v == NULL) {
+        return CT_E_NOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < reg->n; i++) {
+        if (reg->devs[i].has_tt10) {
+            v[k++] = &reg->devs[i];
+        }
+    }
+    qsort(v, n, sizeof(*v), cmp_tt10);
+    int rc = 0;
+    for (k = 1; k < n; k++) {
+        if (cmp_tt10(&v[k - 1], &v[k]) == 0) {
+            c->line = 0;
+            rc = fail(c, "tt10", "devices \"%s\" and \"%s\" have the same codes %s_%s_%s",
+                      v[k - 1]->id, v[k]->id, v[k]->tt10_province, v[k]->tt10_facility,
+                      v[k]->tt10_station);
+            break;
+        }
+    }
+    free(v);
+    return rc;
+}
+
 int ct_registry_parse(const char *text, size_t len, const char *origin, struct ct_registry **out,
                       char *err, size_t errcap)
 {
@@ -525,6 +592,9 @@ int ct_registry_parse(const char *text, size_t len, const char *origin, struct c
         pos = end + 1;
     }
     rc = check_bays(&c, reg, bay_lines);
+    if (rc == 0) {
+        rc = check_tt10_unique(&c, reg);
+    }
     if (rc != 0) {
         goto out_fail;
     }

@@ -13,6 +13,10 @@
  *            increasing numbers: depth band thresholds for this station)
  *   parking: mode ("lot"|"bay", required), capacity (integer >= 0, required for lot),
  *            lot (string id of the lot, required for bay)
+ *   any kind: tt10 (object: the station's codes in the national TT 10/2021/TT-BTNMT file format,
+ *            docs/tt10.md): {"province": ..., "facility": ..., "station": ...}, each 1..32
+ *            characters of [A-Za-z0-9-] (no '_': it separates the codes in the file name); all
+ *            three required, no other member.
  * Unknown members and a duplicate id are errors naming the line. */
 #ifndef CT_REGISTRY_H
 #define CT_REGISTRY_H
@@ -25,6 +29,7 @@
 enum ct_park_mode { CT_PARK_NONE = 0, CT_PARK_LOT, CT_PARK_BAY };
 
 #define CT_MAX_BANDS 8
+#define CT_TT10_CODE_MAX 32 /* bytes of one TT 10/2021 code (province, facility, station) */
 
 struct ct_device {
     char id[CT_ID_MAX + 1];
@@ -43,6 +48,10 @@ struct ct_device {
     enum ct_park_mode park_mode;   /* parking */
     int64_t capacity;              /* parking lot */
     char lot[CT_ID_MAX + 1];       /* parking bay: its lot's id */
+    bool has_tt10;                 /* the tt10 codes below are set */
+    char tt10_province[CT_TT10_CODE_MAX + 1];
+    char tt10_facility[CT_TT10_CODE_MAX + 1];
+    char tt10_station[CT_TT10_CODE_MAX + 1];
 };
 
 struct ct_registry; /* opaque; an id -> device hash table */

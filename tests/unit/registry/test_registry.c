@@ -308,6 +308,55 @@ static void test_registry_load_file(void **state)
     assert_int_equal(ct_registry_count(NULL), 0);
 }
 
+/* The optional TT 10/2021 codes: read when present, strict (charset, length, members), and no two
+ * devices share them (an incoming station file names its device by them). */
+static void test_registry_tt10_codes(void **state)
+{
+    (void)state;
+    struct ct_registry *reg = parse_ok(
+        "{\"id\":\"a1\",\"kind\":\"air\",\"name\":\"Trạm Hàng Bông\",\"lat\":21,\"lon\":105,"
+        "\"district\":\"Hoàn Kiếm\",\"ward\":\"Hàng Bông\",\"tt10\":{\"province\":\"HN\","
+        "\"facility\":\"CITYTEL\",\"station\":\"KK-0001\"}}\n"
+        "{\"id\":\"a2\",\"kind\":\"air\",\"name\":\"x\",\"lat\":21,\"lon\":105,"
+        "\"district\":\"x\",\"ward\":\"y\"}\n");
+    const struct ct_device *d = ct_registry_find(reg, "a1", 2);
+    assert_non_null(d);
+    assert_true(d->has_tt10);
+    assert_string_equal(d->tt10_province, "HN");
+    assert_string_equal(d->tt10_facility, "CITYTEL");
+    assert_string_equal(d->tt10_station, "KK-0001");
+    assert_false(ct_registry_find(reg, "a2", 2)->has_tt10);
+    ct_registry_free(reg);
+
+    expect_error("{\"id\":\"a1\",\"kind\":\"air\"," BASE
+                 ",\"tt10\":{\"province\":\"HN\",\"facility\":\"F_1\",\"station\":\"S\"}}",
+                 "registry.jsonl:3: member \"tt10\": member \"facility\": expected 1..32 "
+                 "characters of [A-Za-z0-9-]");
+    expect_error("{\"id\":\"a1\",\"kind\":\"air\"," BASE
+                 ",\"tt10\":{\"province\":\"HN\",\"facility\":\"F\"}}",
+                 "registry.jsonl:3: member \"tt10\": member \"station\" required");
+    expect_error("{\"id\":\"a1\",\"kind\":\"air\"," BASE
+                 ",\"tt10\":{\"province\":\"HN\",\"facility\":\"F\",\"station\":\"S\","
+                 "\"x\":1}}",
+                 "registry.jsonl:3: member \"tt10\": unknown member \"x\"");
+    expect_error("{\"id\":\"a1\",\"kind\":\"air\"," BASE ",\"tt10\":\"HN_F_S\"}",
+                 "registry.jsonl:3: member \"tt10\": expected an object {\"province\", "
+                 "\"facility\", \"station\"}");
+
+    const char *dup = "{\"id\":\"a1\",\"kind\":\"air\",\"name\":\"x\",\"lat\":21,\"lon\":105,"
+                      "\"district\":\"x\",\"ward\":\"y\",\"tt10\":{\"province\":\"HN\","
+                      "\"facility\":\"F\",\"station\":\"S\"}}\n"
+                      "{\"id\":\"w1\",\"kind\":\"water\",\"name\":\"x\",\"lat\":21,\"lon\":105,"
+                      "\"district\":\"x\",\"ward\":\"y\",\"tt10\":{\"province\":\"HN\","
+                      "\"facility\":\"F\",\"station\":\"S\"}}\n";
+    struct ct_registry *bad = NULL;
+    char err[256] = "";
+    assert_int_equal(ct_registry_parse(dup, strlen(dup), "r", &bad, err, sizeof(err)), CT_E_PARSE);
+    assert_null(bad);
+    assert_string_equal(err, "r: member \"tt10\": devices \"a1\" and \"w1\" have the same "
+                             "codes HN_F_S");
+}
+
 static void test_registry_empty(void **state)
 {
     (void)state;
@@ -326,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_registry_many_devices_hash),
         cmocka_unit_test(test_registry_load_file),
         cmocka_unit_test(test_registry_empty),
+        cmocka_unit_test(test_registry_tt10_codes),
         cmocka_unit_test(test_registry_tag_text_ending_in_backslash),
         cmocka_unit_test(test_registry_out_of_memory),
     };

@@ -1,0 +1,190 @@
+/* app_tt10.c - the collector's TT 10/2021 station files (collector/tt10): creates the writer
+ * and its outbox from the tt10.* keys, feeds it accepted readings, ticks and closes it; and the
+ * watched folder of incoming files, whose readings enter the journal as MQTT messages do.
+ *
+ * An incoming file becomes one "up" message of its device: the values with status 00 as the
+ * payload's members (01 calibrating and 02 fault values are kept out of the validated data and
+ * counted in tt10_in_flagged), ts the file's time, boot TT10_BOOT and seq the file's minute since
+ * the epoch, so the pipeline's (boot, seq) check stores the same measurement once however often
+ * the file comes. Signed with the device key when a master key is configured: the file is trusted
+ * because the FTP account that uploaded it authenticates the station (docs/tt10.md). */
+#include <string.h>
+
+#include "col_intake.h"
+#include "ct/payload.h"
+#include "ct/sig.h"
+#include "ct/topic.h"
+
+#define TT10_BOOT 1000000000ull /* the boot number of readings from station files */
+
+#include "app_int.h"
+#include "col_obs.h"
+#include "col_tt10_writer.h"
+#include "ct/err.h"
+
+void app_tt10_set_key(struct col_app *app, const uint8_t *master, size_t len)
+{
+    app->tt10_master_len = master != NULL && len <= sizeof(app->tt10_master) ? len : 0;
+    if (app->tt10_master_len > 0) {
+        memcpy(app->tt10_master, master, len);
+    }
+}
+
+static void on_file(void *arg, const struct ct_device *dev, const struct ct_reading *in,
+                    const enum col_tt10_status *status, const char *file)
+{
+    struct col_app *app = arg;
+    struct ct_reading r = *in;
+    r.n = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        if (status[i] == COL_TT10_MEASURING) {
+            r.values[r.n++] = in->values[i];
+        } else {
+            app->tt10_in_flagged++;
+        }
+    }
+    if (r.n == 0 || app->intake == NULL) {
+        return;
+    }
+    r.boot = TT10_BOOT;
+    r.seq = (uint64_t)(in->ts_ms / 60000);
+    char topic[CT_TOPIC_MAX + 1], sig[CT_SIG_HEX_LEN + 1] = "";
+    char mem[CT_PAYLOAD_MAX + 1];
+    struct ct_buf payload;
+    ct_buf_init_fixed(&payload, mem, sizeof(mem));
+    int rc = ct_topic_format(CT_TOPIC_UP, dev->kind, dev->id, topic, sizeof(topic));
+    if (rc == 0) {
+        rc = ct_payload_encode(&r, &payload);
+    }
+    if (rc == 0 && app->tt10_master_len > 0) {
+        uint8_t key[CT_KEY_LEN];
+        rc = ct_sig_device_key(app->tt10_master, app->tt10_master_len, dev->id, key);
+        if (rc == 0) {
+            rc = ct_sig_sign(key, topic, strlen(topic), payload.p, payload.len, sig);
+        }
+        memset(key, 0, sizeof(key));
+    }
+    if (rc == 0) {
+        rc = col_intake_add(app->intake, topic, strlen(topic), sig, strlen(sig), payload.p,
+                            payload.len, app_now_ms(), 0);
+    }
+    if (rc != 0) {
+        app->tt10_in_refused++;
+        col_log(COL_LOG_WARN, "tt10", "station file %s not taken: %s", file, ct_strerror(rc));
+    }
+}
+
+static int create_in(struct col_app *app, const struct col_tt10_map *map)
+{
+    const struct col_config *c = &app->cfg;
+    struct col_tt10_in_cfg ic = {
+        .dir = c->tt10_in_dir,
+        .map = map,
+        .settle_ms = 2000,
+        .poll_ms = 5000,
+        .batch = 512,
+        .cb = on_file,
+        .arg = app,
+    };
+    col_tt10_fmt_default(&ic.fmt);
+    ic.fmt.utc_offset_min = (int)c->tt10_utc_offset_min;
+    ic.fmt.accept_lf = c->tt10_eol == COL_CFG_EOL_LF;
+    char err[COL_CONFIG_ERR_MAX] = "";
+    int rc = col_tt10_in_create(app->loop, &ic, app->registry, &app->tt10_in, err, sizeof(err));
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "tt10", "cannot watch incoming station files: %s", err);
+    }
+    return rc;
+}
+
+void app_tt10_registry(struct col_app *app)
+{
+    if (app->tt10_in != NULL) {
+        col_tt10_in_registry(app->tt10_in, app->registry);
+    }
+}
+
+int app_tt10_create(struct col_app *app)
+{
+    const struct col_config *c = &app->cfg;
+    struct col_tt10_map map;
+    char err[COL_CONFIG_ERR_MAX] = "";
+    const char *spec = c->tt10_params[0] != '\0' ? c->tt10_params : col_tt10_map_default_spec();
+    if (col_tt10_map_parse(spec, &map, err, sizeof(err)) != 0) {
+        col_log(COL_LOG_ERROR, "tt10", "key \"tt10.params\": %s", err);
+        return CT_E_INVAL;
+    }
+    if (c->tt10_in_dir[0] != '\0') {
+        int rc = create_in(app, &map);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (c->tt10_out_dir[0] == '\0') {
+        return 0;
+    }
+    struct col_tt10_writer_cfg wc;
+    memset(&wc, 0, sizeof(wc));
+    col_tt10_fmt_default(&wc.fmt);
+    wc.fmt.utc_offset_min = (int)c->tt10_utc_offset_min;
+    wc.fmt.decimals = (int)c->tt10_decimals;
+    wc.fmt.eol = c->tt10_eol == COL_CFG_EOL_LF ? "\n" : "\r\n";
+    wc.fmt.accept_lf = c->tt10_eol == COL_CFG_EOL_LF;
+    wc.map = &map;
+    wc.interval_ms = c->tt10_interval_ms;
+    wc.max_devices = ct_registry_count(app->registry) + 1024;
+    wc.out = (struct col_tt10_out_cfg){
+        .dir = c->tt10_out_dir,
+        .receivers = c->tt10_receivers,
+        .ca_file = c->tt10_ca_file,
+        .tls_verify = c->tt10_tls_verify,
+        .ssh_private_key = c->tt10_ssh_private_key,
+        .ssh_public_key = c->tt10_ssh_public_key,
+        .ssh_known_hosts = c->tt10_ssh_known_hosts,
+        .fsync = true,
+        .retention_ms = c->tt10_retention_ms,
+        .prune_interval_ms = 3600 * 1000,
+        .retry_base_ms = 1000,
+        .retry_max_ms = 60000,
+        .timeout_ms = 30000,
+        .parallel = (uint32_t)c->tt10_parallel,
+        .batch = 256,
+        .max_puts = 4 * wc.max_devices,
+    };
+    int rc = col_tt10_writer_create(app->loop, &wc, &app->tt10, err, sizeof(err));
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "tt10", "cannot start the station files: %s", err);
+    }
+    return rc;
+}
+
+void app_tt10_add(struct col_app *app, const struct ct_device *dev, const struct ct_reading *r,
+                  const char *qc)
+{
+    col_tt10_writer_add(app->tt10, dev, r, qc);
+}
+
+void app_tt10_tick(struct col_app *app, int64_t now_ms)
+{
+    col_tt10_writer_tick(app->tt10, now_ms);
+}
+
+static void on_closed(void *arg)
+{
+    struct col_app *app = arg;
+    app->open_handles--;
+}
+
+void app_tt10_close(struct col_app *app)
+{
+    if (app->tt10_in != NULL) {
+        app->open_handles++;
+        col_tt10_in_close(app->tt10_in, on_closed, app);
+        app->tt10_in = NULL;
+    }
+    if (app->tt10 != NULL) {
+        app->open_handles++;
+        col_tt10_writer_close(app->tt10, on_closed, app);
+        app->tt10 = NULL;
+    }
+}

@@ -1,0 +1,55 @@
+/* col_tt10_writer.h - station files from validated data: the mean of each member's accepted
+ * values over each interval (tt10.interval, 5 minutes), one file per station with tt10 codes per
+ * interval, handed to the outbox (col_tt10_out.h) for writing and delivery.
+ *
+ * The file's time is the interval's end (a 14:25:00..14:29:59 mean is written as 14:30:00, as
+ * data loggers stamp their averages). Status per value: 00 when at least one value of the
+ * interval passed quality control (the mean is of those), 02 (fault) when every value was
+ * flagged by QC (the mean is of all of them); 01 (calibrating) is never written from MQTT data,
+ * which has no calibration state. An interval is written once its end plus a grace (a quarter of
+ * the interval, at least 10 s) has passed; values that arrive later for a written interval are
+ * counted in 'late' and dropped.
+ *
+ * Loop thread only. Devices beyond max_devices are counted and not tracked. */
+#ifndef COL_TT10_WRITER_H
+#define COL_TT10_WRITER_H
+#include <stdint.h>
+#include <uv.h>
+
+#include "col_tt10.h"
+#include "col_tt10_out.h"
+#include "ct/payload.h"
+#include "ct/registry.h"
+
+struct col_tt10_writer_cfg {
+    struct col_tt10_fmt fmt;        /* copied (its strings must stay valid: static or config) */
+    const struct col_tt10_map *map; /* copied */
+    int64_t interval_ms;            /* divides a day */
+    size_t max_devices;
+    struct col_tt10_out_cfg out; /* the outbox */
+};
+
+struct col_tt10_writer_stats {
+    uint64_t files;      /* files handed to the outbox */
+    uint64_t late;       /* values for intervals already written */
+    uint64_t untracked;  /* readings of devices beyond max_devices */
+    uint64_t put_errors; /* files the outbox refused (full or invalid) */
+};
+
+struct col_tt10_writer;
+
+/* Returns 0, CT_E_INVAL (message in err), CT_E_IO or CT_E_NOMEM. */
+int col_tt10_writer_create(uv_loop_t *loop, const struct col_tt10_writer_cfg *cfg,
+                           struct col_tt10_writer **out, char *err, size_t errcap);
+/* One accepted reading of 'dev' (borrowed for the call; devices without tt10 codes are ignored).
+ * 'qc' is the reading's QC flag text ("pm25:spike,..."; "" when clean). */
+void col_tt10_writer_add(struct col_tt10_writer *w, const struct ct_device *dev,
+                         const struct ct_reading *r, const char *qc);
+/* Writes every interval whose end + grace <= now_ms. Call about once a second. */
+void col_tt10_writer_tick(struct col_tt10_writer *w, int64_t now_ms);
+void col_tt10_writer_stats(const struct col_tt10_writer *w, struct col_tt10_writer_stats *st);
+struct col_tt10_out *col_tt10_writer_outbox(struct col_tt10_writer *w);
+/* Asynchronous (closes the outbox); accepts NULL. Open intervals are not written. */
+void col_tt10_writer_close(struct col_tt10_writer *w, void (*closed_cb)(void *arg), void *arg);
+
+#endif
