@@ -6,14 +6,42 @@
 #include "col_config.h"
 #include "col_indices.h"
 
+/* The installed layout (cmake/CtInstall.cmake sets these). */
+#ifndef CT_SYSCONFDIR
+#define CT_SYSCONFDIR "/etc/citytel"
+#endif
+#ifndef CT_STATEDIR
+#define CT_STATEDIR "/var/lib/citytel"
+#endif
+#ifndef CT_MAPDIR
+#define CT_MAPDIR "/usr/share/citytel/map"
+#endif
+
 static void usage(FILE *f)
 {
+    static const char *const files[][2] = {
+        {CT_SYSCONFDIR "/collector.json", "the config (docs/config.md)"},
+        {CT_SYSCONFDIR "/registry.jsonl", "the stations (registry.path)"},
+        {CT_SYSCONFDIR "/master.key", "fleet master key (security.master_key_file)"},
+        {CT_SYSCONFDIR "/mqtt.password", "broker password (mqtt.password_file)"},
+        {CT_STATEDIR "/spool", "the journal (spool.dir)"},
+        {CT_STATEDIR "/quarantine.jsonl", "rejected messages (quarantine.path)"},
+        {CT_MAPDIR, "the public map page (map.dir)"},
+    };
+
     fprintf(f, "usage:\n"
                "  collector [run] -c CONFIG.json      run the collector\n"
                "  collector check-config -c CONFIG     check a config file and exit\n"
                "  collector aqi <vn|us> <pollutant> <averaging> <value>...\n"
                "                                       print one AQI as JSON\n"
-               "  collector --version\n");
+               "  collector --version\n"
+               "\nfiles (as installed; the config sets each path):\n");
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        fprintf(f, "  %-36s %s\n", files[i][0], files[i][1]);
+    }
+    fprintf(f, "signals: SIGHUP reloads the registry and the reloadable keys (docs/config.md);\n"
+               "SIGTERM stops after handing the store what it accepts (the rest stays in the\n"
+               "journal).\n");
 }
 
 static int check_config(const char *path)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "app_int.h"
+#include "col_notify.h"
 #include "col_obs.h"
 #include "ct/err.h"
 #include "ct/sig.h"
@@ -404,6 +405,7 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     struct col_app *app = s->data;
 
     col_log(COL_LOG_INFO, "app", "signal %d", signum);
+    (void)col_notify("STOPPING=1");
     shutdown_app(app);
 }
 
@@ -603,6 +605,9 @@ int col_app_run(const struct col_app_opts *opts)
         app->exit_code = 1;
         col_log(COL_LOG_ERROR, "app", "start-up failed: %s", ct_strerror(rc));
         shutdown_app(app);
+    } else if (col_notify("READY=1") != 0) {
+        /* systemd's Type=notify (packaging/citytel-collector.service). */
+        col_log(COL_LOG_WARN, "app", "cannot notify $NOTIFY_SOCKET of readiness");
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     app->flow_started = app->next_seq > 0;
