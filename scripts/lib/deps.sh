@@ -3,7 +3,8 @@
 
 CT_DEBIAN_PACKAGES="build-essential cmake pkg-config clang libpaho-mqtt-dev libuv1-dev
 libcurl4-openssl-dev libcjson-dev libmbedtls-dev libssl-dev zlib1g-dev libhttp-parser-dev libcmocka-dev
-mosquitto mosquitto-clients influxdb curl python3 openssl ca-certificates clang-format git"
+mosquitto mosquitto-clients influxdb curl python3 openssl ca-certificates clang-format git
+prometheus fakeroot dpkg-dev"
 
 ct_missing_packages()
 {
