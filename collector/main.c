@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "col_app.h"
-#include "col_config.h"
 #include "col_indices.h"
 
 /* The installed layout (cmake/CtInstall.cmake sets these). */
@@ -31,7 +30,8 @@ static void usage(FILE *f)
 
     fprintf(f, "usage:\n"
                "  collector [run] -c CONFIG.json      run the collector\n"
-               "  collector check-config -c CONFIG     check a config file and exit\n"
+               "  collector check-config -c CONFIG     load the config, registry, keys and TLS\n"
+               "                                       files as run would, and exit\n"
                "  collector aqi <vn|us> <pollutant> <averaging> <value>...\n"
                "                                       print one AQI as JSON\n"
                "  collector --version\n"
@@ -42,20 +42,6 @@ static void usage(FILE *f)
     fprintf(f, "signals: SIGHUP reloads the registry and the reloadable keys (docs/config.md);\n"
                "SIGTERM stops after handing the store what it accepts (the rest stays in the\n"
                "journal).\n");
-}
-
-static int check_config(const char *path)
-{
-    struct col_config cfg;
-    char err[COL_CONFIG_ERR_MAX];
-
-    if (col_config_load(path, &cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
-    }
-    printf("%s: ok\n", path);
-    col_config_free(&cfg);
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -92,14 +78,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    struct col_app_opts opts = {.config_path = config};
     if (strcmp(cmd, "check-config") == 0) {
-        return check_config(config);
+        return col_app_check(&opts);
     }
     if (strcmp(cmd, "run") != 0) {
         fprintf(stderr, "collector: unknown command \"%s\"\n", cmd);
         usage(stderr);
         return 2;
     }
-    struct col_app_opts opts = {.config_path = config};
     return col_app_run(&opts);
 }

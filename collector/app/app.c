@@ -643,3 +643,46 @@ int col_app_run(const struct col_app_opts *opts)
     free(app);
     return rc;
 }
+
+/* `collector check-config`: loads what start() loads before it touches the network or the disk
+ * (the config, the registry, the key files, the MQTT password file, URI and TLS files) through
+ * the same functions, so a file that would stop `run` stops the check, with the same message
+ * naming the file (and for the registry, the line). tests/e2e/test_check_config.py. */
+int col_app_check(const struct col_app_opts *opts)
+{
+    struct col_app *app = calloc(1, sizeof(*app));
+    struct col_pipeline_cfg pc;
+    uint8_t keys[2][256];
+    char err[COL_CONFIG_ERR_MAX];
+    uv_loop_t loop;
+    int rc;
+
+    if (app == NULL || uv_loop_init(&loop) != 0) {
+        free(app);
+        return 1;
+    }
+    app->loop = &loop;
+    rc = col_config_load(opts->config_path, &app->cfg, err, sizeof(err));
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "config", "%s", err);
+        goto done;
+    }
+    rc = load_registry(app->cfg.registry_path, &app->registry);
+    if (rc == 0 && app->cfg.collector_role != COL_CFG_ROLE_LAYERS) {
+        memset(&pc, 0, sizeof(pc));
+        rc = load_keys(app, &pc, keys);
+        memset(keys, 0, sizeof(keys));
+        rc = rc ? rc : create_mqtt(app); /* password file, URI, TLS files; nothing is sent */
+    }
+    if (rc == 0) {
+        printf("%s: ok (%zu devices in %s)\n", opts->config_path, ct_registry_count(app->registry),
+               app->cfg.registry_path);
+    }
+    col_mqtt_free(app->mqtt);
+    ct_registry_free(app->registry);
+    col_config_free(&app->cfg);
+done:
+    (void)uv_loop_close(&loop);
+    free(app);
+    return rc == 0 ? 0 : 1;
+}
