@@ -584,17 +584,29 @@ static int start(struct col_app *app)
     return app_derive_rebuild(app);
 }
 
-int col_app_run(const struct col_app_opts *opts)
+/* A zeroed app on 'loop' (initialised here); NULL when either fails. Free with free() after
+ * uv_loop_close(). */
+static struct col_app *app_alloc(uv_loop_t *loop)
 {
     struct col_app *app = calloc(1, sizeof(*app));
+
+    if (app == NULL || uv_loop_init(loop) != 0) {
+        free(app);
+        return NULL;
+    }
+    app->loop = loop;
+    return app;
+}
+
+int col_app_run(const struct col_app_opts *opts)
+{
     uv_loop_t loop;
+    struct col_app *app = app_alloc(&loop);
     int rc;
 
-    if (app == NULL || uv_loop_init(&loop) != 0) {
-        free(app);
+    if (app == NULL) {
         return 1;
     }
-    app->loop = &loop;
     app->opts = *opts;
     app->started_ms = app_now_ms();
     ct_buf_init(&app->lp, 64 * 1024);
@@ -650,18 +662,16 @@ int col_app_run(const struct col_app_opts *opts)
  * naming the file (and for the registry, the line). tests/e2e/test_check_config.py. */
 int col_app_check(const struct col_app_opts *opts)
 {
-    struct col_app *app = calloc(1, sizeof(*app));
+    uv_loop_t loop;
+    struct col_app *app = app_alloc(&loop);
     struct col_pipeline_cfg pc;
     uint8_t keys[2][256];
     char err[COL_CONFIG_ERR_MAX];
-    uv_loop_t loop;
     int rc;
 
-    if (app == NULL || uv_loop_init(&loop) != 0) {
-        free(app);
+    if (app == NULL) {
         return 1;
     }
-    app->loop = &loop;
     rc = col_config_load(opts->config_path, &app->cfg, err, sizeof(err));
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "config", "%s", err);

@@ -5,17 +5,18 @@ Reads the ELF files back with readelf (binutils): position independent (type DYN
 full RELRO (a GNU_RELRO segment and BIND_NOW), the stack protector (__stack_chk_fail imported)
 and, for optimized builds without a sanitizer, _FORTIFY_SOURCE (checked variants such as
 __snprintf_chk imported). Usage: check_hardening.py BUILD_TYPE SANITIZED(0|1) PROGRAM..."""
+import os
 import subprocess
 import sys
+import time
 
-passed = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+from durlib import Checks  # noqa: E402
 
-
-def check(cond, what):
-    global passed, failed
-    passed, failed = (passed + 1, failed) if cond else (passed, failed + 1)
-    print(("ok - " if cond else "FAIL - ") + what, flush=True)
+checks = Checks()
+check = checks.check
+T0 = time.time()
 
 
 def readelf(*args):
@@ -40,8 +41,7 @@ def main():
             chk = sorted({w.split("@")[0] for w in syms.split() if w.startswith("__")
                           and w.split("@")[0].endswith("_chk") and w != "__stack_chk_fail"})
             check(len(chk) > 0, f"{name} uses _FORTIFY_SOURCE's checked functions ({chk[:4]})")
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or passed == 0 else 0)
+    sys.exit(checks.done(T0))
 
 
 if __name__ == "__main__":

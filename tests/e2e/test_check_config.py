@@ -13,21 +13,21 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+from durlib import Checks  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
 EXE = os.path.join(BUILD, "collector", "app", "collector")
 GOOD_LINE = {"id": "hn-air-0001", "kind": "air", "name": "Trạm Hàng Bông", "lat": 21.03,
              "lon": 105.847, "district": "Hoàn Kiếm", "ward": "Hàng Bông"}
 
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    passed, failed = (passed + 1, failed) if cond else (passed, failed + 1)
-    print(("ok - " if cond else "FAIL - ") + what, flush=True)
+checks = Checks()
+check = checks.check
+T0 = time.time()
 
 
 def write(path, text, mode=0o600):
@@ -98,8 +98,7 @@ def main():
         check(rc == 1 and "broken.json:" in err, f"malformed JSON fails naming file:line ({err.strip()})")
     finally:
         shutil.rmtree(d, ignore_errors=True)
-        print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or passed == 0 else 0)
+    sys.exit(checks.done(T0))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+from durlib import Checks  # noqa: E402
 from harness import Stack, wait_until  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR",
@@ -29,14 +31,9 @@ SRC = os.environ.get("CT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.di
     os.path.abspath(__file__)))))
 DEV = "hn-air-0001"  # in config/registry.jsonl, installed as /etc/citytel/registry.jsonl
 
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    passed, failed = (passed + 1, failed) if cond else (passed, failed + 1)
-    print(("ok - " if cond else "FAIL - ") + what, flush=True)
+checks = Checks()
+check = checks.check
+T0 = time.time()
 
 
 def run(argv, **kw):
@@ -137,6 +134,9 @@ def main():
                   "the built map page is in /usr/share/citytel/map")
         else:
             print("# dashboards/map/dist is not built: the map page is not packaged")
+        check(os.path.exists(os.path.join(root, "usr/share/doc/citytel/examples/prometheus/"
+                                          "citytel.rules.yml")),
+              "the Prometheus alert rules are installed with the examples")
         exe = os.path.join(root, "usr/bin/collector")
         helptext = run([exe, "--help"]).stdout
         check(all(f in helptext for f in ("/etc/citytel/collector.json", "/var/lib/citytel/spool",
@@ -229,8 +229,7 @@ def main():
               and not os.path.exists(key), "purge removes the programs, the state and the key")
     finally:
         st.close()
-        print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or passed == 0 else 0)
+    sys.exit(checks.done(T0))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+from durlib import Checks  # noqa: E402
 from harness import Stack, free_port, wait_until  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
@@ -27,14 +29,9 @@ SRC = os.environ.get("CT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.di
 RULES = os.path.join(SRC, "config", "prometheus", "citytel.rules.yml")
 DEV = "hn-air-0001"
 
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    passed, failed = (passed + 1, failed) if cond else (passed, failed + 1)
-    print(("ok - " if cond else "FAIL - ") + what, flush=True)
+checks = Checks()
+check = checks.check
+T0 = time.time()
 
 
 def alerts(port):
@@ -164,8 +161,7 @@ scrape_configs:
               "CitytelStoreDown resolves once InfluxDB is back")
     finally:
         st.close()
-        print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or passed == 0 else 0)
+    sys.exit(checks.done(T0))
 
 
 if __name__ == "__main__":
