@@ -12,60 +12,32 @@
 #include "col_obs.h"
 #include "ct/err.h"
 #include "ct/sig.h"
+#include "ct/key.h"
 
 /* What the sink may still deliver at a stop; SIGTERM exits within 5 s whatever the store does
  * (tests/e2e/test_dur_spool_full.py). */
 #define SHUTDOWN_DRAIN_MS 3000
 
-/* Reads a master key: hex text (64 or more hex digits, surrounding white space ignored). A key
- * file must not be readable by group or others. The key is never logged. */
-static int read_key_hex(const char *text, size_t len, uint8_t *key, size_t cap, size_t *klen)
-{
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) {
-        len--;
-    }
-    while (len > 0 && (*text == ' ' || *text == '\n')) {
-        text++;
-        len--;
-    }
-    if (len < 32 || len % 2 != 0 || len / 2 > cap) {
-        return CT_E_PARSE;
-    }
-    if (ct_hex_decode(text, len, key, len / 2) != 0) {
-        return CT_E_PARSE;
-    }
-    *klen = len / 2;
-    return 0;
-}
-
+/* Reads a master key file (ct_key_read_file: the one rule for key files). The file must not be
+ * readable by group or others (e2e_security). The key is never logged. */
 static int load_key_file(const char *path, uint8_t *key, size_t cap, size_t *klen)
 {
-    char text[1024];
-    struct stat st;
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int rc;
+    unsigned mode = 0;
+    int rc = ct_key_read_file(path, CT_KEY_MASTER_MIN, key, cap, klen, &mode);
 
-    if (fd < 0) {
+    if (rc == CT_E_IO) {
         col_log(COL_LOG_ERROR, "app", "master key file %s: %s", path, strerror(errno));
-        return CT_E_IO;
+        return rc;
     }
-    if (fstat(fd, &st) != 0 || (st.st_mode & 077) != 0) {
+    if ((mode & 077) != 0) {
         col_log(COL_LOG_ERROR, "app",
                 "master key file %s: readable by group or others (mode %03o); chmod 600 it", path,
-                (unsigned)(st.st_mode & 0777));
-        close(fd);
+                mode & 0777);
         return CT_E_INVAL;
     }
-    n = read(fd, text, sizeof(text));
-    close(fd);
-    if (n <= 0) {
-        col_log(COL_LOG_ERROR, "app", "master key file %s is empty", path);
-        return CT_E_PARSE;
-    }
-    rc = read_key_hex(text, (size_t)n, key, cap, klen);
     if (rc != 0) {
-        col_log(COL_LOG_ERROR, "app", "master key file %s: expected at least 32 hex digits", path);
+        col_log(COL_LOG_ERROR, "app", "master key file %s: expected at least %d hex digits (%s)",
+                path, 2 * CT_KEY_MASTER_MIN, ct_strerror(rc));
     }
     return rc;
 }
@@ -86,7 +58,7 @@ static int load_keys(struct col_app *app, struct col_pipeline_cfg *pc, uint8_t k
     } else if (c->security_master_key_env[0] != '\0' &&
                getenv(c->security_master_key_env) != NULL) {
         const char *v = getenv(c->security_master_key_env);
-        rc = read_key_hex(v, strlen(v), key[0], 256, &pc->master_len);
+        rc = ct_key_parse(v, strlen(v), CT_KEY_MASTER_MIN, key[0], 256, &pc->master_len);
         if (rc != 0) {
             col_log(COL_LOG_ERROR, "app", "environment variable %s: expected hex digits",
                     c->security_master_key_env);

@@ -29,6 +29,7 @@
 
 #include "app_int.h"
 #include "col_obs.h"
+#include "ct/bytes.h"
 #include "ct/err.h"
 
 #define CKPT_MAGIC 0x31465443u /* "CTF1" */
@@ -38,18 +39,14 @@
 static void put32(struct ct_buf *b, uint32_t v, int *rc)
 {
     uint8_t p[4];
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
+    ct_put_le32(p, v);
     *rc = *rc ? *rc : ct_buf_add(b, p, 4);
 }
 
 static void put64(struct ct_buf *b, uint64_t v, int *rc)
 {
     uint8_t p[8];
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
+    ct_put_le64(p, v);
     *rc = *rc ? *rc : ct_buf_add(b, p, 8);
 }
 

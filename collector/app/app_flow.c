@@ -190,12 +190,46 @@ void app_count_reject(struct col_app *app, enum ct_reject reason, const char *de
 /* Writes the counted rejections as `rejected` points (tags reason, device; field count) at the
  * flush time, so that operators see them in the store. Their mark is the last processed record:
  * the journal is not committed past them before the store has them. */
+/* Logs one WARN line summarising the messages rejected since the last summary (duplicates are
+ * not errors and are left out): hostile or broken input is told, at most once per flush period,
+ * whatever its rate (e2e_hostile checks the line). */
+static void reject_log_summary(struct col_app *app)
+{
+    char text[512];
+    size_t len = 0;
+    uint64_t total = 0;
+
+    for (int r = 0; r < CT_REJ__COUNT; r++) {
+        uint64_t n = app->rejlog_count[r];
+        if (n == 0) {
+            continue;
+        }
+        total += n;
+        if (len < sizeof(text)) {
+            int w = snprintf(text + len, sizeof(text) - len, "%s%s %llu", len ? ", " : "",
+                             ct_reject_name((enum ct_reject)r), (unsigned long long)n);
+            len += w > 0 ? (size_t)w : 0;
+        }
+        app->rejlog_count[r] = 0;
+    }
+    if (total == 0) {
+        return;
+    }
+    col_log(COL_LOG_WARN, "pipeline",
+            "rejected %llu message(s) in the last %d s: %s; newest: %s from %s: %s (quarantined; "
+            "see citytel_rejected_total)",
+            (unsigned long long)total, APP_REJECT_FLUSH_MS / 1000, len ? text : "",
+            ct_reject_name(app->rejlog_reason),
+            app->rejlog_device[0] ? app->rejlog_device : "an unknown device", app->rejlog_why);
+}
+
 void app_reject_flush_cb(uv_timer_t *t)
 {
     struct col_app *app = container_of(t, struct col_app, reject_timer);
     int64_t now = app_now_ms();
     struct ct_buf out;
 
+    reject_log_summary(app);
     if (app->nrejects == 0 || app->sink_full || app->sink == NULL) {
         return;
     }
@@ -291,6 +325,10 @@ static bool process(struct col_app *app, struct col_msg *m)
         if (v.reject != CT_REJ_DUPLICATE) {
             col_log(COL_LOG_DEBUG, "pipeline", "rejected %s: %s", ct_reject_name(v.reject),
                     v.why.text);
+            app->rejlog_count[v.reject]++;
+            app->rejlog_reason = v.reject;
+            snprintf(app->rejlog_device, sizeof(app->rejlog_device), "%s", v.device);
+            snprintf(app->rejlog_why, sizeof(app->rejlog_why), "%s", v.why.text);
             quarantine(app, m, &v);
         }
         goto out_done;

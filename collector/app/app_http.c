@@ -82,19 +82,6 @@ static void on_metrics(struct col_http_req *req, void *arg)
     ct_buf_free(&out);
 }
 
-/* Appends 's' as the body of a JSON string (quotes and backslashes escaped, controls dropped). */
-static void json_str(struct ct_buf *out, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') {
-            ct_buf_add(out, "\\", 1);
-        }
-        if ((unsigned char)*s >= 0x20) {
-            ct_buf_add(out, s, 1);
-        }
-    }
-}
-
 /* /config.json: what the map page needs to know (the base-map tiles; empty for offline). */
 static void on_map_config(struct col_http_req *req, void *arg)
 {
@@ -102,11 +89,11 @@ static void on_map_config(struct col_http_req *req, void *arg)
     struct ct_buf out;
 
     ct_buf_init(&out, 16384);
-    ct_buf_adds(&out, "{\"tile_url\":\"");
-    json_str(&out, app->cfg.map_tile_url);
-    ct_buf_adds(&out, "\",\"attribution\":\"");
-    json_str(&out, app->cfg.map_tile_attribution);
-    ct_buf_adds(&out, "\",\"layers\":[\"air\",\"water\",\"rain\",\"flood\",\"parking\"]}\n");
+    ct_buf_adds(&out, "{\"tile_url\":");
+    ct_buf_add_json_str(&out, app->cfg.map_tile_url, strlen(app->cfg.map_tile_url));
+    ct_buf_adds(&out, ",\"attribution\":");
+    ct_buf_add_json_str(&out, app->cfg.map_tile_attribution, strlen(app->cfg.map_tile_attribution));
+    ct_buf_adds(&out, ",\"layers\":[\"air\",\"water\",\"rain\",\"flood\",\"parking\"]}\n");
     struct col_http_resp resp = {.status = 200,
                                  .content_type = "application/json",
                                  .body = out.p,

@@ -134,6 +134,12 @@ struct col_app {
     struct app_reject_slot rejects[APP_REJECT_SLOTS];
     size_t nrejects;
     uint64_t reject_overflow;
+    /* The log's summary of rejections since the last one (at most one line per flush period):
+     * counts per reason, and the newest rejection's device and reason text as an example. */
+    uint64_t rejlog_count[CT_REJ__COUNT];
+    char rejlog_device[CT_ID_MAX + 1];
+    char rejlog_why[160];
+    enum ct_reject rejlog_reason;
     uint64_t quarantined;
 
     atomic_bool closing;

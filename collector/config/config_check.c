@@ -159,21 +159,7 @@ static int json_string(const char *s, char *buf, size_t cap)
 {
     struct ct_buf b;
     ct_buf_init_fixed(&b, buf, cap);
-    int rc = ct_buf_adds(&b, "\"");
-    for (const char *p = s; *p != '\0' && rc == 0; p++) {
-        unsigned char ch = (unsigned char)*p;
-        if (ch == '"' || ch == '\\') {
-            rc = ct_buf_printf(&b, "\\%c", ch);
-        } else if (ch < 0x20) {
-            rc = ct_buf_printf(&b, "\\u%04x", ch);
-        } else {
-            rc = ct_buf_add(&b, p, 1);
-        }
-    }
-    if (rc == 0) {
-        rc = ct_buf_adds(&b, "\"");
-    }
-    return rc;
+    return ct_buf_add_json_str(&b, s, strlen(s));
 }
 
 int col_config_format_value(const struct col_cfg_key *k, const struct col_config *cfg, char *buf,

@@ -5,6 +5,7 @@
 
 #include "ct/err.h"
 #include "derive_int.h"
+#include "ct/bytes.h"
 
 int64_t col_derive_floor_div(int64_t a, int64_t b)
 {
@@ -92,19 +93,9 @@ void col_derive_emit_flush(struct col_derive *d)
     ct_buf_reset(&d->out);
 }
 
-static size_t hash_id(const char *id)
-{
-    size_t h = 1469598103934665603u;
-
-    for (; *id != '\0'; id++) {
-        h = (h ^ (unsigned char)*id) * 1099511628211u;
-    }
-    return h;
-}
-
 struct dv *col_derive_dv_find(struct col_derive *d, const char *id)
 {
-    size_t i = hash_id(id) & (d->index_cap - 1);
+    size_t i = (size_t)ct_fnv1a64_str(id) & (d->index_cap - 1);
 
     while (d->index[i] != 0) {
         struct dv *v = &d->dv[d->index[i] - 1];
@@ -188,7 +179,7 @@ struct dv *col_derive_dv_get(struct col_derive *d, const char *id, enum ct_kind 
         return NULL;
     }
     v->used = true;
-    i = hash_id(id) & (d->index_cap - 1);
+    i = (size_t)ct_fnv1a64_str(id) & (d->index_cap - 1);
     while (d->index[i] != 0) {
         i = (i + 1) & (d->index_cap - 1);
     }
@@ -202,6 +193,7 @@ void col_derive_dv_copy_names(struct dv *v, const struct ct_device *dev)
     col_derive_copy_str(v->name, sizeof(v->name), dev->name);
     col_derive_copy_str(v->district, sizeof(v->district), dev->district);
     col_derive_copy_str(v->ward, sizeof(v->ward), dev->ward);
+    v->is_public = dev->is_public;
     v->interval_ms =
         (int64_t)(dev->interval_s > 0 ? dev->interval_s : ct_kind_default_interval_s(dev->kind)) *
         1000;

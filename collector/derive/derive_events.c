@@ -277,19 +277,9 @@ void col_derive_station_point(struct col_derive *d, struct dv *v, int64_t now_ms
 
 static int json_str(struct ct_buf *b, const char *key, const char *s)
 {
-    int rc = ct_buf_printf(b, ",\"%s\":\"", key);
+    int rc = ct_buf_printf(b, ",\"%s\":", key);
 
-    for (; rc == 0 && s != NULL && *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            rc = ct_buf_printf(b, "\\%c", c);
-        } else if (c < 0x20) {
-            rc = ct_buf_printf(b, "\\u%04x", c);
-        } else {
-            rc = ct_buf_add(b, s, 1);
-        }
-    }
-    return rc != 0 ? rc : ct_buf_adds(b, "\"");
+    return rc != 0 ? rc : ct_buf_add_json_str(b, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
 void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type, int64_t ts,
@@ -314,7 +304,10 @@ void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type
     col_derive_fld_s(&f[1], "label", label_vi);
     col_derive_fld_f(&f[2], "value", value);
     col_derive_emit_point(d, "alert", t, 3, f, 3, ts);
-    if (d->emit.on_alert == NULL) {
+    /* The alert topic is public (the map and city systems read it): a station the registry marks
+     * `"public": false` raises its alert in the store only, for the staff
+     * (test_derive_alerts: test_private_station_alert_stays_off_mqtt). */
+    if (d->emit.on_alert == NULL || !v->is_public) {
         return;
     }
     /* The district level of the topic is the name's ASCII slug ("Đống Đa" -> "dong-da"); the

@@ -94,6 +94,7 @@ struct dv {
     char name[DV_STR];
     char district[DV_STR];
     char ward[DV_STR];
+    bool is_public; /* the registry's `public`: false keeps its alerts off the public topic */
     int64_t interval_ms;
     int64_t last_seen_ms; /* arrival of the newest reading, 0 none */
     bool stale;

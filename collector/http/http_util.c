@@ -9,6 +9,7 @@
 #include "col_http.h"
 #include "ct/err.h"
 #include "http_int.h"
+#include "ct/bytes.h"
 
 const char *col_http_reason(int status)
 {
@@ -79,11 +80,7 @@ const char *col_http_content_type(const char *name)
 
 void col_http_etag(const char *body, size_t len, bool gzip, char out[24])
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)body[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = ct_fnv1a64(body, len);
     snprintf(out, 24, "\"%016llx%s\"", (unsigned long long)h, gzip ? "-gz" : "");
 }
 
@@ -120,20 +117,6 @@ bool col_http_etag_matches(const char *inm, const char *etag)
     return false;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 long col_http_pct_decode(const char *s, size_t len, bool plus, char *out, size_t cap)
 {
     size_t n = 0;
@@ -143,8 +126,8 @@ long col_http_pct_decode(const char *s, size_t len, bool plus, char *out, size_t
             if (i + 2 >= len) {
                 return -1;
             }
-            int hi = hexval(s[i + 1]);
-            int lo = hexval(s[i + 2]);
+            int hi = ct_hex_digit(s[i + 1]);
+            int lo = ct_hex_digit(s[i + 2]);
             if (hi < 0 || lo < 0) {
                 return -1;
             }

@@ -6,17 +6,13 @@
 #include <string.h>
 
 #include "http_int.h"
+#include "ct/bytes.h"
 
 #define RATE_PROBE 8
 
 static size_t hash_addr(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return (size_t)(h % COL_HTTP_RATE_SLOTS);
+    return (size_t)(ct_fnv1a64_str(s) % COL_HTTP_RATE_SLOTS);
 }
 
 bool col_http_rate_take(struct col_http *h, const char *addr, uint64_t now_ms, unsigned *retry_s)

@@ -5,49 +5,7 @@
 #include <string.h>
 
 #include "ct/err.h"
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint16_t get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
+#include "ct/bytes.h"
 
 int col_msg_new(const char *topic, size_t topic_len, const char *sig, size_t sig_len,
                 const void *payload, size_t payload_len, int64_t recv_ms, struct col_msg **out)
@@ -113,12 +71,12 @@ void col_msg_serialise(const struct col_msg *m, uint8_t *out)
 {
     size_t body = (size_t)m->topic_len + m->sig_len + m->payload_len;
 
-    put_u32(out, COL_MSG_MAGIC);
-    put_u64(out + 4, (uint64_t)m->recv_ms);
-    put_u16(out + 12, m->topic_len);
+    ct_put_le32(out, COL_MSG_MAGIC);
+    ct_put_le64(out + 4, (uint64_t)m->recv_ms);
+    ct_put_le16(out + 12, m->topic_len);
     out[14] = m->sig_len;
     out[15] = m->flags;
-    put_u32(out + 16, m->payload_len);
+    ct_put_le32(out + 16, m->payload_len);
     memcpy(out + COL_MSG_HDR, m->data, body);
 }
 
@@ -129,19 +87,19 @@ int col_msg_parse(const uint8_t *rec, size_t len, uint64_t seq, struct col_msg *
     uint32_t payload_len;
     int rc;
 
-    if (len < COL_MSG_HDR || get_u32(rec) != COL_MSG_MAGIC) {
+    if (len < COL_MSG_HDR || ct_get_le32(rec) != COL_MSG_MAGIC) {
         return CT_E_CORRUPT;
     }
-    topic_len = get_u16(rec + 12);
+    topic_len = ct_get_le16(rec + 12);
     sig_len = rec[14];
-    payload_len = get_u32(rec + 16);
+    payload_len = ct_get_le32(rec + 16);
     if ((size_t)COL_MSG_HDR + topic_len + sig_len + payload_len != len) {
         return CT_E_CORRUPT;
     }
     rc = col_msg_new((const char *)rec + COL_MSG_HDR, topic_len,
                      (const char *)rec + COL_MSG_HDR + topic_len, sig_len,
                      rec + COL_MSG_HDR + topic_len + sig_len, payload_len,
-                     (int64_t)get_u64(rec + 4), out);
+                     (int64_t)ct_get_le64(rec + 4), out);
     if (rc == CT_E_TOOBIG) {
         return CT_E_CORRUPT;
     }

@@ -9,6 +9,7 @@
 
 #include "ct/err.h"
 #include "layers_priv.h"
+#include "ct/bytes.h"
 
 #define VALUE_MAX 256 /* longest decoded parameter value */
 
@@ -27,20 +28,6 @@ static int fail(char *err, size_t errcap, const char *fmt, ...)
     return CT_E_PARSE;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decodes s[0..len) into out (cap bytes, NUL-terminated); '+' is a space. */
 static bool pct_decode(const char *s, size_t len, char *out, size_t cap)
 {
@@ -48,8 +35,8 @@ static bool pct_decode(const char *s, size_t len, char *out, size_t cap)
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
         if (c == '%') {
-            int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            int hi = i + 1 < len ? ct_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < len ? ct_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 return false;
             }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ct/err.h"
+#include "ct/bytes.h"
 
 struct col_dedup {
     struct col_devstate **slots; /* open addressing; NULL = empty */
@@ -13,17 +14,6 @@ struct col_dedup {
     size_t max_devices;
     uint32_t window;
 };
-
-static uint64_t hash_id(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 int col_dedup_create(size_t max_devices, uint32_t window, struct col_dedup **out)
 {
@@ -55,7 +45,7 @@ static int grow(struct col_dedup *d)
     for (size_t i = 0; i < d->cap; i++) {
         struct col_devstate *s = d->slots[i];
         if (s != NULL) {
-            size_t j = hash_id(s->id) & (ncap - 1);
+            size_t j = ct_fnv1a64_str(s->id) & (ncap - 1);
             while (ns[j] != NULL) {
                 j = (j + 1) & (ncap - 1);
             }
@@ -70,7 +60,7 @@ static int grow(struct col_dedup *d)
 
 struct col_devstate *col_dedup_get(struct col_dedup *d, const char *id)
 {
-    size_t i = hash_id(id) & (d->cap - 1);
+    size_t i = ct_fnv1a64_str(id) & (d->cap - 1);
     struct col_devstate *s;
 
     while (d->slots[i] != NULL) {

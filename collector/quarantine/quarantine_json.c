@@ -2,6 +2,8 @@
 #include "quarantine_int.h"
 
 #include "ct/err.h"
+#include "ct/buf.h"
+#include "ct/bytes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,51 +43,11 @@ static int adds(struct qbuf *b, const char *s)
     return col_quarantine_qbuf_add(b, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 character at p (n bytes left), or 0 when invalid. */
-static size_t utf8_char(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    if (c < 0x80) {
-        return 1;
-    }
-    size_t len;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) {
-            lo = 0xA0; /* no overlongs */
-        } else if (c == 0xED) {
-            hi = 0x9F; /* no surrogates */
-        }
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) {
-            lo = 0x90;
-        } else if (c == 0xF4) {
-            hi = 0x8F; /* at most U+10FFFF */
-        }
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-    }
-    return len;
-}
-
 size_t col_quarantine_utf8_valid_prefix(const unsigned char *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        size_t l = utf8_char(p + i, n - i);
+        size_t l = ct_utf8_seq(p + i, n - i);
         if (l == 0) {
             break;
         }
@@ -96,55 +58,17 @@ size_t col_quarantine_utf8_valid_prefix(const unsigned char *p, size_t n)
 
 int col_quarantine_json_str(struct qbuf *b, const unsigned char *p, size_t n)
 {
-    int rc = col_quarantine_qbuf_add(b, "\"", 1);
-    size_t i = 0;
-    while (rc == 0 && i < n) {
-        unsigned char c = p[i];
-        char esc[8];
-        if (c >= 0x80) {
-            size_t l = utf8_char(p + i, n - i);
-            if (l == 0) {
-                rc = adds(b, "\\ufffd");
-                i++;
-            } else {
-                rc = col_quarantine_qbuf_add(b, p + i, l);
-                i += l;
-            }
-            continue;
-        }
-        switch (c) {
-        case '"':
-            rc = adds(b, "\\\"");
-            break;
-        case '\\':
-            rc = adds(b, "\\\\");
-            break;
-        case '\n':
-            rc = adds(b, "\\n");
-            break;
-        case '\r':
-            rc = adds(b, "\\r");
-            break;
-        case '\t':
-            rc = adds(b, "\\t");
-            break;
-        case '\b':
-            rc = adds(b, "\\b");
-            break;
-        case '\f':
-            rc = adds(b, "\\f");
-            break;
-        default:
-            if (c < 0x20) {
-                snprintf(esc, sizeof(esc), "\\u%04x", c);
-                rc = adds(b, esc);
-            } else {
-                rc = col_quarantine_qbuf_add(b, &c, 1);
-            }
-        }
-        i++;
+    struct ct_buf js;
+    int rc;
+
+    /* At most 6 bytes out per byte in ("\u001f"), plus the quotes. */
+    ct_buf_init(&js, n * 6 + 3);
+    rc = ct_buf_add_json_str(&js, (const char *)p, n);
+    if (rc == 0) {
+        rc = col_quarantine_qbuf_add(b, js.p, js.len);
     }
-    return rc == 0 ? col_quarantine_qbuf_add(b, "\"", 1) : rc;
+    ct_buf_free(&js);
+    return rc;
 }
 
 int col_quarantine_base64_add(struct qbuf *b, const unsigned char *p, size_t n)

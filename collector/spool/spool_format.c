@@ -13,49 +13,6 @@
 
 const unsigned char col_spool_rec_magic[4] = {0xC7, 0x5E, 0x52, 0x31};
 
-void col_spool_put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-void col_spool_put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-void col_spool_put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-uint16_t col_spool_get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-uint32_t col_spool_get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-uint64_t col_spool_get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 uint32_t col_spool_crc(uint32_t crc, const void *p, size_t n)
 {
     const Bytef *b = p;
@@ -73,22 +30,21 @@ void col_spool_seg_hdr_encode(uint8_t *h, uint64_t first_seq, uint64_t created_m
 {
     memset(h, 0, SEG_HDR_LEN);
     memcpy(h, SEG_MAGIC, 8);
-    col_spool_put_u16(h + 8, SEG_VERSION);
-    col_spool_put_u16(h + 10, SEG_HDR_LEN);
-    col_spool_put_u64(h + 16, first_seq);
-    col_spool_put_u64(h + 24, created_ms);
-    col_spool_put_u32(h + 32, col_spool_crc(0, h, 32));
+    ct_put_le16(h + 8, SEG_VERSION);
+    ct_put_le16(h + 10, SEG_HDR_LEN);
+    ct_put_le64(h + 16, first_seq);
+    ct_put_le64(h + 24, created_ms);
+    ct_put_le32(h + 32, col_spool_crc(0, h, 32));
 }
 
 bool col_spool_seg_hdr_decode(const uint8_t *h, uint64_t *first_seq, uint64_t *created_ms)
 {
-    if (memcmp(h, SEG_MAGIC, 8) != 0 || col_spool_get_u16(h + 8) != SEG_VERSION ||
-        col_spool_get_u16(h + 10) != SEG_HDR_LEN ||
-        col_spool_get_u32(h + 32) != col_spool_crc(0, h, 32)) {
+    if (memcmp(h, SEG_MAGIC, 8) != 0 || ct_get_le16(h + 8) != SEG_VERSION ||
+        ct_get_le16(h + 10) != SEG_HDR_LEN || ct_get_le32(h + 32) != col_spool_crc(0, h, 32)) {
         return false;
     }
-    *first_seq = col_spool_get_u64(h + 16);
-    *created_ms = col_spool_get_u64(h + 24);
+    *first_seq = ct_get_le64(h + 16);
+    *created_ms = ct_get_le64(h + 24);
     return *first_seq > 0;
 }
 
@@ -96,11 +52,11 @@ void col_spool_rec_hdr_encode(uint8_t *h, uint32_t crc_data, uint32_t len, uint6
                               uint64_t time_ms)
 {
     memcpy(h, col_spool_rec_magic, 4);
-    col_spool_put_u32(h + 8, len);
-    col_spool_put_u32(h + 12, 0);
-    col_spool_put_u64(h + 16, seq);
-    col_spool_put_u64(h + 24, time_ms);
-    col_spool_put_u32(h + 4, col_spool_crc(crc_data, h + 8, REC_HDR_LEN - 8));
+    ct_put_le32(h + 8, len);
+    ct_put_le32(h + 12, 0);
+    ct_put_le64(h + 16, seq);
+    ct_put_le64(h + 24, time_ms);
+    ct_put_le32(h + 4, col_spool_crc(crc_data, h + 8, REC_HDR_LEN - 8));
 }
 
 int col_spool_cur_init(struct seg_cur *c, int fd, uint64_t off, uint64_t end, uint32_t max_rec)
@@ -178,8 +134,8 @@ static bool valid_at(struct seg_cur *c, uint64_t off, struct rec_view *v, int *e
     if (h == NULL || memcmp(h, col_spool_rec_magic, 4) != 0) {
         return false;
     }
-    uint32_t len = col_spool_get_u32(h + 8);
-    if (len > c->max_rec || col_spool_get_u32(h + 12) != 0) {
+    uint32_t len = ct_get_le32(h + 8);
+    if (len > c->max_rec || ct_get_le32(h + 12) != 0) {
         return false;
     }
     const uint8_t *r = load(c, off, REC_HDR_LEN + (size_t)len, err);
@@ -188,12 +144,12 @@ static bool valid_at(struct seg_cur *c, uint64_t off, struct rec_view *v, int *e
     }
     uint32_t crc = col_spool_crc(0, r + REC_HDR_LEN, len);
     crc = col_spool_crc(crc, r + 8, REC_HDR_LEN - 8);
-    if (crc != col_spool_get_u32(r + 4)) {
+    if (crc != ct_get_le32(r + 4)) {
         return false;
     }
     v->len = len;
-    v->seq = col_spool_get_u64(r + 16);
-    v->time_ms = col_spool_get_u64(r + 24);
+    v->seq = ct_get_le64(r + 16);
+    v->time_ms = ct_get_le64(r + 24);
     v->off = off;
     v->data = r + REC_HDR_LEN;
     return true;
@@ -249,9 +205,9 @@ enum rec_res col_spool_cur_next(struct seg_cur *c, struct rec_view *v)
         if (h == NULL) {
             return err != 0 ? REC_IOERR : REC_TORN;
         }
-        uint32_t len = col_spool_get_u32(h + 8);
-        bool framed = memcmp(h, col_spool_rec_magic, 4) == 0 && len <= c->max_rec &&
-                      col_spool_get_u32(h + 12) == 0;
+        uint32_t len = ct_get_le32(h + 8);
+        bool framed =
+            memcmp(h, col_spool_rec_magic, 4) == 0 && len <= c->max_rec && ct_get_le32(h + 12) == 0;
         uint64_t next = c->off + REC_HDR_LEN + len;
         partial = framed && next > c->end;
         /* A damaged record whose frame is intact, followed by a valid record or the segment's

@@ -10,6 +10,7 @@
 #ifndef SPOOL_INT_H
 #define SPOOL_INT_H
 #include "col_spool.h"
+#include "ct/bytes.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -114,12 +115,6 @@ struct rec_view {
 };
 
 /* Little-endian codecs. */
-void col_spool_put_u16(uint8_t *p, uint16_t v);
-void col_spool_put_u32(uint8_t *p, uint32_t v);
-void col_spool_put_u64(uint8_t *p, uint64_t v);
-uint16_t col_spool_get_u16(const uint8_t *p);
-uint32_t col_spool_get_u32(const uint8_t *p);
-uint64_t col_spool_get_u64(const uint8_t *p);
 
 /* CRC-32 (zlib) continuing from 'crc'. */
 uint32_t col_spool_crc(uint32_t crc, const void *p, size_t n);

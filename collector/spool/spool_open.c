@@ -348,11 +348,11 @@ void col_spool_commit_load(struct col_spool *s, uint64_t *seq)
     ssize_t r = pread(fd, b, sizeof(b), 0);
     close(fd);
     if (r != (ssize_t)COMMIT_LEN || memcmp(b, COMMIT_MAGIC, 8) != 0 ||
-        col_spool_get_u32(b + 16) != col_spool_crc(0, b, 16)) {
+        ct_get_le32(b + 16) != col_spool_crc(0, b, 16)) {
         col_spool_log(s, "spool: commit point file is damaged; replaying everything");
         return;
     }
-    *seq = col_spool_get_u64(b + 8);
+    *seq = ct_get_le64(b + 8);
 }
 
 int col_spool_commit_persist(struct col_spool *s, uint64_t seq)
@@ -365,8 +365,8 @@ int col_spool_commit_persist(struct col_spool *s, uint64_t seq)
     }
     memset(b, 0, sizeof(b));
     memcpy(b, COMMIT_MAGIC, 8);
-    col_spool_put_u64(b + 8, seq);
-    col_spool_put_u32(b + 16, col_spool_crc(0, b, 16));
+    ct_put_le64(b + 8, seq);
+    ct_put_le32(b + 16, col_spool_crc(0, b, 16));
     int fd = openat(s->dir_fd, COMMIT_TMP_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         rc = CT_E_IO;

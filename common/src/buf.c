@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ct/err.h"
+#include "ct/bytes.h"
 
 void ct_buf_init(struct ct_buf *b, size_t limit)
 {
@@ -155,4 +156,63 @@ void ct_buf_free(struct ct_buf *b)
     if (b->fixed && b->p != NULL && b->cap > 0) {
         b->p[0] = '\0';
     }
+}
+
+int ct_buf_add_json_str(struct ct_buf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t start = b->len;
+    size_t i = 0;
+    int rc = ct_buf_add(b, "\"", 1);
+
+    while (rc == 0 && i < len) {
+        unsigned char c = p[i];
+        size_t run = i;
+        /* Copy the longest run that needs no escape in one call. */
+        while (run < len && p[run] >= 0x20 && p[run] != '"' && p[run] != '\\' && p[run] < 0x80) {
+            run++;
+        }
+        if (run > i) {
+            rc = ct_buf_add(b, p + i, run - i);
+            i = run;
+            continue;
+        }
+        if (c >= 0x80) {
+            size_t l = ct_utf8_seq(p + i, len - i);
+            rc = l > 0 ? ct_buf_add(b, p + i, l) : ct_buf_add(b, "\\ufffd", 6);
+            i += l > 0 ? l : 1;
+            continue;
+        }
+        switch (c) {
+        case '"':
+            rc = ct_buf_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            rc = ct_buf_add(b, "\\\\", 2);
+            break;
+        case '\n':
+            rc = ct_buf_add(b, "\\n", 2);
+            break;
+        case '\r':
+            rc = ct_buf_add(b, "\\r", 2);
+            break;
+        case '\t':
+            rc = ct_buf_add(b, "\\t", 2);
+            break;
+        case '\b':
+            rc = ct_buf_add(b, "\\b", 2);
+            break;
+        case '\f':
+            rc = ct_buf_add(b, "\\f", 2);
+            break;
+        default:
+            rc = ct_buf_printf(b, "\\u%04x", c);
+        }
+        i++;
+    }
+    rc = rc != 0 ? rc : ct_buf_add(b, "\"", 1);
+    if (rc != 0) {
+        ct_buf_truncate(b, start);
+    }
+    return rc;
 }

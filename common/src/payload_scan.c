@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ct/err.h"
+#include "ct/bytes.h"
 
 #define MAX_DEPTH 4
 #define PATH_CAP 32
@@ -82,40 +83,6 @@ static void skip_ws(struct scan *s)
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) {
         s->p++;
     }
-}
-
-/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0 when it is not valid. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    size_t avail = (size_t)(end - p);
-    unsigned char c = p[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80; /* no overlongs */
-        hi = c == 0xED ? 0x9F : 0xBF; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80; /* no overlongs */
-        hi = c == 0xF4 ? 0x8F : 0xBF; /* nothing above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF) {
-            return 0;
-        }
-    }
-    return n;
 }
 
 static int hex4(const unsigned char *p, unsigned *out)
@@ -193,7 +160,7 @@ static int scan_string(struct scan *s, char *key, size_t cap, size_t *klen, cons
                                    offset(s));
         }
         if (c >= 0x80) {
-            size_t n = utf8_seq(s->p, s->end);
+            size_t n = ct_utf8_seq(s->p, (size_t)(s->end - s->p));
             if (n == 0) {
                 return ct_payload_fail(s->why, CT_REJ_UTF8, path, "invalid UTF-8 at byte %zu",
                                        offset(s));
@@ -501,7 +468,7 @@ static int scan_value(struct scan *s, int depth, const char *path, enum ct_scan_
     if (literal(s, "true") || literal(s, "false") || literal(s, "null")) {
         return 0;
     }
-    if (c >= 0x80 && utf8_seq(s->p, s->end) == 0) {
+    if (c >= 0x80 && ct_utf8_seq(s->p, (size_t)(s->end - s->p)) == 0) {
         return ct_payload_fail(s->why, CT_REJ_UTF8, path, "invalid UTF-8 at byte %zu", offset(s));
     }
     return ct_payload_fail(s->why, CT_REJ_JSON, path,

@@ -16,6 +16,7 @@
 
 #include "ct/err.h"
 #include "ct/json.h"
+#include "ct/bytes.h"
 
 #define REG_FILE_MAX (64u * 1024u * 1024u) /* ct_registry_load() refuses larger files */
 #define REG_LINE_MAX (64u * 1024u)         /* one device line; longer lines are errors */
@@ -69,21 +70,11 @@ uint32_t ct_kind_default_interval_s(enum ct_kind kind)
     return (unsigned)kind < CT_KIND__COUNT ? interval_s[kind] : 60;
 }
 
-static uint64_t hash_id(const char *id, size_t len)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)id[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* Returns the slot holding 'id' or the empty slot where it would go. */
 static size_t slot_of(const struct ct_registry *reg, const char *id, size_t len)
 {
     size_t mask = reg->nslots - 1;
-    size_t i = (size_t)hash_id(id, len) & mask;
+    size_t i = (size_t)ct_fnv1a64(id, len) & mask;
     for (;;) {
         uint32_t s = reg->slots[i];
         if (s == 0) {

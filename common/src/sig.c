@@ -11,6 +11,7 @@
 #include <mbedtls/sha256.h>
 
 #include "ct/err.h"
+#include "ct/bytes.h"
 
 #define SHA256_LEN 32
 #define SHA256_BLOCK 64
@@ -228,20 +229,6 @@ bool ct_sig_verify(const uint8_t key[CT_KEY_LEN], const char *topic, size_t topi
     return diff == 0;
 }
 
-static int hex_nibble(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int ct_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len)
 {
     /* The text must be exactly 2 * out_len hex digits (either case). */
@@ -249,8 +236,8 @@ int ct_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len)
         return CT_E_PARSE;
     }
     for (size_t i = 0; i < out_len; i++) {
-        int hi = hex_nibble(hex[2 * i]);
-        int lo = hex_nibble(hex[2 * i + 1]);
+        int hi = ct_hex_digit(hex[2 * i]);
+        int lo = ct_hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return CT_E_PARSE;
         }

@@ -106,11 +106,6 @@ void *fw_app_user(const struct fw_app *app);
 const struct fw_outbox *fw_app_outbox(const struct fw_app *app);
 void fw_app_destroy(struct fw_app *app);
 
-/* Reads a key file: hex text (surrounding whitespace ignored, at most 'cap' bytes once decoded).
- * *len gets the byte count. Returns 0, CT_E_IO (unreadable), CT_E_PARSE (not even-length hex) or
- * CT_E_TOOBIG. */
-int fw_app_read_hex_file(const char *path, uint8_t *out, size_t cap, size_t *len);
-
 /* Default outbox bound for a kind and base period: 7 days of readings, at least the floor.
  * Flood counts its wet period (base / 10); rain and parking a reading at every poll (10 s). */
 size_t fw_app_default_max_records(enum ct_kind kind, uint32_t interval_ms);

@@ -18,6 +18,7 @@
 #include "fw_sensors.h"
 #include "fw_hal.h"
 #include "fw_tx.h"
+#include "ct/key.h"
 
 #define MASTER_MAX 256
 #define SHUTDOWN_FLUSH_MS 5000
@@ -260,7 +261,8 @@ static int print_key(const struct opts *o)
         fprintf(stderr, "sensor-node: --print-key needs --master-key-file and a valid --id\n");
         return 2;
     }
-    int rc = fw_app_read_hex_file(o->master_key_file, master, sizeof(master), &mlen);
+    int rc = ct_key_read_file(o->master_key_file, CT_KEY_MASTER_MIN, master, sizeof(master), &mlen,
+                              NULL);
     if (rc == 0) {
         rc = ct_sig_device_key(master, mlen, o->id, key);
     }
@@ -366,7 +368,7 @@ static int run(const struct opts *o)
         fprintf(stderr, "sensor-node: --park-mode must be lot or bay\n");
         return 2;
     }
-    rc = fw_app_read_hex_file(o->key_file, key, sizeof(key), &klen);
+    rc = ct_key_read_file(o->key_file, CT_KEY_DEVICE_LEN, key, sizeof(key), &klen, NULL);
     if (rc != 0 || klen != CT_KEY_LEN) {
         fprintf(stderr, "sensor-node: key file %s: %s\n", o->key_file,
                 rc != 0 ? ct_strerror(rc) : "must hold 32 bytes as 64 hex chars");

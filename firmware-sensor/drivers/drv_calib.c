@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "ct/bytes.h"
+
 #include "fw_drv_depth.h"
 #include "fw_drv_err.h"
 
@@ -141,31 +143,6 @@ int fw_drv_calib_check(const struct fw_drv_calib *c)
     return 0;
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint32_t crc32(const uint8_t *p, size_t len)
-{
-    uint32_t crc = 0xFFFFFFFFu;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++) {
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-        }
-    }
-    return ~crc;
-}
-
 size_t fw_drv_calib_encode(const struct fw_drv_calib *c, uint8_t *buf, size_t cap)
 {
     if (c == NULL || buf == NULL || cap < FW_DRV_CALIB_BLOB_LEN) {
@@ -176,7 +153,7 @@ size_t fw_drv_calib_encode(const struct fw_drv_calib *c, uint8_t *buf, size_t ca
     size_t n = fields(&tmp, f);
     float turb_n = (float)tmp.turb.n;
     f[n++] = &turb_n;
-    put32(buf, MAGIC);
+    ct_put_le32(buf, MAGIC);
     buf[4] = (uint8_t)FW_DRV_CALIB_VERSION;
     buf[5] = 0;
     buf[6] = (uint8_t)FW_DRV_CALIB_FLOATS;
@@ -184,9 +161,9 @@ size_t fw_drv_calib_encode(const struct fw_drv_calib *c, uint8_t *buf, size_t ca
     for (size_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, f[i], sizeof(u));
-        put32(buf + 8 + 4 * i, u);
+        ct_put_le32(buf + 8 + 4 * i, u);
     }
-    put32(buf + 8 + 4 * n, crc32(buf, 8 + 4 * n));
+    ct_put_le32(buf + 8 + 4 * n, ct_crc32(0, buf, 8 + 4 * n));
     return FW_DRV_CALIB_BLOB_LEN;
 }
 
@@ -198,11 +175,11 @@ int fw_drv_calib_decode(const uint8_t *buf, size_t len, struct fw_drv_calib *c)
     if (len != FW_DRV_CALIB_BLOB_LEN) {
         return FW_DRV_E_LEN;
     }
-    if (get32(buf) != MAGIC || buf[4] != FW_DRV_CALIB_VERSION || buf[5] != 0 ||
+    if (ct_get_le32(buf) != MAGIC || buf[4] != FW_DRV_CALIB_VERSION || buf[5] != 0 ||
         buf[6] != FW_DRV_CALIB_FLOATS || buf[7] != 0) {
         return FW_DRV_E_FRAME;
     }
-    if (crc32(buf, len - 4) != get32(buf + len - 4)) {
+    if (ct_crc32(0, buf, len - 4) != ct_get_le32(buf + len - 4)) {
         return FW_DRV_E_CHECKSUM;
     }
     struct fw_drv_calib tmp;
@@ -212,7 +189,7 @@ int fw_drv_calib_decode(const uint8_t *buf, size_t len, struct fw_drv_calib *c)
     float turb_n = 0.0f;
     f[n++] = &turb_n;
     for (size_t i = 0; i < n; i++) {
-        uint32_t u = get32(buf + 8 + 4 * i);
+        uint32_t u = ct_get_le32(buf + 8 + 4 * i);
         memcpy(f[i], &u, sizeof(u));
     }
     if (!(turb_n >= 2.0f && turb_n <= (float)FW_DRV_TURB_MAX_POINTS)) {

@@ -16,6 +16,7 @@
 #include "fw_drv_pms5003.h"
 #include "fw_drv_sht3x.h"
 #include "fw_drv_tipbucket.h"
+#include "ct/bytes.h"
 
 #define RX_CAP 256        /* UART receive buffer */
 #define REPLAY_CAP 4096   /* recorded UART input */
@@ -222,20 +223,6 @@ int fw_hal_uart_read(struct fw_hal_bus *bus, unsigned port, int64_t now_ms, uint
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int fw_hal_uart_replay(struct fw_hal_bus *bus, unsigned port, const char *path)
 {
     if (bus == NULL || port != FW_HAL_UART_PMS || path == NULL) {
@@ -262,17 +249,17 @@ int fw_hal_uart_replay(struct fw_hal_bus *bus, unsigned port, const char *path)
                 rc = CT_E_PARSE; /* an odd digit */
                 break;
             }
-        } else if (hexval(c) < 0) {
+        } else if (ct_hex_digit(c) < 0) {
             rc = CT_E_PARSE;
             break;
         } else if (hi < 0) {
-            hi = hexval(c);
+            hi = ct_hex_digit(c);
         } else {
             if (n == REPLAY_CAP) {
                 rc = CT_E_TOOBIG;
                 break;
             }
-            bus->replay[n++] = (uint8_t)(hi << 4 | hexval(c));
+            bus->replay[n++] = (uint8_t)(hi << 4 | ct_hex_digit(c));
             hi = -1;
         }
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ct/err.h"
+#include "ct/bytes.h"
 
 #define REC_MAGIC 0x424F5443u /* "CTOB" little-endian */
 #define REC_HDR 32
@@ -41,51 +42,6 @@ struct fw_outbox {
     struct fw_outbox_stats st;
 };
 
-static uint32_t crc32_update(uint32_t crc, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    crc = ~crc;
-    for (size_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        for (int k = 0; k < 8; k++) {
-            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-        }
-    }
-    return ~crc;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) {
-        v = (v << 8) | p[i];
-    }
-    return v;
-}
-
 static void seg_name(uint64_t start, char out[SEG_NAME_MAX])
 {
     snprintf(out, SEG_NAME_MAX, SEG_PREFIX "%016" PRIx64, start);
@@ -110,10 +66,10 @@ static void bit_set(struct fw_outbox *ob, uint64_t recno, bool on)
 static int persist_ack(struct fw_outbox *ob)
 {
     uint8_t b[ACK_BLOB_LEN];
-    put32(b, ACK_MAGIC);
-    put64(b + 4, ob->base);
-    put64(b + 12, ob->st.dropped);
-    put32(b + 20, crc32_update(0, b, 20));
+    ct_put_le32(b, ACK_MAGIC);
+    ct_put_le64(b + 4, ob->base);
+    ct_put_le64(b + 12, ob->st.dropped);
+    ct_put_le32(b + 20, ct_crc32(0, b, 20));
     return fw_nvs_write(ob->nvs, ACK_BLOB, b, sizeof(b), ob->cfg.sync);
 }
 
@@ -137,11 +93,11 @@ static int read_record(struct fw_outbox *ob, uint64_t seg, uint64_t off, uint64_
     if (got == 0) {
         return CT_E_NOTFOUND;
     }
-    if (got < REC_HDR || get32(buf) != REC_MAGIC) {
+    if (got < REC_HDR || ct_get_le32(buf) != REC_MAGIC) {
         return CT_E_CORRUPT;
     }
-    uint32_t len = get32(buf + 4);
-    if (len == 0 || len > CT_PAYLOAD_MAX || get64(buf + 8) != expect_recno) {
+    uint32_t len = ct_get_le32(buf + 4);
+    if (len == 0 || len > CT_PAYLOAD_MAX || ct_get_le64(buf + 8) != expect_recno) {
         return CT_E_CORRUPT;
     }
     rc = fw_nvs_log_read(ob->nvs, name, off + REC_HDR, buf + REC_HDR, (size_t)len + 4, &got);
@@ -151,13 +107,13 @@ static int read_record(struct fw_outbox *ob, uint64_t seg, uint64_t off, uint64_
     if (got < (size_t)len + 4) {
         return CT_E_CORRUPT;
     }
-    if (crc32_update(0, buf, REC_HDR + (size_t)len) != get32(buf + REC_HDR + len)) {
+    if (ct_crc32(0, buf, REC_HDR + (size_t)len) != ct_get_le32(buf + REC_HDR + len)) {
         return CT_E_CORRUPT;
     }
     if (rec != NULL) {
         rec->recno = expect_recno;
-        rec->boot = get64(buf + 16);
-        rec->seq = get64(buf + 24);
+        rec->boot = ct_get_le64(buf + 16);
+        rec->seq = ct_get_le64(buf + 24);
         rec->len = len;
         memcpy(rec->payload, buf + REC_HDR, len);
         rec->payload[len] = '\0';
@@ -312,10 +268,10 @@ int fw_outbox_open(struct fw_nvs *nvs, const struct fw_outbox_cfg *cfg, struct f
     size_t blen = 0;
     bool have_ack = false;
     rc = fw_nvs_read(nvs, ACK_BLOB, b, sizeof(b), &blen);
-    if (rc == 0 && blen == ACK_BLOB_LEN && get32(b) == ACK_MAGIC &&
-        crc32_update(0, b, 20) == get32(b + 20)) {
-        ob->base = get64(b + 4);
-        ob->st.dropped = get64(b + 12);
+    if (rc == 0 && blen == ACK_BLOB_LEN && ct_get_le32(b) == ACK_MAGIC &&
+        ct_crc32(0, b, 20) == ct_get_le32(b + 20)) {
+        ob->base = ct_get_le64(b + 4);
+        ob->st.dropped = ct_get_le64(b + 12);
         have_ack = true;
     } else if (rc != 0 && rc != CT_E_NOTFOUND && rc != CT_E_TOOBIG) {
         goto out_free;
@@ -399,13 +355,13 @@ int fw_outbox_append(struct fw_outbox *ob, uint64_t boot, uint64_t seq, const vo
         ob->tail_size = 0;
     }
     uint8_t buf[REC_HDR + CT_PAYLOAD_MAX + 4];
-    put32(buf, REC_MAGIC);
-    put32(buf + 4, (uint32_t)len);
-    put64(buf + 8, ob->next_recno);
-    put64(buf + 16, boot);
-    put64(buf + 24, seq);
+    ct_put_le32(buf, REC_MAGIC);
+    ct_put_le32(buf + 4, (uint32_t)len);
+    ct_put_le64(buf + 8, ob->next_recno);
+    ct_put_le64(buf + 16, boot);
+    ct_put_le64(buf + 24, seq);
     memcpy(buf + REC_HDR, payload, len);
-    put32(buf + REC_HDR + len, crc32_update(0, buf, REC_HDR + len));
+    ct_put_le32(buf + REC_HDR + len, ct_crc32(0, buf, REC_HDR + len));
     char name[SEG_NAME_MAX];
     seg_name(t->start, name);
     rc = fw_nvs_log_append(ob->nvs, name, buf, REC_HDR + len + 4, ob->cfg.sync);

@@ -31,6 +31,7 @@
 #include "ct/sig.h"
 #include "ct/topic.h"
 #include "sim_bench.h"
+#include "ct/key.h"
 
 #define MASTER_MAX 256
 #define ARENA_LIMIT ((size_t)4 << 30)
@@ -516,7 +517,8 @@ int main(int argc, char **argv)
     pthread_cond_init(&p.cv, NULL);
     uint8_t master[MASTER_MAX];
     size_t mlen = 0;
-    int rc = sim_bench_read_hex_file(p.o.master_key_file, master, sizeof(master), &mlen);
+    int rc = ct_key_read_file(p.o.master_key_file, CT_KEY_MASTER_MIN, master, sizeof(master), &mlen,
+                              NULL);
     if (rc != 0) {
         fprintf(stderr, "bench-pub: master key %s: %s\n", p.o.master_key_file, ct_strerror(rc));
         return 1;

@@ -10,8 +10,6 @@
 #include "ct/sig.h"
 #include "sim_bench.h"
 
-#define KEY_TEXT_MAX 1024
-
 int64_t sim_bench_mono_ns(void)
 {
     struct timespec ts;
@@ -62,49 +60,4 @@ bool sim_bench_parse_double(const char *s, double *out)
     }
     *out = v;
     return true;
-}
-
-static bool blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-int sim_bench_read_hex_file(const char *path, uint8_t *out, size_t cap, size_t *len)
-{
-    char text[KEY_TEXT_MAX];
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        return CT_E_IO;
-    }
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    bool more = !feof(f) && fgetc(f) != EOF;
-    bool err = ferror(f) != 0;
-    fclose(f);
-    if (err) {
-        return CT_E_IO;
-    }
-    if (more) {
-        return CT_E_TOOBIG;
-    }
-    size_t a = 0;
-    while (a < n && blank(text[a])) {
-        a++;
-    }
-    size_t b = n;
-    while (b > a && blank(text[b - 1])) {
-        b--;
-    }
-    size_t hexlen = b - a;
-    if (hexlen == 0 || hexlen % 2 != 0) {
-        return CT_E_PARSE;
-    }
-    if (hexlen / 2 > cap) {
-        return CT_E_TOOBIG;
-    }
-    int rc = ct_hex_decode(text + a, hexlen, out, hexlen / 2);
-    if (rc != 0) {
-        return rc;
-    }
-    *len = hexlen / 2;
-    return 0;
 }

@@ -15,8 +15,5 @@ void sim_bench_sleep_until(int64_t ns);
 bool sim_bench_parse_u64(const char *s, uint64_t *out);
 /* Parses a whole finite number >= 0; returns false otherwise. */
 bool sim_bench_parse_double(const char *s, double *out);
-/* Reads a file holding a key as hex (surrounding blanks allowed) into out (cap bytes).
- * Returns 0 and sets *len, or CT_E_IO, CT_E_TOOBIG, CT_E_PARSE. */
-int sim_bench_read_hex_file(const char *path, uint8_t *out, size_t cap, size_t *len);
 
 #endif

@@ -5,15 +5,7 @@
 #include <string.h>
 
 #include "sim_physics.h"
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s != '\0'; s++) {
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    }
-    return h;
-}
+#include "ct/bytes.h"
 
 uint32_t sim_faults_select(const struct sim_fault_ctx *ctx, const struct ct_device *dev)
 {
@@ -26,7 +18,8 @@ uint32_t sim_faults_select(const struct sim_fault_ctx *ctx, const struct ct_devi
         if (f->kinds != 0 && !(f->kinds & (1u << dev->kind))) {
             continue;
         }
-        bool hit = f->fraction > 0 && sim_h01(ctx->seed, 90 + i, fnv(dev->id), 0) < f->fraction;
+        bool hit =
+            f->fraction > 0 && sim_h01(ctx->seed, 90 + i, ct_fnv1a64_str(dev->id), 0) < f->fraction;
         for (size_t k = 0; k < f->nids && !hit; k++) {
             hit = strcmp(f->ids[k], dev->id) == 0;
         }
@@ -65,8 +58,8 @@ double sim_faults_filter(const struct sim_fault_ctx *ctx, struct sim_fault_state
             v *= 1.0 + f->value / 100.0 * days;
             v = v < 0 ? 0 : v;
         } else if (f->type == SIM_FAULT_SPIKE && analog(dev) &&
-                   sim_h01(ctx->seed, 95 + i, fnv(dev->id) ^ fnv(channel), (uint64_t)(t / 1000)) <
-                       f->prob) {
+                   sim_h01(ctx->seed, 95 + i, ct_fnv1a64_str(dev->id) ^ ct_fnv1a64_str(channel),
+                           (uint64_t)(t / 1000)) < f->prob) {
             v = v * f->value + f->value;
         }
     }
@@ -131,7 +124,7 @@ bool sim_faults_garbage(const struct sim_fault_ctx *ctx, const struct sim_fault_
     for (size_t i = 0; st->mask != 0 && i < ctx->sc->nfaults; i++) {
         const struct sim_fault_spec *f = &ctx->sc->faults[i];
         if ((st->mask & (1u << i)) && f->type == SIM_FAULT_GARBAGE && sim_fault_active(ctx, f, t) &&
-            sim_h01(ctx->seed, 99 + i, fnv(dev->id), n) < f->prob) {
+            sim_h01(ctx->seed, 99 + i, ct_fnv1a64_str(dev->id), n) < f->prob) {
             return true;
         }
     }

@@ -22,6 +22,7 @@
 #include "fleet.h"
 #include "fw_hal.h"
 #include "sim_regen.h"
+#include "ct/key.h"
 
 #define MASTER_MAX 256
 #define PER_NODE_WARN 500
@@ -336,7 +337,8 @@ int main(int argc, char **argv)
     fl.shared = strcmp(fl.o.mode, "shared") == 0;
     uint8_t master[MASTER_MAX];
     size_t mlen = 0;
-    int rc = fw_app_read_hex_file(fl.o.master_key_file, master, sizeof(master), &mlen);
+    int rc = ct_key_read_file(fl.o.master_key_file, CT_KEY_MASTER_MIN, master, sizeof(master),
+                              &mlen, NULL);
     if (rc != 0) {
         fprintf(stderr, "fleet-sim: master key %s: %s\n", fl.o.master_key_file, ct_strerror(rc));
         return 1;

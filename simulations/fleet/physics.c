@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ct/err.h"
+#include "ct/bytes.h"
 
 #define PI 3.14159265358979323846
 #define NOISE_SLOT_MS (20.0 * 60000.0)
@@ -35,19 +36,10 @@ int64_t sim_physics_time(const struct sim_physics *p, int64_t mono_ms)
     return p->start_sim + (int64_t)((double)(mono_ms - p->start_mono) * p->scale);
 }
 
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s != '\0'; s++) {
-        h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    }
-    return h;
-}
-
 /* A device's hash key: its id (stable across runs and filters), or its index without an id. */
 static uint64_t key_of(const struct sim_node *n)
 {
-    return n->dev->id[0] != '\0' ? fnv(n->dev->id) : n->index;
+    return n->dev->id[0] != '\0' ? ct_fnv1a64_str(n->dev->id) : n->index;
 }
 
 static double station(const struct sim_physics *p, const struct sim_node *n, uint64_t k, double lo,
@@ -70,7 +62,7 @@ static double plateau(double h, double a, double b)
 
 enum sim_lot_character sim_lot_character_of(const char *lot_id)
 {
-    return (enum sim_lot_character)(fnv(lot_id) % 3);
+    return (enum sim_lot_character)(ct_fnv1a64_str(lot_id) % 3);
 }
 
 double sim_parking_ratio(enum sim_lot_character c, int64_t sim_ms)

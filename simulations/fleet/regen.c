@@ -8,6 +8,7 @@
 #include "ct/err.h"
 #include "ct/schema.h"
 #include "sim_physics.h"
+#include "ct/buf.h"
 
 #define PI 3.14159265358979323846
 #define NAME_MAX_LEN 256
@@ -94,19 +95,13 @@ static double gauss(double u1, double u2)
 
 static void put_json_string(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc(c, f);
-        } else if (c < 0x20) {
-            fprintf(f, "\\u%04x", c);
-        } else {
-            fputc(c, f);
-        }
+    struct ct_buf js;
+
+    ct_buf_init(&js, strlen(s) * 6 + 3);
+    if (ct_buf_add_json_str(&js, s, strlen(s)) == 0) {
+        fwrite(js.p, 1, js.len, f);
     }
-    fputc('"', f);
+    ct_buf_free(&js);
 }
 
 /* The common members, without the closing brace. */

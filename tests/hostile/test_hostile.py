@@ -540,6 +540,20 @@ def main():
         except AssertionError as e:
             check(False, f"rejections written as `rejected` points: {e}")
 
+        # The operators are told, in the log, at most once per 10 s: a summary per reason.
+        def summary_lines():
+            lines = [ln for ln in st.log("collector").splitlines()
+                     if "rejected" in ln and "message(s) in the last" in ln]
+            return lines if any("bad_sig" in ln for ln in lines) else None
+        try:
+            lines = wait_until(summary_lines, 25, "a rejection summary in the log", interval=0.5)
+            check(any("json" in ln for ln in lines) and "quarantined" in lines[0],
+                  f"the log summarises the rejections by reason ({lines[0][:160]})")
+            check(len(lines) <= 2 + int((time.time() - t0) / 10),
+                  f"rejection summaries are rate-limited ({len(lines)} lines)")
+        except AssertionError as e:
+            check(False, f"rejection summary in the log: {e}")
+
         http_cases(h)
         check(proc.poll() is None, "the collector is still running after every hostile input")
         check(h.get("/healthz")[0] == 200, "/healthz still answers 200")

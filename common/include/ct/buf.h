@@ -27,6 +27,10 @@ int ct_buf_adds(struct ct_buf *b, const char *s);
 int ct_buf_printf(struct ct_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int ct_buf_vprintf(struct ct_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* Appends 'len' bytes of 's' as a quoted JSON string: `"` and `\` escaped, \n \r \t \b \f, other
+ * control bytes as \u00XX, valid UTF-8 as is, each invalid byte as \ufffd. On error nothing is
+ * appended. Returns 0, CT_E_TOOBIG or CT_E_NOMEM. The one JSON string writer of the project. */
+int ct_buf_add_json_str(struct ct_buf *b, const char *s, size_t len);
 /* Keeps the memory, forgets the content. */
 void ct_buf_reset(struct ct_buf *b);
 /* Cuts the content back to 'len' bytes (len <= b->len). */

@@ -39,6 +39,7 @@
 #include "ct/registry.h"
 #include "ct/sig.h"
 #include "ct/topic.h"
+#include "ct/key.h"
 
 #define MASTER_MAX 256
 #define PAYLOAD_LIMIT 4096
@@ -239,29 +240,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         usage(stderr);
         return -1;
     }
-    return 0;
-}
-
-static int read_master(const char *path, uint8_t *key, size_t *klen)
-{
-    char text[2 * MASTER_MAX + 8];
-    FILE *f = fopen(path, "r");
-    size_t n;
-
-    if (f == NULL) {
-        fprintf(stderr, "dur-pub: %s: %s\n", path, strerror(errno));
-        return CT_E_IO;
-    }
-    n = fread(text, 1, sizeof(text) - 1, f);
-    fclose(f);
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) {
-        n--;
-    }
-    if (n < 32 || n % 2 != 0 || n / 2 > MASTER_MAX || ct_hex_decode(text, n, key, n / 2) != 0) {
-        fprintf(stderr, "dur-pub: %s: expected hex digits\n", path);
-        return CT_E_PARSE;
-    }
-    *klen = n / 2;
     return 0;
 }
 
@@ -578,7 +556,10 @@ int main(int argc, char **argv)
     }
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
-    if (read_master(p.o.master_key_file, master, &mlen) != 0) {
+    int rc =
+        ct_key_read_file(p.o.master_key_file, CT_KEY_MASTER_MIN, master, MASTER_MAX, &mlen, NULL);
+    if (rc != 0) {
+        fprintf(stderr, "dur-pub: master key %s: %s\n", p.o.master_key_file, ct_strerror(rc));
         return 2;
     }
     if (ct_registry_load(p.o.registry, &reg, err, sizeof(err)) != 0) {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "fake_influx.h"
+#include "ct/buf.h"
 
 struct prog {
     struct fake_influx *f;
@@ -33,21 +34,13 @@ static struct prog prog;
 
 static void json_str(FILE *fp, const char *s, size_t len)
 {
-    fputc('"', fp);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            fputc('\\', fp);
-            fputc(c, fp);
-        } else if (c == '\n') {
-            fputs("\\n", fp);
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(fp, "\\u%04x", c);
-        } else {
-            fputc(c, fp);
-        }
+    struct ct_buf js;
+
+    ct_buf_init(&js, len * 6 + 3);
+    if (ct_buf_add_json_str(&js, s, len) == 0) {
+        fwrite(js.p, 1, js.len, fp);
     }
-    fputc('"', fp);
+    ct_buf_free(&js);
 }
 
 static int write_dump(void)

@@ -44,7 +44,10 @@ static const char registry_text[] =
     "\"district\":\"Hoàn Kiếm\",\"ward\":\"Tràng "
     "Tiền\",\"mode\":\"bay\",\"lot\":\"hn-park-lot2\"}\n"
     "{\"id\":\"hn-water-0001\",\"kind\":\"water\",\"name\":\"Hồ Tây\",\"lat\":21.05,"
-    "\"lon\":105.82,\"district\":\"Tây Hồ\",\"ward\":\"Quảng An\"}\n";
+    "\"lon\":105.82,\"district\":\"Tây Hồ\",\"ward\":\"Quảng An\"}\n"
+    "{\"id\":\"hn-air-0099\",\"kind\":\"air\",\"name\":\"Trạm nội bộ\",\"lat\":21.03,"
+    "\"lon\":105.83,\"district\":\"Ba Đình\",\"ward\":\"Ngọc Hà\",\"interval_s\":60,"
+    "\"public\":false}\n";
 
 struct cap {
     struct ct_buf lp;

@@ -238,6 +238,32 @@ static void test_stale_once_and_back(void **state)
     fx_close(&f);
 }
 
+/* A station the registry marks non-public goes silent: the alert is in the store (for the staff),
+ * never on the public alert topic, which would carry its name. */
+static void test_private_station_alert_stays_off_mqtt(void **state)
+{
+    struct col_derive_cfg cfg = {0};
+    struct col_derive_stats st;
+    struct fx f;
+    struct ct_reading r;
+    const struct ct_device *dev;
+
+    (void)state;
+    fx_open(&f, &cfg);
+    dev = dev_of(&f, "hn-air-0099");
+    reading(&r, dev, 1, T0, 1, "pm25", 10.0);
+    col_derive_add(f.d, dev, &r, 1, T0);
+    for (int64_t t = T0 + 1000; t < T0 + 600000; t += 1000) {
+        col_derive_tick(f.d, t);
+    }
+    assert_int_equal(count_lines(&f.cap, "alert,device=hn-air-0099,"), 1);
+    assert_int_equal(f.cap.alerts, 0);
+    assert_null(strstr(f.cap.payload[0], "nội bộ"));
+    col_derive_stats(f.d, &st);
+    assert_int_equal(st.alerts_stale, 1);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +272,7 @@ int main(void)
         cmocka_unit_test(test_flood_rebuild_band),
         cmocka_unit_test(test_parking_lot_and_bays),
         cmocka_unit_test(test_stale_once_and_back),
+        cmocka_unit_test(test_private_station_alert_stays_off_mqtt),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

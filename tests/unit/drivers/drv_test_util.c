@@ -1,23 +1,11 @@
 /* drv_test_util.c - recorded-frame loader and float comparison for the driver tests. */
 #include "drv_test_util.h"
 
+#include "ct/bytes.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-static int nibble(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 void drv_test_load_hex(const char *name, uint8_t *buf, size_t cap, size_t *len)
 {
@@ -52,14 +40,14 @@ void drv_test_load_hex(const char *name, uint8_t *buf, size_t cap, size_t *len)
             }
             continue;
         }
-        if (nibble(c) < 0 || n >= cap) {
+        if (ct_hex_digit(c) < 0 || n >= cap) {
             hi = -2;
             break;
         }
         if (hi < 0) {
-            hi = nibble(c);
+            hi = ct_hex_digit(c);
         } else {
-            buf[n++] = (uint8_t)(hi << 4 | nibble(c));
+            buf[n++] = (uint8_t)(hi << 4 | ct_hex_digit(c));
             hi = -1;
         }
     }
