@@ -151,7 +151,8 @@ ct_wait_port "$http_port" 30 || { tail -20 "$run/collector.log"; exit 1; }
 
 "$bdir/simulations/fleet/fleet-sim" --registry config/registry.jsonl \
     --broker "tcp://127.0.0.1:$CT_MQTT_PORT" --master-key-file "$run/master.key" \
-    --rate-scale "$rate_scale" --state-dir "$run/fleet" --print-stats >"$run/fleet.log" 2>&1 &
+    --rate-scale "$rate_scale" --backfill-hours 12 --state-dir "$run/fleet" --print-stats \
+    >"$run/fleet.log" 2>&1 &
 pids+=("$!") names+=(fleet-sim)
 
 cat <<MSG

@@ -109,7 +109,11 @@ static void on_static(struct col_http_req *req, void *arg)
     struct col_app *app = arg;
     const char *path = col_http_req_path(req);
 
-    if (app->cfg.map_dir[0] == '\0') {
+    size_t plen = strlen(path);
+
+    /* Source maps are development files: never published, even when one was left in map.dir
+     * (tests/e2e/test_map.py asserts /app.js.map is 404). */
+    if (app->cfg.map_dir[0] == '\0' || (plen >= 4 && strcmp(path + plen - 4, ".map") == 0)) {
         col_http_respond_error(req, 404);
         return;
     }

@@ -3,9 +3,11 @@
  *
  * Layers are built from the time-series store (so every collector of a group serves the same
  * map), one InfluxQL request per layer, cached for layers.refresh_ms. A request that finds the
- * cache older than that still gets the cached document at once while one refresh runs in the
- * background; only the very first request of a layer waits for the store. Waiting requests are
- * bounded per layer (APP_LAYER_WAITERS); beyond it they get 503. */
+ * cache older than that waits for one refresh (shared by every request that arrives meanwhile),
+ * so an old representation is never served as current (tests/e2e/test_map.py, "after a quiet
+ * interval"). Only when the store fails, or more than APP_LAYER_WAITERS requests wait, does a
+ * request get the last document built; it carries its data's own time ("updated"), and none
+ * at all gives 503. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,8 @@ struct layer_waiter {
 struct app_layer {
     struct app_layers *owner;
     enum ct_kind kind;
-    char *resp; /* the store's last answer (owned) */
+    bool history; /* the 24-hour history document (/layers/<layer>.history.json), not the layer */
+    char *resp;   /* the store's last answer (owned) */
     size_t resp_len;
     char *geojson; /* built from it (owned) */
     size_t geojson_len;
@@ -48,6 +51,7 @@ struct app_layers {
     struct col_app *app;
     struct col_store *store; /* borrowed: app_store() */
     struct app_layer layer[CT_KIND__COUNT];
+    struct app_layer hist[CT_KIND__COUNT]; /* same cache and refresh rules as the layers */
     uint64_t queries;
     uint64_t query_errors;
 };
@@ -69,6 +73,7 @@ static int build_src(struct app_layer *l, struct col_layers_src *src,
     src->nresp = l->resp != NULL ? 1 : 0;
     src->now_ms = app_now_ms();
     src->stale_ms = col_layers_default_stale_ms(l->kind);
+    src->stale_intervals = (uint32_t)l->owner->app->cfg.liveness_stale_intervals;
     return 0;
 }
 
@@ -90,7 +95,8 @@ static void respond_doc(struct col_http_req *req, int status, const char *type, 
 static void respond_cached(struct app_layer *l, struct col_http_req *req)
 {
     struct col_http_resp resp = {.status = 200,
-                                 .content_type = "application/geo+json",
+                                 .content_type =
+                                     l->history ? "application/json" : "application/geo+json",
                                  .body = l->geojson,
                                  .len = l->geojson_len,
                                  .compress = true,
@@ -205,7 +211,9 @@ static void on_store_answer(void *arg, int status, const char *body, size_t len)
             free(l->resp);
             l->resp = copy;
             l->resp_len = len;
-            if (build_src(l, &src, &devs) == 0 && col_layers_geojson(&src, l->kind, &doc) == 0) {
+            if (build_src(l, &src, &devs) == 0 &&
+                (l->history ? col_layers_history(&src, l->kind, &doc)
+                            : col_layers_geojson(&src, l->kind, &doc)) == 0) {
                 cache_doc(l, doc);
             }
             free(devs);
@@ -218,7 +226,7 @@ static void on_store_answer(void *arg, int status, const char *body, size_t len)
     /* Waiters get the fresh document, or the old one, or 503 when there is none. */
     for (size_t i = 0; i < l->nwaiters; i++) {
         struct layer_waiter *w = &l->waiters[i];
-        if (l->resp == NULL) {
+        if (l->resp == NULL || l->geojson == NULL) {
             col_http_respond_error(w->req, 503);
         } else {
             answer(l, w->req, w->what);
@@ -234,7 +242,8 @@ static void refresh(struct app_layer *l)
     if (l->refreshing || l->owner->store == NULL) {
         return;
     }
-    if (col_layers_influxql(l->kind, APP_LAYER_LOOKBACK_S, q, sizeof(q)) != 0) {
+    if ((l->history ? col_layers_history_influxql(l->kind, q, sizeof(q))
+                    : col_layers_influxql(l->kind, APP_LAYER_LOOKBACK_S, q, sizeof(q))) != 0) {
         return;
     }
     if (col_store_query(l->owner->store, q, on_store_answer, l) == 0) {
@@ -246,25 +255,27 @@ static void refresh(struct app_layer *l)
 static void serve(struct app_layer *l, struct col_http_req *req, enum waiter_kind what)
 {
     int64_t age = app_now_ms() - l->built_ms;
+    bool have = l->built_ms != 0 && l->resp != NULL && l->geojson != NULL;
 
-    if (l->built_ms == 0 || l->resp == NULL) {
-        if (l->nwaiters == APP_LAYER_WAITERS) {
-            col_http_respond_error(req, 503);
-            return;
-        }
+    if (have && age < l->owner->app->cfg.layers_refresh_ms) {
+        answer(l, req, what);
+        return;
+    }
+    /* Nothing yet, or older than the refresh interval: wait for the store. */
+    if (l->nwaiters < APP_LAYER_WAITERS) {
         l->waiters[l->nwaiters].req = req;
         l->waiters[l->nwaiters++].what = what;
         refresh(l);
-        if (!l->refreshing) {
-            l->nwaiters--;
-            col_http_respond_error(req, 503);
+        if (l->refreshing) {
+            return;
         }
-        return;
+        l->nwaiters--;
     }
-    if (age >= l->owner->app->cfg.layers_refresh_ms) {
-        refresh(l);
+    if (have) {
+        answer(l, req, what);
+    } else {
+        col_http_respond_error(req, 503);
     }
-    answer(l, req, what);
 }
 
 static bool wants_ld(struct col_http_req *req)
@@ -273,20 +284,25 @@ static bool wants_ld(struct col_http_req *req)
     return a != NULL && strstr(a, "application/ld+json") != NULL;
 }
 
-/* GET /layers/<layer>.geojson */
+/* GET /layers/<layer>.geojson and /layers/<layer>.history.json */
 static void on_layer(struct col_http_req *req, void *arg)
 {
     struct app_layers *ls = arg;
     const char *name = col_http_req_path(req) + strlen("/layers/");
-    const char *dot = strrchr(name, '.');
+    const char *dot = strchr(name, '.');
     enum ct_kind kind;
 
-    if (dot == NULL || strcmp(dot, ".geojson") != 0 ||
-        ct_kind_parse(name, (size_t)(dot - name), &kind) != 0) {
+    if (dot == NULL || ct_kind_parse(name, (size_t)(dot - name), &kind) != 0) {
         col_http_respond_error(req, 404);
         return;
     }
-    serve(&ls->layer[kind], req, W_GEOJSON);
+    if (strcmp(dot, ".geojson") == 0) {
+        serve(&ls->layer[kind], req, W_GEOJSON);
+    } else if (strcmp(dot, ".history.json") == 0) {
+        serve(&ls->hist[kind], req, W_GEOJSON);
+    } else {
+        col_http_respond_error(req, 404);
+    }
 }
 
 static void respond_owned(struct col_http_req *req, int rc, char *doc, const char *type)
@@ -370,6 +386,9 @@ int app_layers_routes(struct col_app *app)
     for (int k = 0; k < CT_KIND__COUNT; k++) {
         ls->layer[k].owner = ls;
         ls->layer[k].kind = (enum ct_kind)k;
+        ls->hist[k].owner = ls;
+        ls->hist[k].kind = (enum ct_kind)k;
+        ls->hist[k].history = true;
     }
     rc = app_store(app, &ls->store);
     if (rc != 0) {
@@ -398,6 +417,9 @@ void app_layers_close(struct col_app *app)
         free(ls->layer[k].resp);
         free(ls->layer[k].geojson);
         free(ls->layer[k].geojson_gz);
+        free(ls->hist[k].resp);
+        free(ls->hist[k].geojson);
+        free(ls->hist[k].geojson_gz);
     }
     free(ls);
 }

@@ -64,6 +64,7 @@ const char *col_http_content_type(const char *name)
         {".css", "text/css; charset=utf-8"},
         {".png", "image/png"},
         {".svg", "image/svg+xml"},
+        {".ico", "image/x-icon"},
         {".json", "application/json"},
         {".geojson", "application/geo+json"},
     };

@@ -43,6 +43,11 @@ struct col_layers_src {
     size_t nresp;
     int64_t now_ms;   /* current time, ms since the epoch */
     int64_t stale_ms; /* a value older than this (or none) makes a feature "stale" */
+    /* When > 0, a station is stale once its newest value is older than stale_intervals times
+     * its expected reporting interval (the registry's interval_s, else the kind's default), as
+     * the collector's liveness check counts (liveness.stale_intervals); stale_ms then only
+     * applies to a station without a known interval. */
+    uint32_t stale_intervals;
 };
 
 /* OGC items query parameters (parsed by col_layers_query_parse). */
@@ -73,6 +78,32 @@ const struct col_layers_aqi_cat *col_layers_aqi_category(int aqi);
 /* The six categories in order; *count is set to 6. Static storage. */
 const struct col_layers_aqi_cat *col_layers_aqi_categories(size_t *count);
 
+/* One band of a layer's legend: the value class a feature falls in. Strings are static (range:
+ * the caller's buffer). Every layer ends with a "no data yet" band (nodata, grey). */
+struct col_layers_band {
+    int index;              /* 0..count-1; "band" in features and in the legend */
+    const char *vi, *en;    /* label ("Kém" / "Poor") */
+    const char *range;      /* value range text ("101–150", "10–20 cm"); may be "" */
+    const char *color;      /* marker fill "#RRGGBB" */
+    const char *text_color; /* "#000000" or "#FFFFFF": the one with the larger WCAG contrast */
+    int radius;             /* circle marker radius in CSS px (0 for square markers) */
+    const char *shape;      /* "circle" or "square" (parking) */
+    bool emphasis;          /* drawn with a heavy outline (intense rain, deep flooding) */
+    bool nodata;            /* the grey "chưa đủ số liệu / not enough data yet" band */
+};
+
+/* Number of bands of a layer (0 for a bad kind), and band 'i' of it (range written into
+ * 'range', at least 32 bytes). Air: the six VN_AQI categories; water: the six VN_WQI ones;
+ * rain: five hourly-amount bands, the last one emphasised; flood: the bands of
+ * col_flood_default_cfg (docs/indices.md); parking: three occupancy bands. Returns 0 or
+ * CT_E_INVAL. */
+size_t col_layers_band_count(enum ct_kind kind);
+int col_layers_band(enum ct_kind kind, size_t i, struct col_layers_band *out, char *range,
+                    size_t range_cap);
+/* "#000000" or "#FFFFFF", whichever contrasts more with 'hex' ("#RRGGBB") by WCAG 2 relative
+ * luminance (both reach 4.5:1 on every band colour: test_layers_legend). */
+const char *col_layers_text_color(const char *hex);
+
 /* Default staleness threshold of a layer in ms (air 2 h, since indices are hourly; water 2 h;
  * rain 30 min; flood 15 min; parking 15 min); 0 for an invalid kind. */
 int64_t col_layers_default_stale_ms(enum ct_kind kind);
@@ -95,19 +126,39 @@ int col_layers_devices(const struct ct_registry *reg, const struct ct_device ***
 /* GET /layers/<layer>.geojson: an RFC 7946 FeatureCollection, one Point feature per public
  * station (or lot), in registry order; feature "id" is the device id. Properties:
  *   id, name, district, ward, kind, time (ISO 8601 UTC of the latest raw value, else of the
- *   latest index; null when none), stale (bool), units (object: member -> unit), and
+ *   latest index; null when none), stale (bool), units (object: member -> unit), the band of
+ *   the feature (band, band_vi, band_en, color, text_color, radius, shape, emphasis, nodata:
+ *   see struct col_layers_band), and
  *   air:     pm25 pm10 no2 so2 o3 co t rh, aqi_vn, aqi_vn_level, aqi_vn_category_vi,
  *            aqi_vn_category_en, aqi_vn_color, dominant, aqi_us   (from air, air_aqi)
- *   water:   ph do turb ec t nh4 cod tss, wqi_vn                  (from water, water_wqi)
+ *   water:   ph do turb ec t nh4 cod tss, wqi_vn, preliminary      (from water, water_wqi)
  *   rain:    mm_1h, mm_24h, rain_term_vi, rain_term_en (24-h rainfall term, domain.md s.4)
  *   flood:   depth_cm, flood_band (0 = none), flood_band_vi, flood_band_en, flood_color,
  *            the collector's confirmed band from flood_level (hysteresis and minimum duration
  *            applied); with only a raw depth, the default bands of collector/indices
  *   parking: capacity, occupied, free, ratio (parking_lot; else the lot's raw counter and the
  *            registry capacity)
+ * Foreign members of the collection: "updated" (ISO time of the newest value of any feature,
+ * null when none) and "legend" (layer, title_vi/en, note_vi/en, method_vi/en, source_vi/en,
+ * stale_vi/en, and "bands": every band of the layer in order, each with band, vi, en, range,
+ * color, text_color, radius, shape, emphasis, nodata), so the page draws its legend from the
+ * very table that classified the features.
  * Returns 0, CT_E_INVAL (NULL or bad kind), CT_E_TOOBIG (a response too big), CT_E_PARSE
  * (a response that is not JSON) or CT_E_NOMEM. */
 int col_layers_geojson(const struct col_layers_src *src, enum ct_kind kind, char **out);
+
+#define COL_LAYERS_HISTORY_H 24 /* hours of history per station */
+
+/* GET /layers/<layer>.history.json: the last COL_LAYERS_HISTORY_H hours of each public station's
+ * main value, one value per hour, for the chart in the map's popups. The statement (one /query
+ * request, epoch=ms): air max(aqi_vn) of air_aqi; water max(wqi) of water_wqi; rain max(mm) of
+ * rain_1h; flood max(depth) of flood; parking min(free) of parking_lot; "GROUP BY time(1h),
+ * device fill(none)". Returns 0, CT_E_INVAL or CT_E_TOOBIG. */
+int col_layers_history_influxql(enum ct_kind kind, char *buf, size_t cap);
+/* The document: {"layer", "hours", "title_vi", "title_en", "unit", "series": {"<id>": [[ms,
+ * value], ...]}} with only the public stations of the layer in the registry ('src->devs');
+ * 'src->now_ms' and the stale fields are not used. Errors as col_layers_geojson. */
+int col_layers_history(const struct col_layers_src *src, enum ct_kind kind, char **out);
 
 /* Parses an OGC items query string ('len' bytes, without '?'; percent-decoding applied):
  * limit (integer >= 1; above COL_LAYERS_LIMIT_MAX clamped), offset (integer >= 0), bbox

@@ -158,6 +158,15 @@ static int apply_column(struct col_layers_station *st, enum ct_kind kind, const 
             }
         }
     }
+    if (strcmp(meas, "water_wqi") == 0 && strcmp(col, "preliminary") == 0) {
+        /* Probe-only WQI (no BOD5, coliform, metals, pesticides): said on the map. */
+        if (cJSON_IsBool(v) || cJSON_IsNumber(v)) {
+            bool pre = cJSON_IsBool(v) ? cJSON_IsTrue(v) : v->valuedouble != 0;
+            cJSON_DeleteItemFromObjectCaseSensitive(st->props, "preliminary");
+            return cJSON_AddBoolToObject(st->props, "preliminary", pre) ? 0 : CT_E_NOMEM;
+        }
+        return 0;
+    }
     if (strcmp(meas, "air_aqi") == 0 && (strcmp(col, "dominant") == 0)) {
         /* Only a known member name is published, never free text from the store. */
         if (cJSON_IsString(v) &&
@@ -337,6 +346,18 @@ static void rain_term(double mm24, const char **vi, const char **en)
     }
 }
 
+/* How old a station's newest value may be before it is stale: stale_intervals times its
+ * expected interval, as the collector's liveness check counts (test_layers_geojson). */
+static int64_t station_stale_ms(const struct col_layers_src *src, const struct ct_device *dev,
+                                enum ct_kind kind)
+{
+    uint32_t iv = dev->interval_s ? dev->interval_s : ct_kind_default_interval_s(kind);
+    if (src->stale_intervals == 0 || iv == 0) {
+        return src->stale_ms;
+    }
+    return (int64_t)iv * 1000 * (int64_t)src->stale_intervals;
+}
+
 static int finish_station(struct col_layers_station *st, enum ct_kind kind,
                           const struct col_layers_src *src)
 {
@@ -393,7 +414,7 @@ static int finish_station(struct col_layers_station *st, enum ct_kind kind,
             ok = add_num(p, "ratio", occ / cap) && add_unit(p, "ratio", "1");
         }
     }
-    if (!ok) {
+    if (!ok || col_layers_band_apply(kind, p) != 0) {
         return CT_E_NOMEM;
     }
     st->t_ms = st->t_raw >= 0 ? st->t_raw : st->t_index;
@@ -402,7 +423,7 @@ static int finish_station(struct col_layers_station *st, enum ct_kind kind,
         col_layers_time_format(st->t_ms, iso);
         cJSON_DeleteItemFromObjectCaseSensitive(p, "time");
         cJSON_DeleteItemFromObjectCaseSensitive(p, "stale");
-        bool stale = src->now_ms - st->t_ms > src->stale_ms;
+        bool stale = src->now_ms - st->t_ms > station_stale_ms(src, st->dev, kind);
         if (!cJSON_AddStringToObject(p, "time", iso) || !cJSON_AddBoolToObject(p, "stale", stale)) {
             return CT_E_NOMEM;
         }
@@ -500,11 +521,22 @@ int col_layers_geojson(const struct col_layers_src *src, enum ct_kind kind, char
         rc = CT_E_NOMEM;
         goto out_free;
     }
+    int64_t newest = -1;
     for (size_t i = 0; i < b.n; i++) {
         cJSON_AddItemToArray(arr, b.st[i].feature);
         b.st[i].feature = NULL;
+        newest = b.st[i].t_ms > newest ? b.st[i].t_ms : newest;
     }
-    rc = col_layers_print(fc, out);
+    /* The data's own time, so the page says how fresh the data is, not when it was fetched. */
+    char iso[COL_LAYERS_ISO_MAX];
+    col_layers_time_format(newest, iso);
+    if (!(newest >= 0 ? cJSON_AddStringToObject(fc, "updated", iso)
+                      : cJSON_AddNullToObject(fc, "updated"))) {
+        rc = CT_E_NOMEM;
+        goto out_free;
+    }
+    rc = col_layers_legend_add(kind, fc);
+    rc = rc ? rc : col_layers_print(fc, out);
 out_free:
     cJSON_Delete(fc);
     col_layers_build_free(&b);

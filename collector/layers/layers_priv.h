@@ -41,6 +41,11 @@ void col_layers_time_format(int64_t ms, char buf[COL_LAYERS_ISO_MAX]);
 /* Measurements read per layer (NULL-padded); index 0 is the raw kind measurement. */
 extern const char *const col_layers_meas[CT_KIND__COUNT][3];
 
+/* Adds the band properties of a finished feature (col_layers_band) to 'props'; and the
+ * "legend" member of a layer to 'fc'. 0 or CT_E_NOMEM. */
+int col_layers_band_apply(enum ct_kind kind, cJSON *props);
+int col_layers_legend_add(enum ct_kind kind, cJSON *fc);
+
 /* Whether a device belongs to the public layer of 'kind'. */
 bool col_layers_dev_public(const struct ct_device *dev, enum ct_kind kind);
 

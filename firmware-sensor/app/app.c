@@ -290,7 +290,9 @@ static bool worth_sending(struct fw_app *app, int64_t now_ms, const struct ct_re
     return true;
 }
 
-static void sample(struct fw_app *app, int64_t now_ms)
+/* Takes one sample at 'now_ms' and queues it, stamped with the wall clock, or with 'wall_ms' when
+ * >= 0 (a backfilled reading, which leaves the heartbeat and event state alone). */
+static int sample_at(struct fw_app *app, int64_t now_ms, int64_t wall_ms)
 {
     struct ct_reading r;
     memset(&r, 0, sizeof(r));
@@ -301,7 +303,7 @@ static void sample(struct fw_app *app, int64_t now_ms)
                                     now_ms, &r);
     if (rc != 0) {
         app->st.sample_errors++;
-        return;
+        return rc;
     }
     if (app->cfg.kind == CT_KIND_PARKING && app->cfg.park_mode == CT_PARK_BAY) {
         /* A bay sensor reports a boolean and no capacity. */
@@ -317,8 +319,8 @@ static void sample(struct fw_app *app, int64_t now_ms)
         const struct ct_value *d = ct_reading_get(&r, "depth");
         app->wet = d != NULL && d->num >= FW_APP_WET_CM;
     }
-    if (!worth_sending(app, now_ms, &r)) {
-        return;
+    if (wall_ms < 0 && !worth_sending(app, now_ms, &r)) {
+        return 0;
     }
     if (app->cfg.kind == CT_KIND_RAIN) {
         const struct ct_value *t = ct_reading_get(&r, "tips");
@@ -332,27 +334,30 @@ static void sample(struct fw_app *app, int64_t now_ms)
     app->st.out_of_range += dropped;
     if (r.n == 0) {
         app->st.empty++;
-        return;
+        return 0;
     }
     r.boot = app->boot;
     r.seq = app->seq;
-    r.ts_ms = fw_hal_wall_ms();
+    r.ts_ms = wall_ms >= 0 ? wall_ms : fw_hal_wall_ms();
     char mem[CT_PAYLOAD_MAX + 1];
     struct ct_buf b;
     ct_buf_init_fixed(&b, mem, sizeof(mem));
     rc = ct_payload_encode(&r, &b);
     if (rc != 0) {
         app->st.sample_errors++;
-        return;
+        return rc;
     }
     rc = fw_outbox_append(app->ob, app->boot, app->seq, b.p, b.len, NULL);
     if (rc != 0) {
         fprintf(stderr, "fw_app %s: outbox append: %s\n", app->id, ct_strerror(rc));
         app->st.sample_errors++;
-        return;
+        return rc;
     }
     app->seq++;
     app->st.queued++;
+    if (wall_ms >= 0) {
+        return 0;
+    }
     app->last_sent = now_ms;
     app->have_last = true;
     if (app->cfg.kind == CT_KIND_RAIN) {
@@ -362,6 +367,21 @@ static void sample(struct fw_app *app, int64_t now_ms)
         const struct ct_value *o = ct_reading_get(&r, "occupied");
         app->last_occ = o == NULL ? -1 : (o->type == CT_VT_BOOL ? (o->b ? 1 : 0) : o->num);
     }
+    return 0;
+}
+
+static void sample(struct fw_app *app, int64_t now_ms)
+{
+    (void)sample_at(app, now_ms, -1);
+}
+
+int fw_app_backfill(struct fw_app *app, int64_t sample_ms, int64_t wall_ms)
+{
+    if (app == NULL || wall_ms < 0 ||
+        (app->cfg.kind != CT_KIND_AIR && app->cfg.kind != CT_KIND_WATER)) {
+        return CT_E_INVAL;
+    }
+    return sample_at(app, sample_ms, wall_ms);
 }
 
 static int64_t period(const struct fw_app *app)

@@ -91,6 +91,13 @@ void fw_app_set_tx(struct fw_app *app, struct fw_tx *tx);
 /* Runs what is due at now_ms; returns the next time (ms, > now_ms) it wants to run. Wake-ups for
  * transport events come from the caller (fw_hal_idle/fw_hal_wake). */
 int64_t fw_app_step(struct fw_app *app, int64_t now_ms);
+/* Queues one reading sampled at monotonic 'sample_ms' (what the sampler is asked for) and
+ * stamped 'wall_ms' (>= 0), behind what is queued, with the next seq: a node's stored history,
+ * signed and sent like every reading. fleet-sim's --backfill-hours uses it so a demo shows hourly
+ * indices at once. Air and water only (their readings do not depend on the previous one; rain
+ * tips and parking events do): CT_E_INVAL for other kinds. Returns 0 (also when the self-check
+ * left nothing to send) or the sampler's, encoder's or outbox's error. */
+int fw_app_backfill(struct fw_app *app, int64_t sample_ms, int64_t wall_ms);
 /* Feeds one transport event (DELIVERED with this app as owner, LOST, CONNECTED). */
 void fw_app_on_tx_event(struct fw_app *app, const struct fw_tx_event *ev);
 /* Publishes the retained "offline" status (clean shutdown). Returns fw_tx_publish's result. */

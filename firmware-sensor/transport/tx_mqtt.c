@@ -10,6 +10,7 @@
 #include "ct/err.h"
 #include "ct/sig.h"
 #include "fw_hal.h"
+#include "ct_paho.h"
 
 #define EVQ_EXTRA 64
 
@@ -241,7 +242,6 @@ static void start_connect(struct fw_tx *tx)
     MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer5;
     MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
     MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-    MQTTProperty prop;
     MQTTProperties wprops = MQTTProperties_initializer;
     opts.keepAliveInterval = tx->keepalive_s;
     opts.cleanstart = 1;
@@ -259,18 +259,8 @@ static void start_connect(struct fw_tx *tx)
         will.retained = 1;
         will.qos = 1;
         opts.will = &will;
-        if (tx->will_sig != NULL) {
-            memset(&prop, 0, sizeof(prop));
-            prop.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-            prop.value.data.data = (char *)"sig";
-            prop.value.data.len = 3;
-            prop.value.value.data = tx->will_sig;
-            prop.value.value.len = (int)strlen(tx->will_sig);
-            wprops.count = 1;
-            wprops.max_count = 1;
-            wprops.length = 1 + 2 + 3 + 2 + prop.value.value.len;
-            wprops.array = &prop;
-            opts.willProperties = &wprops;
+        if (tx->will_sig != NULL && ct_paho_sig_props(&wprops, tx->will_sig) == 0) {
+            opts.willProperties = &wprops; /* MQTTAsync_connect copies them */
         }
     }
     if (tx->ca_file != NULL || strncmp(tx->broker, "ssl://", 6) == 0) {
@@ -283,6 +273,7 @@ static void start_connect(struct fw_tx *tx)
     }
     tx->connecting = true;
     int rc = MQTTAsync_connect(tx->client, &opts);
+    MQTTProperties_free(&wprops);
     if (rc != MQTTASYNC_SUCCESS) {
         fprintf(stderr, "fw_tx %s: connect: %s\n", tx->client_id, MQTTAsync_strerror(rc));
         tx->connecting = false;
@@ -408,25 +399,16 @@ int fw_tx_publish(struct fw_tx *tx, const char *topic, const void *payload, size
         return CT_E_FULL;
     }
     MQTTAsync_message msg = MQTTAsync_message_initializer;
-    MQTTProperty prop;
-    memset(&prop, 0, sizeof(prop));
     msg.payload = (void *)payload;
     msg.payloadlen = (int)len;
     msg.qos = 1;
     msg.retained = retained ? 1 : 0;
-    if (sig != NULL) {
-        prop.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-        prop.value.data.data = (char *)"sig";
-        prop.value.data.len = 3;
-        prop.value.value.data = (char *)sig;
-        prop.value.value.len = CT_SIG_HEX_LEN;
-        msg.properties.count = 1;
-        msg.properties.max_count = 1;
-        msg.properties.length = 1 + 2 + 3 + 2 + CT_SIG_HEX_LEN;
-        msg.properties.array = &prop;
+    if (sig != NULL && ct_paho_sig_props(&msg.properties, sig) != 0) {
+        return CT_E_NOMEM;
     }
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
     int rc = MQTTAsync_sendMessage(tx->client, topic, &msg, &ro);
+    MQTTProperties_free(&msg.properties); /* MQTTAsync_sendMessage copied them */
     if (rc == MQTTASYNC_MAX_BUFFERED_MESSAGES) {
         return CT_E_FULL; /* Paho's command queue is full: retried after deliveries */
     }

@@ -32,6 +32,7 @@
 #include "ct/topic.h"
 #include "sim_bench.h"
 #include "ct/key.h"
+#include "ct_paho.h"
 
 #define MASTER_MAX 256
 #define ARENA_LIMIT ((size_t)4 << 30)
@@ -369,17 +370,10 @@ static int send_one(struct pub *p, const char *topic, const char *payload, size_
                     const char *sig)
 {
     MQTTAsync_message msg = MQTTAsync_message_initializer;
-    MQTTProperty prop;
-    memset(&prop, 0, sizeof(prop));
-    prop.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-    prop.value.data.data = (char *)"sig";
-    prop.value.data.len = 3;
-    prop.value.value.data = (char *)sig;
-    prop.value.value.len = CT_SIG_HEX_LEN;
-    msg.properties.count = 1;
-    msg.properties.max_count = 1;
-    msg.properties.length = 1 + 2 + 3 + 2 + CT_SIG_HEX_LEN;
-    msg.properties.array = &prop;
+    if (ct_paho_sig_props(&msg.properties, sig) != 0) {
+        settle(p, false);
+        return CT_E_NOMEM;
+    }
     msg.payload = (void *)payload;
     msg.payloadlen = (int)len;
     msg.qos = (int)p->o.qos;
@@ -388,6 +382,7 @@ static int send_one(struct pub *p, const char *topic, const char *payload, size_
     ro.onFailure5 = on_send_fail;
     ro.context = p;
     int rc = MQTTAsync_sendMessage(p->client, topic, &msg, &ro);
+    MQTTProperties_free(&msg.properties); /* MQTTAsync_sendMessage copied them */
     if (rc != MQTTASYNC_SUCCESS) {
         fprintf(stderr, "bench-pub: publish: %s\n", MQTTAsync_strerror(rc));
         settle(p, false);

@@ -55,6 +55,9 @@ static void usage(FILE *f)
            "  --interval-ms N       replaces every node's base period (before scaling)\n"
            "  --inflight N          unacked publishes per node (default 8)\n"
            "  --rate N              outbox drain per node, messages/s (default 20)\n"
+           "  --backfill-hours H    air and water nodes first queue a reading every 10 min of\n"
+           "                        the last H wall-clock hours (at most 48), so hourly indices\n"
+           "                        exist at once (scripts/demo.sh: 12)\n"
            "  --state-dir DIR       per-node storage (default /tmp/fleet-sim-<pid>)\n"
            "  --print-stats         a status line each second on stderr\n"
            "  --write-registry F    write a generated Hanoi registry of --nodes N devices, exit\n");
@@ -101,6 +104,7 @@ static int parse_opts(int argc, char **argv, struct fleet_opts *o)
         {"interval-ms", required_argument, NULL, 'i'},
         {"inflight", required_argument, NULL, 'f'},
         {"rate", required_argument, NULL, 'r'},
+        {"backfill-hours", required_argument, NULL, 'B'},
         {"state-dir", required_argument, NULL, 'D'},
         {"print-stats", no_argument, NULL, 'p'},
         {"scenario", required_argument, NULL, 'F'},
@@ -174,6 +178,10 @@ static int parse_opts(int argc, char **argv, struct fleet_opts *o)
             break;
         case 'r':
             rc = parse_pos_double(optarg, &o->rate);
+            break;
+        case 'B':
+            rc = parse_pos_double(optarg, &o->backfill_hours);
+            rc = rc ? rc : (o->backfill_hours <= FLEET_BACKFILL_MAX_H ? 0 : CT_E_INVAL);
             break;
         case 'h':
             usage(stdout);

@@ -35,8 +35,12 @@ struct fleet_opts {
     uint64_t interval_ms;
     uint64_t inflight;
     double rate;
+    double backfill_hours; /* 0: none; else queue the last H hours first (fleet_backfill) */
     bool print_stats;
 };
+
+#define FLEET_BACKFILL_MAX_H 48.0
+#define FLEET_BACKFILL_STEP_MS (10 * 60 * 1000LL) /* wall-clock spacing of backfilled readings */
 
 struct fleet_conn {
     struct fw_tx *tx;

@@ -1,13 +1,19 @@
 // citytel public map of Hanoi: one layer at a time, fetched from the collector
 // (layers/<layer>.geojson, relative to this page) and refreshed every 60 s. Works without base-map
 // tiles; config.json may give {"tile_url": "...", "attribution": "..."}.
+//
+// Markers and legend come from the same table: each feature carries its band (colour, radius,
+// label) and the layer carries "legend.bands"; this page copies neither. The URL hash names the
+// layer and the open station ("#air/hn-air-0001"), so links can be shared and Back works.
 import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import districtsUrl from './districts.geojson';
 import {
-  AQI_CATEGORIES, FIELDS, FLOOD_BANDS, LAYERS, WQI_CATEGORIES,
-  circleStyle, formatTime, formatValue, headline, parkingColor,
+  FIELDS, LAYERS, circleStyle, dominantName, formatHash, formatTime, formatValue, headline,
+  nearSentence, nearest, parseHash,
 } from './present.js';
 
 const REFRESH_MS = 60_000;
@@ -38,7 +44,10 @@ const zoomClass = () => map.getContainer().classList.toggle('z-low', map.getZoom
 map.on('zoomend', zoomClass);
 zoomClass();
 
-const state = { layer: 'air', group: L.layerGroup().addTo(map), timer: null, loaded: {} };
+const state = {
+  layer: null, station: null, fc: null, group: L.layerGroup().addTo(map), markers: new Map(),
+  loaded: {}, seq: 0, near: null,
+};
 const statusEl = document.getElementById('status');
 
 function setStatus(vi, en, error = false) {
@@ -75,83 +84,186 @@ async function drawDistricts() {
 }
 
 // ---- popups ----
-function popupContent(layer, p) {
+function badge(layer, p) {
+  const h = headline(layer, p);
+  const b = bilingual('div', 'badge', h.vi, h.en);
+  b.dataset.label = h.label;
+  b.style.background = h.color;
+  b.style.color = h.text; // black or white, whichever reaches WCAG AA on this colour
+  return b;
+}
+
+function popupContent(layer, p, coords) {
+  const legend = state.fc?.legend ?? {};
   const box = el('div', 'popup');
   box.append(el('h3', '', p.name || p.id));
   const where = [p.ward, p.district].filter(Boolean).join(', ');
   box.append(el('p', 'where', where));
-  const h = headline(layer, p);
-  if (h) {
-    const badge = bilingual('div', 'badge', h.vi, h.en);
-    badge.style.background = h.color;
-    badge.style.color = ['#7E0023', '#8F3F97', '#6A1B9A', '#C62828', '#E53935', '#3333FF', '#2E7D32', '#2B83BA', '#FF0000'].includes(h.color) ? '#fff' : '#1d2b36';
-    box.append(badge);
-  }
+  box.append(badge(layer, p));
   const table = el('table');
+  const dom = p.dominant;
   for (const [key, vi, en] of FIELDS[layer] ?? []) {
     const text = formatValue(p, key);
     if (text === null) continue;
     const tr = el('tr');
-    tr.append(bilingual('td', 'k', vi, en === vi ? '' : en), el('td', 'v', text));
+    const k = bilingual('td', 'k', vi, en === vi ? '' : en);
+    if (key === dom) {
+      tr.className = 'dominant';
+      k.append(' ', bilingual('span', 'dom', '★ chính', 'dominant'));
+    }
+    tr.append(k, el('td', 'v', text));
     table.append(tr);
   }
   if (table.childElementCount) box.append(table);
+  if (layer === 'air' && dominantName(p)) {
+    box.append(bilingual('p', 'meta', `Chất quyết định chỉ số: ${dominantName(p)}`, 'sets the index'));
+  }
   const t = formatTime(p.time);
   box.append(bilingual('p', 'time', t ? `Cập nhật ${t} (giờ Hà Nội)` : 'Chưa có số liệu', t ? 'Updated, Hanoi time' : 'No data yet'));
   if (p.stale) {
     box.append(bilingual('p', 'stale-note', '⚠ Số liệu cũ, trạm có thể mất kết nối.', 'Stale data: the station may be offline.'));
   }
+  const chart = el('div', 'chart');
+  chart.append(bilingual('p', 'chart-title', 'Đang tải lịch sử 24 giờ…', 'Loading the last 24 h…'));
+  box.append(chart);
+  const [lon, lat] = coords;
+  const meta = el('dl', 'meta');
+  const row = (vi, en, value) => {
+    meta.append(bilingual('dt', '', vi, en), el('dd', '', value));
+  };
+  row('Tọa độ', 'Coordinates', `${lat.toFixed(5)}° B, ${lon.toFixed(5)}° Đ`);
+  if (legend.method_vi) row('Phương pháp', 'Method', `${legend.method_vi} · ${legend.method_en}`);
+  if (legend.source_vi) row('Nguồn', 'Source', `${legend.source_vi} · ${legend.source_en} (${p.id})`);
+  box.append(meta);
+  const link = el('a', 'share', 'Liên kết tới trạm này · Link to this station');
+  link.href = formatHash(layer, p.id);
+  box.append(link);
   return box;
 }
 
 // ---- markers ----
 function parkingMarker(latlng, p) {
   const box = el('div', `ct-park${p.stale ? ' stale' : ''}`, typeof p.free === 'number' ? String(p.free) : '–');
-  box.style.background = parkingColor(p);
+  box.style.background = p.color ?? '#9E9E9E';
+  box.style.color = p.text_color ?? '#000000';
   const icon = L.divIcon({ className: 'ct-park-icon', html: box, iconSize: [46, 28], iconAnchor: [23, 14] });
   return L.marker(latlng, { icon, title: p.name, alt: p.name, riseOnHover: true });
 }
 
 function drawLayer(layer, fc) {
   state.group.clearLayers();
+  state.markers.clear();
   const feats = Array.isArray(fc?.features) ? fc.features : [];
-  // Draw the worst last so it sits on top (deep flooding, high AQI).
-  const rank = (f) => f.properties?.flood_band ?? f.properties?.aqi_vn ?? f.properties?.mm_1h ?? 0;
+  // Draw the worst last so it sits on top (deep flooding, high AQI); no data first.
+  const rank = (f) => (f.properties?.nodata ? -1 : f.properties?.band ?? 0);
   for (const f of [...feats].sort((a, b) => rank(a) - rank(b))) {
     if (f?.geometry?.type !== 'Point') continue;
     const [lon, lat] = f.geometry.coordinates;
     const p = f.properties ?? {};
     const m = layer === 'parking' ? parkingMarker([lat, lon], p) : L.circleMarker([lat, lon], circleStyle(layer, p));
-    m.bindPopup(() => popupContent(layer, p), { maxWidth: 300, autoPanPadding: [16, 16] });
+    m.bindPopup(() => popupContent(layer, p, f.geometry.coordinates), { maxWidth: 300, autoPanPaddingTopLeft: [52, 16], autoPanPaddingBottomRight: [16, 16] });
     m.bindTooltip(p.name || p.id, { direction: 'top', offset: [0, -8] });
+    m.on('popupopen', (e) => {
+      setStation(p.id);
+      drawChart(e.popup, layer, p);
+    });
+    m.on('popupclose', () => { if (state.station === p.id) setStation(null); });
     m.addTo(state.group);
+    state.markers.set(String(p.id), m);
     // A stable handle for tests and assistive tools: the station id on the marker element.
     m.getElement?.()?.setAttribute('data-id', String(p.id ?? ''));
   }
   return feats.length;
 }
 
+// ---- 24-hour history in the popup (uPlot, bundled) ----
+const histCache = {};
+
+/** The layer's history document, fetched at most once a minute (the collector caches it like
+ * the layers). */
+async function layerHistory(layer) {
+  const c = histCache[layer];
+  if (c && Date.now() - c.at < REFRESH_MS) return c.doc;
+  const r = await fetch(new URL(`layers/${layer}.history.json`, document.baseURI), { cache: 'no-store' });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  const doc = await r.json();
+  histCache[layer] = { at: Date.now(), doc };
+  return doc;
+}
+
+async function drawChart(popup, layer, p) {
+  const holder = popup.getElement()?.querySelector('.chart');
+  if (!holder) return;
+  try {
+    const doc = await layerHistory(layer);
+    const pts = doc.series?.[p.id] ?? [];
+    holder.dataset.points = String(pts.length);
+    if (pts.length === 0) {
+      holder.replaceChildren(bilingual('p', 'chart-title', 'Chưa có số liệu 24 giờ qua.', 'No data in the last 24 h yet.'));
+    } else {
+      holder.replaceChildren(bilingual('p', 'chart-title', doc.title_vi, doc.title_en));
+      const data = [pts.map(([t]) => t / 1000), pts.map(([, v]) => v)];
+      // eslint-disable-next-line no-new
+      new uPlot({
+        width: 260,
+        height: 110,
+        legend: { show: false },
+        cursor: { show: false },
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Ho_Chi_Minh'),
+        scales: { x: { time: true } },
+        series: [{}, { label: doc.title_en, stroke: '#0b3d5c', width: 2, points: { show: true, size: 5, fill: '#0b3d5c' } }],
+        axes: [
+          { size: 24, font: '10px system-ui', values: (u, splits) => splits.map((t) => formatTime(new Date(t * 1000).toISOString())?.slice(11) ?? '') },
+          { size: 34, font: '10px system-ui' },
+        ],
+      }, data, holder);
+    }
+  } catch (e) {
+    holder.replaceChildren(bilingual('p', 'chart-title', 'Không tải được lịch sử.', `No history (${e.message}).`));
+  }
+  // Re-lay the popup around its grown content. The content becomes this element (update() of
+  // a function content would build a new one without the chart).
+  const content = holder.closest('.popup');
+  if (content && popup.isOpen()) popup.setContent(content);
+}
+
+/** Keeps the hash in step with the open popup, without a history entry per click. */
+function setStation(id) {
+  state.station = id;
+  const h = formatHash(state.layer, id);
+  if (location.hash !== h) history.replaceState(null, '', h);
+}
+
 async function refresh() {
   const layer = state.layer;
+  const seq = ++state.seq;
   try {
     const r = await fetch(new URL(`layers/${layer}.geojson`, document.baseURI), { cache: 'no-store' });
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     const fc = await r.json();
-    if (layer !== state.layer) return;
+    if (layer !== state.layer || seq !== state.seq) return;
+    const open = state.station;
+    state.fc = fc;
+    renderLegend(fc.legend);
     const n = drawLayer(layer, fc);
-    if (!state.loaded[layer] && n > 0) {
+    if (!state.loaded[layer] && n > 0 && !open) {
       // First view of a layer: frame its stations (kept on later refreshes).
       const b = state.group.getLayers().map((m) => m.getLatLng());
       const narrow = map.getSize().x < 640;
       map.fitBounds(L.latLngBounds(b), {
-        paddingTopLeft: [56, 40],
-        paddingBottomRight: [narrow ? 40 : 300, 60], // keep clear of the legend
+        paddingTopLeft: [40, 40],
+        paddingBottomRight: [narrow ? 40 : 300, narrow ? 60 : 40], // keep clear of the legend
         maxZoom: 14,
       });
     }
     state.loaded[layer] = true;
-    const t = formatTime(new Date().toISOString());
-    setStatus(`${n} điểm · cập nhật ${t.slice(11)}`, `${n} sites · updated ${t.slice(11)}`);
+    if (open && state.markers.has(open)) state.markers.get(open).openPopup();
+    // The data's own time (its newest reading), not the time of this fetch.
+    const t = formatTime(fc.updated);
+    setStatus(`${n} điểm · ${t ? `số liệu mới nhất ${t.slice(11)}` : 'chưa có số liệu'}`,
+      `${n} sites · ${t ? `newest reading ${t.slice(11)}` : 'no data yet'}`);
+    statusEl.dataset.updated = fc.updated ?? '';
+    if (state.near) showNear();
     document.body.dataset.layer = layer;
     document.body.dataset.loaded = String(n);
   } catch (e) {
@@ -159,7 +271,7 @@ async function refresh() {
   }
 }
 
-// ---- legend ----
+// ---- legend: drawn from the layer's own table ----
 const legend = L.control({ position: 'bottomright' });
 legend.onAdd = () => {
   const div = el('div', 'legend');
@@ -168,83 +280,136 @@ legend.onAdd = () => {
   return div;
 };
 legend.addTo(map);
-// On a phone the legend starts folded to its title; the ▾ button opens it.
-if (window.matchMedia?.('(max-width: 640px)').matches) legend.getContainer().classList.add('collapsed');
+// On a phone the legend starts folded to its title, so it does not cover markers; ▾ opens it.
+const narrowScreen = window.matchMedia?.('(max-width: 640px)').matches;
+let legendFolded = Boolean(narrowScreen);
 
-function legendRow(color, vi, en, range, shape = '') {
+function legendRow(b, boxWidth) {
   const li = el('li');
-  const sw = el('span', `sw ${shape}`);
-  if (color) sw.style.background = color;
-  li.append(sw);
-  if (range) li.append(el('span', 'range', range));
-  li.append(bilingual('span', '', vi, en));
+  const sw = el('span', `sw ${b.shape === 'square' ? 'square' : ''}${b.emphasis ? ' emphasis' : ''}`);
+  sw.style.background = b.color;
+  if (b.shape !== 'square' && b.radius > 0) sw.style.width = sw.style.height = `${2 * b.radius}px`;
+  li.dataset.band = String(b.band);
+  li.dataset.color = b.color;
+  li.dataset.radius = String(b.radius);
+  // Swatches as large as the markers, centred in one column so the labels line up.
+  const box = el('span', 'swbox');
+  box.style.width = `${boxWidth}px`;
+  box.append(sw);
+  li.append(box);
+  if (b.range) li.append(el('span', 'range', b.range));
+  const label = bilingual('span', 'label', b.vi, b.en);
+  label.dataset.label = b.vi;
+  li.append(label);
   return li;
 }
 
-function renderLegend(layer) {
+function renderLegend(lg) {
   const div = legend.getContainer();
   div.replaceChildren();
+  if (!lg) return;
+  div.dataset.legend = lg.layer;
   const ul = el('ul');
-  let title;
-  let note = null;
-  if (layer === 'air') {
-    title = ['Chỉ số VN_AQI', 'Air quality index'];
-    for (const c of AQI_CATEGORIES) ul.append(legendRow(c.color, c.vi, c.en, `${c.lo}–${c.hi}`));
-    note = ['Bảng 1, QĐ 1459/QĐ-TCMT', ''];
-    div.dataset.legend = 'aqi';
-  } else if (layer === 'water') {
-    title = ['Chỉ số VN_WQI', 'Water quality index'];
-    for (const c of WQI_CATEGORIES) ul.append(legendRow(c.color, c.vi, c.en, Number.isFinite(c.lo) ? `≥ ${c.lo}` : '< 10'));
-    note = ['QĐ 1460/QĐ-TCMT', ''];
-  } else if (layer === 'rain') {
-    title = ['Lượng mưa 1 giờ', 'Rain in the last hour'];
-    for (const [mm, vi] of [[0, 'Không mưa'], [2, '2 mm'], [10, '10 mm'], [30, '≥ 30 mm (ngập úng)']]) {
-      const li = legendRow(mm ? '#1E88E5' : '#BBDEFB', vi, mm === 0 ? 'No rain' : mm >= 30 ? 'flooding risk' : '');
-      const sz = 2 * (5 + Math.min(23, Math.sqrt(mm) * 3.3));
-      li.firstChild.style.width = li.firstChild.style.height = `${Math.min(28, sz)}px`;
-      ul.append(li);
-    }
-  } else if (layer === 'flood') {
-    title = ['Độ sâu ngập', 'Street flooding depth'];
-    const ranges = ['< 10 cm', '10–30 cm', '30–50 cm', '≥ 50 cm', ''];
-    for (const b of FLOOD_BANDS.slice(0, 4)) ul.append(legendRow(b.color, b.vi, b.en, ranges[b.band]));
-    note = ['Ngưỡng mặc định, từng trạm có thể khác.', 'Default bands; stations may differ.'];
-  } else {
-    title = ['Chỗ trống', 'Free spaces'];
-    ul.append(legendRow('#2E7D32', 'Còn nhiều chỗ', 'Available', '', 'square'));
-    ul.append(legendRow('#EF6C00', 'Sắp đầy (≥ 80%)', 'Filling up', '', 'square'));
-    ul.append(legendRow('#C62828', 'Gần hết / hết chỗ (≥ 95%)', 'Full or nearly', '', 'square'));
-  }
-  ul.append(legendRow(null, 'Số liệu cũ', 'Stale', '', 'dashed'));
-  const h = bilingual('h2', '', title[0], title[1]);
+  const boxWidth = Math.max(16, ...(lg.bands ?? []).map((b) => (b.shape === 'square' ? 16 : 2 * b.radius)));
+  for (const b of lg.bands ?? []) ul.append(legendRow(b, boxWidth));
+  const stale = el('li');
+  const box = el('span', 'swbox');
+  box.style.width = `${boxWidth}px`;
+  box.append(el('span', 'sw dashed'));
+  stale.append(box, bilingual('span', 'label', lg.stale_vi, lg.stale_en));
+  ul.append(stale);
+  const h = bilingual('h2', '', lg.title_vi, lg.title_en);
   const toggle = el('button', 'legend-toggle', '▾');
   toggle.type = 'button';
   toggle.setAttribute('aria-label', 'Chú giải / Legend');
-  toggle.addEventListener('click', () => div.classList.toggle('collapsed'));
+  toggle.addEventListener('click', () => {
+    legendFolded = !legendFolded;
+    div.classList.toggle('collapsed', legendFolded);
+  });
   h.append(toggle);
   div.append(h, ul);
-  if (note) div.append(bilingual('p', 'note', note[0], note[1]));
+  if (lg.note_vi) div.append(bilingual('p', 'note', lg.note_vi, lg.note_en));
+  div.classList.toggle('collapsed', legendFolded);
 }
 
-// ---- layer switcher ----
+// ---- near me ----
+const nearBox = L.control({ position: 'topright' });
+nearBox.onAdd = () => {
+  const div = el('div', 'near');
+  const b = bilingual('button', 'near-btn', '◎ Gần tôi', 'Near me');
+  b.type = 'button';
+  b.addEventListener('click', locate);
+  const out = el('p', 'near-text');
+  out.id = 'near';
+  out.setAttribute('role', 'status');
+  div.append(b, out);
+  L.DomEvent.disableClickPropagation(div);
+  return div;
+};
+nearBox.addTo(map);
+
+function showNear() {
+  const out = document.getElementById('near');
+  const feats = state.fc?.features ?? [];
+  const best = nearest(feats, state.near.lat, state.near.lon);
+  if (!best) return;
+  const s = nearSentence(state.layer, best.f.properties, best.d);
+  out.replaceChildren(bilingual('span', '', s.vi, s.en));
+  out.dataset.station = best.f.properties.id;
+}
+
+function locate() {
+  const out = document.getElementById('near');
+  if (!navigator.geolocation) {
+    out.textContent = 'Trình duyệt không cho biết vị trí. · No location available.';
+    return;
+  }
+  out.textContent = 'Đang tìm vị trí… · Locating…';
+  navigator.geolocation.getCurrentPosition((pos) => {
+    state.near = { lat: pos.coords.latitude, lon: pos.coords.longitude };
+    L.circleMarker([state.near.lat, state.near.lon], { radius: 6, color: '#0b3d5c', fillColor: '#fff', fillOpacity: 1, weight: 3, className: 'ct-me', interactive: false }).addTo(map);
+    showNear();
+    const id = document.getElementById('near').dataset.station;
+    const m = id && state.markers.get(id);
+    if (m) {
+      map.setView(m.getLatLng(), Math.max(map.getZoom(), 14));
+      m.openPopup();
+    }
+  }, () => {
+    out.textContent = 'Không lấy được vị trí (chưa cho phép?). · Location not allowed.';
+  }, { timeout: 10000, maximumAge: 60000 });
+}
+
+// ---- layer switcher and navigation ----
 const switcher = document.getElementById('switcher');
 for (const l of LAYERS) {
   const b = bilingual('button', '', l.vi, l.en);
   b.type = 'button';
   b.dataset.layer = l.id;
-  b.setAttribute('aria-pressed', String(l.id === state.layer));
-  b.addEventListener('click', () => selectLayer(l.id));
+  // A new history entry per layer, so Back returns to the previous one.
+  b.addEventListener('click', () => { if (l.id !== state.layer) location.hash = formatHash(l.id, null); });
   switcher.append(b);
 }
 
-function selectLayer(id) {
-  state.layer = id;
-  for (const b of switcher.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.layer === id));
-  map.closePopup();
-  state.group.clearLayers();
-  renderLegend(id);
-  if (history.replaceState) history.replaceState(null, '', `#${id}`);
-  refresh();
+/** Shows what the hash names: the layer, and the station whose popup is open. */
+function fromHash() {
+  const { layer, station } = parseHash(location.hash);
+  const want = layer ?? 'air';
+  state.station = station;
+  if (want !== state.layer) {
+    state.layer = want;
+    for (const b of switcher.querySelectorAll('button')) b.setAttribute('aria-pressed', String(b.dataset.layer === want));
+    map.closePopup();
+    state.station = station;
+    state.group.clearLayers();
+    state.fc = null;
+    renderLegend(null);
+    refresh();
+  } else if (station && state.markers.has(station)) {
+    state.markers.get(station).openPopup();
+  } else if (!station) {
+    map.closePopup();
+  }
 }
 
 async function start() {
@@ -254,9 +419,9 @@ async function start() {
     document.body.classList.add('tiles');
   }
   drawDistricts().catch(() => {});
-  const fromHash = location.hash.slice(1);
-  selectLayer(LAYERS.some((l) => l.id === fromHash) ? fromHash : 'air');
-  state.timer = setInterval(refresh, REFRESH_MS);
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
+  setInterval(refresh, REFRESH_MS);
   document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
 }
 

@@ -1,34 +1,9 @@
-// Pure presentation rules of the public map: labels, units, colours, marker styles.
+// Pure presentation rules of the public map: labels, units, marker styles, links, distances.
 // No DOM and no Leaflet here, so node --test can check them (test/present.test.mjs).
-
-/** VN_AQI categories, Decision 1459/QD-TCMT Bang 1 (same as the collector's table). */
-export const AQI_CATEGORIES = [
-  { level: 1, lo: 0, hi: 50, vi: 'Tốt', en: 'Good', color: '#00E400' },
-  { level: 2, lo: 51, hi: 100, vi: 'Trung bình', en: 'Moderate', color: '#FFFF00' },
-  { level: 3, lo: 101, hi: 150, vi: 'Kém', en: 'Poor', color: '#FF7E00' },
-  { level: 4, lo: 151, hi: 200, vi: 'Xấu', en: 'Bad', color: '#FF0000' },
-  { level: 5, lo: 201, hi: 300, vi: 'Rất xấu', en: 'Very bad', color: '#8F3F97' },
-  { level: 6, lo: 301, hi: 500, vi: 'Nguy hại', en: 'Hazardous', color: '#7E0023' },
-];
-
-/** VN_WQI categories, Decision 1460/QD-TCMT. */
-export const WQI_CATEGORIES = [
-  { lo: 91, vi: 'Rất tốt', en: 'Very good', color: '#3333FF' },
-  { lo: 76, vi: 'Tốt', en: 'Good', color: '#00E400' },
-  { lo: 51, vi: 'Trung bình', en: 'Medium', color: '#FFFF00' },
-  { lo: 26, vi: 'Xấu', en: 'Poor', color: '#FF7E00' },
-  { lo: 10, vi: 'Kém', en: 'Bad', color: '#FF0000' },
-  { lo: -Infinity, vi: 'Ô nhiễm rất nặng', en: 'Heavily polluted', color: '#7E0023' },
-];
-
-/** Flood depth bands as published by the collector (the project's own choice of bands). */
-export const FLOOD_BANDS = [
-  { band: 0, vi: 'Không ngập', en: 'No flooding', color: '#2B83BA' },
-  { band: 1, vi: 'Ngập nhẹ', en: 'Shallow flooding', color: '#FDD835' },
-  { band: 2, vi: 'Ngập vừa', en: 'Moderate flooding', color: '#FB8C00' },
-  { band: 3, vi: 'Ngập sâu', en: 'Deep flooding', color: '#E53935' },
-  { band: 4, vi: 'Ngập rất sâu', en: 'Very deep flooding', color: '#6A1B9A' },
-];
+//
+// There is no copy of the category tables here: every feature of a layer carries its band
+// (band, band_vi, band_en, color, text_color, radius, shape, emphasis, nodata) and the layer
+// carries the legend ("legend.bands"), both from the collector's one table (col_layers.h).
 
 export const LAYERS = [
   { id: 'air', vi: 'Không khí', en: 'Air' },
@@ -61,17 +36,7 @@ export const FIELDS = {
 };
 
 const DOMINANT = { pm25: 'PM2.5', pm10: 'PM10', no2: 'NO₂', so2: 'SO₂', o3: 'O₃', co: 'CO' };
-
-export function aqiCategory(aqi) {
-  if (typeof aqi !== 'number' || !Number.isFinite(aqi) || aqi < 0) return null;
-  const v = Math.round(aqi);
-  return AQI_CATEGORIES.find((c) => v <= c.hi) ?? AQI_CATEGORIES[5];
-}
-
-export function wqiCategory(wqi) {
-  if (typeof wqi !== 'number' || !Number.isFinite(wqi)) return null;
-  return WQI_CATEGORIES.find((c) => wqi >= c.lo);
-}
+const NODATA = '#9E9E9E';
 
 /** Number with Vietnamese decimal comma, at most 'digits' decimals. */
 export function formatNumber(v, digits = 1) {
@@ -98,83 +63,107 @@ export function formatTime(iso) {
   return `${p(t.getUTCDate())}/${p(t.getUTCMonth() + 1)}/${t.getUTCFullYear()} ${p(t.getUTCHours())}:${p(t.getUTCMinutes())}`;
 }
 
-/** The headline of a feature: { vi, en, color } or null. */
-export function headline(layer, p) {
+/** The pollutant that sets the AQI, readable ("PM2.5"), or null. */
+export const dominantName = (p) => DOMINANT[p?.dominant] ?? null;
+
+/** The main value of a feature as text ("VN_AQI 128"), or null. */
+export function mainValue(layer, p) {
   switch (layer) {
-    case 'air': {
-      const c = aqiCategory(p.aqi_vn);
-      if (!c) return null;
-      const dom = DOMINANT[p.dominant];
-      return {
-        vi: `VN_AQI ${Math.round(p.aqi_vn)} · ${p.aqi_vn_category_vi ?? c.vi}`,
-        en: `${p.aqi_vn_category_en ?? c.en}${dom ? ` · ${dom}` : ''}`,
-        color: p.aqi_vn_color ?? c.color,
-      };
-    }
-    case 'water': {
-      const c = wqiCategory(p.wqi_vn);
-      return c ? { vi: `VN_WQI ${Math.round(p.wqi_vn)} · ${c.vi}`, en: c.en, color: c.color } : null;
-    }
-    case 'rain':
-      return p.rain_term_vi ? { vi: p.rain_term_vi, en: p.rain_term_en ?? '', color: '#90CAF9' } : null;
-    case 'flood': {
-      const b = FLOOD_BANDS[p.flood_band];
-      return b ? { vi: p.flood_band_vi ?? b.vi, en: p.flood_band_en ?? b.en, color: p.flood_color ?? b.color } : null;
-    }
-    case 'parking':
-      return typeof p.free === 'number'
-        ? { vi: `Còn ${formatNumber(p.free, 0)} chỗ trống`, en: `${formatNumber(p.free, 0)} free spaces`, color: parkingColor(p) }
-        : null;
-    default:
-      return null;
+    case 'air': return typeof p.aqi_vn === 'number' ? `VN_AQI ${Math.round(p.aqi_vn)}` : null;
+    case 'water': return typeof p.wqi_vn === 'number' ? `VN_WQI ${Math.round(p.wqi_vn)}` : null;
+    case 'rain': return typeof p.mm_1h === 'number' ? `${formatNumber(p.mm_1h)} mm/giờ` : null;
+    case 'flood': return typeof p.depth_cm === 'number' ? `${formatNumber(p.depth_cm, 0)} cm` : null;
+    case 'parking': return typeof p.free === 'number' ? `${formatNumber(p.free, 0)} chỗ trống` : null;
+    default: return null;
   }
 }
 
-const STALE_GREY = '#9E9E9E';
-
-export function parkingColor(p) {
-  if (typeof p.free !== 'number') return STALE_GREY;
-  const ratio = typeof p.ratio === 'number' ? p.ratio : 1 - p.free / Math.max(1, p.capacity ?? 1);
-  if (p.free <= 0 || ratio >= 0.95) return '#C62828';
-  if (ratio >= 0.8) return '#EF6C00';
-  return '#2E7D32';
+/** The badge of a feature, from its band: { vi, en, color, text }. The label is exactly the
+ * band's label, which the legend shows too. */
+export function headline(layer, p) {
+  const v = mainValue(layer, p);
+  const pre = layer === 'water' && p.preliminary === true;
+  return {
+    vi: `${v ? `${v} · ` : ''}${p.band_vi ?? 'Chưa đủ số liệu'}${pre ? ' (sơ bộ)' : ''}`,
+    en: `${p.band_en ?? 'Not enough data yet'}${pre ? ' (preliminary)' : ''}`,
+    label: p.band_vi ?? 'Chưa đủ số liệu',
+    color: p.color ?? NODATA,
+    text: p.text_color ?? '#000000',
+  };
 }
 
-/** Leaflet circleMarker options for a feature of a circle layer. */
+/** Leaflet circleMarker options for a feature of a circle layer: colour and size are the
+ * band's; a stale station is dashed and faded, an emphasised band has a heavy outline. */
 export function circleStyle(layer, p) {
   const stale = p.stale === true;
-  const base = { weight: 1.5, color: '#263238', fillOpacity: stale ? 0.45 : 0.9, opacity: stale ? 0.7 : 1 };
+  const emphasis = p.emphasis === true;
   let cls = `ct-marker ct-${layer}${stale ? ' stale' : ''}`;
-  switch (layer) {
-    case 'air': {
-      const c = aqiCategory(p.aqi_vn);
-      return { ...base, radius: 11, fillColor: p.aqi_vn_color ?? c?.color ?? STALE_GREY, className: cls };
-    }
-    case 'water': {
-      const c = wqiCategory(p.wqi_vn);
-      return { ...base, radius: 10, fillColor: c?.color ?? '#4FC3F7', className: cls };
-    }
-    case 'rain': {
-      const mm = typeof p.mm_1h === 'number' ? p.mm_1h : 0;
-      // Area grows with the hourly amount: 5 px dry, 28 px at 50 mm/h and above.
-      const radius = 5 + Math.min(23, Math.sqrt(Math.max(0, mm)) * 3.3);
-      return { ...base, radius, color: '#0D47A1', fillColor: mm > 0 ? '#1E88E5' : '#BBDEFB', fillOpacity: stale ? 0.3 : 0.6, className: cls };
-    }
-    case 'flood': {
-      const band = typeof p.flood_band === 'number' ? p.flood_band : -1;
-      const b = FLOOD_BANDS[band];
-      const deep = band >= 3;
-      if (deep && !stale) cls += ' ct-flood-deep';
-      return {
-        ...base,
-        radius: band < 0 ? 7 : [7, 10, 13, 18, 22][band],
-        fillColor: b?.color ?? STALE_GREY,
-        color: deep ? '#000000' : '#263238',
-        weight: deep ? 3 : band >= 2 ? 2 : 1.5,
-        className: cls,
-      };
-    }
-    default:
-      return { ...base, radius: 8, fillColor: STALE_GREY, className: cls };
+  if (emphasis && !stale) cls += ' ct-emphasis';
+  return {
+    radius: typeof p.radius === 'number' && p.radius > 0 ? p.radius : 8,
+    fillColor: p.color ?? NODATA,
+    color: emphasis ? '#000000' : '#263238',
+    weight: emphasis ? 3 : 1.5,
+    fillOpacity: stale ? 0.45 : 0.9,
+    opacity: stale ? 0.7 : 1,
+    className: cls,
+  };
+}
+
+/** "#air", "#air/hn-air-0001": the layer and the open station of a shareable link. */
+export function parseHash(hash) {
+  const [layer, station] = String(hash ?? '').replace(/^#/, '').split('/');
+  const ok = LAYERS.some((l) => l.id === layer);
+  return { layer: ok ? layer : null, station: ok && station ? decodeURIComponent(station) : null };
+}
+
+export const formatHash = (layer, station) => `#${layer}${station ? `/${encodeURIComponent(station)}` : ''}`;
+
+/** Great-circle distance in metres (haversine, mean Earth radius). */
+export function distanceM(lat1, lon1, lat2, lon2) {
+  const rad = Math.PI / 180;
+  const dLat = (lat2 - lat1) * rad;
+  const dLon = (lon2 - lon1) * rad;
+  const a = Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(a)));
+}
+
+/** The nearest feature with data (not stale, not nodata if any has data) to a position. */
+export function nearest(features, lat, lon) {
+  let best = null;
+  const usable = features.filter((f) => f?.geometry?.type === 'Point');
+  const withData = usable.filter((f) => !f.properties?.nodata && !f.properties?.stale);
+  for (const f of withData.length ? withData : usable) {
+    const [flon, flat] = f.geometry.coordinates;
+    const d = distanceM(lat, lon, flat, flon);
+    if (!best || d < best.d) best = { f, d };
   }
+  return best;
+}
+
+const SUBJECT = { air: ['Không khí', 'Air'], water: ['Nước', 'Water'], rain: ['Mưa', 'Rain'], flood: ['Ngập', 'Flooding'], parking: ['Bãi đỗ xe', 'Parking'] };
+
+/** "Không khí gần bạn: Kém (VN_AQI 128), 1,2 km, cập nhật 14:05" and its English. */
+export function nearSentence(layer, p, metres) {
+  const km = metres < 1000 ? `${Math.round(metres)} m` : `${formatNumber(metres / 1000, 1)} km`;
+  const v = mainValue(layer, p);
+  const t = formatTime(p.time)?.slice(11);
+  const [svi, sen] = SUBJECT[layer] ?? ['', ''];
+  const vi = `${svi} gần bạn: ${p.band_vi ?? 'Chưa đủ số liệu'}${v ? ` (${v})` : ''}, ${km}${t ? `, cập nhật ${t}` : ''}`;
+  const en = `${sen} near you: ${p.band_en ?? 'Not enough data yet'}, ${km} away (${p.name ?? p.id})`;
+  return { vi, en };
+}
+
+/** WCAG 2 contrast ratio of two "#RRGGBB" colours. */
+export function contrast(a, b) {
+  const lum = (hex) => {
+    const n = parseInt(hex.slice(1), 16);
+    const ch = [(n >> 16) & 255, (n >> 8) & 255, n & 255].map((c) => {
+      const s = c / 255;
+      return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+  };
+  const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m);
+  return (x + 0.05) / (y + 0.05);
 }

@@ -2,30 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AQI_CATEGORIES, aqiCategory, circleStyle, formatTime, formatValue, headline, parkingColor, wqiCategory,
+  circleStyle, contrast, distanceM, formatHash, formatTime, formatValue, headline, nearSentence, nearest, parseHash,
 } from '../src/present.js';
-
-test('VN_AQI categories follow Bang 1 of QD 1459 (boundaries and colours)', () => {
-  const cases = [[0, 'Tốt', '#00E400'], [50, 'Tốt'], [51, 'Trung bình', '#FFFF00'], [100, 'Trung bình'],
-    [101, 'Kém', '#FF7E00'], [150, 'Kém'], [151, 'Xấu', '#FF0000'], [200, 'Xấu'], [201, 'Rất xấu', '#8F3F97'],
-    [300, 'Rất xấu'], [301, 'Nguy hại', '#7E0023'], [500, 'Nguy hại'], [812, 'Nguy hại'], [50.4, 'Tốt'], [50.5, 'Trung bình']];
-  for (const [aqi, vi, color] of cases) {
-    const c = aqiCategory(aqi);
-    assert.equal(c.vi, vi, `AQI ${aqi}`);
-    if (color) assert.equal(c.color, color);
-  }
-  assert.equal(aqiCategory(-1), null);
-  assert.equal(aqiCategory(undefined), null);
-  assert.equal(AQI_CATEGORIES.length, 6);
-});
-
-test('VN_WQI categories', () => {
-  assert.equal(wqiCategory(95).vi, 'Rất tốt');
-  assert.equal(wqiCategory(76).vi, 'Tốt');
-  assert.equal(wqiCategory(75).vi, 'Trung bình');
-  assert.equal(wqiCategory(9).vi, 'Ô nhiễm rất nặng');
-  assert.equal(wqiCategory(null), null);
-});
 
 test('values carry readable units and Vietnamese decimal commas', () => {
   const p = { pm25: 41.25, t: 24.5, ph: 7.41, units: { pm25: 'ug/m3', t: 'degC', ph: 'pH' } };
@@ -42,31 +20,44 @@ test('times are shown in Hanoi time', () => {
   assert.equal(formatTime('nonsense'), null);
 });
 
-test('deep flooding is bigger, bolder and pulses; stale markers are dashed', () => {
-  const shallow = circleStyle('flood', { flood_band: 1 });
-  const deep = circleStyle('flood', { flood_band: 3 });
-  const veryDeep = circleStyle('flood', { flood_band: 4 });
-  assert.ok(deep.radius > shallow.radius && veryDeep.radius > deep.radius);
-  assert.ok(deep.weight > shallow.weight);
-  assert.match(deep.className, /ct-flood-deep/);
-  assert.doesNotMatch(shallow.className, /ct-flood-deep/);
-  assert.equal(veryDeep.fillColor, '#6A1B9A');
+test('markers take colour, size and emphasis from the feature band; stale is dashed', () => {
+  const deep = circleStyle('flood', { color: '#FF0000', radius: 19, emphasis: true });
+  assert.equal(deep.fillColor, '#FF0000');
+  assert.equal(deep.radius, 19);
+  assert.match(deep.className, /ct-emphasis/);
+  assert.ok(deep.weight > circleStyle('flood', { radius: 7 }).weight);
   assert.match(circleStyle('air', { stale: true }).className, /stale/);
+  assert.equal(circleStyle('air', {}).fillColor, '#9E9E9E');
 });
 
-test('rain circles grow with mm per hour; air uses the category colour', () => {
-  const r0 = circleStyle('rain', { mm_1h: 0 }).radius;
-  const r10 = circleStyle('rain', { mm_1h: 10 }).radius;
-  const r100 = circleStyle('rain', { mm_1h: 100 }).radius;
-  assert.ok(r0 < r10 && r10 < r100 && r100 <= 28);
-  assert.equal(circleStyle('air', { aqi_vn: 82, aqi_vn_color: '#FFFF00' }).fillColor, '#FFFF00');
-  assert.equal(circleStyle('air', { aqi_vn: 170 }).fillColor, '#FF0000');
+test('badges say the band label, the value and preliminary', () => {
+  const h = headline('air', { aqi_vn: 128, band_vi: 'Kém', band_en: 'Poor', color: '#FF7E00', text_color: '#000000' });
+  assert.equal(h.vi, 'VN_AQI 128 · Kém');
+  assert.equal(h.label, 'Kém');
+  const w = headline('water', { wqi_vn: 70, band_vi: 'Trung bình', band_en: 'Medium', preliminary: true });
+  assert.match(w.vi, /sơ bộ/);
+  assert.match(w.en, /preliminary/);
+  assert.equal(headline('air', {}).vi, 'Chưa đủ số liệu');
+  assert.ok(contrast('#000000', '#FF0000') >= 4.5);
+  assert.ok(contrast('#FFFFFF', '#7E0023') >= 4.5);
 });
 
-test('parking headline and colour from free spaces', () => {
-  assert.equal(headline('parking', { free: 33, capacity: 120, ratio: 0.725 }).vi, 'Còn 33 chỗ trống');
-  assert.equal(parkingColor({ free: 33, ratio: 0.725 }), '#2E7D32');
-  assert.equal(parkingColor({ free: 20, ratio: 0.85 }), '#EF6C00');
-  assert.equal(parkingColor({ free: 0, ratio: 1 }), '#C62828');
-  assert.equal(headline('air', { aqi_vn: 82, dominant: 'pm25' }).en, 'Moderate · PM2.5');
+test('links carry layer and station', () => {
+  assert.deepEqual(parseHash('#flood/hn-flood-0002'), { layer: 'flood', station: 'hn-flood-0002' });
+  assert.deepEqual(parseHash('#nonsense'), { layer: null, station: null });
+  assert.equal(formatHash('air', 'hn-air-0001'), '#air/hn-air-0001');
+  assert.equal(formatHash('air', null), '#air');
+});
+
+test('near me: the nearest station with data, in a sentence', () => {
+  // Hoàn Kiếm lake to Hàng Bông: about 0.6 km.
+  const d = distanceM(21.0287, 105.8524, 21.0305, 105.847);
+  assert.ok(d > 500 && d < 700, String(d));
+  const feats = [
+    { geometry: { type: 'Point', coordinates: [105.847, 21.0305] }, properties: { id: 'a', nodata: true } },
+    { geometry: { type: 'Point', coordinates: [105.80, 21.03] }, properties: { id: 'b', name: 'Trạm B', aqi_vn: 128, band_vi: 'Kém', band_en: 'Poor', time: '2026-11-23T07:05:00Z' } },
+  ];
+  const best = nearest(feats, 21.0287, 105.8524);
+  assert.equal(best.f.properties.id, 'b');
+  assert.equal(nearSentence('air', best.f.properties, 1200).vi, 'Không khí gần bạn: Kém (VN_AQI 128), 1,2 km, cập nhật 14:05');
 });

@@ -40,6 +40,7 @@
 #include "ct/sig.h"
 #include "ct/topic.h"
 #include "ct/key.h"
+#include "ct_paho.h"
 
 #define MASTER_MAX 256
 #define PAYLOAD_LIMIT 4096
@@ -382,20 +383,14 @@ static void send_msg(struct pub *p, struct msg *m)
 {
     MQTTAsync_message msg = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-    MQTTProperty prop;
     const char *topic = p->devs[m->dev].topic;
     int rc;
 
-    memset(&prop, 0, sizeof(prop));
-    prop.identifier = MQTTPROPERTY_CODE_USER_PROPERTY;
-    prop.value.data.data = (char *)"sig";
-    prop.value.data.len = 3;
-    prop.value.value.data = m->sig;
-    prop.value.value.len = CT_SIG_HEX_LEN;
-    msg.properties.count = 1;
-    msg.properties.max_count = 1;
-    msg.properties.length = 1 + 2 + 3 + 2 + CT_SIG_HEX_LEN;
-    msg.properties.array = &prop;
+    if (ct_paho_sig_props(&msg.properties, m->sig) != 0) {
+        p->failures++; /* out of memory: retried like a failed send */
+        m->state = m->state == M_ACKED ? M_ACKED : M_RETRY;
+        return;
+    }
     msg.payload = m->payload;
     msg.payloadlen = (int)m->payload_len;
     msg.qos = 1;
@@ -410,6 +405,7 @@ static void send_msg(struct pub *p, struct msg *m)
     p->outstanding++;
     pthread_mutex_unlock(&p->mu);
     rc = MQTTAsync_sendMessage(p->client, topic, &msg, &ro);
+    MQTTProperties_free(&msg.properties); /* MQTTAsync_sendMessage copied them */
     pthread_mutex_lock(&p->mu);
     if (rc != MQTTASYNC_SUCCESS) {
         p->outstanding--;

@@ -148,6 +148,42 @@ static void test_app_air_every_60s(void **state)
     }
 }
 
+/* fw_app_backfill: past readings stamped with the given wall time, oldest first with the next
+ * seq, then the live ones; only for air and water. */
+static void test_app_backfill(void **state)
+{
+    struct fx *f = *state;
+    make_app(f, CT_KIND_AIR, "hn-air-0001", 1);
+    const int64_t t0 = 1796450400000LL; /* 2026-12-05T07:00:00Z */
+    for (int i = 0; i < 3; i++) {
+        f->fake.pm25 = 10.0 * (i + 1);
+        assert_int_equal(fw_app_backfill(f->app, -1000 * (3 - i), t0 + 600000LL * i), 0);
+    }
+    f->fake.pm25 = 99;
+    fw_app_step(f->app, 0); /* the first live reading */
+    assert_int_equal(queued(f), 4);
+    struct fw_outbox_rec rec;
+    struct ct_reading r;
+    struct ct_reason why;
+    struct fw_outbox *ob = (struct fw_outbox *)fw_app_outbox(f->app);
+    for (uint64_t i = 0; i < 4; i++) {
+        assert_int_equal(fw_outbox_next(ob, &rec), 0);
+        assert_int_equal(ct_payload_decode(rec.payload, rec.len, CT_KIND_AIR, &r, &why), 0);
+        assert_int_equal(r.seq, i);
+        if (i < 3) {
+            assert_true(r.ts_ms == t0 + 600000LL * (int64_t)i);
+            assert_true(ct_reading_get(&r, "pm25")->num == 10.0 * (double)(i + 1));
+        } else {
+            assert_true(r.ts_ms > t0 + 1800000LL); /* the wall clock */
+            assert_true(ct_reading_get(&r, "pm25")->num == 99.0);
+        }
+    }
+    make_app(f, CT_KIND_RAIN, "hn-rain-0001", 1);
+    assert_int_equal(fw_app_backfill(f->app, 0, t0), CT_E_INVAL);
+    make_app(f, CT_KIND_AIR, "hn-air-0001", 1);
+    assert_int_equal(fw_app_backfill(f->app, 0, -1), CT_E_INVAL);
+}
+
 static void test_app_time_compression(void **state)
 {
     struct fx *f = *state;
@@ -272,6 +308,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_app_air_every_60s, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_time_compression, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_app_backfill, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_flood_faster_when_wet, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_rain_tips_and_heartbeat, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_parking_on_change, fx_setup, fx_teardown),

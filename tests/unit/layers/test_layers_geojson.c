@@ -256,7 +256,9 @@ static void test_layers_bad_input(void **state)
     /* No devices, no responses: an empty but valid collection. */
     struct col_layers_src empty = {0};
     assert_int_equal(col_layers_geojson(&empty, CT_KIND_RAIN, &text), 0);
-    assert_string_equal(text, "{\"type\":\"FeatureCollection\",\"features\":[]}");
+    static const char empty_head[] =
+        "{\"type\":\"FeatureCollection\",\"features\":[],\"updated\":null,\"legend\":";
+    assert_true(strncmp(text, empty_head, sizeof(empty_head) - 1) == 0);
     free(text);
     fx_teardown(&fx);
 }
