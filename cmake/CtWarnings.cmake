@@ -1,8 +1,22 @@
-# Warning and sanitizer flags for every target of the project.
+# Warning, hardening and sanitizer flags for every target of the project.
 add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
     -Wformat=2 -Wvla -Wno-unused-parameter)
 if(CT_WERROR)
     add_compile_options(-Werror)
+endif()
+
+# Hardening, as Debian's dpkg-buildflags (hardening=+all) sets for packages: stack protector,
+# PIE, full RELRO (-z relro -z now) and, in optimized builds without a sanitizer (the sanitizers
+# intercept the same functions), _FORTIFY_SOURCE=2. tests/e2e/check_hardening.py reads them back
+# from the collector binary.
+include(CheckPIESupported)
+check_pie_supported()
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+add_compile_options(-fstack-protector-strong)
+add_link_options(-Wl,-z,relro,-z,now)
+if(NOT CT_SANITIZE AND NOT CT_TSAN)
+    add_compile_options("$<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:-U_FORTIFY_SOURCE>"
+        "$<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:-D_FORTIFY_SOURCE=2>")
 endif()
 if(CT_SANITIZE)
     add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -3,31 +3,45 @@
 #include <string.h>
 
 #include "col_app.h"
-#include "col_config.h"
 #include "col_indices.h"
+
+/* The installed layout (cmake/CtInstall.cmake sets these). */
+#ifndef CT_SYSCONFDIR
+#define CT_SYSCONFDIR "/etc/citytel"
+#endif
+#ifndef CT_STATEDIR
+#define CT_STATEDIR "/var/lib/citytel"
+#endif
+#ifndef CT_MAPDIR
+#define CT_MAPDIR "/usr/share/citytel/map"
+#endif
 
 static void usage(FILE *f)
 {
+    static const char *const files[][2] = {
+        {CT_SYSCONFDIR "/collector.json", "the config (docs/config.md)"},
+        {CT_SYSCONFDIR "/registry.jsonl", "the stations (registry.path)"},
+        {CT_SYSCONFDIR "/master.key", "fleet master key (security.master_key_file)"},
+        {CT_SYSCONFDIR "/mqtt.password", "broker password (mqtt.password_file)"},
+        {CT_STATEDIR "/spool", "the journal (spool.dir)"},
+        {CT_STATEDIR "/quarantine.jsonl", "rejected messages (quarantine.path)"},
+        {CT_MAPDIR, "the public map page (map.dir)"},
+    };
+
     fprintf(f, "usage:\n"
                "  collector [run] -c CONFIG.json      run the collector\n"
-               "  collector check-config -c CONFIG     check a config file and exit\n"
+               "  collector check-config -c CONFIG     load the config, registry, keys and TLS\n"
+               "                                       files as run would, and exit\n"
                "  collector aqi <vn|us> <pollutant> <averaging> <value>...\n"
                "                                       print one AQI as JSON\n"
-               "  collector --version\n");
-}
-
-static int check_config(const char *path)
-{
-    struct col_config cfg;
-    char err[COL_CONFIG_ERR_MAX];
-
-    if (col_config_load(path, &cfg, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
+               "  collector --version\n"
+               "\nfiles (as installed; the config sets each path):\n");
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        fprintf(f, "  %-36s %s\n", files[i][0], files[i][1]);
     }
-    printf("%s: ok\n", path);
-    col_config_free(&cfg);
-    return 0;
+    fprintf(f, "signals: SIGHUP reloads the registry and the reloadable keys (docs/config.md);\n"
+               "SIGTERM stops after handing the store what it accepts (the rest stays in the\n"
+               "journal).\n");
 }
 
 int main(int argc, char **argv)
@@ -64,14 +78,14 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    struct col_app_opts opts = {.config_path = config};
     if (strcmp(cmd, "check-config") == 0) {
-        return check_config(config);
+        return col_app_check(&opts);
     }
     if (strcmp(cmd, "run") != 0) {
         fprintf(stderr, "collector: unknown command \"%s\"\n", cmd);
         usage(stderr);
         return 2;
     }
-    struct col_app_opts opts = {.config_path = config};
     return col_app_run(&opts);
 }

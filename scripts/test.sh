@@ -57,7 +57,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== tests (release build)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 600 -LE longfault || status=1
 echo "== tests (ASan + UBSan build)"
-ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900 -LE "browser|fuzz|slow" || status=1
+ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 900 -LE "browser|fuzz|slow|release-only" || status=1
 echo "== tests (ThreadSanitizer build: intake, spool, sink; the collector under load)"
 tsan_re="^($(echo $tsan_tests $tsan_e2e | tr ' ' '|'))\$"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \

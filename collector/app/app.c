@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "app_int.h"
+#include "col_notify.h"
 #include "col_obs.h"
 #include "ct/err.h"
 #include "ct/sig.h"
@@ -377,6 +378,7 @@ static void on_stop_signal(uv_signal_t *s, int signum)
     struct col_app *app = s->data;
 
     col_log(COL_LOG_INFO, "app", "signal %d", signum);
+    (void)col_notify("STOPPING=1");
     shutdown_app(app);
 }
 
@@ -560,17 +562,29 @@ static int start(struct col_app *app)
     return app_derive_rebuild(app);
 }
 
-int col_app_run(const struct col_app_opts *opts)
+/* A zeroed app on 'loop' (initialised here); NULL when either fails. Free with free() after
+ * uv_loop_close(). */
+static struct col_app *app_alloc(uv_loop_t *loop)
 {
     struct col_app *app = calloc(1, sizeof(*app));
+
+    if (app == NULL || uv_loop_init(loop) != 0) {
+        free(app);
+        return NULL;
+    }
+    app->loop = loop;
+    return app;
+}
+
+int col_app_run(const struct col_app_opts *opts)
+{
     uv_loop_t loop;
+    struct col_app *app = app_alloc(&loop);
     int rc;
 
-    if (app == NULL || uv_loop_init(&loop) != 0) {
-        free(app);
+    if (app == NULL) {
         return 1;
     }
-    app->loop = &loop;
     app->opts = *opts;
     app->started_ms = app_now_ms();
     ct_buf_init(&app->lp, 64 * 1024);
@@ -581,6 +595,9 @@ int col_app_run(const struct col_app_opts *opts)
         app->exit_code = 1;
         col_log(COL_LOG_ERROR, "app", "start-up failed: %s", ct_strerror(rc));
         shutdown_app(app);
+    } else if (col_notify("READY=1") != 0) {
+        /* systemd's Type=notify (packaging/citytel-collector.service). */
+        col_log(COL_LOG_WARN, "app", "cannot notify $NOTIFY_SOCKET of readiness");
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     app->flow_started = app->next_seq > 0;
@@ -615,4 +632,45 @@ int col_app_run(const struct col_app_opts *opts)
     rc = app->exit_code;
     free(app);
     return rc;
+}
+
+/* `collector check-config`: loads what start() loads before it touches the network or the disk
+ * (the config, the registry, the key files, the MQTT password file, URI and TLS files) through
+ * the same functions, so a file that would stop `run` stops the check, with the same message
+ * naming the file (and for the registry, the line). tests/e2e/test_check_config.py. */
+int col_app_check(const struct col_app_opts *opts)
+{
+    uv_loop_t loop;
+    struct col_app *app = app_alloc(&loop);
+    struct col_pipeline_cfg pc;
+    uint8_t keys[2][256];
+    char err[COL_CONFIG_ERR_MAX];
+    int rc;
+
+    if (app == NULL) {
+        return 1;
+    }
+    rc = col_config_load(opts->config_path, &app->cfg, err, sizeof(err));
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "config", "%s", err);
+        goto done;
+    }
+    rc = load_registry(app->cfg.registry_path, &app->registry);
+    if (rc == 0 && app->cfg.collector_role != COL_CFG_ROLE_LAYERS) {
+        memset(&pc, 0, sizeof(pc));
+        rc = load_keys(app, &pc, keys);
+        memset(keys, 0, sizeof(keys));
+        rc = rc ? rc : create_mqtt(app); /* password file, URI, TLS files; nothing is sent */
+    }
+    if (rc == 0) {
+        printf("%s: ok (%zu devices in %s)\n", opts->config_path, ct_registry_count(app->registry),
+               app->cfg.registry_path);
+    }
+    col_mqtt_free(app->mqtt);
+    ct_registry_free(app->registry);
+    col_config_free(&app->cfg);
+done:
+    (void)uv_loop_close(&loop);
+    free(app);
+    return rc == 0 ? 0 : 1;
 }

@@ -39,6 +39,8 @@ static void put(struct mset *m, enum col_metric_type type, const char *name, con
 
 #define COUNTER(m, name, help, v) put(m, COL_METRIC_COUNTER, name, help, NULL, (int64_t)(v))
 #define GAUGE(m, name, help, v) put(m, COL_METRIC_GAUGE, name, help, NULL, (int64_t)(v))
+/* 'ms' milliseconds, exposed in seconds. */
+#define SECONDS(m, name, help, ms) put(m, COL_METRIC_GAUGE_MILLI, name, help, NULL, (int64_t)(ms))
 
 static void pipeline_metrics(struct col_app *app, struct mset *m)
 {
@@ -103,11 +105,20 @@ static void sink_metrics(struct col_app *app, struct mset *m)
     GAUGE(m, "citytel_store_pending_bytes", "Line protocol held for the store.", s.bytes_pending);
     GAUGE(m, "citytel_store_backlog_batches", "Batches waiting for a retry.", s.batches_backlog);
     GAUGE(m, "citytel_store_inflight", "Write requests in flight.", s.inflight);
-    GAUGE(m, "citytel_store_latency_ms", "Latency of the last store write.", s.last_latency_ms);
-    GAUGE(m, "citytel_store_latency_ewma_ms", "Store write latency, moving average.",
-          s.ewma_latency_ms);
-    GAUGE(m, "citytel_store_oldest_pending_ms", "Age of the oldest held batch.",
-          s.oldest_pending_ms);
+    /* Times in seconds, Prometheus' base unit (the sink keeps milliseconds). */
+    SECONDS(m, "citytel_store_latency_seconds", "Latency of the last store write.",
+            s.last_latency_ms);
+    SECONDS(m, "citytel_store_latency_ewma_seconds", "Store write latency, moving average.",
+            s.ewma_latency_ms);
+    SECONDS(m, "citytel_store_oldest_pending_seconds", "Age of the oldest held batch.",
+            s.oldest_pending_ms);
+    GAUGE(m, "citytel_store_ok", "1 while the store accepts writes, 0 while writes fail.",
+          s.store_ok ? 1 : 0);
+    SECONDS(m, "citytel_store_failing_seconds",
+            "How long writes to the store have been failing, 0 when they succeed.",
+            s.store_failing_ms);
+    COUNTER(m, "citytel_store_failures_total", "Times the store went from working to failing.",
+            s.store_failures);
 }
 
 static void spool_metrics(struct col_app *app, struct mset *m)
@@ -122,6 +133,8 @@ static void spool_metrics(struct col_app *app, struct mset *m)
     GAUGE(m, "citytel_spool_records", "Journal records not yet committed.", s.records);
     GAUGE(m, "citytel_spool_bytes", "Bytes of journal segment files.", s.bytes);
     GAUGE(m, "citytel_spool_segments", "Journal segment files.", s.segments);
+    GAUGE(m, "citytel_spool_max_bytes", "The journal's size limit (spool.max_bytes).",
+          app->cfg.spool_max_bytes);
     GAUGE(m, "citytel_spool_oldest_age_seconds", "Age of the oldest uncommitted record.",
           s.oldest_ms > 0 && (int64_t)s.oldest_ms < now ? (now - (int64_t)s.oldest_ms) / 1000 : 0);
     COUNTER(m, "citytel_spool_appended_total", "Records appended since start.", s.appended);

@@ -11,4 +11,9 @@ struct col_app_opts {
  * 1 when start-up failed (the reason was logged). */
 int col_app_run(const struct col_app_opts *opts);
 
+/* Loads and checks everything `run` loads before it starts (config, registry, key files, MQTT
+ * password file, URI and TLS files) without connecting or writing. Prints "<config>: ok ..." on
+ * stdout; each failure is logged on stderr naming its file. Returns the exit code: 0 or 1. */
+int col_app_check(const struct col_app_opts *opts);
+
 #endif

@@ -323,6 +323,15 @@ int col_config_doc(struct ct_buf *out)
         "logged `reload: <key> changed; needs a restart; kept`. A reload whose file is "
         "invalid leaves the running configuration in force. See "
         "`config/collector.example.json`.\n\n"
+        "**Adding a station** needs no restart: append its line to the registry file "
+        "(`registry.path`, JSON Lines: `id`, `kind`, `name`, `lat`, `lon`, `district`, `ward`) "
+        "and send SIGHUP (`systemctl reload citytel-collector`, or `kill -HUP <pid>`). The "
+        "collector reads the registry again while readings keep flowing and logs `reloaded: "
+        "<n> devices, <m> config change(s) applied`; the station's readings are accepted from "
+        "then on (before, they were rejected as `unknown_device`). A registry with an error is "
+        "refused, naming the file and line, and the running registry stays; check a change "
+        "first with `collector check-config -c <config>` (tests/e2e/test_reload.py, "
+        "tests/e2e/test_check_config.py).\n\n"
         "| Key | Type | Default | Range / choices | Reload | Description |\n"
         "|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < n && rc == 0; i++) {

@@ -49,8 +49,10 @@ int col_mqtt_tls_ctx_new(const char *ca_file, const char *cert_file, const char 
     SSL_CTX_set_verify(x->ctx, SSL_VERIFY_PEER, NULL);
     int ok = ca_file != NULL ? SSL_CTX_load_verify_locations(x->ctx, ca_file, NULL)
                              : SSL_CTX_set_default_verify_paths(x->ctx);
+    char what[300];
     if (ok != 1) {
-        why_ssl(why, why_len, "cannot load the CA file");
+        snprintf(what, sizeof(what), "cannot load the CA file %s", ca_file ? ca_file : "(system)");
+        why_ssl(why, why_len, what);
         goto fail;
     }
     if (cert_file != NULL || key_file != NULL) {
@@ -59,12 +61,14 @@ int col_mqtt_tls_ctx_new(const char *ca_file, const char *cert_file, const char 
             goto fail;
         }
         if (SSL_CTX_use_certificate_chain_file(x->ctx, cert_file) != 1) {
-            why_ssl(why, why_len, "cannot load the client certificate");
+            snprintf(what, sizeof(what), "cannot load the client certificate %s", cert_file);
+            why_ssl(why, why_len, what);
             goto fail;
         }
         if (SSL_CTX_use_PrivateKey_file(x->ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
             SSL_CTX_check_private_key(x->ctx) != 1) {
-            why_ssl(why, why_len, "cannot load the client key");
+            snprintf(what, sizeof(what), "cannot load the client key %s", key_file);
+            why_ssl(why, why_len, what);
             goto fail;
         }
     }

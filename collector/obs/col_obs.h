@@ -46,7 +46,10 @@ void col_log(enum col_log_level level, const char *module, const char *fmt, ...)
 
 /* ---- Metrics ---- */
 
-enum col_metric_type { COL_METRIC_COUNTER = 0, COL_METRIC_GAUGE };
+/* COL_METRIC_GAUGE_MILLI: a gauge set in thousandths of its unit and rendered in the unit with
+ * three decimals (set 1234 -> "1.234"), so that times kept in milliseconds are exposed in seconds,
+ * Prometheus' base unit (tests/unit/obs/test_metrics.c, tests/e2e/test_prometheus.py). */
+enum col_metric_type { COL_METRIC_COUNTER = 0, COL_METRIC_GAUGE, COL_METRIC_GAUGE_MILLI };
 
 #define COL_METRICS_MAX_LABELS 4  /* label pairs of one series */
 #define COL_METRICS_NAME_MAX 128  /* bytes of a metric or label name */
@@ -75,7 +78,7 @@ int col_metrics_register(struct col_metrics *m, enum col_metric_type type, const
 /* Counter or gauge: adds 1 / n. Any thread; lock-free. */
 void col_metric_inc(struct col_metric *s);
 void col_metric_add(struct col_metric *s, uint64_t n);
-/* Gauge only (ignored on a counter): sets the value / adds a signed delta. Any thread. */
+/* Gauges only (ignored on a counter): sets the value / adds a signed delta. Any thread. */
 void col_metric_set(struct col_metric *s, int64_t v);
 void col_metric_gauge_add(struct col_metric *s, int64_t delta);
 /* The current value (counters are read as unsigned and fit int64 in practice). Any thread. */

@@ -204,7 +204,8 @@ int col_metrics_register(struct col_metrics *m, enum col_metric_type type, const
     long npairs = count_pairs(labels);
     if (m == NULL || out == NULL || !name_valid(name, true) || help == NULL ||
         strlen(help) > COL_METRICS_HELP_MAX || npairs < 0 ||
-        (type != COL_METRIC_COUNTER && type != COL_METRIC_GAUGE)) {
+        (type != COL_METRIC_COUNTER && type != COL_METRIC_GAUGE &&
+         type != COL_METRIC_GAUGE_MILLI)) {
         return CT_E_INVAL;
     }
     size_t fam = m->nfamilies;
@@ -262,14 +263,14 @@ void col_metric_add(struct col_metric *s, uint64_t n)
 
 void col_metric_set(struct col_metric *s, int64_t v)
 {
-    if (s->type == COL_METRIC_GAUGE) {
+    if (s->type != COL_METRIC_COUNTER) {
         atomic_store_explicit(&s->value, (long long)v, memory_order_relaxed);
     }
 }
 
 void col_metric_gauge_add(struct col_metric *s, int64_t delta)
 {
-    if (s->type == COL_METRIC_GAUGE) {
+    if (s->type != COL_METRIC_COUNTER) {
         atomic_fetch_add_explicit(&s->value, (long long)delta, memory_order_relaxed);
     }
 }
@@ -300,6 +301,10 @@ int col_metrics_render(const struct col_metrics *m, struct ct_buf *out)
             long long v = col_metric_value(s);
             if (s->type == COL_METRIC_COUNTER) {
                 rc = ct_buf_printf(out, "%s%s %llu\n", fam->name, s->labels, (unsigned long long)v);
+            } else if (s->type == COL_METRIC_GAUGE_MILLI) {
+                unsigned long long a = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+                rc = ct_buf_printf(out, "%s%s %s%llu.%03llu\n", fam->name, s->labels,
+                                   v < 0 ? "-" : "", a / 1000, a % 1000);
             } else {
                 rc = ct_buf_printf(out, "%s%s %lld\n", fam->name, s->labels, v);
             }

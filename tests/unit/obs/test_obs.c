@@ -122,6 +122,36 @@ static void test_obs_metrics_render(void **state)
     col_metrics_destroy(NULL);
 }
 
+/* A gauge kept in milliseconds is rendered in seconds (COL_METRIC_GAUGE_MILLI). */
+static void test_obs_metrics_milli(void **state)
+{
+    (void)state;
+    struct col_metrics *m = NULL;
+    struct col_metric *lat, *neg;
+    struct ct_buf out;
+
+    assert_int_equal(col_metrics_create(4, &m), 0);
+    assert_int_equal(col_metrics_register(m, COL_METRIC_GAUGE_MILLI, "citytel_latency_seconds",
+                                          "Latency.", NULL, &lat),
+                     0);
+    assert_int_equal(col_metrics_register(m, COL_METRIC_GAUGE_MILLI, "citytel_skew_seconds",
+                                          "Skew.", NULL, &neg),
+                     0);
+    col_metric_set(lat, 1234);
+    col_metric_gauge_add(lat, 3);
+    col_metric_set(neg, -5);
+    ct_buf_init(&out, 1 << 12);
+    assert_int_equal(col_metrics_render(m, &out), 0);
+    assert_string_equal(out.p, "# HELP citytel_latency_seconds Latency.\n"
+                               "# TYPE citytel_latency_seconds gauge\n"
+                               "citytel_latency_seconds 1.237\n"
+                               "# HELP citytel_skew_seconds Skew.\n"
+                               "# TYPE citytel_skew_seconds gauge\n"
+                               "citytel_skew_seconds -0.005\n");
+    ct_buf_free(&out);
+    col_metrics_destroy(m);
+}
+
 static void test_obs_metrics_rules_and_limit(void **state)
 {
     (void)state;
@@ -211,6 +241,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_obs_log_format_and_level),
         cmocka_unit_test(test_obs_metrics_render),
+        cmocka_unit_test(test_obs_metrics_milli),
         cmocka_unit_test(test_obs_metrics_rules_and_limit),
         cmocka_unit_test(test_obs_metrics_threads),
     };
