@@ -5,6 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct/payload.h"
+#include "ct/registry.h"
+
 /* Monotonic clock in nanoseconds. */
 int64_t sim_bench_mono_ns(void);
 /* Wall clock in milliseconds since the Unix epoch (UTC). */
@@ -18,5 +21,9 @@ bool sim_bench_parse_double(const char *s, double *out);
 /* Reads a file holding a key as hex (surrounding blanks allowed) into out (cap bytes).
  * Returns 0 and sets *len, or CT_E_IO, CT_E_TOOBIG, CT_E_PARSE. */
 int sim_bench_read_hex_file(const char *path, uint8_t *out, size_t cap, size_t *len);
+/* Fills plausible, in-range measurements for the device's kind: message 'seq' of boot 'boot' at
+ * ts (ms). The values vary with seq (a wave of 200 steps). Returns 0 or CT_E_FULL / CT_E_INVAL. */
+int sim_bench_fill_reading(const struct ct_device *d, uint64_t boot, uint64_t seq, int64_t ts,
+                           struct ct_reading *r);
 
 #endif
