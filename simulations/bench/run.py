@@ -748,8 +748,8 @@ def main():
     ap.add_argument("--ingest-devices", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3,
                     help="ingest and store: runs of each measurement (medians reported)")
-    ap.add_argument("--flush-ms", type=int, default=500,
-                    help="collector influx.flush_ms (default 500, as shipped)")
+    ap.add_argument("--flush-ms", type=int, default=250,
+                    help="collector influx.flush_ms (default 250, as shipped)")
     ap.add_argument("--rate", type=float, default=1000.0, help="latency: messages/s")
     ap.add_argument("--latency-s", type=int, default=30)
     ap.add_argument("--poll-ms", type=int, default=100, help="latency: InfluxDB poll period")
