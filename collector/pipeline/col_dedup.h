@@ -29,10 +29,10 @@ struct col_devstate {
     bool has_tips;                             /* rain: previous cumulative tips for the mm check */
     uint64_t tips_boot;
     double tips;
-    bool key_ok[2]; /* keys[i] derived from master key i */
-    uint8_t keys[2][CT_KEY_LEN];
-    int online;           /* from the status topic: 1 online, 0 offline, -1 unknown */
-    bool status_seen;     /* a status message was accepted */
+    bool key_ok[2];            /* keys[i] derived from master key i */
+    struct ct_sig_key keys[2]; /* prepared once per device: no key schedule per message */
+    int online;                /* from the status topic: 1 online, 0 offline, -1 unknown */
+    bool status_seen;          /* a status message was accepted */
     uint64_t status_boot; /* (boot, seq) of the newest accepted status: a status must be newer */
     uint64_t status_seq;
 };

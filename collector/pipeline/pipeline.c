@@ -99,7 +99,8 @@ static int reject(struct col_pipeline *p, struct col_verdict *v, enum ct_reject 
     return 0;
 }
 
-/* Tries each configured master key; caches the derived device keys in the device's state. */
+/* Tries each configured master key; caches the derived device keys, prepared for HMAC
+ * (ct_sig_key_prepare), in the device's state. */
 static bool verify_sig(struct col_pipeline *p, struct col_devstate *s, const char *topic,
                        size_t topic_len, const void *payload, size_t len, const char *sig,
                        size_t sig_len)
@@ -109,12 +110,18 @@ static bool verify_sig(struct col_pipeline *p, struct col_devstate *s, const cha
             continue;
         }
         if (!s->key_ok[i]) {
-            if (ct_sig_device_key(p->master[i], p->master_len[i], s->id, s->keys[i]) != 0) {
+            uint8_t key[CT_KEY_LEN];
+            int rc = ct_sig_device_key(p->master[i], p->master_len[i], s->id, key);
+            if (rc == 0) {
+                rc = ct_sig_key_prepare(key, &s->keys[i]);
+            }
+            memset(key, 0, sizeof(key));
+            if (rc != 0) {
                 continue;
             }
             s->key_ok[i] = true;
         }
-        if (ct_sig_verify(s->keys[i], topic, topic_len, payload, len, sig, sig_len)) {
+        if (ct_sig_verify_prepared(&s->keys[i], topic, topic_len, payload, len, sig, sig_len)) {
             return true;
         }
     }

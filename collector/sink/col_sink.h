@@ -62,7 +62,7 @@ struct col_sink_cfg {
     bool gzip;                /* send bodies with Content-Encoding: gzip */
     size_t batch_max_points;  /* lines per batch, 0 means 5000 */
     size_t batch_max_bytes;   /* bytes per batch body before gzip, 0 means 1 MiB */
-    uint64_t flush_ms;        /* send a partial batch this long after its first line, 0: 1000 */
+    uint64_t flush_ms;        /* send a partial batch this long after its first line, 0: 250 */
     unsigned max_inflight;    /* concurrent POSTs, 0 means 4 */
     long connect_timeout_ms;  /* 0 means 5000 */
     long total_timeout_ms;    /* whole request, 0 means 30000 */

@@ -68,7 +68,7 @@ static void apply_defaults(struct col_sink_cfg *c)
 {
     c->batch_max_points = c->batch_max_points ? c->batch_max_points : 5000;
     c->batch_max_bytes = c->batch_max_bytes ? c->batch_max_bytes : 1024 * 1024;
-    c->flush_ms = c->flush_ms ? c->flush_ms : 1000;
+    c->flush_ms = c->flush_ms ? c->flush_ms : 250;
     c->max_inflight = c->max_inflight ? c->max_inflight : 4;
     c->connect_timeout_ms = c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 5000;
     c->total_timeout_ms = c->total_timeout_ms > 0 ? c->total_timeout_ms : 30000;

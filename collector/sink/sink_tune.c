@@ -11,7 +11,7 @@ void col_sink_set_tunables(struct col_sink *s, const struct col_sink_cfg *cfg)
     struct col_sink_cfg *c = &s->cfg;
     c->batch_max_points = cfg->batch_max_points ? cfg->batch_max_points : 5000;
     c->batch_max_bytes = cfg->batch_max_bytes ? cfg->batch_max_bytes : 1024 * 1024;
-    c->flush_ms = cfg->flush_ms ? cfg->flush_ms : 1000;
+    c->flush_ms = cfg->flush_ms ? cfg->flush_ms : 250;
     c->max_inflight = cfg->max_inflight ? cfg->max_inflight : 4;
     c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
     c->total_timeout_ms = cfg->total_timeout_ms > 0 ? cfg->total_timeout_ms : 30000;

@@ -10,6 +10,11 @@
 
 int ct_gzip(const char *in, size_t len, char **out, size_t *out_len)
 {
+    return ct_gzip_level(in, len, 6, out, out_len);
+}
+
+int ct_gzip_level(const char *in, size_t len, int level, char **out, size_t *out_len)
+{
     z_stream zs;
     char *buf;
     uLong cap;
@@ -17,7 +22,10 @@ int ct_gzip(const char *in, size_t len, char **out, size_t *out_len)
 
     memset(&zs, 0, sizeof(zs));
     /* windowBits 15 + 16 asks zlib for a gzip header and trailer instead of zlib's own. */
-    if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (level < 1 || level > 9) {
+        return CT_E_INVAL;
+    }
+    if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         return CT_E_NOMEM;
     }
     cap = deflateBound(&zs, (uLong)len) + 32;

@@ -3,6 +3,7 @@
 #include "ct/payload.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,68 @@
 #define TWO_POW_53 9007199254740992.0
 #define INT_EXACT_MAX 9007199254740991ULL /* 2^53 - 1 */
 
+/* The fast path of ct_fmt_double for a value that is the nearest double to a decimal d of at
+ * most 15 significant digits, with 1e-4 <= |x| < 1e15 (a sensor's reading: "20.5", "7.25").
+ * Finds the fewest decimals k with m = |x| * 10^k integral in the sense that m / 10^k == |x|
+ * (an exact check: m < 2^53 and 10^k <= 1e15 are exact doubles and the division is correctly
+ * rounded, so m / 10^k is the double nearest to d). For such x, "%.15g" prints exactly d in fixed
+ * notation (two decimals of <= 15 digits never round to the same double), which is what the
+ * snprintf loop below would keep; so the output is the same bytes, without snprintf and strtod.
+ * Returns false when x is not of that form (the caller then takes the general path).
+ * test_fmt_double_fast_path compares it with the general algorithm. */
+static bool fmt_short(double x, char out[32])
+{
+    double ax = fabs(x);
+    double p = 1.0;
+    char digits[24];
+    size_t nd = 0;
+    size_t o = 0;
+
+    if (!(ax >= 1e-4 && ax < 1e15)) {
+        return false;
+    }
+    for (int k = 1; k <= 15; k++) {
+        p *= 10.0;
+        double s = ax * p;
+        if (s >= 1e15) {
+            return false;
+        }
+        double m = nearbyint(s);
+        if (m / p != ax) {
+            continue;
+        }
+        uint64_t u = (uint64_t)m;
+        while (u > 0) {
+            digits[nd++] = (char)('0' + u % 10);
+            u /= 10;
+        }
+        /* digits holds m's digits, least significant first; drop trailing zeros of the fraction. */
+        size_t skip = 0;
+        while (skip < (size_t)k && skip < nd && digits[skip] == '0') {
+            skip++;
+        }
+        if (x < 0) {
+            out[o++] = '-';
+        }
+        if (nd <= (size_t)k) {
+            out[o++] = '0';
+        } else {
+            for (size_t i = nd; i > (size_t)k; i--) {
+                out[o++] = digits[i - 1];
+            }
+        }
+        if (skip < (size_t)k) {
+            out[o++] = '.';
+            for (size_t i = (size_t)k; i > skip; i--) {
+                out[o++] = i <= nd ? digits[i - 1] : '0';
+            }
+        }
+        out[o] = '\0';
+        return true;
+    }
+    return false;
+}
+
 int ct_fmt_double(double x, char out[32])
 {
     if (!isfinite(x)) {
@@ -22,6 +85,9 @@ int ct_fmt_double(double x, char out[32])
     if (x == trunc(x) && fabs(x) < TWO_POW_53) {
         /* Integral and exact: plain digits, no fraction and no exponent. */
         snprintf(out, 32, "%.0f", x);
+        return 0;
+    }
+    if (fmt_short(x, out)) {
         return 0;
     }
     if (fabs(x) >= TWO_POW_53) {

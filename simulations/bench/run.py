@@ -237,9 +237,9 @@ def watch(b, names, until, timeout, stall_s, interval=0.1):
 
 
 # -- sections -----------------------------------------------------------------------------------
-def preload(b, n):
+def preload(b, n, spool):
     """Creates the collector's persistent session, stops it and publishes n QoS 1 messages."""
-    b.start_collector()
+    b.start_collector(spool=spool)
     b.stop_collector()
     res = b.run(b.pub_argv(n))
     if res.get("acked", 0) < n:
@@ -256,55 +256,89 @@ def median(v):
 
 
 def q1_base(b, n):
-    """bench-sub drains n messages pre-loaded into its persistent session."""
+    """bench-sub drains n messages pre-loaded into its persistent session. Returns (msg/s,
+    received, CPU seconds of the whole process: user + system, all threads, from wait4)."""
     b.run(b.sub_argv(1, extra=["--session", "--prepare", "--client-id", "bench-base"]))
     b.run(b.pub_argv(n))
-    r = b.run(b.sub_argv(n, extra=["--session", "--client-id", "bench-base",
-                                   "--timeout-s", "300"]))
+    out, cpu, _ = run_measured(b.sub_argv(n, extra=["--session", "--client-id", "bench-base",
+                                                    "--timeout-s", "300"]), b)
+    r = kv(out)
     # Ends the baseline's session (clean start, no expiry) so it queues nothing more.
     b.run(b.sub_argv(1, extra=["--client-id", "bench-base", "--timeout-s", "1"]), quiet=True)
-    return r.get("rate", 0.0), r.get("received", 0.0)
+    return r.get("rate", 0.0), r.get("received", 0.0), cpu
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a live process (all its threads), in seconds, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SINK_IDLE = ("citytel_store_pending_bytes", "citytel_store_inflight",
+             "citytel_store_backlog_batches")
+
+
+def sink_idle(b, timeout=300):
+    """Waits until the sink holds nothing: no line protocol pending, no write in flight, no batch
+    waiting for a retry (every accepted message's points are in InfluxDB)."""
+    harness.wait_until(lambda: all(b.st.metric(k) == 0 for k in SINK_IDLE), timeout,
+                       "the sink's backlog written")
 
 
 def fresh(s, name):
-    """The counter 'name' without the journal records the collector replayed at start (those are
-    re-accepted before it subscribes; they did not come from the broker in this run)."""
+    """The counter 'name' without the journal records the collector replayed at start (with a
+    fresh journal per run there are none; kept so that a replay could never count)."""
     rep = s["citytel_spool_replayed_total"]
     return [(t, v - r) for (t, v), (_, r) in zip(s[name], rep)]
 
 
-def q1_collector(b, n):
-    """The collector drains n messages pre-loaded into its persistent session."""
-    preload(b, n)
-    b.start_collector(wait_mqtt=False)
+def q1_collector(b, n, k):
+    """The collector drains n messages pre-loaded into its persistent session, with a journal of
+    its own (spool-<k>: a fresh one per run, so nothing of an earlier run is replayed). Returns
+    (msg/s, accepted, rejected, CPU seconds of the whole process from its start until every point
+    of the run is in InfluxDB)."""
+    spool = {"dir": os.path.join(b.st.dir, f"spool-q1-{k}")}
+    preload(b, n, spool)
+    coll = b.start_collector(wait_mqtt=False, spool=spool)
     names = ("citytel_messages_accepted_total", "citytel_rejected_total",
              "citytel_spool_replayed_total")
     s = watch(b, names, lambda v: v[names[0]] - v[names[2]] + v[names[1]] >= n, timeout=600,
               stall_s=20)
+    sink_idle(b)
+    cpu = proc_cpu_s(coll.pid)
     b.stop_collector(end_session=True)
     acc = fresh(s, names[0])
     rate, _ = slope(acc, 0, n)
-    return rate, acc[-1][1], s[names[1]][-1][1]
+    return rate, acc[-1][1], s[names[1]][-1][1], cpu
 
 
 def q0_base(b, n0):
-    sub = b.spawn(b.sub_argv(n0, qos=0, extra=["--idle-s", "3", "--timeout-s", "300"]))
+    sub_argv = b.sub_argv(n0, qos=0, extra=["--idle-s", "3", "--timeout-s", "300"])
+    res = {}
+    th = threading.Thread(target=lambda: res.update(zip(("out", "cpu", "rss"),
+                                                        run_measured(sub_argv, b))))
+    th.start()
     time.sleep(1.0)
     b.run(b.pub_argv(n0, qos=0))
-    r = kv(sub.communicate(timeout=330)[0])
-    return r.get("rate", 0.0), r.get("received", 0.0)
+    th.join(timeout=330)
+    r = kv(res.get("out", b""))
+    return r.get("rate", 0.0), r.get("received", 0.0), res.get("cpu", 0.0)
 
 
-def q0_collector(b, n0):
-    b.start_collector(mqtt={"qos": 0})
+def q0_collector(b, n0, k):
+    spool = {"dir": os.path.join(b.st.dir, f"spool-q0-{k}")}
+    coll = b.start_collector(mqtt={"qos": 0}, spool=spool)
     pub = b.spawn(b.pub_argv(n0, qos=0))
     names = ("citytel_messages_accepted_total", "citytel_spool_replayed_total")
     s = watch(b, names, lambda v: v[names[0]] - v[names[1]] >= n0, timeout=300, stall_s=3)
     pub.communicate(timeout=60)
+    sink_idle(b)
+    cpu = proc_cpu_s(coll.pid)
     b.stop_collector(end_session=True)
     acc = fresh(s, names[0])
     rate, _ = slope(acc, 0, acc[-1][1])
-    return rate, acc[-1][1]
+    return rate, acc[-1][1], cpu
 
 
 def rep_rows(label, pairs):
@@ -319,6 +353,17 @@ def rep_rows(label, pairs):
     return row
 
 
+def cpu_row(label, pairs):
+    """The CPU row: medians of (baseline, citytel) microseconds per message and the median of
+    baseline / citytel per run (the share of a bare subscriber's cost: 1.0 = as cheap)."""
+    base = median([p[0] for p in pairs])
+    cit = median([p[1] for p in pairs])
+    rat = median([p[0] / p[1] for p in pairs if p[1]])
+    print(f"{label}, each run (baseline, citytel): " +
+          ", ".join(f"({a:.1f}, {c:.1f})" for a, c in pairs))
+    return [label, f"{base:.1f}", f"{cit:.1f}", f"{rat:.2f} (baseline / citytel)"]
+
+
 def sec_ingest(args):
     n, n0 = args.messages, args.messages_qos0
     b = Bench(args, "ingest", args.ingest_devices)
@@ -331,21 +376,25 @@ def sec_ingest(args):
                 f"journal, InfluxDB writes, flush {args.flush_ms} ms), from /metrics "
                 "citytel_messages_accepted_total every 0.1 s; baseline = bench-sub",
                 f"{args.repeat} run(s) of each, baseline and citytel alternating; medians"])
-        q1, q0, got1, got0 = [], [], [], []
-        for _ in range(args.repeat):
-            br, brec = q1_base(b, n)
-            cr, cacc, crej = q1_collector(b, n)
+        q1, q0, got1, got0, cpu1, cpu0 = [], [], [], [], [], []
+        for k in range(args.repeat):
+            br, brec, bcpu = q1_base(b, n)
+            cr, cacc, crej, ccpu = q1_collector(b, n, k)
             q1.append((br, cr))
             got1.append((brec, cacc, crej))
-        for _ in range(args.repeat):
-            br, brec = q0_base(b, n0)
-            cr, cacc = q0_collector(b, n0)
+            cpu1.append((bcpu / max(brec, 1) * 1e6, ccpu / max(cacc, 1) * 1e6))
+        for k in range(args.repeat):
+            br, brec, bcpu = q0_base(b, n0)
+            cr, cacc, ccpu = q0_collector(b, n0, k)
             q0.append((br, cr))
             got0.append((brec, cacc))
-        rows = [rep_rows("QoS 1 messages/s (drain of a pre-loaded session)", q1),
+            cpu0.append((bcpu / max(brec, 1) * 1e6, ccpu / max(cacc, 1) * 1e6))
+        rows = [cpu_row("CPU per message, us", cpu1),
+                rep_rows("QoS 1 messages/s (drain of a pre-loaded session)", q1),
                 ["QoS 1 messages received / accepted (last run)", f"{got1[-1][0]:.0f} / {n}",
                  f"{got1[-1][1]:.0f} / {n} (rejected {got1[-1][2]:.0f})",
                  ratio(got1[-1][1], got1[-1][0])],
+                cpu_row("QoS 0 CPU per message, us", cpu0),
                 rep_rows("QoS 0 messages/s (live, publisher flat out)", q0),
                 ["QoS 0 received / accepted of published (last run)", f"{got0[-1][0]:.0f} / {n0}",
                  f"{got0[-1][1]:.0f} / {n0}", ratio(got0[-1][1], got0[-1][0])]]
@@ -399,69 +448,98 @@ def post_batches(port, db, lines, batch, parallel):
     return dt, ok.count(False)
 
 
-def store_base(b, reg, n, rep):
-    """curl POSTs n raw points (new timestamps each run) to the database bench_base."""
-    lines = lp_lines(reg, n, int(time.time() * 1000) - (rep + 2) * n)
+def store_base(b, reg, n):
+    """curl POSTs n raw points to the database bench_base."""
+    b.st.influx_post('CREATE DATABASE "bench_base"')
+    lines = lp_lines(reg, n, int(time.time() * 1000) - 2 * n)
     dt, fails = post_batches(b.st.influx_port, "bench_base", lines, 10000, 4)
     return n / dt, fails
 
 
+RAW_MEASUREMENTS = ("air", "water", "rain", "flood", "parking")
+
+
+def raw_points(b, db=None):
+    """Raw points stored in a database (the collector's by default): per raw measurement (the
+    kinds), the largest count over its fields (every raw point of a kind carries the fields
+    bench-pub sends for it), summed. Derived points live in other measurements."""
+    url = (f"http://127.0.0.1:{b.st.influx_port}/query?" + urllib.parse.urlencode(
+        {"db": db or b.st.db, "q": "SELECT count(*) FROM " + ",".join(RAW_MEASUREMENTS)}))
+    with urllib.request.urlopen(url, timeout=120) as r:
+        body = json.load(r)
+    total = 0
+    for res in body.get("results", []):
+        for ser in res.get("series", []):
+            total += max(v for v in ser["values"][0][1:] if v is not None)
+    return total
+
+
 def store_collector(b, n):
-    """Pauses InfluxDB, lets the collector accept n messages, resumes InfluxDB and times the
-    drain of the sink's backlog. Returns (points/s, points written, points written before the
-    resume)."""
-    b.start_collector()
+    """Pauses InfluxDB, lets the collector (a fresh journal and InfluxDB: nothing of an earlier
+    run) accept n messages, resumes InfluxDB and times the drain of the sink's backlog: the clock
+    stops when the sink holds nothing (every raw and derived point written). Returns (raw
+    points/s, raw points in InfluxDB, all points written (raw + derived) in the span, points
+    written before the resume)."""
+    # A write pending at SIGSTOP waits for the resume instead of timing out (30 s by default):
+    # the figure is the sink's drain, not its retry backoff after an outage.
+    b.start_collector(influx={"timeout_ms": 600000})
     influxd = b.st.procs["influxd"][0]
     influxd.send_signal(signal.SIGSTOP)
     try:
         b.run(b.pub_argv(n))
-        names = ("citytel_messages_accepted_total", "citytel_spool_replayed_total")
-        acc = watch(b, names, lambda v: v[names[0]] - v[names[1]] >= n, timeout=120,
-                    stall_s=10)
-        accepted = acc[names[0]][-1][1]
+        names = ("citytel_messages_accepted_total",)
+        watch(b, names, lambda v: v[names[0]] >= n, timeout=300, stall_s=20)
         held = b.st.metric("citytel_store_points_total")
     finally:
         influxd.send_signal(signal.SIGCONT)
     t_cont = time.time()
-    pts = watch(b, ("citytel_store_points_total",),
-                lambda v: v["citytel_store_points_total"] >= accepted, timeout=300,
-                stall_s=20)["citytel_store_points_total"]
+    names = ("citytel_store_points_total",) + SINK_IDLE
+    s = watch(b, names, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=600, stall_s=30)
+    t_end = s[names[0]][-1][0]
+    written = s[names[0]][-1][1] - held
     b.stop_collector(end_session=True)
-    end = next((x for x in pts if x[1] >= accepted), pts[-1])
-    span = end[0] - t_cont
-    return ((end[1] - held) / span if span > 0 else 0.0), end[1], held
+    raw = raw_points(b)
+    span = t_end - t_cont
+    return (raw / span if span > 0 else 0.0), raw, written, held
 
 
 def sec_store(args):
     n = args.store_messages
-    b = Bench(args, "store", args.ingest_devices)
-    try:
-        header("store: points per second into InfluxDB", sys.argv,
-               [f"{args.ingest_devices} devices; InfluxDB paused (SIGSTOP) while {n} messages "
-                "are published to the running collector, so its sink holds a backlog; then "
-                "resumed (SIGCONT): citytel = /metrics citytel_store_points_total every 0.1 s "
-                "from the resume until all raw points are written",
-                "baseline = curl POSTing the same number of raw points of the same shape "
-                "(same tags) in batches of 10 000 lines, 4 at a time, to another database of "
-                "the same InfluxDB",
-                f"{args.repeat} run(s) of each, baseline and citytel alternating; medians"])
-        reg = registry_lines(args.ingest_devices)
-        b.st.influx_post('CREATE DATABASE "bench_base"')
-        pairs, fails, last = [], 0, None
-        for rep in range(args.repeat):
-            base, f = store_base(b, reg, n, rep)
+    header("store: raw points per second into InfluxDB", sys.argv,
+           [f"{args.ingest_devices} devices; each run on a fresh broker, InfluxDB and journal; "
+            f"InfluxDB paused (SIGSTOP) while {n} messages are published to the running "
+            "collector, so its sink holds a backlog; then resumed (SIGCONT): the clock stops "
+            "when the sink holds nothing (/metrics citytel_store_pending_bytes, _inflight and "
+            "_backlog_batches all 0, sampled every 0.1 s); citytel = raw points counted in "
+            "InfluxDB (SELECT count(*) over the kinds' measurements) / that span. The derived "
+            "points (rollups, indices) are written in the same span and not counted",
+            "baseline = curl POSTing the same number of raw points of the same shape "
+            "(same tags) in batches of 10 000 lines, 4 at a time, to another database of "
+            "the same InfluxDB, before the collector's run; the collector's influx.timeout_ms is "
+            "600 s so that writes pending at the pause wait instead of failing into the retry "
+            "backoff",
+            f"{args.repeat} run(s) of each, baseline and citytel alternating; medians"])
+    reg = registry_lines(args.ingest_devices)
+    pairs, fails, last, b = [], 0, None, None
+    for rep in range(args.repeat):
+        b = Bench(args, "store", args.ingest_devices)
+        try:
+            base, f = store_base(b, reg, n)
             fails += f
             last = store_collector(b, n)
             pairs.append((base, last[0]))
-        b.commands.append(["curl", "--data-binary", "@batch.lp",
-                           f"http://127.0.0.1:{b.st.influx_port}/write?db=bench_base&precision=ms",
-                           f"(x{(n + 9999) // 10000} per run, 4 in parallel)"])
-        table([rep_rows("points/s into InfluxDB", pairs),
-               ["points written (last run)", f"{n} ({fails} failed POSTs)",
-                f"{last[1]:.0f} ({last[2]:.0f} before the resume)", ratio(last[1], n)]])
-        b.print_commands()
-    finally:
-        b.close()
+            if rep == args.repeat - 1:
+                b.commands.append(
+                    ["curl", "--data-binary", "@batch.lp",
+                     f"http://127.0.0.1:{b.st.influx_port}/write?db=bench_base&precision=ms",
+                     f"(x{(n + 9999) // 10000} per run, 4 in parallel)"])
+                table([rep_rows("raw points/s into InfluxDB", pairs),
+                       ["raw points stored (last run)", f"{n} ({fails} failed POSTs)",
+                        f"{last[1]:.0f} (+ {last[2] - last[1]:.0f} derived; "
+                        f"{last[3]:.0f} before the resume)", ratio(last[1], n)]])
+                b.print_commands()
+        finally:
+            b.close()
 
 
 def pctl(v, q):
@@ -670,7 +748,8 @@ def main():
     ap.add_argument("--ingest-devices", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3,
                     help="ingest and store: runs of each measurement (medians reported)")
-    ap.add_argument("--flush-ms", type=int, default=1000, help="collector influx.flush_ms")
+    ap.add_argument("--flush-ms", type=int, default=250,
+                    help="collector influx.flush_ms (default 250, as shipped)")
     ap.add_argument("--rate", type=float, default=1000.0, help="latency: messages/s")
     ap.add_argument("--latency-s", type=int, default=30)
     ap.add_argument("--poll-ms", type=int, default=100, help="latency: InfluxDB poll period")

@@ -8,5 +8,7 @@
  * caller frees with free(). The same input always gives the same bytes. Returns 0, CT_E_NOMEM or
  * CT_E_IO (zlib failed); on error *out is untouched. */
 int ct_gzip(const char *in, size_t len, char **out, size_t *out_len);
+/* The same at zlib level 'level' (1 fastest .. 9 smallest); CT_E_INVAL for another level. */
+int ct_gzip_level(const char *in, size_t len, int level, char **out, size_t *out_len);
 
 #endif

@@ -645,6 +645,94 @@ static void test_roundtrip_above_2p53(void **state)
     }
 }
 
+/* The general algorithm of ct_fmt_double, written again here: integral below 2^53 as "%.0f",
+ * from 2^53 the shortest "%.*e" that reads back, else the shortest of "%.15g".."%.17g". */
+static void fmt_reference(double x, char out[32])
+{
+    if (x == trunc(x) && fabs(x) < 9007199254740992.0) {
+        snprintf(out, 32, "%.0f", x);
+        return;
+    }
+    if (fabs(x) >= 9007199254740992.0) {
+        for (int prec = 0; prec <= 16; prec++) {
+            snprintf(out, 32, "%.*e", prec, x);
+            if (strtod(out, NULL) == x) {
+                return;
+            }
+        }
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, 32, "%.*g", prec, x);
+        if (strtod(out, NULL) == x) {
+            return;
+        }
+    }
+}
+
+static void check_fmt(double x)
+{
+    char got[32];
+    char want[32];
+
+    assert_int_equal(ct_fmt_double(x, got), 0);
+    fmt_reference(x, want);
+    if (strcmp(got, want) != 0) {
+        fail_msg("ct_fmt_double(%.17g) = \"%s\", the general algorithm gives \"%s\"", x, got, want);
+    }
+}
+
+/* ct_fmt_double's fast path (a decimal of <= 15 digits, without snprintf) writes the same bytes as
+ * the general algorithm: sensor-like decimals of every scale and sign, the edges of its range
+ * (1e-4, 1e15), and random bit patterns. */
+static void test_fmt_double_fast_path(void **state)
+{
+    (void)state;
+    static const double edge[] = {1e-4,
+                                  0.0001000000000000001,
+                                  9.99999999999999e-5,
+                                  1e15,
+                                  999999999999999.9,
+                                  99999999999999.98,
+                                  0.1,
+                                  0.2,
+                                  0.3,
+                                  1.0 / 3,
+                                  2.675,
+                                  1.005,
+                                  123456789012345.6,
+                                  0.000123456789012345,
+                                  7.2,
+                                  20.5,
+                                  29.4,
+                                  6553.5};
+    for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+        check_fmt(edge[i]);
+        check_fmt(-edge[i]);
+    }
+    uint64_t s = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < 300000; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        /* A decimal m / 10^k with up to 16 digits (some beyond the fast path's 15). */
+        int k = (int)(s % 19) - 2;
+        double m = (double)(s >> 11 >> (s % 40));
+        double x = m / pow(10.0, k);
+        if (i % 2) {
+            x = -x;
+        }
+        if (isfinite(x)) {
+            check_fmt(x);
+        }
+        double r;
+        memcpy(&r, &s, sizeof(r));
+        if (isfinite(r) && i % 8 == 0) {
+            check_fmt(r);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -661,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_length_bounded),
         cmocka_unit_test(test_roundtrip_all_kinds),
         cmocka_unit_test(test_roundtrip_above_2p53),
+        cmocka_unit_test(test_fmt_double_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -224,6 +224,39 @@ static void test_sign_and_verify(void **state)
     assert_true(ct_sig_verify(key, TOPIC, strlen(TOPIC), NULL, 0, hex, 64));
 }
 
+/* ct_sig_verify_prepared answers as ct_sig_verify: the RFC-checked signature, each changed
+ * character, other lengths, topics and payloads of every size across the block boundaries. */
+static void test_sig_prepared(void **state)
+{
+    (void)state;
+    uint8_t key[CT_KEY_LEN];
+    struct ct_sig_key k;
+    char sig[CT_SIG_HEX_LEN + 1];
+    char payload[300];
+
+    unhex(KEY_HEX, key, sizeof(key));
+    assert_int_equal(ct_sig_key_prepare(key, &k), 0);
+    assert_true(
+        ct_sig_verify_prepared(&k, TOPIC, strlen(TOPIC), PAYLOAD, strlen(PAYLOAD), SIG_HEX, 64));
+    for (size_t i = 0; i < CT_SIG_HEX_LEN; i++) {
+        memcpy(sig, SIG_HEX, sizeof(sig));
+        sig[i] = sig[i] == '0' ? '1' : '0';
+        assert_false(
+            ct_sig_verify_prepared(&k, TOPIC, strlen(TOPIC), PAYLOAD, strlen(PAYLOAD), sig, 64));
+    }
+    assert_false(
+        ct_sig_verify_prepared(&k, TOPIC, strlen(TOPIC), PAYLOAD, strlen(PAYLOAD), SIG_HEX, 63));
+    assert_false(ct_sig_verify_prepared(&k, "city/v1/air/hn-air-0002/up", 26, PAYLOAD,
+                                        strlen(PAYLOAD), SIG_HEX, 64));
+    for (size_t n = 0; n < sizeof(payload); n++) {
+        payload[n] = (char)('a' + n % 26);
+        assert_int_equal(ct_sig_sign(key, TOPIC, strlen(TOPIC), payload, n, sig), 0);
+        assert_true(ct_sig_verify_prepared(&k, TOPIC, strlen(TOPIC), payload, n, sig, 64));
+        assert_true(ct_sig_verify(key, TOPIC, strlen(TOPIC), payload, n, sig, 64));
+        assert_false(ct_sig_verify_prepared(&k, TOPIC, strlen(TOPIC) - 1, payload, n, sig, 64));
+    }
+}
+
 static void test_no_allocation(void **state)
 {
     (void)state;
@@ -271,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_hmac_rfc4231),
         cmocka_unit_test(test_device_key_matches_openssl),
         cmocka_unit_test(test_sign_and_verify),
+        cmocka_unit_test(test_sig_prepared),
         cmocka_unit_test(test_no_allocation),
         cmocka_unit_test(test_hex_decode),
     };

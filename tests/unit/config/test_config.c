@@ -57,7 +57,7 @@ static void test_config_defaults(void **state)
     assert_true(cfg.influx_gzip);
     assert_int_equal(cfg.influx_batch_max_points, 5000);
     assert_int_equal(cfg.influx_batch_max_bytes, 1024 * 1024);
-    assert_int_equal(cfg.influx_flush_ms, 1000);
+    assert_int_equal(cfg.influx_flush_ms, 250);
     assert_int_equal(cfg.influx_max_inflight, 4);
     assert_int_equal(cfg.influx_max_pending_bytes, 256LL * 1024 * 1024);
     assert_int_equal(cfg.spool_max_bytes, 1LL << 30);
