@@ -333,6 +333,7 @@ static void close_all(struct col_app *app)
         col_store_close(app->store, on_store_closed, app);
         app->store = NULL;
     }
+    app_console_close(app);
     app_derive_close(app);
     if (app->sink != NULL) {
         app->final_upto = app_commit_target(app);

@@ -14,6 +14,7 @@
 
 #include "col_app.h"
 #include "col_config.h"
+#include "col_console.h"
 #include "col_derive.h"
 #include "col_http.h"
 #include "col_intake.h"
@@ -58,6 +59,7 @@ struct col_app {
     struct col_http *http;       /* public listener: map, layers, OGC API */
     struct col_http *http_staff; /* staff listener: /healthz, /metrics */
     struct app_layers *layers;   /* the public layers (app_layers.c) */
+    struct col_console *console; /* the staff console (app_console.c); NULL when off */
     struct col_derive *derive;   /* app_derive.c */
     struct col_store *store;     /* the query client (app_store()): rebuild and layers */
     uv_timer_t tick_timer;       /* drives col_derive_tick */
@@ -184,6 +186,11 @@ void app_derive_close(struct col_app *app);
 /* app_layers.c */
 int app_layers_routes(struct col_app *app);
 void app_layers_close(struct col_app *app);
+
+/* app_console.c: creates the console and adds its routes to the staff listener (nothing when
+ * console.users_file is empty); closes it (app->open_handles counts it until closed). */
+int app_console_start(struct col_app *app);
+void app_console_close(struct col_app *app);
 
 /* app_http.c */
 int app_http_start(struct col_app *app);

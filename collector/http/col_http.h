@@ -109,6 +109,9 @@ const char *col_http_req_query(const struct col_http_req *req, const char *name)
 const char *col_http_req_if_none_match(const struct col_http_req *req);
 const char *col_http_req_accept(const struct col_http_req *req);
 const char *col_http_req_accept_encoding(const struct col_http_req *req);
+/* Cookie and X-CSRF-Token (the staff console): the value, or NULL when absent. */
+const char *col_http_req_cookie(const struct col_http_req *req);
+const char *col_http_req_csrf_token(const struct col_http_req *req);
 /* The client's address as text ("127.0.0.1"). */
 const char *col_http_req_client(const struct col_http_req *req);
 /* The request body (at most max_request_bytes), or "" with *len 0. */

@@ -37,6 +37,8 @@ struct col_http_req {
     char *if_none_match;
     char *accept;
     char *accept_encoding;
+    char *cookie;     /* Cookie (the first one) */
+    char *csrf_token; /* X-CSRF-Token */
     char client[48];
     struct ct_buf body;
     bool head; /* HEAD: answer without the body */

@@ -77,6 +77,10 @@ static int finish_header(struct conn *c)
         slot = &c->req->accept;
     } else if (strcasecmp(name, "Accept-Encoding") == 0) {
         slot = &c->req->accept_encoding;
+    } else if (strcasecmp(name, "Cookie") == 0) {
+        slot = &c->req->cookie;
+    } else if (strcasecmp(name, "X-CSRF-Token") == 0) {
+        slot = &c->req->csrf_token;
     }
     if (slot != NULL && *slot == NULL) {
         *slot = strdup(c->value.p != NULL ? c->value.p : "");

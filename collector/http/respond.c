@@ -55,6 +55,16 @@ const char *col_http_req_accept_encoding(const struct col_http_req *req)
     return req->accept_encoding;
 }
 
+const char *col_http_req_cookie(const struct col_http_req *req)
+{
+    return req->cookie;
+}
+
+const char *col_http_req_csrf_token(const struct col_http_req *req)
+{
+    return req->csrf_token;
+}
+
 const char *col_http_req_client(const struct col_http_req *req)
 {
     return req->client;
@@ -89,6 +99,8 @@ void col_http_req_free(struct col_http_req *req)
     free(req->if_none_match);
     free(req->accept);
     free(req->accept_encoding);
+    free(req->cookie);
+    free(req->csrf_token);
     ct_buf_free(&req->body);
     free(req);
 }

@@ -2,7 +2,7 @@
 # Source it and call ct_install_deps [extra packages...]. Needs root (or sudo) for apt-get.
 
 CT_DEBIAN_PACKAGES="build-essential cmake pkg-config clang libpaho-mqtt-dev libuv1-dev
-libcurl4-openssl-dev libcjson-dev libmbedtls-dev libssl-dev zlib1g-dev libhttp-parser-dev libcmocka-dev
+libcurl4-openssl-dev libcjson-dev libmbedtls-dev libssl-dev zlib1g-dev libhttp-parser-dev libcmocka-dev libsodium-dev
 mosquitto mosquitto-clients influxdb curl python3 openssl ca-certificates clang-format git"
 
 ct_missing_packages()

@@ -1,0 +1,56 @@
+/* console_int.h - shared by the console's files only (not for other modules). */
+#ifndef CONSOLE_INT_H
+#define CONSOLE_INT_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "col_console.h"
+#include "col_console_auth.h"
+#include "col_console_state.h"
+#include "ct/buf.h"
+
+#ifndef container_of
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#endif
+
+/* The page's files, compiled in (console_assets.c is generated from www/ by CMake). */
+struct col_console_asset {
+    const char *name; /* "index.html", "console.js" */
+    const char *type;
+    const unsigned char *data;
+    size_t len;
+};
+/* 'rel' is the path below /console/ ("" = index.html); NULL when there is no such file. */
+const struct col_console_asset *col_console_asset_find(const char *rel);
+
+/* The session of an allowed request, or NULL after answering 401 (not signed in, expired) or
+ * 403 (a change without the CSRF token, or a role below 'need'). */
+struct col_console_session *col_console_authed(struct col_console *c, struct col_http_req *req,
+                                               enum col_console_role need, bool change);
+/* Writes an audit point for a change by session 's' (borrowed). Returns 0 or CT_E_*. */
+int col_console_audit(struct col_console *c, const struct col_console_session *s,
+                      const char *action, const char *target, const char *why, const char *detail);
+/* Hands line protocol to the sink. */
+int col_console_write(struct col_console *c, const char *lp, size_t len);
+struct col_console_states *col_console_states_of(struct col_console *c);
+struct col_store *col_console_store(struct col_console *c);
+/* Frees at once (no handle open). */
+void col_console_free_now(struct col_console *c);
+
+/* Answers; each ends the request. */
+void col_console_reply_json(struct col_http_req *req, int status, struct ct_buf *b);
+void col_console_reply_error(struct col_http_req *req, int status, const char *why);
+void col_console_reply(struct col_http_req *req, int status, const char *type, const char *body,
+                       size_t len, const char *extra);
+void col_console_json_str(struct ct_buf *b, const char *s);
+/* The body as a JSON object, or NULL after answering 400. The caller deletes it. */
+cJSON *col_console_body(struct col_http_req *req);
+const char *col_console_jstr(const cJSON *obj, const char *name);
+
+/* console_api.c: GET and POST below /console/api/ ('path' without that prefix). Return
+ * CT_E_NOTFOUND (nothing answered) for an unknown path, else 0 (answered). */
+int col_console_api_get(struct col_console *c, struct col_http_req *req, const char *path);
+int col_console_api_post(struct col_console *c, struct col_http_req *req, const char *path);
+
+#endif

@@ -1,0 +1,216 @@
+// The staff console's page: sign-in, station states, silent stations, validation decisions and
+// the audit log, all from /console/api/ (same origin; the session cookie is HttpOnly, every
+// change carries the X-CSRF-Token the sign-in answer gave).
+'use strict';
+const API = '/console/api/';
+let csrf = '';
+let timer = null;
+
+const $ = (id) => document.getElementById(id);
+const fmt = (ms) => (ms ? new Date(ms).toLocaleString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh' })
+  : '—');
+
+function say(text, kind) {
+  $('msg').textContent = text;
+  $('msg').className = kind || 'error';
+}
+
+async function call(method, path, body) {
+  const opt = { method, headers: {}, credentials: 'same-origin' };
+  if (body !== undefined) {
+    opt.headers['Content-Type'] = 'application/json';
+    opt.body = JSON.stringify(body);
+  }
+  if (method !== 'GET' && csrf) opt.headers['X-CSRF-Token'] = csrf;
+  const r = await fetch(API + path, opt);
+  let data = {};
+  try { data = await r.json(); } catch (e) { data = {}; }
+  if (r.status === 401 && path !== 'login') signedOut(data.error || 'You are not signed in.');
+  if (!r.ok) throw new Error(data.error || `HTTP ${r.status}`);
+  return data;
+}
+
+function signedOut(why) {
+  csrf = '';
+  if (timer) clearInterval(timer);
+  timer = null;
+  $('app').hidden = true;
+  $('who').hidden = true;
+  $('login-view').hidden = false;
+  if (why) say(why);
+}
+
+function signedIn(me) {
+  csrf = me.csrf;
+  $('who-name').textContent = me.user;
+  $('who-role').textContent = me.role;
+  $('who').hidden = false;
+  $('login-view').hidden = true;
+  $('app').hidden = false;
+  document.body.dataset.role = me.role;
+  refresh();
+  if (!timer) timer = setInterval(refresh, 2000);
+}
+
+function cell(tr, text, cls) {
+  const td = document.createElement('td');
+  td.textContent = text == null ? '' : String(text);
+  if (cls) td.className = cls;
+  tr.appendChild(td);
+  return td;
+}
+
+function fillSelect(sel, stations) {
+  const keep = sel.value;
+  if (sel.options.length === stations.length) return;
+  sel.textContent = '';
+  for (const s of stations) {
+    const o = document.createElement('option');
+    o.value = s.id;
+    o.textContent = `${s.id} — ${s.name}`;
+    sel.appendChild(o);
+  }
+  if (keep) sel.value = keep;
+}
+
+async function refresh() {
+  try {
+    const d = await call('GET', 'stations');
+    const tb = $('stations').querySelector('tbody');
+    tb.textContent = '';
+    for (const s of d.stations) {
+      const tr = document.createElement('tr');
+      tr.dataset.id = s.id;
+      tr.dataset.state = s.state;
+      cell(tr, s.id);
+      cell(tr, s.name);
+      cell(tr, s.kind);
+      cell(tr, s.district);
+      cell(tr, s.state, `state st-${s.state}`);
+      cell(tr, fmt(s.since));
+      cell(tr, fmt(s.last_seen));
+      const p = cell(tr, '');
+      for (const x of s.params) {
+        const span = document.createElement('span');
+        span.className = `lv lv-${x.level}`;
+        const mean = x.mean == null ? '—' : Number(x.mean).toPrecision(3);
+        span.textContent = `${x.param} ${x.avg_h}h ${mean} (${x.bound} ${x.limit}): ${x.level}`;
+        p.appendChild(span);
+      }
+      cell(tr, s.staff_by ? `${s.staff_by}: ${s.staff_why}` : '');
+      tb.appendChild(tr);
+    }
+    for (const id of ['ss-id', 'iv-id', 'ap-id']) fillSelect($(id), d.stations);
+    const sl = $('silent').querySelector('tbody');
+    sl.textContent = '';
+    for (const s of d.stations.filter((x) => x.state === 'silent')) {
+      const tr = document.createElement('tr');
+      tr.dataset.id = s.id;
+      cell(tr, s.id);
+      cell(tr, s.name);
+      cell(tr, fmt(s.last_seen));
+      cell(tr, fmt(s.since));
+      sl.appendChild(tr);
+    }
+    if (current === 'audit' || current === 'decisions') loadTab(current);
+  } catch (e) { /* a refusal was already shown */ }
+}
+
+function rows(influx) {
+  const out = [];
+  for (const r of (influx.results || [])) {
+    for (const s of (r.series || [])) {
+      for (const v of s.values) {
+        const o = {};
+        s.columns.forEach((c, i) => { o[c] = v[i]; });
+        out.push(o);
+      }
+    }
+  }
+  return out;
+}
+
+async function loadTable(path, table, cols) {
+  const d = await call('GET', path);
+  const tb = $(table).querySelector('tbody');
+  tb.textContent = '';
+  for (const o of rows(d)) {
+    const tr = document.createElement('tr');
+    for (const c of cols) cell(tr, ['time', 'from', 'to'].includes(c) ? (o[c] ? fmt(o[c]) : '') : o[c]);
+    tb.appendChild(tr);
+  }
+}
+
+let current = 'stations';
+
+function show(tab) {
+  current = tab;
+  for (const b of document.querySelectorAll('nav .tab')) {
+    b.classList.toggle('active', b.dataset.tab === tab);
+  }
+  for (const v of document.querySelectorAll('.view')) v.hidden = v.id !== `tab-${tab}`;
+  loadTab(tab);
+}
+
+// The store's tables (audit, decisions) are read again with every refresh while shown.
+function loadTab(tab) {
+  if (tab === 'audit') {
+    loadTable('audit', 'audit', ['time', 'user', 'role', 'action', 'target', 'why', 'detail'])
+      .catch((e) => say(e.message));
+  }
+  if (tab === 'decisions') {
+    loadTable('decisions', 'decisions',
+      ['time', 'action', 'station', 'param', 'reason', 'from', 'to', 'day', 'by', 'why'])
+      .catch((e) => say(e.message));
+  }
+}
+
+function submit(form, fn) {
+  $(form).addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await fn();
+    } catch (e) {
+      say(e.message);
+    }
+  });
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  submit('login', async () => {
+    const me = await call('POST', 'login', { user: $('user').value, password: $('password').value });
+    $('password').value = '';
+    say(`Signed in as ${me.user} (${me.role}).`, 'info');
+    signedIn(me);
+  });
+  $('logout').addEventListener('click', async () => {
+    try { await call('POST', 'logout', {}); } catch (e) { /* signed out anyway */ }
+    signedOut('');
+    say('Signed out.', 'info');
+  });
+  for (const b of document.querySelectorAll('nav .tab')) {
+    b.addEventListener('click', () => show(b.dataset.tab));
+  }
+  submit('set-state', async () => {
+    await call('POST', 'station-state',
+      { id: $('ss-id').value, state: $('ss-state').value, why: $('ss-why').value });
+    say(`${$('ss-id').value} is now ${$('ss-state').value}.`, 'info');
+    refresh();
+  });
+  submit('invalid', async () => {
+    const from = new Date($('iv-from').value).getTime();
+    const to = new Date($('iv-to').value).getTime();
+    await call('POST', 'invalid', { id: $('iv-id').value, param: $('iv-param').value, from, to,
+      reason: $('iv-reason').value, why: $('iv-why').value });
+    say(`Marked ${$('iv-param').value} of ${$('iv-id').value} invalid.`, 'info');
+    show('decisions');
+  });
+  submit('approve', async () => {
+    await call('POST', 'approve', { id: $('ap-id').value, day: $('ap-day').value,
+      why: $('ap-why').value });
+    say(`Approved ${$('ap-day').value} of ${$('ap-id').value}.`, 'info');
+    show('decisions');
+  });
+  show('stations');
+  call('GET', 'me').then(signedIn).catch(() => signedOut(''));
+});
