@@ -53,7 +53,8 @@ int app_console_start(struct col_app *app)
                                  .cookie_secure = k->console_cookie_secure,
                                  .limits = k->console_limits,
                                  .approach = k->console_approach,
-                                 .instance = k->collector_instance};
+                                 .instance = k->collector_instance,
+                                 .stale_intervals = (uint32_t)k->liveness_stale_intervals};
     struct col_console_hooks hooks = {
         .write_points = write_points, .each_silent = each_silent, .arg = app};
     struct col_store *store = NULL;

@@ -25,16 +25,18 @@
 struct col_console;
 
 struct col_console_cfg {
-    const char *users_file;  /* copied; the accounts (col_console_auth.h) */
-    int64_t session_idle_ms; /* a session unused this long ends */
-    int64_t session_max_ms;  /* and any session this old */
-    size_t max_sessions;     /* sessions kept; the least recently used goes first */
-    uint32_t max_failures;   /* wrong passwords in a row before a lockout (0 = never) */
-    int64_t lockout_ms;      /* how long a lockout lasts */
-    bool cookie_secure;      /* add Secure to the cookie (behind a TLS proxy) */
-    const char *limits;      /* console.limits spec; copied */
-    double approach;         /* fraction of a limit where "approaching" begins */
-    const char *instance;    /* the collector's name, a tag of the audit points; copied */
+    const char *users_file;   /* copied; the accounts (col_console_auth.h) */
+    int64_t session_idle_ms;  /* a session unused this long ends */
+    int64_t session_max_ms;   /* and any session this old */
+    size_t max_sessions;      /* sessions kept; the least recently used goes first */
+    uint32_t max_failures;    /* wrong passwords in a row before a lockout (0 = never) */
+    int64_t lockout_ms;       /* how long a lockout lasts */
+    bool cookie_secure;       /* add Secure to the cookie (behind a TLS proxy) */
+    const char *limits;       /* console.limits spec; copied */
+    double approach;          /* fraction of a limit where "approaching" begins */
+    const char *instance;     /* the collector's name, a tag of the audit points; copied */
+    uint32_t stale_intervals; /* liveness.stale_intervals: a gap this many intervals long is a
+                                 disconnect in the completeness report */
 };
 
 struct col_console_hooks {

@@ -84,6 +84,11 @@ struct col_console_states {
     struct col_console_station *v; /* owned, registry order */
     size_t n;
     const struct col_console_limits *limits; /* borrowed */
+    /* Called by col_console_states_tick when a parameter starts exceeding its limit (an alert
+     * of type "exceeding"); may be NULL. */
+    void (*on_exceed)(void *arg, const struct col_console_station *st,
+                      const struct col_console_param *p, double mean, int64_t now_ms);
+    void *exceed_arg;
 };
 
 /* Builds the table from the registry (borrowed: must outlive the table, so rebuild after a

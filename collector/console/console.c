@@ -49,13 +49,14 @@ struct col_console {
     struct col_console_states states;
     int jobs; /* login jobs running */
     int64_t last_audit_ms;
+    uint32_t stale_intervals;
     bool closing;
     bool timer_closed;
     void (*closed_cb)(void *arg);
     void *closed_arg;
 };
 
-static int64_t wall_ms(void)
+int64_t col_console_now_ms(void)
 {
     struct timespec ts;
 
@@ -121,7 +122,7 @@ static int audit(struct col_console *c, const char *user, enum col_console_role 
                  const char *action, const char *target, const char *why, const char *detail)
 {
     struct ct_buf b;
-    int64_t ts = wall_ms();
+    int64_t ts = col_console_now_ms();
     int rc;
 
     /* Two changes in one millisecond would be one point in the store: keep times distinct. */
@@ -163,6 +164,11 @@ struct col_console_states *col_console_states_of(struct col_console *c)
     return &c->states;
 }
 
+uint32_t col_console_stale_intervals(const struct col_console *c)
+{
+    return c->stale_intervals;
+}
+
 struct col_store *col_console_store(struct col_console *c)
 {
     return c->store;
@@ -179,7 +185,7 @@ struct col_console_session *col_console_authed(struct col_console *c, struct col
     char why[160];
 
     if (col_console_cookie(col_http_req_cookie(req), COOKIE, token, sizeof(token))) {
-        r = col_console_session_get(&c->sessions, token, wall_ms(), &s);
+        r = col_console_session_get(&c->sessions, token, col_console_now_ms(), &s);
     }
     if (r == COL_CONSOLE_SESS_EXPIRED) {
         reply_error(req, 401, "Your session has expired. Sign in again.");
@@ -237,7 +243,7 @@ static void login_done(uv_work_t *w, int status)
     struct login_job *j = container_of(w, struct login_job, work);
     struct col_console *c = j->c;
     struct col_console_user *u = col_console_user_find(&c->users, j->user);
-    int64_t now = wall_ms();
+    int64_t now = col_console_now_ms();
     struct col_console_session *s;
     struct ct_buf b;
     char cookie[256];
@@ -326,7 +332,7 @@ static void on_login(struct col_console *c, struct col_http_req *req)
         goto out_free;
     }
     u = col_console_user_find(&c->users, user);
-    if (u != NULL && col_console_locked(u, wall_ms(), &until)) {
+    if (u != NULL && col_console_locked(u, col_console_now_ms(), &until)) {
         time_t t = (time_t)(until / 1000);
         struct tm tm;
         gmtime_r(&t, &tm);
@@ -478,7 +484,7 @@ static void on_tick(uv_timer_t *t)
     if (c->hooks.each_silent != NULL) {
         c->hooks.each_silent(c->hooks.arg, mark_silent, c);
     }
-    col_console_states_tick(&c->states, wall_ms());
+    col_console_states_tick(&c->states, col_console_now_ms());
 }
 
 int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
@@ -509,6 +515,7 @@ int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
     c->max_failures = cfg->max_failures;
     c->lockout_ms = cfg->lockout_ms;
     c->cookie_secure = cfg->cookie_secure;
+    c->stale_intervals = cfg->stale_intervals;
     c->users_file = strdup(cfg->users_file);
     c->instance = strdup(cfg->instance != NULL ? cfg->instance : "");
     if (c->users_file == NULL || c->instance == NULL) {
@@ -544,6 +551,32 @@ out_free:
     return rc;
 }
 
+/* A parameter started exceeding its limit: an `alert` point of type "exceeding", in the shape
+ * of collector/derive's alerts (docs/derived.md), so the alerts view and Grafana list it. */
+static void on_exceed(void *arg, const struct col_console_station *st,
+                      const struct col_console_param *p, double mean, int64_t now_ms)
+{
+    struct col_console *c = arg;
+    char label[96];
+    struct ct_buf b;
+
+    snprintf(label, sizeof(label), "Vượt giới hạn %s (%u giờ)", p->limit->param,
+             (unsigned)p->limit->avg_h);
+    struct ct_lp_tag tags[] = {
+        {"device", st->dev->id}, {"district", st->dev->district}, {"type", "exceeding"}};
+    struct ct_lp_field fields[] = {{.key = "level", .type = CT_LP_INT, .i = 1},
+                                   {.key = "label", .type = CT_LP_STRING, .s = label},
+                                   {.key = "value", .type = CT_LP_FLOAT, .f = mean}};
+    ct_buf_init(&b, 4096);
+    if (ct_lp_point(&b, "alert", tags, 3, fields, 3, now_ms) == 0) {
+        c->hooks.write_points(c->hooks.arg, b.p, b.len);
+    }
+    ct_buf_free(&b);
+    col_log(COL_LOG_WARN, "console", "%s %s: %s mean %.4g over %u h exceeds %.4g", st->dev->id,
+            p->limit->param, p->limit->bound == COL_CONSOLE_MAX ? "max" : "min", mean,
+            (unsigned)p->limit->avg_h, p->limit->value);
+}
+
 int col_console_registry(struct col_console *c, const struct ct_registry *reg)
 {
     struct col_console_states fresh;
@@ -555,6 +588,8 @@ int col_console_registry(struct col_console *c, const struct ct_registry *reg)
     }
     col_console_states_free(&c->states);
     c->states = fresh;
+    c->states.on_exceed = on_exceed;
+    c->states.exceed_arg = c;
     return 0;
 }
 

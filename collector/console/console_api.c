@@ -52,18 +52,10 @@ static void station_json(struct ct_buf *b, const struct col_console_station *st,
     ct_buf_adds(b, "]}");
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void get_stations(struct col_console *c, struct col_http_req *req, bool silent_only)
 {
     struct col_console_states *s = col_console_states_of(c);
-    int64_t now = now_ms();
+    int64_t now = col_console_now_ms();
     struct ct_buf b;
     size_t n = 0;
 
@@ -140,7 +132,7 @@ int col_console_api_get(struct col_console *c, struct col_http_req *req, const c
     } else if (strcmp(path, "decisions") == 0) {
         get_query(c, req, "SELECT * FROM console_decision ORDER BY time DESC LIMIT 200");
     } else {
-        return CT_E_NOTFOUND;
+        return col_console_report_get(c, req, path);
     }
     return 0;
 }
@@ -195,7 +187,7 @@ static void post_station_state(struct col_console *c, struct col_http_req *req)
         col_console_reply_error(req, 503, "The change cannot be recorded now; nothing changed.");
         goto out_free;
     }
-    col_console_states_staff(col_console_states_of(c), id, st, s->user, why, now_ms());
+    col_console_states_staff(col_console_states_of(c), id, st, s->user, why, col_console_now_ms());
     ok(req);
 out_free:
     cJSON_Delete(j);
@@ -218,7 +210,7 @@ static int decide(struct col_console *c, const struct col_console_session *s, co
                                    {.key = "to", .type = CT_LP_INT, .i = to}};
 
     ct_buf_init(&b, 8192);
-    rc = ct_lp_point(&b, "console_decision", tags, 4, fields, 5, now_ms());
+    rc = ct_lp_point(&b, "console_decision", tags, 4, fields, 5, col_console_now_ms());
     rc = rc ? rc : col_console_write(c, b.p, b.len);
     ct_buf_free(&b);
     snprintf(detail, sizeof(detail), "param=%s reason=%s from=%lld to=%lld day=%s", param, reason,
@@ -305,6 +297,8 @@ int col_console_api_post(struct col_console *c, struct col_http_req *req, const 
         post_invalid(c, req);
     } else if (strcmp(path, "approve") == 0) {
         post_approve(c, req);
+    } else if (strcmp(path, "ack") == 0) {
+        col_console_ack(c, req);
     } else {
         return CT_E_NOTFOUND;
     }

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "col_console.h"
 #include "col_console_auth.h"
@@ -47,6 +48,15 @@ void col_console_json_str(struct ct_buf *b, const char *s);
 /* The body as a JSON object, or NULL after answering 400. The caller deletes it. */
 cJSON *col_console_body(struct col_http_req *req);
 const char *col_console_jstr(const cJSON *obj, const char *name);
+
+/* The wall clock in ms. */
+int64_t col_console_now_ms(void);
+/* liveness.stale_intervals as the console was created with. */
+uint32_t col_console_stale_intervals(const struct col_console *c);
+
+/* console_report.c: GET completeness, alerts (CT_E_NOTFOUND for another path); POST ack. */
+int col_console_report_get(struct col_console *c, struct col_http_req *req, const char *path);
+int col_console_ack(struct col_console *c, struct col_http_req *req);
 
 /* console_api.c: GET and POST below /console/api/ ('path' without that prefix). Return
  * CT_E_NOTFOUND (nothing answered) for an unknown path, else 0 (answered). */

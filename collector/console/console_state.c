@@ -323,6 +323,9 @@ void col_console_states_tick(struct col_console_states *s, int64_t now_ms)
             if (lv != p->level) {
                 p->level = lv;
                 p->level_since_ms = now_ms;
+                if (lv == COL_CONSOLE_EXCEEDING && s->on_exceed != NULL) {
+                    s->on_exceed(s->exceed_arg, st, p, mean, now_ms);
+                }
             }
         }
     }

@@ -22,6 +22,9 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Stack, wait_until  # noqa: E402
 
+# Usage: test_console.py BUILD_DIR [--browser]. Without --browser only the HTTP checks run (the
+# ctest e2e_console); with it the Chromium test runs too (e2e_console_browser, release pass).
+BROWSER = "--browser" in sys.argv[2:]
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
 SRC = os.environ.get("CT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
@@ -100,7 +103,7 @@ class Publisher:
             for dev in ids:
                 kind = dev.split("-")[1]
                 m = ({"pm25": 41.0, "pm10": 60.0, "no2": 20.0} if kind == "air"
-                     else {"ph": 7.1, "do": 6.5, "turb": 10.0, "ec": 400, "t": 26.0})
+                     else {"ph": 7.1, "do": 6.5, "turb": 10.0, "ec": 400, "t": 26.0, "nh4": 0.5})
                 n = self.seq[dev] = self.seq.get(dev, 0) + 1
                 payload = json.dumps({"v": 1, "id": dev, "boot": 1, "seq": n,
                                       "ts": int(time.time() * 1000), "m": m})
@@ -141,6 +144,80 @@ def add_user(st, cfg, name, role, password):
     return r.returncode, r.stderr.decode(errors="replace")
 
 
+def check_completeness(st, pub):
+    """The completeness CSV of the steady station against the store's own counts, hour by hour
+    (after the publisher stops, so that both see the same points)."""
+    pub.stop.set()
+    pub.thread.join(10)
+    day_start = (int(time.time()) + 7 * 3600) // 86400 * 86400 - 7 * 3600
+    day = time.strftime("%Y-%m-%d", time.gmtime(day_start + 7 * 3600))
+    where = (f"device='{STEADY}' AND time >= {day_start}s AND time < {day_start + 86400}s")
+
+    def store_counts():
+        acc = {r["time"]: r["count"] for r in st.query(
+            f"SELECT count(pm25) FROM air WHERE {where} GROUP BY time(1h) fill(none)")}
+        rej = {r["time"]: r["sum"] for r in st.query(
+            f"SELECT sum(\"count\") FROM rejected WHERE {where} GROUP BY time(1h) fill(none)")}
+        return acc, rej
+    last = [None]
+
+    def stable():
+        now = store_counts()
+        ok = now == last[0] and sum(now[1].values()) >= 1
+        last[0] = now
+        return now if ok else None
+    acc, rej = wait_until(stable, 40, "the store's counts settle (the rejection flushed)",
+                          interval=2.0)
+    c = Client(st.staff_port)
+    c.login("viewer")
+    req = urllib.request.Request(
+        f"{c.base}completeness?id={STEADY}&day={day}&format=csv", headers={"Cookie": c.cookie})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        csv = r.read().decode()
+        disp = r.headers.get("Content-Disposition", "")
+    check(f"completeness-{STEADY}-{day}.csv" in disp, f"the CSV is a download ({disp})")
+    lines = csv.strip().split("\r\n")
+    check(len(lines) == 26, f"a header, 24 hours and the day ({len(lines)} lines)")
+    bad = []
+    for h in range(24):
+        f = lines[1 + h].split(",")
+        t = (day_start + h * 3600) * 1000
+        a, rj = acc.get(t, 0), rej.get(t, 0)
+        if f[2] != "1800" or int(f[4]) != a or int(f[3]) != a + rj:
+            bad.append((h, f, a, rj))
+    check(not bad, f"every hour's expected (1800 at 2 s), received and accepted match the store "
+          f"({bad[:3]})")
+    tot = lines[25].split(",")
+    check(int(tot[4]) == sum(acc.values()) and int(tot[3]) == sum(acc.values())
+          + sum(rej.values()) and tot[2] == str(1800 * 24),
+          f"the day's totals match ({tot}, accepted {sum(acc.values())}, "
+          f"rejected {sum(rej.values())})")
+
+
+def run_browser(st, pub):
+    """The Chromium test (tests/e2e/map/console.test.mjs); returns the control server."""
+    srv = control_server(pub)
+    env = dict(os.environ, CONSOLE_URL=f"http://127.0.0.1:{st.staff_port}/console/",
+               CONTROL_URL=f"http://127.0.0.1:{srv.server_address[1]}/",
+               CONSOLE_USERS=json.dumps(USERS), FLAKY=FLAKY,
+               CT_ARTIFACT_DIR=os.path.join(os.path.abspath(BUILD), "artifacts", "console"))
+    r = subprocess.run(["node", "--test", "console.test.mjs"],
+                       cwd=os.path.join(SRC, "tests", "e2e", "map"), env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
+    out = r.stdout.decode(errors="replace")
+    print(out[-4000:])
+    check(r.returncode == 0, "the browser test passes against the real collector")
+    acks = st.query("SELECT * FROM console_ack")
+    check(any(a.get("device") == FLAKY and a.get("type") == "stale" and a.get("by") == "oanh"
+              and "power cut" in a.get("note", "") for a in acks),
+          f"the acknowledgement is in the store with who and the note ({acks})")
+    check_completeness(st, pub)
+    shots = os.listdir(env["CT_ARTIFACT_DIR"]) if os.path.isdir(env["CT_ARTIFACT_DIR"]) else []
+    check(len([s for s in shots if s.startswith("console-")]) >= 7,
+          f"screenshots kept ({len(shots)})")
+    return srv
+
+
 def main():
     st = Stack("console", BUILD, SRC)
     pub = None
@@ -179,6 +256,11 @@ def main():
         st.start_collector(extra=extra)
         pub.thread.start()
         wait_until(lambda: st.http_get("/healthz")[0] == 200, 30, "the collector subscribed")
+
+        # One reading of the steady station with a bad signature: received, not accepted.
+        st.publish(f"city/v1/air/{STEADY}/up", json.dumps(
+            {"v": 1, "id": STEADY, "boot": 1, "seq": 999999, "ts": int(time.time() * 1000),
+             "m": {"pm25": 1.0}}), sig="00" * 32)
 
         status, _, _ = st.http_get("/console/", port=st.http_port)
         check(status == 404, f"no console on the public listener ({status})")
@@ -255,6 +337,33 @@ def main():
                                                   "why": "checked"})
         check(status == 200, "the approver approves a day")
 
+        # NH4 0.5 mg/L over the 1 h limit 0.3 (QCVN 08:2023): an "exceeding" alert; ack it.
+        def exceeding():
+            s, d = ap.call("GET", "alerts?type=exceeding")
+            rows = [dict(zip(x["columns"], v)) for r in d.get("results", [])[:1]
+                    for x in r.get("series", []) for v in x["values"]] if s == 200 else []
+            return next((r for r in rows if r.get("device") == "hn-water-0001"), None)
+        alert = wait_until(exceeding, 20, "the exceeding alert of hn-water-0001")
+        check(alert["district"] == "Tây Hồ" and "nh4" in alert["label"] and alert["value"] == 0.5,
+              f"the exceeding alert names the parameter and the mean ({alert})")
+        ack = {"device": "hn-water-0001", "type": "exceeding", "time": alert["time"]}
+        status, doc = vi.call("POST", "ack", dict(ack, note="seen"))
+        check(status == 403, "a viewer cannot acknowledge")
+        status, doc = op.call("POST", "ack", ack)
+        check(status == 400 and "note" in doc.get("error", ""), f"an ack needs a note ({doc})")
+        status, doc = op.call("POST", "ack", dict(ack, note="sampling team sent"))
+        check(status == 200, "the operator acknowledges the alert with a note")
+
+        def acked():
+            s, d = ap.call("GET", "alerts?type=exceeding")
+            res = d.get("results", []) if s == 200 else []
+            rows = [dict(zip(x["columns"], v)) for r in res[1:2] for x in r.get("series", [])
+                    for v in x["values"]]
+            return next((r for r in rows if r.get("alert_time") == alert["time"]), None)
+        a = wait_until(acked, 20, "the acknowledgement in the alerts view")
+        check(a["by"] == "oanh" and a["note"] == "sampling team sent",
+              "the acknowledgement (who, note) is kept in the store")
+
         def audit_rows():
             return st.query("SELECT * FROM console_audit")
         rows = wait_until(lambda: (lambda r: r if r and any(
@@ -278,20 +387,10 @@ def main():
         check(status == 401 and doc.get("error") == "Your session has expired. Sign in again.",
               f"an expired session is refused with a clear message ({doc})")
 
-        srv = control_server(pub)
-        env = dict(os.environ, CONSOLE_URL=f"http://127.0.0.1:{st.staff_port}/console/",
-                   CONTROL_URL=f"http://127.0.0.1:{srv.server_address[1]}/",
-                   CONSOLE_USERS=json.dumps(USERS), FLAKY=FLAKY,
-                   CT_ARTIFACT_DIR=os.path.join(os.path.abspath(BUILD), "artifacts", "console"))
-        r = subprocess.run(["node", "--test", "console.test.mjs"],
-                           cwd=os.path.join(SRC, "tests", "e2e", "map"), env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
-        out = r.stdout.decode(errors="replace")
-        print(out[-4000:])
-        check(r.returncode == 0, "the browser test passes against the real collector")
-        shots = os.listdir(env["CT_ARTIFACT_DIR"]) if os.path.isdir(env["CT_ARTIFACT_DIR"]) else []
-        check(len([s for s in shots if s.startswith("console-")]) >= 7,
-              f"screenshots kept ({len(shots)})")
+        if BROWSER:
+            srv = run_browser(st, pub)
+        else:
+            check_completeness(st, pub)
     finally:
         if pub is not None:
             pub.stop.set()

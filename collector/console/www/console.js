@@ -100,7 +100,7 @@ async function refresh() {
       cell(tr, s.staff_by ? `${s.staff_by}: ${s.staff_why}` : '');
       tb.appendChild(tr);
     }
-    for (const id of ['ss-id', 'iv-id', 'ap-id']) fillSelect($(id), d.stations);
+    for (const id of ['ss-id', 'iv-id', 'ap-id', 'cp-id']) fillSelect($(id), d.stations);
     const sl = $('silent').querySelector('tbody');
     sl.textContent = '';
     for (const s of d.stations.filter((x) => x.state === 'silent')) {
@@ -158,10 +158,89 @@ function loadTab(tab) {
     loadTable('audit', 'audit', ['time', 'user', 'role', 'action', 'target', 'why', 'detail'])
       .catch((e) => say(e.message));
   }
+  if (tab === 'alerts') loadAlerts().catch((e) => say(e.message));
   if (tab === 'decisions') {
     loadTable('decisions', 'decisions',
       ['time', 'action', 'station', 'param', 'reason', 'from', 'to', 'day', 'by', 'why'])
       .catch((e) => say(e.message));
+  }
+}
+
+const ms = (v) => (v ? String(new Date(v).getTime()) : '');
+
+async function loadAlerts() {
+  const q = new URLSearchParams({ type: $('af-type').value, district: $('af-district').value,
+    from: ms($('af-from').value), to: ms($('af-to').value) });
+  const d = await call('GET', `alerts?${q}`);
+  const res = d.results || [];
+  const acks = rows({ results: [res[1] || {}] });
+  const tb = $('alerts').querySelector('tbody');
+  tb.textContent = '';
+  for (const a of rows({ results: [res[0] || {}] })) {
+    const tr = document.createElement('tr');
+    tr.dataset.device = a.device;
+    tr.dataset.type = a.type;
+    const ack = acks.find((k) => k.device === a.device && k.type === a.type
+      && k.alert_time === a.time);
+    tr.dataset.acked = ack ? 'yes' : 'no';
+    for (const c of ['time', 'type', 'device', 'district', 'level', 'label', 'value']) {
+      cell(tr, c === 'time' ? fmt(a.time) : a[c]);
+    }
+    cell(tr, ack ? `${ack.by}: ${ack.note}` : '');
+    const td = cell(tr, '');
+    if (!ack) {
+      const note = document.createElement('input');
+      note.className = 'ack-note';
+      note.placeholder = 'note';
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'ack-go';
+      b.textContent = 'Acknowledge';
+      b.addEventListener('click', async () => {
+        try {
+          await call('POST', 'ack', { device: a.device, type: a.type, time: a.time,
+            note: note.value });
+          say(`Acknowledged the ${a.type} alert of ${a.device}.`, 'info');
+          // The store has it within a flush; until the next reading of the table, show it here.
+          tr.dataset.acked = 'yes';
+          tr.children[7].textContent = `${$('who-name').textContent}: ${note.value}`;
+          td.textContent = '';
+        } catch (e) { say(e.message); }
+      });
+      td.appendChild(note);
+      td.appendChild(b);
+    }
+    tb.appendChild(tr);
+  }
+}
+
+async function loadCompleteness() {
+  const q = new URLSearchParams({ id: $('cp-id').value, day: $('cp-day').value });
+  $('cp-csv').href = `${API}completeness?${q}&format=csv`;
+  const d = await call('GET', `completeness?${q}`);
+  const tb = $('completeness').querySelector('tbody');
+  tb.textContent = '';
+  for (const h of d.hours) {
+    const tr = document.createElement('tr');
+    cell(tr, `${String(h.hour).padStart(2, '0')}:00`);
+    cell(tr, h.expected);
+    cell(tr, h.received);
+    cell(tr, h.accepted);
+    cell(tr, h.completeness_pct);
+    cell(tr, h.valid ? 'yes' : 'no');
+    tb.appendChild(tr);
+  }
+  const t = d.day_total;
+  $('cp-summary').textContent = `${d.station} ${d.day}: ${t.accepted} of ${t.expected} expected `
+    + `readings accepted (${t.received} received); ${t.valid_hours} valid hours; day `
+    + `${t.valid ? 'valid' : 'not valid'}.`;
+  const dc = $('disconnects').querySelector('tbody');
+  dc.textContent = '';
+  for (const g of d.disconnects) {
+    const tr = document.createElement('tr');
+    cell(tr, fmt(g.from));
+    cell(tr, fmt(g.to));
+    dc.appendChild(tr);
   }
 }
 
@@ -211,6 +290,10 @@ document.addEventListener('DOMContentLoaded', () => {
     say(`Approved ${$('ap-day').value} of ${$('ap-id').value}.`, 'info');
     show('decisions');
   });
+  submit('alert-filter', loadAlerts);
+  submit('comp', loadCompleteness);
+  const today = new Date(Date.now() + 7 * 3600000).toISOString().slice(0, 10);
+  $('cp-day').value = today;
   show('stations');
   call('GET', 'me').then(signedIn).catch(() => signedOut(''));
 });

@@ -1,0 +1,377 @@
+/* console_report.c - completeness (per station, per hour of a day in Asia/Ho_Chi_Minh: expected
+ * readings from its interval, received = accepted + rejected, accepted = raw points in the
+ * store, disconnect periods), as JSON or CSV; and the alerts view (the store's `alert` points,
+ * filtered, with the staff's acknowledgements) and acknowledging an alert. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "col_store.h"
+#include "console_int.h"
+#include "ct/err.h"
+#include "ct/lp.h"
+
+#define HOUR_MS 3600000LL
+#define DAY_MS (24 * HOUR_MS)
+#define VN_OFFSET_MS (7 * HOUR_MS) /* Asia/Ho_Chi_Minh: UTC+7, no daylight saving */
+#define HOUR_VALID 0.75            /* share of expected readings for a valid hour */
+#define DAY_VALID_HOURS 18         /* valid hours for a valid day */
+
+/* Appends 's' as an InfluxQL string literal body (quote and backslash escaped). */
+static void ql_str(struct ct_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\'' || *s == '\\') {
+            ct_buf_add(b, "\\", 1);
+        }
+        ct_buf_add(b, s, 1);
+    }
+}
+
+/* "YYYY-MM-DD" -> the day's start (00:00 in Hanoi) in ms since the epoch; false when bad. */
+static bool day_start(const char *day, int64_t *out)
+{
+    int y, m, d;
+    char tail;
+    struct tm tm = {0};
+
+    if (day == NULL || strlen(day) != 10 || sscanf(day, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+        y < 2000 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31) {
+        return false;
+    }
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    *out = (int64_t)timegm(&tm) * 1000 - VN_OFFSET_MS;
+    return true;
+}
+
+struct report_ctx {
+    struct col_console *c;
+    struct col_http_req *req;
+    const struct ct_device *dev; /* borrowed from the registry: used before any reload */
+    char id[CT_ID_MAX + 1];
+    char day[11];
+    int64_t start;
+    bool csv;
+    uint32_t stale_intervals;
+};
+
+/* The values of series 0 of statement 'i' of a /query answer, or NULL. */
+static const cJSON *values_of(const cJSON *root, int i)
+{
+    const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "results"), i);
+    const cJSON *ser = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "series"), 0);
+    return cJSON_GetObjectItemCaseSensitive(ser, "values");
+}
+
+static void on_completeness(void *arg, int status, const char *body, size_t len)
+{
+    struct report_ctx *q = arg;
+    cJSON *root = status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    uint32_t accepted[24] = {0}, rejected[24] = {0};
+    uint32_t interval = q->dev->interval_s != 0 ? q->dev->interval_s : 60;
+    double expected = 3600.0 / interval;
+    int64_t gap_ms = (int64_t)interval * 1000 * (q->stale_intervals ? q->stale_intervals : 3);
+    int64_t prev = q->start;
+    const cJSON *row;
+    struct ct_buf b;
+    struct ct_buf gaps;
+    unsigned valid_hours = 0, ngaps = 0;
+    uint64_t tot_acc = 0, tot_rej = 0;
+
+    if (root == NULL) {
+        col_console_reply_error(q->req, 503, "The store did not answer.");
+        goto out_free;
+    }
+    ct_buf_init(&gaps, 1u << 20);
+    cJSON_ArrayForEach(row, values_of(root, 0))
+    {
+        const cJSON *t = cJSON_GetArrayItem(row, 0);
+        int64_t ts = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : -1;
+        int h = (int)((ts - q->start) / HOUR_MS);
+        if (h < 0 || h > 23) {
+            continue;
+        }
+        accepted[h]++;
+        if (ts - prev > gap_ms) {
+            ct_buf_printf(&gaps, "%s{\"from\":%lld,\"to\":%lld}", ngaps++ ? "," : "",
+                          (long long)prev, (long long)ts);
+        }
+        prev = ts;
+    }
+    int64_t end = q->start + DAY_MS;
+    int64_t now = col_console_now_ms();
+    int64_t last = now < end ? now : end;
+    if (last - prev > gap_ms) {
+        ct_buf_printf(&gaps, "%s{\"from\":%lld,\"to\":%lld}", ngaps++ ? "," : "", (long long)prev,
+                      (long long)last);
+    }
+    cJSON_ArrayForEach(row, values_of(root, 1))
+    {
+        const cJSON *t = cJSON_GetArrayItem(row, 0);
+        const cJSON *v = cJSON_GetArrayItem(row, 1);
+        int h = cJSON_IsNumber(t) ? (int)(((int64_t)t->valuedouble - q->start) / HOUR_MS) : -1;
+        if (h >= 0 && h <= 23 && cJSON_IsNumber(v)) {
+            rejected[h] += (uint32_t)v->valuedouble;
+        }
+    }
+    ct_buf_init(&b, 1u << 20);
+    if (q->csv) {
+        ct_buf_adds(&b, "station,hour_start_local,expected,received,accepted,completeness_pct,"
+                        "hour_valid\r\n");
+    } else {
+        ct_buf_adds(&b, "{\"station\":");
+        col_console_json_str(&b, q->id);
+        ct_buf_printf(&b, ",\"day\":\"%s\",\"interval_s\":%u,\"hours\":[", q->day, interval);
+    }
+    for (int h = 0; h < 24; h++) {
+        double pct = 100.0 * accepted[h] / expected;
+        bool valid = accepted[h] >= HOUR_VALID * expected;
+        valid_hours += valid;
+        tot_acc += accepted[h];
+        tot_rej += rejected[h];
+        if (q->csv) {
+            ct_buf_printf(&b, "%s,%sT%02d:00+07:00,%.0f,%u,%u,%.1f,%s\r\n", q->id, q->day, h,
+                          expected, accepted[h] + rejected[h], accepted[h], pct,
+                          valid ? "yes" : "no");
+        } else {
+            ct_buf_printf(&b,
+                          "%s{\"hour\":%d,\"start\":%lld,\"expected\":%.0f,\"received\":%u,"
+                          "\"accepted\":%u,\"completeness_pct\":%.1f,\"valid\":%s}",
+                          h ? "," : "", h, (long long)(q->start + h * HOUR_MS), expected,
+                          accepted[h] + rejected[h], accepted[h], pct, valid ? "true" : "false");
+        }
+    }
+    if (q->csv) {
+        ct_buf_printf(&b, "%s,%s,%.0f,%llu,%llu,%.1f,%s\r\n", q->id, q->day, 24 * expected,
+                      (unsigned long long)(tot_acc + tot_rej), (unsigned long long)tot_acc,
+                      100.0 * (double)tot_acc / (24 * expected),
+                      valid_hours >= DAY_VALID_HOURS ? "yes" : "no");
+        char disp[160];
+        snprintf(disp, sizeof(disp),
+                 "Content-Disposition: attachment; filename=\"completeness-%s-%s.csv\"\r\n", q->id,
+                 q->day);
+        col_console_reply(q->req, 200, "text/csv; charset=utf-8", b.p, b.len, disp);
+    } else {
+        ct_buf_printf(&b,
+                      "],\"day_total\":{\"expected\":%.0f,\"received\":%llu,\"accepted\":%llu,"
+                      "\"valid_hours\":%u,\"valid\":%s},\"disconnects\":[%s]}\n",
+                      24 * expected, (unsigned long long)(tot_acc + tot_rej),
+                      (unsigned long long)tot_acc, valid_hours,
+                      valid_hours >= DAY_VALID_HOURS ? "true" : "false",
+                      gaps.p != NULL ? gaps.p : "");
+        col_console_reply_json(q->req, 200, &b);
+    }
+    ct_buf_free(&b);
+    ct_buf_free(&gaps);
+out_free:
+    cJSON_Delete(root);
+    free(q);
+}
+
+/* GET completeness?id=&day=YYYY-MM-DD[&format=csv] */
+static void get_completeness(struct col_console *c, struct col_http_req *req)
+{
+    const char *id = col_http_req_query(req, "id");
+    const char *day = col_http_req_query(req, "day");
+    const char *format = col_http_req_query(req, "format");
+    struct col_console_station *st;
+    struct report_ctx *q;
+    struct ct_buf ql;
+    int64_t start;
+
+    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
+        return;
+    }
+    st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
+    if (st == NULL || !day_start(day, &start)) {
+        col_console_reply_error(req, 400, "Give a known station (id) and a day (YYYY-MM-DD).");
+        return;
+    }
+    if (col_console_store(c) == NULL) {
+        col_console_reply_error(req, 503, "No store is configured.");
+        return;
+    }
+    q = calloc(1, sizeof(*q));
+    if (q == NULL) {
+        col_console_reply_error(req, 500, "Out of memory.");
+        return;
+    }
+    q->c = c;
+    q->req = req;
+    q->dev = st->dev;
+    q->start = start;
+    q->csv = format != NULL && strcmp(format, "csv") == 0;
+    q->stale_intervals = col_console_stale_intervals(c);
+    snprintf(q->id, sizeof(q->id), "%s", id);
+    snprintf(q->day, sizeof(q->day), "%s", day);
+    ct_buf_init(&ql, 8192);
+    ct_buf_printf(&ql, "SELECT * FROM \"%s\" WHERE device='", ct_kind_name(st->dev->kind));
+    ql_str(&ql, id);
+    ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms; ", (long long)start,
+                  (long long)(start + DAY_MS));
+    ct_buf_adds(&ql, "SELECT sum(\"count\") FROM rejected WHERE device='");
+    ql_str(&ql, id);
+    ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms GROUP BY time(1h) fill(none)",
+                  (long long)start, (long long)(start + DAY_MS));
+    if (ql.p == NULL || col_store_query(col_console_store(c), ql.p, on_completeness, q) != 0) {
+        free(q);
+        col_console_reply_error(req, 503, "The store is busy. Try again.");
+    }
+    ct_buf_free(&ql);
+}
+
+struct pass_ctx {
+    struct col_http_req *req;
+};
+
+static void on_pass(void *arg, int status, const char *body, size_t len)
+{
+    struct pass_ctx *q = arg;
+
+    if (status != 200) {
+        col_console_reply_error(q->req, 503, "The store did not answer.");
+    } else {
+        col_console_reply(q->req, 200, "application/json; charset=utf-8", body, len, NULL);
+    }
+    free(q);
+}
+
+static bool slug_ok(const char *s)
+{
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || *s == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* GET alerts?type=&district=&from=&to= (ms; default the last 7 days): the store's alerts and the
+ * acknowledgements of the same period, as two statements of one /query answer. */
+static void get_alerts(struct col_console *c, struct col_http_req *req)
+{
+    const char *type = col_http_req_query(req, "type");
+    const char *district = col_http_req_query(req, "district");
+    const char *from_s = col_http_req_query(req, "from");
+    const char *to_s = col_http_req_query(req, "to");
+    int64_t now = col_console_now_ms();
+    int64_t from = now - 7 * DAY_MS, to = now + HOUR_MS;
+    struct pass_ctx *q;
+    struct ct_buf ql;
+    char *end;
+
+    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
+        return;
+    }
+    if (from_s != NULL && from_s[0] != '\0') {
+        from = strtoll(from_s, &end, 10);
+        if (*end != '\0') {
+            from = -1;
+        }
+    }
+    if (to_s != NULL && to_s[0] != '\0') {
+        to = strtoll(to_s, &end, 10);
+        if (*end != '\0') {
+            to = -1;
+        }
+    }
+    if (from < 0 || to < from || (type != NULL && !slug_ok(type)) ||
+        (district != NULL && strlen(district) > 100)) {
+        col_console_reply_error(req, 400, "Bad filter: type is a word, from and to are ms.");
+        return;
+    }
+    if (col_console_store(c) == NULL) {
+        col_console_reply_error(req, 503, "No store is configured.");
+        return;
+    }
+    q = calloc(1, sizeof(*q));
+    if (q == NULL) {
+        col_console_reply_error(req, 500, "Out of memory.");
+        return;
+    }
+    q->req = req;
+    ct_buf_init(&ql, 8192);
+    ct_buf_printf(&ql, "SELECT * FROM alert WHERE time >= %lldms AND time <= %lldms",
+                  (long long)from, (long long)to);
+    if (type != NULL && type[0] != '\0') {
+        ct_buf_printf(&ql, " AND \"type\"='%s'", type);
+    }
+    if (district != NULL && district[0] != '\0') {
+        ct_buf_adds(&ql, " AND district='");
+        ql_str(&ql, district);
+        ct_buf_adds(&ql, "'");
+    }
+    ct_buf_printf(&ql,
+                  " ORDER BY time DESC LIMIT 1000; SELECT * FROM console_ack WHERE alert_time >= "
+                  "%lld AND alert_time <= %lld",
+                  (long long)from, (long long)to);
+    if (ql.p == NULL || col_store_query(col_console_store(c), ql.p, on_pass, q) != 0) {
+        free(q);
+        col_console_reply_error(req, 503, "The store is busy. Try again.");
+    }
+    ct_buf_free(&ql);
+}
+
+int col_console_report_get(struct col_console *c, struct col_http_req *req, const char *path)
+{
+    if (strcmp(path, "completeness") == 0) {
+        get_completeness(c, req);
+    } else if (strcmp(path, "alerts") == 0) {
+        get_alerts(c, req);
+    } else {
+        return CT_E_NOTFOUND;
+    }
+    return 0;
+}
+
+/* POST ack {device, type, time (the alert's, ms), note}: operator or approver. */
+int col_console_ack(struct col_console *c, struct col_http_req *req)
+{
+    struct col_console_session *s = col_console_authed(c, req, COL_CONSOLE_OPERATOR, true);
+    cJSON *j = s != NULL ? col_console_body(req) : NULL;
+    const char *device, *type, *note;
+    const cJSON *t;
+    struct ct_buf b;
+    char target[160];
+    int rc;
+
+    if (j == NULL) {
+        return 0;
+    }
+    device = col_console_jstr(j, "device");
+    type = col_console_jstr(j, "type");
+    note = col_console_jstr(j, "note");
+    t = cJSON_GetObjectItemCaseSensitive(j, "time");
+    if (device == NULL || strlen(device) > CT_ID_MAX || type == NULL || !slug_ok(type) ||
+        type[0] == '\0' || !cJSON_IsNumber(t) || !(t->valuedouble > 0)) {
+        col_console_reply_error(req, 400, "Give the alert's device, type and time.");
+        goto out_free;
+    }
+    if (note == NULL || note[0] == '\0' || strlen(note) > 500) {
+        col_console_reply_error(req, 400, "Add a note (1 to 500 bytes) to acknowledge.");
+        goto out_free;
+    }
+    struct ct_lp_tag tags[] = {{"device", device}, {"type", type}};
+    struct ct_lp_field fields[] = {
+        {.key = "alert_time", .type = CT_LP_INT, .i = (int64_t)t->valuedouble},
+        {.key = "by", .type = CT_LP_STRING, .s = s->user},
+        {.key = "note", .type = CT_LP_STRING, .s = note}};
+    ct_buf_init(&b, 8192);
+    rc = ct_lp_point(&b, "console_ack", tags, 2, fields, 3, col_console_now_ms());
+    rc = rc ? rc : col_console_write(c, b.p, b.len);
+    ct_buf_free(&b);
+    snprintf(target, sizeof(target), "%s %s@%lld", type, device, (long long)t->valuedouble);
+    rc = rc ? rc : col_console_audit(c, s, "ack", target, note, "");
+    if (rc != 0) {
+        col_console_reply_error(req, 503, "The acknowledgement cannot be recorded now.");
+    } else {
+        col_console_reply(req, 200, "application/json", "{\"ok\":true}\n", 12, NULL);
+    }
+out_free:
+    cJSON_Delete(j);
+    return 0;
+}
