@@ -57,6 +57,8 @@ uint32_t col_console_stale_intervals(const struct col_console *c);
 /* console_report.c: GET completeness, alerts (CT_E_NOTFOUND for another path); POST ack. */
 int col_console_report_get(struct col_console *c, struct col_http_req *req, const char *path);
 int col_console_ack(struct col_console *c, struct col_http_req *req);
+/* GET export?id=&day=: the approved day's raw values minus those marked invalid (CSV). */
+int col_console_export(struct col_console *c, struct col_http_req *req);
 
 /* console_api.c: GET and POST below /console/api/ ('path' without that prefix). Return
  * CT_E_NOTFOUND (nothing answered) for an unknown path, else 0 (answered). */

@@ -322,6 +322,8 @@ int col_console_report_get(struct col_console *c, struct col_http_req *req, cons
         get_completeness(c, req);
     } else if (strcmp(path, "alerts") == 0) {
         get_alerts(c, req);
+    } else if (strcmp(path, "export") == 0) {
+        col_console_export(c, req);
     } else {
         return CT_E_NOTFOUND;
     }
@@ -373,5 +375,149 @@ int col_console_ack(struct col_console *c, struct col_http_req *req)
     }
 out_free:
     cJSON_Delete(j);
+    return 0;
+}
+
+/* The approved-data export: the day's raw readings of one station without the values staff
+ * marked invalid, only once an approver approved that day. */
+struct export_ctx {
+    struct col_http_req *req;
+    enum ct_kind kind;
+    char id[CT_ID_MAX + 1];
+    char day[11];
+};
+
+/* True when a decision row (columns 'cols') marks 'param' at 'ts' invalid. */
+static bool invalid_at(const cJSON *cols, const cJSON *decisions, const char *param, int64_t ts)
+{
+    int iaction = -1, iparam = -1, ifrom = -1, ito = -1, i = 0;
+    const cJSON *c, *row;
+
+    cJSON_ArrayForEach(c, cols)
+    {
+        const char *n = cJSON_IsString(c) ? c->valuestring : "";
+        iaction = strcmp(n, "action") == 0 ? i : iaction;
+        iparam = strcmp(n, "param") == 0 ? i : iparam;
+        ifrom = strcmp(n, "from") == 0 ? i : ifrom;
+        ito = strcmp(n, "to") == 0 ? i : ito;
+        i++;
+    }
+    cJSON_ArrayForEach(row, decisions)
+    {
+        const cJSON *a = cJSON_GetArrayItem(row, iaction), *p = cJSON_GetArrayItem(row, iparam);
+        const cJSON *f = cJSON_GetArrayItem(row, ifrom), *t = cJSON_GetArrayItem(row, ito);
+        if (cJSON_IsString(a) && strcmp(a->valuestring, "invalid") == 0 && cJSON_IsString(p) &&
+            strcmp(p->valuestring, param) == 0 && cJSON_IsNumber(f) && cJSON_IsNumber(t) &&
+            ts >= (int64_t)f->valuedouble && ts <= (int64_t)t->valuedouble) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void on_export(void *arg, int status, const char *body, size_t len)
+{
+    struct export_ctx *q = arg;
+    cJSON *root = status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    const cJSON *res = root != NULL ? cJSON_GetObjectItemCaseSensitive(root, "results") : NULL;
+    const cJSON *raw = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 0), "series"), 0);
+    const cJSON *dec = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 1), "series"), 0);
+    const cJSON *appr = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 2), "series"), 0);
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(raw, "columns");
+    const cJSON *dcols = cJSON_GetObjectItemCaseSensitive(dec, "columns");
+    const cJSON *ddata = cJSON_GetObjectItemCaseSensitive(dec, "values");
+    const cJSON *row;
+    struct ct_buf b;
+    char msg[200];
+
+    if (root == NULL) {
+        col_console_reply_error(q->req, 503, "The store did not answer.");
+        goto out_free;
+    }
+    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(appr, "values")) == 0) {
+        snprintf(msg, sizeof(msg), "%s is not approved for %s yet: only approved data is exported.",
+                 q->day, q->id);
+        col_console_reply_error(q->req, 409, msg);
+        goto out_free;
+    }
+    ct_buf_init(&b, 64u << 20);
+    ct_buf_adds(&b, "station,time_utc_ms,param,value\r\n");
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(raw, "values"))
+    {
+        const cJSON *t = cJSON_GetArrayItem(row, 0);
+        const cJSON *col, *v;
+        int i = 0;
+        int64_t ts = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : 0;
+        cJSON_ArrayForEach(col, cols)
+        {
+            v = cJSON_GetArrayItem(row, i++);
+            if (!cJSON_IsString(col) || !cJSON_IsNumber(v) ||
+                ct_schema_find(q->kind, col->valuestring, strlen(col->valuestring)) == NULL ||
+                invalid_at(dcols, ddata, col->valuestring, ts)) {
+                continue;
+            }
+            ct_buf_printf(&b, "%s,%lld,%s,%.10g\r\n", q->id, (long long)ts, col->valuestring,
+                          v->valuedouble);
+        }
+    }
+    char disp[160];
+    snprintf(disp, sizeof(disp),
+             "Content-Disposition: attachment; filename=\"approved-%s-%s.csv\"\r\n", q->id, q->day);
+    if (b.p == NULL) {
+        col_console_reply_error(q->req, 500, "The export is too large.");
+    } else {
+        col_console_reply(q->req, 200, "text/csv; charset=utf-8", b.p, b.len, disp);
+    }
+    ct_buf_free(&b);
+out_free:
+    cJSON_Delete(root);
+    free(q);
+}
+
+/* GET export?id=&day=YYYY-MM-DD */
+int col_console_export(struct col_console *c, struct col_http_req *req)
+{
+    const char *id = col_http_req_query(req, "id");
+    const char *day = col_http_req_query(req, "day");
+    struct col_console_station *st;
+    struct export_ctx *q;
+    struct ct_buf ql;
+    int64_t start;
+
+    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
+        return 0;
+    }
+    st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
+    if (st == NULL || !day_start(day, &start) || col_console_store(c) == NULL) {
+        col_console_reply_error(req, 400, "Give a known station (id) and a day (YYYY-MM-DD).");
+        return 0;
+    }
+    q = calloc(1, sizeof(*q));
+    if (q == NULL) {
+        col_console_reply_error(req, 500, "Out of memory.");
+        return 0;
+    }
+    q->req = req;
+    q->kind = st->dev->kind;
+    snprintf(q->id, sizeof(q->id), "%s", id);
+    snprintf(q->day, sizeof(q->day), "%s", day);
+    ct_buf_init(&ql, 8192);
+    ct_buf_printf(&ql, "SELECT * FROM \"%s\" WHERE device='", ct_kind_name(st->dev->kind));
+    ql_str(&ql, id);
+    ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms; ", (long long)start,
+                  (long long)(start + DAY_MS));
+    ct_buf_adds(&ql, "SELECT * FROM console_decision WHERE \"action\"='invalid' AND station='");
+    ql_str(&ql, id);
+    ct_buf_adds(&ql, "'; SELECT * FROM console_decision WHERE \"action\"='approve' AND station='");
+    ql_str(&ql, id);
+    ct_buf_printf(&ql, "' AND \"day\"='%s'", q->day);
+    if (ql.p == NULL || col_store_query(col_console_store(c), ql.p, on_export, q) != 0) {
+        free(q);
+        col_console_reply_error(req, 503, "The store is busy. Try again.");
+    }
+    ct_buf_free(&ql);
     return 0;
 }

@@ -192,6 +192,41 @@ def check_completeness(st, pub):
           + sum(rej.values()) and tot[2] == str(1800 * 24),
           f"the day's totals match ({tot}, accepted {sum(acc.values())}, "
           f"rejected {sum(rej.values())})")
+    check_export(st, day, where)
+
+
+def check_export(st, day, where):
+    """Approved-data CSV: refused before the approval; afterwards the raw values without the
+    range an operator marked invalid (that parameter only)."""
+    times = [r["time"] for r in st.query(f"SELECT pm25 FROM air WHERE {where}")]
+    op, ap = Client(st.staff_port), Client(st.staff_port)
+    op.login("operator")
+    ap.login("approver")
+    url = f"export?id={STEADY}&day={day}"
+    status, doc = ap.call("GET", url)
+    check(status == 409 and "not approved" in doc.get("error", ""),
+          f"no export before the day is approved ({doc})")
+    lo, hi = times[2], times[4]
+    status, _ = op.call("POST", "invalid", {"id": STEADY, "param": "pm25", "from": lo, "to": hi,
+                                            "reason": "outlier", "why": "spike from a truck"})
+    check(status == 200, "the operator marks three PM2.5 readings invalid")
+    status, _ = ap.call("POST", "approve", {"id": STEADY, "day": day, "why": "day reviewed"})
+    check(status == 200, "the approver approves the day")
+
+    def export():
+        req = urllib.request.Request(ap.base + url, headers={"Cookie": ap.cookie})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.read().decode()
+        except urllib.error.HTTPError:
+            return None
+    csv = wait_until(export, 20, "the approved export")
+    rows = [line.split(",") for line in csv.strip().split("\r\n")[1:]]
+    pm25 = sorted(int(r[1]) for r in rows if r[2] == "pm25")
+    pm10 = sorted(int(r[1]) for r in rows if r[2] == "pm10")
+    check(pm25 == [t for t in times if not lo <= t <= hi],
+          f"PM2.5 without the invalid range ({len(pm25)} of {len(times)})")
+    check(pm10 == times, "PM10 of the same readings is kept")
 
 
 def run_browser(st, pub):

@@ -290,6 +290,12 @@ document.addEventListener('DOMContentLoaded', () => {
     say(`Approved ${$('ap-day').value} of ${$('ap-id').value}.`, 'info');
     show('decisions');
   });
+  const exportLink = () => {
+    $('ap-csv').href = `${API}export?${new URLSearchParams({ id: $('ap-id').value,
+      day: $('ap-day').value })}`;
+  };
+  $('ap-id').addEventListener('change', exportLink);
+  $('ap-day').addEventListener('change', exportLink);
   submit('alert-filter', loadAlerts);
   submit('comp', loadCompleteness);
   const today = new Date(Date.now() + 7 * 3600000).toISOString().slice(0, 10);
