@@ -97,27 +97,35 @@ static void on_query(void *arg, int status, const char *body, size_t len)
     free(q);
 }
 
-/* Answers with the store's JSON for 'influxql' (the page renders it). */
-static void get_query(struct col_console *c, struct col_http_req *req, const char *influxql)
+void col_console_query(struct col_console *c, struct col_http_req *req, const char *influxql,
+                       col_store_cb cb, void *ctx)
 {
-    struct query_ctx *q;
-
-    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
-        return;
-    }
     if (col_console_store(c) == NULL) {
+        free(ctx);
         col_console_reply_error(req, 503, "No store is configured.");
-        return;
+    } else if (influxql == NULL || col_store_query(col_console_store(c), influxql, cb, ctx) != 0) {
+        free(ctx);
+        col_console_reply_error(req, 503, "The store is busy. Try again.");
     }
-    q = calloc(1, sizeof(*q));
+}
+
+void col_console_query_pass(struct col_console *c, struct col_http_req *req, const char *influxql)
+{
+    struct query_ctx *q = calloc(1, sizeof(*q));
+
     if (q == NULL) {
         col_console_reply_error(req, 500, "Out of memory.");
         return;
     }
     q->req = req;
-    if (col_store_query(col_console_store(c), influxql, on_query, q) != 0) {
-        free(q);
-        col_console_reply_error(req, 503, "The store is busy. Try again.");
+    col_console_query(c, req, influxql, on_query, q);
+}
+
+/* Answers with the store's JSON for 'influxql' (the page renders it). */
+static void get_query(struct col_console *c, struct col_http_req *req, const char *influxql)
+{
+    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) != NULL) {
+        col_console_query_pass(c, req, influxql);
     }
 }
 

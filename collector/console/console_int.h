@@ -9,6 +9,7 @@
 #include "col_console.h"
 #include "col_console_auth.h"
 #include "col_console_state.h"
+#include "col_store.h"
 #include "ct/buf.h"
 
 #ifndef container_of
@@ -53,6 +54,13 @@ const char *col_console_jstr(const cJSON *obj, const char *name);
 int64_t col_console_now_ms(void);
 /* liveness.stale_intervals as the console was created with. */
 uint32_t col_console_stale_intervals(const struct col_console *c);
+
+/* console_api.c: starts 'influxql' with cb(ctx) (ctx allocated with malloc); on failure answers
+ * 503 and frees ctx. */
+void col_console_query(struct col_console *c, struct col_http_req *req, const char *influxql,
+                       col_store_cb cb, void *ctx);
+/* Answers with the store's /query JSON for 'influxql'. */
+void col_console_query_pass(struct col_console *c, struct col_http_req *req, const char *influxql);
 
 /* console_report.c: GET completeness, alerts (CT_E_NOTFOUND for another path); POST ack. */
 int col_console_report_get(struct col_console *c, struct col_http_req *req, const char *path);

@@ -191,10 +191,6 @@ static void get_completeness(struct col_console *c, struct col_http_req *req)
         col_console_reply_error(req, 400, "Give a known station (id) and a day (YYYY-MM-DD).");
         return;
     }
-    if (col_console_store(c) == NULL) {
-        col_console_reply_error(req, 503, "No store is configured.");
-        return;
-    }
     q = calloc(1, sizeof(*q));
     if (q == NULL) {
         col_console_reply_error(req, 500, "Out of memory.");
@@ -217,27 +213,8 @@ static void get_completeness(struct col_console *c, struct col_http_req *req)
     ql_str(&ql, id);
     ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms GROUP BY time(1h) fill(none)",
                   (long long)start, (long long)(start + DAY_MS));
-    if (ql.p == NULL || col_store_query(col_console_store(c), ql.p, on_completeness, q) != 0) {
-        free(q);
-        col_console_reply_error(req, 503, "The store is busy. Try again.");
-    }
+    col_console_query(c, req, ql.p, on_completeness, q);
     ct_buf_free(&ql);
-}
-
-struct pass_ctx {
-    struct col_http_req *req;
-};
-
-static void on_pass(void *arg, int status, const char *body, size_t len)
-{
-    struct pass_ctx *q = arg;
-
-    if (status != 200) {
-        col_console_reply_error(q->req, 503, "The store did not answer.");
-    } else {
-        col_console_reply(q->req, 200, "application/json; charset=utf-8", body, len, NULL);
-    }
-    free(q);
 }
 
 static bool slug_ok(const char *s)
@@ -260,7 +237,6 @@ static void get_alerts(struct col_console *c, struct col_http_req *req)
     const char *to_s = col_http_req_query(req, "to");
     int64_t now = col_console_now_ms();
     int64_t from = now - 7 * DAY_MS, to = now + HOUR_MS;
-    struct pass_ctx *q;
     struct ct_buf ql;
     char *end;
 
@@ -284,16 +260,6 @@ static void get_alerts(struct col_console *c, struct col_http_req *req)
         col_console_reply_error(req, 400, "Bad filter: type is a word, from and to are ms.");
         return;
     }
-    if (col_console_store(c) == NULL) {
-        col_console_reply_error(req, 503, "No store is configured.");
-        return;
-    }
-    q = calloc(1, sizeof(*q));
-    if (q == NULL) {
-        col_console_reply_error(req, 500, "Out of memory.");
-        return;
-    }
-    q->req = req;
     ct_buf_init(&ql, 8192);
     ct_buf_printf(&ql, "SELECT * FROM alert WHERE time >= %lldms AND time <= %lldms",
                   (long long)from, (long long)to);
@@ -309,10 +275,7 @@ static void get_alerts(struct col_console *c, struct col_http_req *req)
                   " ORDER BY time DESC LIMIT 1000; SELECT * FROM console_ack WHERE alert_time >= "
                   "%lld AND alert_time <= %lld",
                   (long long)from, (long long)to);
-    if (ql.p == NULL || col_store_query(col_console_store(c), ql.p, on_pass, q) != 0) {
-        free(q);
-        col_console_reply_error(req, 503, "The store is busy. Try again.");
-    }
+    col_console_query_pass(c, req, ql.p);
     ct_buf_free(&ql);
 }
 
@@ -491,7 +454,7 @@ int col_console_export(struct col_console *c, struct col_http_req *req)
         return 0;
     }
     st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
-    if (st == NULL || !day_start(day, &start) || col_console_store(c) == NULL) {
+    if (st == NULL || !day_start(day, &start)) {
         col_console_reply_error(req, 400, "Give a known station (id) and a day (YYYY-MM-DD).");
         return 0;
     }
@@ -514,10 +477,7 @@ int col_console_export(struct col_console *c, struct col_http_req *req)
     ct_buf_adds(&ql, "'; SELECT * FROM console_decision WHERE \"action\"='approve' AND station='");
     ql_str(&ql, id);
     ct_buf_printf(&ql, "' AND \"day\"='%s'", q->day);
-    if (ql.p == NULL || col_store_query(col_console_store(c), ql.p, on_export, q) != 0) {
-        free(q);
-        col_console_reply_error(req, 503, "The store is busy. Try again.");
-    }
+    col_console_query(c, req, ql.p, on_export, q);
     ct_buf_free(&ql);
     return 0;
 }
