@@ -65,6 +65,16 @@ void col_console_query_pass(struct col_console *c, struct col_http_req *req, con
 /* console_report.c: GET completeness, alerts (CT_E_NOTFOUND for another path); POST ack. */
 int col_console_report_get(struct col_console *c, struct col_http_req *req, const char *path);
 int col_console_ack(struct col_console *c, struct col_http_req *req);
+/* Appends 's' as the body of an InfluxQL string literal (quote and backslash escaped). */
+void col_console_ql_str(struct ct_buf *b, const char *s);
+/* "YYYY-MM-DD" -> the day's start (00:00 in Hanoi, UTC+7) in ms; false when bad. */
+bool col_console_day_start(const char *day, int64_t *out);
+/* True when a console_decision row of 'decisions' (InfluxDB /query values with 'cols') marks
+ * 'param' invalid at 'ts'. */
+bool col_console_invalid_at(const cJSON *cols, const cJSON *decisions, const char *param,
+                            int64_t ts);
+/* console_aqi.c: GET aqi?id=&day=: an air station's hourly VN_AQI, raw and validated. */
+int col_console_aqi(struct col_console *c, struct col_http_req *req);
 /* GET export?id=&day=: the approved day's raw values minus those marked invalid (CSV). */
 int col_console_export(struct col_console *c, struct col_http_req *req);
 

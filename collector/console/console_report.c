@@ -20,7 +20,7 @@
 #define DAY_VALID_HOURS 18         /* valid hours for a valid day */
 
 /* Appends 's' as an InfluxQL string literal body (quote and backslash escaped). */
-static void ql_str(struct ct_buf *b, const char *s)
+void col_console_ql_str(struct ct_buf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\'' || *s == '\\') {
@@ -31,7 +31,7 @@ static void ql_str(struct ct_buf *b, const char *s)
 }
 
 /* "YYYY-MM-DD" -> the day's start (00:00 in Hanoi) in ms since the epoch; false when bad. */
-static bool day_start(const char *day, int64_t *out)
+bool col_console_day_start(const char *day, int64_t *out)
 {
     int y, m, d;
     char tail;
@@ -187,7 +187,7 @@ static void get_completeness(struct col_console *c, struct col_http_req *req)
         return;
     }
     st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
-    if (st == NULL || !day_start(day, &start)) {
+    if (st == NULL || !col_console_day_start(day, &start)) {
         col_console_reply_error(req, 400, "Give a known station (id) and a day (YYYY-MM-DD).");
         return;
     }
@@ -206,11 +206,11 @@ static void get_completeness(struct col_console *c, struct col_http_req *req)
     snprintf(q->day, sizeof(q->day), "%s", day);
     ct_buf_init(&ql, 8192);
     ct_buf_printf(&ql, "SELECT * FROM \"%s\" WHERE device='", ct_kind_name(st->dev->kind));
-    ql_str(&ql, id);
+    col_console_ql_str(&ql, id);
     ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms; ", (long long)start,
                   (long long)(start + DAY_MS));
     ct_buf_adds(&ql, "SELECT sum(\"count\") FROM rejected WHERE device='");
-    ql_str(&ql, id);
+    col_console_ql_str(&ql, id);
     ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms GROUP BY time(1h) fill(none)",
                   (long long)start, (long long)(start + DAY_MS));
     col_console_query(c, req, ql.p, on_completeness, q);
@@ -268,7 +268,7 @@ static void get_alerts(struct col_console *c, struct col_http_req *req)
     }
     if (district != NULL && district[0] != '\0') {
         ct_buf_adds(&ql, " AND district='");
-        ql_str(&ql, district);
+        col_console_ql_str(&ql, district);
         ct_buf_adds(&ql, "'");
     }
     ct_buf_printf(&ql,
@@ -287,6 +287,8 @@ int col_console_report_get(struct col_console *c, struct col_http_req *req, cons
         get_alerts(c, req);
     } else if (strcmp(path, "export") == 0) {
         col_console_export(c, req);
+    } else if (strcmp(path, "aqi") == 0) {
+        col_console_aqi(c, req);
     } else {
         return CT_E_NOTFOUND;
     }
@@ -351,7 +353,8 @@ struct export_ctx {
 };
 
 /* True when a decision row (columns 'cols') marks 'param' at 'ts' invalid. */
-static bool invalid_at(const cJSON *cols, const cJSON *decisions, const char *param, int64_t ts)
+bool col_console_invalid_at(const cJSON *cols, const cJSON *decisions, const char *param,
+                            int64_t ts)
 {
     int iaction = -1, iparam = -1, ifrom = -1, ito = -1, i = 0;
     const cJSON *c, *row;
@@ -419,7 +422,7 @@ static void on_export(void *arg, int status, const char *body, size_t len)
             v = cJSON_GetArrayItem(row, i++);
             if (!cJSON_IsString(col) || !cJSON_IsNumber(v) ||
                 ct_schema_find(q->kind, col->valuestring, strlen(col->valuestring)) == NULL ||
-                invalid_at(dcols, ddata, col->valuestring, ts)) {
+                col_console_invalid_at(dcols, ddata, col->valuestring, ts)) {
                 continue;
             }
             ct_buf_printf(&b, "%s,%lld,%s,%.10g\r\n", q->id, (long long)ts, col->valuestring,
@@ -454,7 +457,7 @@ int col_console_export(struct col_console *c, struct col_http_req *req)
         return 0;
     }
     st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
-    if (st == NULL || !day_start(day, &start)) {
+    if (st == NULL || !col_console_day_start(day, &start)) {
         col_console_reply_error(req, 400, "Give a known station (id) and a day (YYYY-MM-DD).");
         return 0;
     }
@@ -469,13 +472,13 @@ int col_console_export(struct col_console *c, struct col_http_req *req)
     snprintf(q->day, sizeof(q->day), "%s", day);
     ct_buf_init(&ql, 8192);
     ct_buf_printf(&ql, "SELECT * FROM \"%s\" WHERE device='", ct_kind_name(st->dev->kind));
-    ql_str(&ql, id);
+    col_console_ql_str(&ql, id);
     ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms; ", (long long)start,
                   (long long)(start + DAY_MS));
     ct_buf_adds(&ql, "SELECT * FROM console_decision WHERE \"action\"='invalid' AND station='");
-    ql_str(&ql, id);
+    col_console_ql_str(&ql, id);
     ct_buf_adds(&ql, "'; SELECT * FROM console_decision WHERE \"action\"='approve' AND station='");
-    ql_str(&ql, id);
+    col_console_ql_str(&ql, id);
     ct_buf_printf(&ql, "' AND \"day\"='%s'", q->day);
     col_console_query(c, req, ql.p, on_export, q);
     ct_buf_free(&ql);

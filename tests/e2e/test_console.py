@@ -227,6 +227,38 @@ def check_export(st, day, where):
     check(pm25 == [t for t in times if not lo <= t <= hi],
           f"PM2.5 without the invalid range ({len(pm25)} of {len(times)})")
     check(pm10 == times, "PM10 of the same readings is kept")
+    check_aqi(st, day, op)
+
+
+def check_aqi(st, day, op):
+    """Three PM2.5 spikes raise the station's hourly VN_AQI; marked invalid, the validated hourly
+    VN_AQI falls back while the raw one keeps them."""
+    now = int(time.time() * 1000)
+    spikes = [now - 3000, now - 2000, now - 1000]
+    # A NowCast needs two of the last three hours: one reading in each of the two before.
+    for i, (ts, v) in enumerate([(now - 7200000, 41.0), (now - 3600000, 41.0)]
+                                + [(t, 400.0) for t in spikes]):
+        st.publish(f"city/v1/air/{STEADY}/up", json.dumps(
+            {"v": 1, "id": STEADY, "boot": 2, "seq": i + 1, "ts": ts, "m": {"pm25": v}}),
+            key_of=STEADY)
+    hour = (now // 1000 + 7 * 3600) % 86400 // 3600
+
+    def aqi():
+        s, d = op.call("GET", f"aqi?id={STEADY}&day={day}")
+        return d["hours"][hour] if s == 200 and d["hours"][hour]["aqi_raw"] is not None else None
+
+    def spikes_stored():
+        n = len(st.query(f"SELECT pm25 FROM air WHERE device='{STEADY}' AND pm25 = 400"))
+        return aqi() if n == 3 else None
+    before = wait_until(spikes_stored, 20, "the spikes in the store")
+    status, _ = op.call("POST", "invalid", {"id": STEADY, "param": "pm25", "from": spikes[0],
+                                            "to": spikes[-1], "reason": "outlier",
+                                            "why": "three spikes"})
+    check(status == 200, "the operator marks the spikes invalid")
+    after = wait_until(lambda: (lambda h: h if h and h["aqi_validated"] < before["aqi_validated"]
+                                else None)(aqi()), 20, "the validated VN_AQI without the spikes")
+    check(after["aqi_raw"] == before["aqi_raw"] and after["aqi_validated"] < after["aqi_raw"],
+          f"the hourly VN_AQI from validated data drops ({before} -> {after})")
 
 
 def run_browser(st, pub):
