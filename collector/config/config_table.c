@@ -225,10 +225,11 @@ static const struct col_cfg_key keys[] = {
     S("console.limits", console_limits,
       "air.pm25:24h:max:50,air.pm10:24h:max:100,air.no2:1h:max:200,air.no2:24h:max:100,"
       "air.so2:1h:max:350,air.so2:24h:max:125,air.o3:1h:max:200,air.o3:8h:max:120,air.c"
-      "o:1h:max:30000,air.co:8h:max:10000,water.ph:1h:min:6,water.ph:1h:max:8.5,water.d"
-      "o:1h:min:6,water.nh4:1h:max:0.3",
+      "o:1h:max:30000,air.co:8h:max:10000,water.ph:1h:min:6:6.5,water.ph:1h:max:8.5:8,w"
+      "ater.do:1h:min:6,water.nh4:1h:max:0.3",
       false,
-      "Parameter limits of the console's station states: kind.param:1h|8h|24h:max|min:value, "
+      "Parameter limits of the console's station states: kind.param:1h|8h|24h:max|min:value"
+      "[:approaching threshold], "
       "comma-separated (defaults: QCVN 05:2023/BTNMT and QCVN 08:2023/BTNMT, docs/console.md)."),
     D("console.approach", console_approach, "0.8", 0.01, 0.99, false,
       "A parameter is approaching its limit past this fraction of it."),

@@ -11,8 +11,9 @@
  *
  * Per parameter: normal, approaching, exceeding against a limit of an averaging time. The mean is
  * taken over the clock hours that overlap [now - averaging, now] (hourly sums kept for 24 h), so
- * a 1 h limit sees the current and the previous clock hour. Approaching: the mean is past
- * 'approach' times the limit (a maximum), or within the same fraction of a minimum. */
+ * a 1 h limit sees the current and the previous clock hour. Approaching: the mean is past the
+ * entry's own threshold when it has one, else past 'approach' times a maximum, or below a minimum
+ * divided by 'approach'. */
 #ifndef COL_CONSOLE_STATE_H
 #define COL_CONSOLE_STATE_H
 #include <stdbool.h>
@@ -43,6 +44,7 @@ struct col_console_limit {
     uint32_t avg_h; /* averaging time in hours: 1, 8 or 24 */
     enum col_console_bound bound;
     double value;
+    double approach_at; /* the "approaching" threshold when given (a 5th field), else 0 */
 };
 
 struct col_console_limits {
@@ -51,7 +53,9 @@ struct col_console_limits {
     double approach; /* fraction of the limit where "approaching" begins (0 < x < 1) */
 };
 
-/* Parses "air.pm25:24h:max:50,water.do:1h:min:6,..." into *out (approach is set by the caller).
+/* Parses "air.pm25:24h:max:50,water.ph:1h:min:6:6.5,..." into *out (approach is set by the
+ * caller); an optional 5th field is the entry's own "approaching" threshold (below a maximum,
+ * above a minimum), for limits where a fraction means nothing (pH).
  * Returns 0 or CT_E_PARSE (err names the entry). */
 int col_console_limits_parse(const char *spec, struct col_console_limits *out, char *err,
                              size_t errcap);

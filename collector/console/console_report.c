@@ -279,6 +279,35 @@ static void get_alerts(struct col_console *c, struct col_http_req *req)
     ct_buf_free(&ql);
 }
 
+/* GET parking?day=YYYY-MM-DD: for the parking operators, three statements of one /query answer:
+ * each lot's latest free spaces, the mean free spaces per hour of the day, and the mean
+ * occupancy ratio per hour over the 7 days before (the page ranks the busiest hours). */
+static void get_parking(struct col_console *c, struct col_http_req *req)
+{
+    const char *day = col_http_req_query(req, "day");
+    struct ct_buf ql;
+    int64_t start;
+
+    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
+        return;
+    }
+    if (!col_console_day_start(day, &start)) {
+        col_console_reply_error(req, 400, "Give a day (YYYY-MM-DD).");
+        return;
+    }
+    ct_buf_init(&ql, 4096);
+    ct_buf_printf(&ql,
+                  "SELECT last(free) AS free, last(capacity) AS capacity, last(occupied) AS "
+                  "occupied FROM parking_lot GROUP BY lot; SELECT mean(free) FROM parking_lot "
+                  "WHERE time >= %lldms AND time < %lldms GROUP BY time(1h), lot fill(none); "
+                  "SELECT mean(ratio) FROM parking_lot WHERE time >= %lldms AND time < %lldms "
+                  "GROUP BY time(1h), lot fill(none)",
+                  (long long)start, (long long)(start + DAY_MS), (long long)(start - 6 * DAY_MS),
+                  (long long)(start + DAY_MS));
+    col_console_query_pass(c, req, ql.p);
+    ct_buf_free(&ql);
+}
+
 int col_console_report_get(struct col_console *c, struct col_http_req *req, const char *path)
 {
     if (strcmp(path, "completeness") == 0) {
@@ -289,6 +318,8 @@ int col_console_report_get(struct col_console *c, struct col_http_req *req, cons
         col_console_export(c, req);
     } else if (strcmp(path, "aqi") == 0) {
         col_console_aqi(c, req);
+    } else if (strcmp(path, "parking") == 0) {
+        get_parking(c, req);
     } else {
         return CT_E_NOTFOUND;
     }

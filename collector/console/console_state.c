@@ -71,7 +71,18 @@ static bool parse_entry(const char *e, size_t len, struct col_console_limit *out
         return false;
     }
     out->value = strtod(c3 + 1, &end);
-    return end != c3 + 1 && *end == '\0' && out->value > 0 && out->value < 1e9;
+    if (end == c3 + 1 || !(out->value > 0 && out->value < 1e9)) {
+        return false;
+    }
+    if (*end == ':') { /* an explicit "approaching" threshold, before the limit */
+        const char *a = end + 1;
+        out->approach_at = strtod(a, &end);
+        return end != a && *end == '\0' &&
+               (out->bound == COL_CONSOLE_MAX
+                    ? out->approach_at > 0 && out->approach_at < out->value
+                    : out->approach_at > out->value && out->approach_at < 1e9);
+    }
+    return *end == '\0';
 }
 
 int col_console_limits_parse(const char *spec, struct col_console_limits *out, char *err,
@@ -273,14 +284,18 @@ bool col_console_param_mean(const struct col_console_param *p, int64_t now_ms, d
 static enum col_console_level level_of(const struct col_console_limit *l, double mean,
                                        double approach)
 {
+    double at;
+
     if (l->bound == COL_CONSOLE_MAX) {
-        return mean > l->value               ? COL_CONSOLE_EXCEEDING
-               : mean >= approach * l->value ? COL_CONSOLE_APPROACHING
-                                             : COL_CONSOLE_NORMAL;
+        at = l->approach_at > 0 ? l->approach_at : approach * l->value;
+        return mean > l->value ? COL_CONSOLE_EXCEEDING
+               : mean >= at    ? COL_CONSOLE_APPROACHING
+                               : COL_CONSOLE_NORMAL;
     }
-    return mean < l->value               ? COL_CONSOLE_EXCEEDING
-           : mean * approach <= l->value ? COL_CONSOLE_APPROACHING
-                                         : COL_CONSOLE_NORMAL;
+    at = l->approach_at > 0 ? l->approach_at : l->value / approach;
+    return mean < l->value ? COL_CONSOLE_EXCEEDING
+           : mean <= at    ? COL_CONSOLE_APPROACHING
+                           : COL_CONSOLE_NORMAL;
 }
 
 void col_console_states_clear_silent(struct col_console_states *s)
@@ -310,7 +325,7 @@ void col_console_states_tick(struct col_console_states *s, int64_t now_ms)
                : st->silent                          ? COL_CONSOLE_ST_SILENT
                : st->offline                         ? COL_CONSOLE_ST_OFFLINE
                                                      : COL_CONSOLE_ST_MEASURING;
-        if (want != st->state) {
+        if (want != st->state || st->since_ms == 0) {
             st->state = want;
             st->since_ms = now_ms;
         }

@@ -90,7 +90,7 @@ class Publisher:
 
     def __init__(self, st):
         self.st = st
-        self.active = {STEADY, FLAKY, "hn-water-0001"}
+        self.active = {STEADY, FLAKY, "hn-water-0001", "hn-park-0001"}
         self.seq = {}
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -102,8 +102,11 @@ class Publisher:
                 ids = sorted(self.active)
             for dev in ids:
                 kind = dev.split("-")[1]
-                m = ({"pm25": 41.0, "pm10": 60.0, "no2": 20.0} if kind == "air"
-                     else {"ph": 7.1, "do": 6.5, "turb": 10.0, "ec": 400, "t": 26.0, "nh4": 0.5})
+                m = {"air": {"pm25": 41.0, "pm10": 60.0, "no2": 20.0},
+                     "water": {"ph": 7.1, "do": 6.5, "turb": 10.0, "ec": 400, "t": 26.0,
+                               "nh4": 0.5},
+                     "park": {"capacity": 60, "occupied": 12}}[kind]
+                kind = "parking" if kind == "park" else kind
                 n = self.seq[dev] = self.seq.get(dev, 0) + 1
                 payload = json.dumps({"v": 1, "id": dev, "boot": 1, "seq": n,
                                       "ts": int(time.time() * 1000), "m": m})
@@ -299,6 +302,9 @@ def main():
              "district": "Ba Đình", "ward": "Kim Mã", "interval_s": 2},
             {"id": "hn-water-0001", "kind": "water", "name": "Hồ Tây", "lat": 21.05,
              "lon": 105.82, "district": "Tây Hồ", "ward": "Quảng An", "interval_s": 2},
+            {"id": "hn-park-0001", "kind": "parking", "name": "Bãi đỗ xe Lý Thường Kiệt",
+             "lat": 21.0245, "lon": 105.848, "district": "Hoàn Kiếm", "ward": "Trần Hưng Đạo",
+             "mode": "lot", "capacity": 60, "interval_s": 2},
         ])
         st.write_master_key()
         users_file = os.path.join(st.dir, "staff-users")
@@ -430,6 +436,16 @@ def main():
         a = wait_until(acked, 20, "the acknowledgement in the alerts view")
         check(a["by"] == "oanh" and a["note"] == "sampling team sent",
               "the acknowledgement (who, note) is kept in the store")
+
+        def parking():
+            s, d = vi.call("GET", "parking?day=" + time.strftime(
+                "%Y-%m-%d", time.gmtime(time.time() + 7 * 3600)))
+            res = d.get("results", []) if s == 200 else []
+            now = [x for r in res[:1] for x in r.get("series", [])]
+            return now if now and len(res) == 3 else None
+        lots = wait_until(parking, 20, "the parking view")
+        check(lots[0]["tags"]["lot"] == "hn-park-0001" and lots[0]["values"][0][1:] == [48, 60, 12],
+              f"parking: free spaces now, capacity, occupied ({lots})")
 
         def audit_rows():
             return st.query("SELECT * FROM console_audit")

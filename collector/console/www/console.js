@@ -101,6 +101,7 @@ async function refresh() {
       tb.appendChild(tr);
     }
     for (const id of ['ss-id', 'iv-id', 'ap-id', 'cp-id']) fillSelect($(id), d.stations);
+    fillSelect($('aq-id'), d.stations.filter((s) => s.kind === 'air'));
     const sl = $('silent').querySelector('tbody');
     sl.textContent = '';
     for (const s of d.stations.filter((x) => x.state === 'silent')) {
@@ -159,6 +160,7 @@ function loadTab(tab) {
       .catch((e) => say(e.message));
   }
   if (tab === 'alerts') loadAlerts().catch((e) => say(e.message));
+  if (tab === 'parking') loadParking().catch((e) => say(e.message));
   if (tab === 'decisions') {
     loadTable('decisions', 'decisions',
       ['time', 'action', 'station', 'param', 'reason', 'from', 'to', 'day', 'by', 'why'])
@@ -244,6 +246,61 @@ async function loadCompleteness() {
   }
 }
 
+async function loadAqi() {
+  const q = new URLSearchParams({ id: $('aq-id').value, day: $('aq-day').value });
+  const d = await call('GET', `aqi?${q}`);
+  const tb = $('aqi-table').querySelector('tbody');
+  tb.textContent = '';
+  for (const h of d.hours) {
+    if (h.aqi_raw == null && h.aqi_validated == null) continue;
+    const tr = document.createElement('tr');
+    tr.dataset.hour = h.hour;
+    cell(tr, `${String(h.hour).padStart(2, '0')}:00`);
+    cell(tr, h.aqi_raw ?? '—');
+    cell(tr, h.aqi_validated ?? '—');
+    tb.appendChild(tr);
+  }
+}
+
+const hourOf = (ms) => new Date(ms + 7 * 3600000).getUTCHours(); // Asia/Ho_Chi_Minh
+
+async function loadParking() {
+  const d = await call('GET', `parking?day=${$('pk-day').value}`);
+  const res = d.results || [];
+  const series = (i) => (res[i] && res[i].series) || [];
+  const busy = {};
+  for (const s of series(2)) {
+    const by = Array.from({ length: 24 }, () => []);
+    for (const [t, r] of s.values) if (r != null) by[hourOf(t)].push(r);
+    busy[s.tags.lot] = by.map((v, h) => [h, v.length ? v.reduce((a, b) => a + b) / v.length : -1])
+      .filter((x) => x[1] >= 0).sort((a, b) => b[1] - a[1]).slice(0, 3)
+      .map(([h, r]) => `${String(h).padStart(2, '0')}:00 (${Math.round(r * 100)}%)`).join(', ');
+  }
+  const now = $('park-now').querySelector('tbody');
+  now.textContent = '';
+  for (const s of series(0)) {
+    const [, free, capacity, occupied] = s.values[0];
+    const tr = document.createElement('tr');
+    tr.dataset.lot = s.tags.lot;
+    for (const v of [s.tags.lot, free, capacity, occupied, busy[s.tags.lot] || '']) cell(tr, v);
+    now.appendChild(tr);
+  }
+  const head = $('park-day').querySelector('thead tr');
+  head.textContent = '';
+  cell(head, 'Lot');
+  for (let h = 0; h < 24; h++) cell(head, String(h).padStart(2, '0'));
+  const day = $('park-day').querySelector('tbody');
+  day.textContent = '';
+  for (const s of series(1)) {
+    const tr = document.createElement('tr');
+    const row = Array(24).fill('');
+    for (const [t, v] of s.values) row[hourOf(t)] = v == null ? '' : Math.round(v);
+    cell(tr, s.tags.lot);
+    for (const v of row) cell(tr, v);
+    day.appendChild(tr);
+  }
+}
+
 function submit(form, fn) {
   $(form).addEventListener('submit', async (ev) => {
     ev.preventDefault();
@@ -298,8 +355,12 @@ document.addEventListener('DOMContentLoaded', () => {
   $('ap-day').addEventListener('change', exportLink);
   submit('alert-filter', loadAlerts);
   submit('comp', loadCompleteness);
+  submit('aqi', loadAqi);
+  submit('park', loadParking);
   const today = new Date(Date.now() + 7 * 3600000).toISOString().slice(0, 10);
   $('cp-day').value = today;
+  $('aq-day').value = today;
+  $('pk-day').value = today;
   show('stations');
   call('GET', 'me').then(signedIn).catch(() => signedOut(''));
 });

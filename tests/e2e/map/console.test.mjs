@@ -183,6 +183,20 @@ test('a viewer sees the completeness table and downloads the same numbers as CSV
   await context.close();
 });
 
+test('the parking operators see free spaces per lot', async () => {
+  const { context, page, problems } = await open();
+  await signIn(page, 'viewer');
+  await page.click('nav .tab[data-tab="parking"]');
+  await page.waitForSelector('#park-now tbody tr[data-lot="hn-park-0001"]', { timeout: 15000 });
+  const cells = await page.$$eval('#park-now tbody tr[data-lot="hn-park-0001"] td',
+    (t) => t.map((x) => x.textContent));
+  assert.deepEqual(cells.slice(1, 4), ['48', '60', '12']);
+  assert.match(cells[4], /\d\d:00 \(20%\)/);
+  await shot(page, 'parking');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test('the operator marks a range invalid and the approver approves a day', async () => {
   let { context, page } = await open();
   await signIn(page, 'operator');

@@ -212,6 +212,15 @@ static void test_console_limits_parse(void **state)
                      CT_E_PARSE);
     assert_int_equal(col_console_limits_parse("air.pm25:1h:max:-1", &l, err, sizeof(err)),
                      CT_E_PARSE);
+    /* An entry's own approaching threshold: below a maximum, above a minimum. */
+    assert_int_equal(col_console_limits_parse("water.ph:1h:min:6:6.5,water.ph:1h:max:8.5:8", &l,
+                                              err, sizeof(err)),
+                     0);
+    assert_true(l.v[0].approach_at == 6.5 && l.v[1].approach_at == 8);
+    assert_int_equal(col_console_limits_parse("water.ph:1h:max:8.5:9", &l, err, sizeof(err)),
+                     CT_E_PARSE);
+    assert_int_equal(col_console_limits_parse("water.ph:1h:min:6:5", &l, err, sizeof(err)),
+                     CT_E_PARSE);
 }
 
 static const char REG[] =
@@ -323,6 +332,31 @@ static void test_console_states(void **state)
     col_console_states_reading(&s, &r, t0 + 29 * H);
     col_console_states_tick(&s, t0 + 29 * H + 1);
     assert_int_equal(w->params[0].level, COL_CONSOLE_APPROACHING);
+
+    /* pH 7.1 between 6 (approaching below 6.5) and 8.5 (approaching above 8): normal; 6.2:
+     * approaching its minimum. */
+    {
+        struct col_console_limits lp;
+        struct col_console_states sp = {0};
+        struct col_console_station *x;
+        assert_int_equal(col_console_limits_parse("water.ph:1h:min:6:6.5,water.ph:1h:max:8.5:8",
+                                                  &lp, err, sizeof(err)),
+                         0);
+        lp.approach = 0.8;
+        assert_int_equal(col_console_states_build(&sp, reg, &lp, NULL), 0);
+        x = col_console_station_find(&sp, "hn-water-0001");
+        reading(&r, "hn-water-0001", t0, "ph", 7.1);
+        col_console_states_reading(&sp, &r, t0);
+        col_console_states_tick(&sp, t0 + 1);
+        assert_int_equal(x->params[0].level, COL_CONSOLE_NORMAL);
+        assert_int_equal(x->params[1].level, COL_CONSOLE_NORMAL);
+        reading(&r, "hn-water-0001", t0 + 2 * H, "ph", 6.2);
+        col_console_states_reading(&sp, &r, t0 + 2 * H);
+        col_console_states_tick(&sp, t0 + 2 * H + 1);
+        assert_int_equal(x->params[0].level, COL_CONSOLE_APPROACHING);
+        assert_int_equal(x->params[1].level, COL_CONSOLE_NORMAL);
+        col_console_states_free(&sp);
+    }
 
     /* A rebuild keeps the states and the hourly sums. */
     col_console_states_staff(&s, "hn-water-0001", COL_CONSOLE_ST_FAULT, "binh", "pump", 0);
