@@ -53,8 +53,9 @@ struct report_ctx {
     struct col_http_req *req;
     const struct ct_device *dev; /* borrowed from the registry: used before any reload */
     char id[CT_ID_MAX + 1];
-    char day[11];
+    char day[32]; /* "YYYY-MM-DD", or "YYYY-MM" for a month */
     int64_t start;
+    int ndays; /* 1: the hours of a day; more: the days of a month */
     bool csv;
     uint32_t stale_intervals;
 };
@@ -67,56 +68,122 @@ static const cJSON *values_of(const cJSON *root, int i)
     return cJSON_GetObjectItemCaseSensitive(ser, "values");
 }
 
-static void on_completeness(void *arg, int status, const char *body, size_t len)
+/* Counts accepted readings (statement 0) and rejections (statement 1) per hour from q->start into
+ * acc[] and rej[] (q->ndays * 24 each), and appends the disconnects to 'gaps' as JSON objects.
+ * Returns the number of disconnects. */
+static unsigned count_hours(const struct report_ctx *q, const cJSON *root, uint32_t *acc,
+                            uint32_t *rej, struct ct_buf *gaps)
 {
-    struct report_ctx *q = arg;
-    cJSON *root = status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
-    uint32_t accepted[24] = {0}, rejected[24] = {0};
     uint32_t interval = q->dev->interval_s != 0 ? q->dev->interval_s : 60;
-    double expected = 3600.0 / interval;
     int64_t gap_ms = (int64_t)interval * 1000 * (q->stale_intervals ? q->stale_intervals : 3);
-    int64_t prev = q->start;
+    int64_t end = q->start + q->ndays * DAY_MS, now = col_console_now_ms();
+    int64_t prev = q->start, last = now < end ? now : end;
+    int nh = q->ndays * 24;
+    unsigned ngaps = 0;
     const cJSON *row;
-    struct ct_buf b;
-    struct ct_buf gaps;
-    unsigned valid_hours = 0, ngaps = 0;
-    uint64_t tot_acc = 0, tot_rej = 0;
 
-    if (root == NULL) {
-        col_console_reply_error(q->req, 503, "The store did not answer.");
-        goto out_free;
-    }
-    ct_buf_init(&gaps, 1u << 20);
     cJSON_ArrayForEach(row, values_of(root, 0))
     {
         const cJSON *t = cJSON_GetArrayItem(row, 0);
         int64_t ts = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : -1;
-        int h = (int)((ts - q->start) / HOUR_MS);
-        if (h < 0 || h > 23) {
+        int64_t h = (ts - q->start) / HOUR_MS;
+        if (ts < q->start || h >= nh) {
             continue;
         }
-        accepted[h]++;
+        acc[h]++;
         if (ts - prev > gap_ms) {
-            ct_buf_printf(&gaps, "%s{\"from\":%lld,\"to\":%lld}", ngaps++ ? "," : "",
+            ct_buf_printf(gaps, "%s{\"from\":%lld,\"to\":%lld}", ngaps++ ? "," : "",
                           (long long)prev, (long long)ts);
         }
         prev = ts;
     }
-    int64_t end = q->start + DAY_MS;
-    int64_t now = col_console_now_ms();
-    int64_t last = now < end ? now : end;
     if (last - prev > gap_ms) {
-        ct_buf_printf(&gaps, "%s{\"from\":%lld,\"to\":%lld}", ngaps++ ? "," : "", (long long)prev,
+        ct_buf_printf(gaps, "%s{\"from\":%lld,\"to\":%lld}", ngaps++ ? "," : "", (long long)prev,
                       (long long)last);
     }
     cJSON_ArrayForEach(row, values_of(root, 1))
     {
         const cJSON *t = cJSON_GetArrayItem(row, 0);
         const cJSON *v = cJSON_GetArrayItem(row, 1);
-        int h = cJSON_IsNumber(t) ? (int)(((int64_t)t->valuedouble - q->start) / HOUR_MS) : -1;
-        if (h >= 0 && h <= 23 && cJSON_IsNumber(v)) {
-            rejected[h] += (uint32_t)v->valuedouble;
+        int64_t ts = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : -1;
+        if (ts >= q->start && (ts - q->start) / HOUR_MS < nh && cJSON_IsNumber(v)) {
+            rej[(ts - q->start) / HOUR_MS] += (uint32_t)v->valuedouble;
         }
+    }
+    return ngaps;
+}
+
+/* The monthly report: one row per day (expected, received, accepted, valid hours, valid day). */
+static void month_report(struct report_ctx *q, const uint32_t *acc, const uint32_t *rej,
+                         double expected, struct ct_buf *b)
+{
+    if (q->csv) {
+        ct_buf_adds(b, "station,day,expected,received,accepted,completeness_pct,valid_hours,"
+                       "day_valid\r\n");
+    } else {
+        ct_buf_adds(b, "{\"station\":");
+        col_console_json_str(b, q->id);
+        ct_buf_printf(b, ",\"month\":\"%s\",\"days\":[", q->day);
+    }
+    for (int d = 0; d < q->ndays; d++) {
+        uint64_t a = 0, r = 0;
+        unsigned valid = 0;
+        for (int h = d * 24; h < d * 24 + 24; h++) {
+            a += acc[h];
+            r += rej[h];
+            valid += acc[h] >= HOUR_VALID * expected;
+        }
+        const char *ok = valid >= DAY_VALID_HOURS ? "yes" : "no";
+        if (q->csv) {
+            ct_buf_printf(b, "%s,%s-%02d,%.0f,%llu,%llu,%.1f,%u,%s\r\n", q->id, q->day, d + 1,
+                          24 * expected, (unsigned long long)(a + r), (unsigned long long)a,
+                          100.0 * (double)a / (24 * expected), valid, ok);
+        } else {
+            ct_buf_printf(b,
+                          "%s{\"day\":\"%s-%02d\",\"expected\":%.0f,\"received\":%llu,"
+                          "\"accepted\":%llu,\"completeness_pct\":%.1f,\"valid_hours\":%u,"
+                          "\"valid\":%s}",
+                          d ? "," : "", q->day, d + 1, 24 * expected, (unsigned long long)(a + r),
+                          (unsigned long long)a, 100.0 * (double)a / (24 * expected), valid,
+                          valid >= DAY_VALID_HOURS ? "true" : "false");
+        }
+    }
+    if (!q->csv) {
+        ct_buf_adds(b, "]}\n");
+    }
+}
+
+static void on_completeness(void *arg, int status, const char *body, size_t len)
+{
+    struct report_ctx *q = arg;
+    cJSON *root = status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    uint32_t *accepted = calloc((size_t)q->ndays * 24, sizeof(*accepted));
+    uint32_t *rejected = calloc((size_t)q->ndays * 24, sizeof(*rejected));
+    uint32_t interval = q->dev->interval_s != 0 ? q->dev->interval_s : 60;
+    double expected = 3600.0 / interval;
+    struct ct_buf b;
+    struct ct_buf gaps;
+    unsigned valid_hours = 0;
+    uint64_t tot_acc = 0, tot_rej = 0;
+    char disp[160];
+
+    if (root == NULL || accepted == NULL || rejected == NULL) {
+        col_console_reply_error(q->req, 503, "The store did not answer.");
+        goto out_free;
+    }
+    ct_buf_init(&gaps, 1u << 20);
+    count_hours(q, root, accepted, rejected, &gaps);
+    if (q->ndays > 1) {
+        ct_buf_init(&b, 1u << 20);
+        month_report(q, accepted, rejected, expected, &b);
+        snprintf(disp, sizeof(disp),
+                 "Content-Disposition: attachment; filename=\"completeness-%s-%s.csv\"\r\n", q->id,
+                 q->day);
+        col_console_reply(q->req, 200, q->csv ? "text/csv; charset=utf-8" : "application/json", b.p,
+                          b.len, q->csv ? disp : NULL);
+        ct_buf_free(&b);
+        ct_buf_free(&gaps);
+        goto out_free;
     }
     ct_buf_init(&b, 1u << 20);
     if (q->csv) {
@@ -150,7 +217,6 @@ static void on_completeness(void *arg, int status, const char *body, size_t len)
                       (unsigned long long)(tot_acc + tot_rej), (unsigned long long)tot_acc,
                       100.0 * (double)tot_acc / (24 * expected),
                       valid_hours >= DAY_VALID_HOURS ? "yes" : "no");
-        char disp[160];
         snprintf(disp, sizeof(disp),
                  "Content-Disposition: attachment; filename=\"completeness-%s-%s.csv\"\r\n", q->id,
                  q->day);
@@ -168,6 +234,8 @@ static void on_completeness(void *arg, int status, const char *body, size_t len)
     ct_buf_free(&b);
     ct_buf_free(&gaps);
 out_free:
+    free(accepted);
+    free(rejected);
     cJSON_Delete(root);
     free(q);
 }
@@ -177,20 +245,40 @@ static void get_completeness(struct col_console *c, struct col_http_req *req)
 {
     const char *id = col_http_req_query(req, "id");
     const char *day = col_http_req_query(req, "day");
+    const char *month = col_http_req_query(req, "month");
     const char *format = col_http_req_query(req, "format");
     struct col_console_station *st;
     struct report_ctx *q;
     struct ct_buf ql;
-    int64_t start;
+    int64_t start, next = 0;
+    char first[32], nextday[32];
+    int ndays;
 
     if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
         return;
     }
     st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
+    if (month != NULL) {
+        /* A month: its first day, and the first day of the next (mm 12 rolls over). */
+        int y, m;
+        char tail;
+        if (strlen(month) != 7 || sscanf(month, "%4d-%2d%c", &y, &m, &tail) != 2 || m < 1 ||
+            m > 12) {
+            month = NULL;
+        } else {
+            snprintf(first, sizeof(first), "%04d-%02d-01", y, m);
+            snprintf(nextday, sizeof(nextday), "%04d-%02d-01", m == 12 ? y + 1 : y,
+                     m == 12 ? 1 : m + 1);
+            day = col_console_day_start(nextday, &next) ? first : NULL;
+        }
+    }
     if (st == NULL || !col_console_day_start(day, &start)) {
-        col_console_reply_error(req, 400, "Give a known station (id) and a day (YYYY-MM-DD).");
+        col_console_reply_error(req, 400,
+                                "Give a known station (id) and a day (YYYY-MM-DD) or a month "
+                                "(YYYY-MM).");
         return;
     }
+    ndays = month != NULL ? (int)((next - start) / DAY_MS) : 1;
     q = calloc(1, sizeof(*q));
     if (q == NULL) {
         col_console_reply_error(req, 500, "Out of memory.");
@@ -200,19 +288,20 @@ static void get_completeness(struct col_console *c, struct col_http_req *req)
     q->req = req;
     q->dev = st->dev;
     q->start = start;
+    q->ndays = ndays;
     q->csv = format != NULL && strcmp(format, "csv") == 0;
     q->stale_intervals = col_console_stale_intervals(c);
     snprintf(q->id, sizeof(q->id), "%s", id);
-    snprintf(q->day, sizeof(q->day), "%s", day);
+    snprintf(q->day, sizeof(q->day), "%s", month != NULL ? month : day);
     ct_buf_init(&ql, 8192);
     ct_buf_printf(&ql, "SELECT * FROM \"%s\" WHERE device='", ct_kind_name(st->dev->kind));
     col_console_ql_str(&ql, id);
     ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms; ", (long long)start,
-                  (long long)(start + DAY_MS));
+                  (long long)(start + ndays * DAY_MS));
     ct_buf_adds(&ql, "SELECT sum(\"count\") FROM rejected WHERE device='");
     col_console_ql_str(&ql, id);
     ct_buf_printf(&ql, "' AND time >= %lldms AND time < %lldms GROUP BY time(1h) fill(none)",
-                  (long long)start, (long long)(start + DAY_MS));
+                  (long long)start, (long long)(start + ndays * DAY_MS));
     col_console_query(c, req, ql.p, on_completeness, q);
     ct_buf_free(&ql);
 }

@@ -195,6 +195,15 @@ def check_completeness(st, pub):
           + sum(rej.values()) and tot[2] == str(1800 * 24),
           f"the day's totals match ({tot}, accepted {sum(acc.values())}, "
           f"rejected {sum(rej.values())})")
+    req = urllib.request.Request(
+        f"{c.base}completeness?id={STEADY}&month={day[:7]}&format=csv",
+        headers={"Cookie": c.cookie})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        month = r.read().decode().strip().split("\r\n")
+    row = next((x.split(",") for x in month if x.startswith(f"{STEADY},{day},")), None)
+    check(row is not None and row[2] == str(1800 * 24) and int(row[4]) == sum(acc.values())
+          and int(row[3]) == sum(acc.values()) + sum(rej.values()),
+          f"the monthly report's row of today matches ({row})")
     check_export(st, day, where)
 
 

@@ -216,6 +216,20 @@ async function loadAlerts() {
   }
 }
 
+async function loadMonth() {
+  const q = new URLSearchParams({ id: $('cp-id').value, month: $('mo-month').value });
+  $('mo-csv').href = `${API}completeness?${q}&format=csv`;
+  const d = await call('GET', `completeness?${q}`);
+  const tb = $('month-table').querySelector('tbody');
+  tb.textContent = '';
+  for (const x of d.days) {
+    const tr = document.createElement('tr');
+    for (const v of [x.day, x.expected, x.received, x.accepted, x.completeness_pct, x.valid_hours,
+      x.valid ? 'yes' : 'no']) cell(tr, v);
+    tb.appendChild(tr);
+  }
+}
+
 async function loadCompleteness() {
   const q = new URLSearchParams({ id: $('cp-id').value, day: $('cp-day').value });
   $('cp-csv').href = `${API}completeness?${q}&format=csv`;
@@ -355,10 +369,13 @@ document.addEventListener('DOMContentLoaded', () => {
   $('ap-day').addEventListener('change', exportLink);
   submit('alert-filter', loadAlerts);
   submit('comp', loadCompleteness);
+  submit('month', loadMonth);
+  $('mo-print').addEventListener('click', () => window.print());
   submit('aqi', loadAqi);
   submit('park', loadParking);
   const today = new Date(Date.now() + 7 * 3600000).toISOString().slice(0, 10);
   $('cp-day').value = today;
+  $('mo-month').value = today.slice(0, 7);
   $('aq-day').value = today;
   $('pk-day').value = today;
   show('stations');

@@ -179,6 +179,15 @@ test('a viewer sees the completeness table and downloads the same numbers as CSV
   assert.ok(await page.$$eval('#disconnects tbody tr', (t) => t.length) >= 1,
     'the silent period is a disconnect');
   await shot(page, 'completeness');
+  // The monthly report: today's row says what the day's table says in total.
+  await page.click('#mo-go');
+  await page.waitForSelector('#month-table tbody tr', { timeout: 15000 });
+  const days = await page.$$eval('#month-table tbody tr', (trs) => trs.map((tr) =>
+    [...tr.children].map((x) => x.textContent)));
+  assert.ok(days.length >= 28 && days.length <= 31, 'one row per day of the month');
+  await page.emulateMedia({ media: 'print' });
+  await shot(page, 'monthly-print');
+  await page.emulateMedia({ media: 'screen' });
   assert.deepEqual(problems, []);
   await context.close();
 });
