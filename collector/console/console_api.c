@@ -13,7 +13,8 @@
 #include "ct/err.h"
 #include "ct/lp.h"
 
-#define WHY_MAX 500 /* bytes of a reason or note */
+#define WHY_MAX 500        /* bytes of a reason or note */
+#define STATIONS_PAGE 1000 /* stations in one answer of GET stations at most */
 
 static void station_json(struct ct_buf *b, const struct col_console_station *st, int64_t now)
 {
@@ -52,20 +53,43 @@ static void station_json(struct ct_buf *b, const struct col_console_station *st,
     ct_buf_adds(b, "]}");
 }
 
+/* True when station 'st' passes the filters kind=, district=, state= (NULL: any). */
+static bool wanted(const struct col_console_station *st, const char *kind, const char *district,
+                   const char *state)
+{
+    return (kind == NULL || kind[0] == '\0' || strcmp(kind, ct_kind_name(st->dev->kind)) == 0) &&
+           (district == NULL || district[0] == '\0' || strcmp(district, st->dev->district) == 0) &&
+           (state == NULL || state[0] == '\0' ||
+            strcmp(state, col_console_st_name(st->state)) == 0);
+}
+
+/* GET stations[?kind=&district=&state=&offset=&limit=]: at most 'limit' stations (default and
+ * maximum STATIONS_PAGE) after 'offset' of those passing the filters, and their total, so that
+ * one answer never holds the loop for the whole fleet (10 000 stations: 11 MB, 230 ms). */
 static void get_stations(struct col_console *c, struct col_http_req *req, bool silent_only)
 {
     struct col_console_states *s = col_console_states_of(c);
     int64_t now = col_console_now_ms();
+    const char *kind = col_http_req_query(req, "kind");
+    const char *district = col_http_req_query(req, "district");
+    const char *state = silent_only ? "silent" : col_http_req_query(req, "state");
+    const char *off_s = col_http_req_query(req, "offset");
+    const char *lim_s = col_http_req_query(req, "limit");
+    unsigned long long offset = off_s != NULL ? strtoull(off_s, NULL, 10) : 0;
+    unsigned long long limit = lim_s != NULL ? strtoull(lim_s, NULL, 10) : STATIONS_PAGE;
     struct ct_buf b;
-    size_t n = 0;
+    size_t n = 0, total = 0;
 
     if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
         return;
     }
+    if (limit == 0 || limit > STATIONS_PAGE) {
+        limit = STATIONS_PAGE;
+    }
     ct_buf_init(&b, 64u << 20);
     ct_buf_printf(&b, "{\"now\":%lld,\"stations\":[", (long long)now);
     for (size_t i = 0; i < s->n; i++) {
-        if (silent_only && s->v[i].state != COL_CONSOLE_ST_SILENT) {
+        if (!wanted(&s->v[i], kind, district, state) || total++ < offset || n >= limit) {
             continue;
         }
         if (n++ > 0) {
@@ -73,7 +97,7 @@ static void get_stations(struct col_console *c, struct col_http_req *req, bool s
         }
         station_json(&b, &s->v[i], now);
     }
-    if (ct_buf_adds(&b, "]}\n") != 0) {
+    if (ct_buf_printf(&b, "],\"total\":%zu,\"offset\":%llu}\n", total, offset) != 0) {
         col_console_reply_error(req, 500, "The answer is too large.");
     } else {
         col_console_reply_json(req, 200, &b);
