@@ -117,17 +117,11 @@ int col_console_aqi(struct col_console *c, struct col_http_req *req)
 {
     const char *id = col_http_req_query(req, "id");
     const char *day = col_http_req_query(req, "day");
-    struct col_console_station *st;
     struct aqi_ctx *q;
     struct ct_buf ql;
     int64_t start;
 
-    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
-        return 0;
-    }
-    st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
-    if (st == NULL || st->dev->kind != CT_KIND_AIR || !col_console_day_start(day, &start)) {
-        col_console_reply_error(req, 400, "Give a known air station (id) and a day (YYYY-MM-DD).");
+    if (col_console_station_day(c, req, true, &start) == NULL) {
         return 0;
     }
     q = calloc(1, sizeof(*q));

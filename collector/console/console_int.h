@@ -73,6 +73,10 @@ bool col_console_day_start(const char *day, int64_t *out);
  * 'param' invalid at 'ts'. */
 bool col_console_invalid_at(const cJSON *cols, const cJSON *decisions, const char *param,
                             int64_t ts);
+/* For GET ...?id=&day=: the signed-in viewer's station 'id' (an air station when 'air_only') and
+ * the day's start in *start (may be NULL), or NULL after answering 401, 403 or 400. */
+struct col_console_station *col_console_station_day(struct col_console *c, struct col_http_req *req,
+                                                    bool air_only, int64_t *start);
 /* console_aqi.c: GET aqi?id=&day=: an air station's hourly VN_AQI, raw and validated. */
 int col_console_aqi(struct col_console *c, struct col_http_req *req);
 /* GET export?id=&day=: the approved day's raw values minus those marked invalid (CSV). */

@@ -563,22 +563,41 @@ out_free:
     free(q);
 }
 
+struct col_console_station *col_console_station_day(struct col_console *c, struct col_http_req *req,
+                                                    bool air_only, int64_t *start)
+{
+    const char *id = col_http_req_query(req, "id");
+    struct col_console_station *st;
+    int64_t t;
+
+    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
+        return NULL;
+    }
+    st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
+    if (st == NULL || (air_only && st->dev->kind != CT_KIND_AIR) ||
+        !col_console_day_start(col_http_req_query(req, "day"), &t)) {
+        col_console_reply_error(req, 400,
+                                air_only ? "Give a known air station (id) and a day (YYYY-MM-DD)."
+                                         : "Give a known station (id) and a day (YYYY-MM-DD).");
+        return NULL;
+    }
+    if (start != NULL) {
+        *start = t;
+    }
+    return st;
+}
+
 /* GET export?id=&day=YYYY-MM-DD */
 int col_console_export(struct col_console *c, struct col_http_req *req)
 {
     const char *id = col_http_req_query(req, "id");
     const char *day = col_http_req_query(req, "day");
-    struct col_console_station *st;
+    struct col_console_station *st = col_console_station_day(c, req, false, NULL);
     struct export_ctx *q;
     struct ct_buf ql;
     int64_t start;
 
-    if (col_console_authed(c, req, COL_CONSOLE_VIEWER, false) == NULL) {
-        return 0;
-    }
-    st = id != NULL ? col_console_station_find(col_console_states_of(c), id) : NULL;
     if (st == NULL || !col_console_day_start(day, &start)) {
-        col_console_reply_error(req, 400, "Give a known station (id) and a day (YYYY-MM-DD).");
         return 0;
     }
     q = calloc(1, sizeof(*q));
