@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "col_app.h"
+#include "col_console.h"
+#include "col_config.h"
 #include "col_indices.h"
 
 /* The installed layout (cmake/CtInstall.cmake sets these). */
@@ -32,6 +34,9 @@ static void usage(FILE *f)
                "  collector [run] -c CONFIG.json      run the collector\n"
                "  collector check-config -c CONFIG     load the config, registry, keys and TLS\n"
                "                                       files as run would, and exit\n"
+               "  collector staff-user add NAME ROLE -c CONFIG\n"
+               "                                       add a staff console account (role viewer,\n"
+               "                                       operator or approver; password on stdin)\n"
                "  collector aqi <vn|us> <pollutant> <averaging> <value>...\n"
                "                                       print one AQI as JSON\n"
                "  collector --version\n"
@@ -44,6 +49,39 @@ static void usage(FILE *f)
                "journal).\n");
 }
 
+/* `collector staff-user add NAME ROLE -c CONFIG`: the console's users file comes from the
+ * config. */
+static int staff_user(int argc, char **argv)
+{
+    const char *config = NULL;
+    char *pos[4];
+    int npos = 0;
+    struct col_config cfg;
+    char err[COL_CONFIG_ERR_MAX];
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+            config = argv[++i];
+        } else if (npos < 4) {
+            pos[npos++] = argv[i];
+        } else {
+            npos = 5;
+        }
+    }
+    if (config == NULL || npos > 4) {
+        usage(stderr);
+        return 2;
+    }
+    if (col_config_load(config, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    rc = col_console_user_cli(cfg.console_users_file, npos, pos, stdin, stderr);
+    col_config_free(&cfg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *config = NULL;
@@ -52,6 +90,9 @@ int main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "aqi") == 0) {
         return col_indices_aqi_cli(argc - 1, argv + 1, stdout, stderr);
+    }
+    if (argc >= 2 && strcmp(argv[1], "staff-user") == 0) {
+        return staff_user(argc - 2, argv + 2);
     }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("citytel collector %s\n", CT_VERSION);

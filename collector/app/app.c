@@ -306,6 +306,7 @@ static void close_all(struct col_app *app)
         col_store_close(app->store, on_store_closed, app);
         app->store = NULL;
     }
+    app_console_close(app);
     app_derive_close(app);
     app_tt10_close(app);
     if (app->sink != NULL) {

@@ -340,6 +340,9 @@ static bool process(struct col_app *app, struct col_msg *m)
         if (app->derive != NULL && v.status_online >= 0) {
             col_derive_status(app->derive, v.dev, v.status_online == 1, m->recv_ms);
         }
+        if (v.status_online >= 0) {
+            col_console_status(app->console, v.device, v.status_online == 1, m->recv_ms);
+        }
         goto out_done;
     }
     ct_buf_reset(&app->lp);
@@ -357,6 +360,7 @@ static bool process(struct col_app *app, struct col_msg *m)
         col_derive_add(app->derive, v.dev, &v.reading, m->seq, m->recv_ms);
         app_tt10_add(app, v.dev, &v.reading, qc.text);
     }
+    col_console_reading(app->console, &v.reading, m->recv_ms);
     rc = app_flush_overflow(app) ? col_sink_enqueue(app->sink, app->lp.p, app->lp.len, m->seq)
                                  : CT_E_FULL;
     if (rc == CT_E_FULL) {

@@ -188,6 +188,7 @@ int app_http_start(struct col_app *app)
         return rc;
     }
     rc = col_http_route(app->http_staff, "GET", "/healthz", false, on_healthz, app);
+    rc = rc ? rc : app_console_start(app);
     rc = rc ? rc : col_http_route(app->http_staff, "GET", "/metrics", false, on_metrics, app);
     if (c->collector_role != COL_CFG_ROLE_INGEST) {
         rc = rc ? rc : col_http_route(app->http, "GET", "/config.json", false, on_map_config, app);

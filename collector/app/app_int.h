@@ -14,6 +14,7 @@
 
 #include "col_app.h"
 #include "col_config.h"
+#include "col_console.h"
 #include "col_derive.h"
 #include "col_tt10_in.h"
 #include "col_tt10_writer.h"
@@ -60,6 +61,7 @@ struct col_app {
     struct col_http *http;        /* public listener: map, layers, OGC API */
     struct col_http *http_staff;  /* staff listener: /healthz, /metrics */
     struct app_layers *layers;    /* the public layers (app_layers.c) */
+    struct col_console *console;  /* the staff console (app_console.c); NULL when off */
     struct col_derive *derive;    /* app_derive.c */
     struct col_tt10_writer *tt10; /* app_tt10.c; NULL when tt10.out_dir is empty */
     struct col_tt10_in *tt10_in;  /* app_tt10.c; NULL when tt10.in_dir is empty */
@@ -208,6 +210,14 @@ void app_tt10_registry(struct col_app *app);
 /* app_layers.c */
 int app_layers_routes(struct col_app *app);
 void app_layers_close(struct col_app *app);
+
+/* app_console.c: creates the console and adds its routes to the staff listener (nothing when
+ * console.users_file is empty); closes it (app->open_handles counts it until closed). */
+int app_console_start(struct col_app *app);
+/* Writes `station_info` (tags device, district, kind, expected_per_hour; interval_s) for every
+ * registry device: Grafana's expected_per_hour per kind (at start and after a reload). */
+void app_station_info(struct col_app *app);
+void app_console_close(struct col_app *app);
 
 /* app_http.c */
 int app_http_start(struct col_app *app);

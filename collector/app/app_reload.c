@@ -184,8 +184,12 @@ void app_reload(struct col_app *app)
     }
     col_config_apply_reloadable(&app->cfg, &next);
     col_config_free(&next);
+    if (app->console != NULL) {
+        col_console_registry(app->console, reg); /* before the old registry it borrows goes */
+    }
     ct_registry_free(app->registry);
     app->registry = reg;
+    app_station_info(app);
     if (app->derive != NULL) {
         col_derive_registry(app->derive, reg);
         app_tt10_registry(app);

@@ -141,6 +141,16 @@ struct col_config {
     char *http_staff_port_file;
     int64_t http_staff_max_connections;
 
+    char *console_users_file; /* the staff console (collector/console); "" = no console */
+    int64_t console_session_idle_ms;
+    int64_t console_session_max_ms;
+    int64_t console_max_sessions;
+    int64_t console_max_failures;
+    int64_t console_lockout_ms;
+    bool console_cookie_secure;
+    char *console_limits;
+    double console_approach;
+
     char *map_dir;
     char *map_tile_url;
     char *map_tile_attribution;

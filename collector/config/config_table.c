@@ -206,6 +206,35 @@ static const struct col_cfg_key keys[] = {
     I("http.staff_max_connections", http_staff_max_connections, "32", 1, 65536, true,
       "Concurrent connections of the staff listener, apart from the public listener's."),
 
+    S("console.users_file", console_users_file, "", false,
+      "The staff console's accounts (name:role:argon2id hash a line; `collector staff-user add "
+      "NAME ROLE` writes it); the console is served on the staff listener only. Empty: no "
+      "console."),
+    MS("console.session_idle_ms", console_session_idle_ms, "30m", 1000, DAY_MS, false,
+       "A console session unused this long ends (sign in again)."),
+    MS("console.session_max_ms", console_session_max_ms, "12h", 1000, 7 * DAY_MS, false,
+       "A console session ends this long after sign-in, however busy."),
+    I("console.max_sessions", console_max_sessions, "256", 1, 100000, false,
+      "Console sessions kept at once; beyond, the least recently used ends."),
+    I("console.max_failures", console_max_failures, "5", 0, 1000, false,
+      "Wrong passwords in a row before an account is locked (0 = never)."),
+    MS("console.lockout_ms", console_lockout_ms, "15m", 0, DAY_MS, false,
+       "How long a locked console account stays locked."),
+    B("console.cookie_secure", console_cookie_secure, "false", false,
+      "Mark the console's session cookie Secure: set it when a TLS proxy serves the staff "
+      "listener."),
+    S("console.limits", console_limits,
+      "air.pm25:24h:max:50,air.pm10:24h:max:100,air.no2:1h:max:200,air.no2:24h:max:100,"
+      "air.so2:1h:max:350,air.so2:24h:max:125,air.o3:1h:max:200,air.o3:8h:max:120,air.c"
+      "o:1h:max:30000,air.co:8h:max:10000,water.ph:1h:min:6:6.5,water.ph:1h:max:8.5:8,w"
+      "ater.do:1h:min:6,water.nh4:1h:max:0.3",
+      false,
+      "Parameter limits of the console's station states: kind.param:1h|8h|24h:max|min:value"
+      "[:approaching threshold], "
+      "comma-separated (defaults: QCVN 05:2023/BTNMT and QCVN 08:2023/BTNMT, docs/console.md)."),
+    D("console.approach", console_approach, "0.8", 0.01, 0.99, false,
+      "A parameter is approaching its limit past this fraction of it."),
+
     S("map.dir", map_dir, "map", false, "Directory of the public map's static files."),
     S("map.tile_url", map_tile_url, "", true,
       "Tile URL template of the public map's base layer (for example "

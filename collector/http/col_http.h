@@ -115,6 +115,9 @@ const char *col_http_req_accept(const struct col_http_req *req);
 const char *col_http_req_accept_encoding(const struct col_http_req *req);
 /* The Host header as the client sent it (unchecked), or NULL when absent. */
 const char *col_http_req_host(const struct col_http_req *req);
+/* Cookie and X-CSRF-Token (the staff console): the value, or NULL when absent. */
+const char *col_http_req_cookie(const struct col_http_req *req);
+const char *col_http_req_csrf_token(const struct col_http_req *req);
 /* The client's address as text ("127.0.0.1"). */
 const char *col_http_req_client(const struct col_http_req *req);
 /* The request body (at most max_request_bytes), or "" with *len 0. */

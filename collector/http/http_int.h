@@ -37,7 +37,9 @@ struct col_http_req {
     char *if_none_match;
     char *accept;
     char *accept_encoding;
-    char *host; /* the Host header, NULL when absent */
+    char *host;       /* the Host header, NULL when absent */
+    char *cookie;     /* Cookie (the first one) */
+    char *csrf_token; /* X-CSRF-Token */
     char client[48];
     struct ct_buf body;
     bool head; /* HEAD: answer without the body */

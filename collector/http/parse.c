@@ -79,6 +79,10 @@ static int finish_header(struct conn *c)
         slot = &c->req->accept_encoding;
     } else if (strcasecmp(name, "Host") == 0) {
         slot = &c->req->host;
+    } else if (strcasecmp(name, "Cookie") == 0) {
+        slot = &c->req->cookie;
+    } else if (strcasecmp(name, "X-CSRF-Token") == 0) {
+        slot = &c->req->csrf_token;
     }
     if (slot != NULL && *slot == NULL) {
         *slot = strdup(c->value.p != NULL ? c->value.p : "");

@@ -74,6 +74,16 @@ const char *col_http_req_accept_encoding(const struct col_http_req *req)
     return req->accept_encoding;
 }
 
+const char *col_http_req_cookie(const struct col_http_req *req)
+{
+    return req->cookie;
+}
+
+const char *col_http_req_csrf_token(const struct col_http_req *req)
+{
+    return req->csrf_token;
+}
+
 const char *col_http_req_client(const struct col_http_req *req)
 {
     return req->client;
@@ -109,6 +119,8 @@ void col_http_req_free(struct col_http_req *req)
     free(req->accept);
     free(req->accept_encoding);
     free(req->host);
+    free(req->cookie);
+    free(req->csrf_token);
     ct_buf_free(&req->body);
     free(req);
 }

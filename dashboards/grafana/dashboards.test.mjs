@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const files = readdirSync(here).filter((f) => f.endsWith('.json'));
 const provisioned = readFileSync(path.join(here, 'provisioning/datasources/citytel.yaml'), 'utf8');
-const MEASUREMENTS = ['air', 'air_aqi', 'water', 'rain', 'flood', 'parking', 'parking_lot', 'rejected', '$kind'];
+const MEASUREMENTS = ['air', 'air_aqi', 'water', 'rain', 'flood', 'parking', 'parking_lot', 'rejected', '$kind',
+  'station', 'alert', 'water_wqi', 'flood_level', 'rain_1h', 'rain_24h'];
 
 const panels = (d) => d.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
 
@@ -37,7 +38,7 @@ for (const f of files) {
       }
     }
     for (const v of d.templating.list) {
-      if (v.type === 'query') assert.match(v.query, /^SHOW TAG VALUES FROM "[^"]+" WITH KEY = "[a-z]+"$/);
+      if (v.type === 'query') assert.match(v.query, /^SHOW TAG VALUES FROM "[^"]+" WITH KEY = "[a-z_]+"( WHERE "[a-z]+" = '\$[a-z]+')?$/);
     }
   });
 }

@@ -1,0 +1,74 @@
+/* col_console.h - the environment department's console, served on the staff listener only
+ * (never the public one): sign-in with roles (viewer, operator, approver), station states with
+ * the time they began, the silent stations, staff decisions (a station calibrating or in fault,
+ * a range of a parameter marked invalid, a day approved), and the audit log of every change
+ * written to the store (measurement console_audit). Docs: docs/console.md.
+ *
+ * Everything runs on the loop thread, except password checks (argon2id), which run on the libuv
+ * thread pool (uv_queue_work) so that a sign-in never stalls the loop.
+ *
+ * The app creates the console, adds its routes to the staff listener, tells it the registry
+ * (at start and after a reload), feeds it readings and node statuses, and closes it. */
+#ifndef COL_CONSOLE_H
+#define COL_CONSOLE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "col_http.h"
+#include "col_store.h"
+#include "ct/payload.h"
+#include "ct/registry.h"
+
+struct col_console;
+
+struct col_console_cfg {
+    const char *users_file;   /* copied; the accounts (col_console_auth.h) */
+    int64_t session_idle_ms;  /* a session unused this long ends */
+    int64_t session_max_ms;   /* and any session this old */
+    size_t max_sessions;      /* sessions kept; the least recently used goes first */
+    uint32_t max_failures;    /* wrong passwords in a row before a lockout (0 = never) */
+    int64_t lockout_ms;       /* how long a lockout lasts */
+    bool cookie_secure;       /* add Secure to the cookie (behind a TLS proxy) */
+    const char *limits;       /* console.limits spec; copied */
+    double approach;          /* fraction of a limit where "approaching" begins */
+    const char *instance;     /* the collector's name, a tag of the audit points; copied */
+    uint32_t stale_intervals; /* liveness.stale_intervals: a gap this many intervals long is a
+                                 disconnect in the completeness report */
+};
+
+struct col_console_hooks {
+    /* Hands line protocol (complete lines, ms timestamps; borrowed for the call) to the sink.
+     * Returns 0 or a CT_E_* code (the change is then refused with 503). Required. */
+    int (*write_points)(void *arg, const char *lp, size_t len);
+    /* Calls mark(c, id) for each station liveness (collector/derive) counts stale now. May be
+     * NULL (then no station is silent). */
+    void (*each_silent)(void *arg, void (*mark)(struct col_console *c, const char *id),
+                        struct col_console *c);
+    void *arg;
+};
+
+/* Creates the console (loads the users file, parses the limits). 'store' (may be NULL) is
+ * borrowed for the audit page's queries and must outlive the console. Returns 0, CT_E_INVAL or
+ * CT_E_PARSE (err says why), CT_E_IO or CT_E_NOMEM; on error *out is untouched. */
+int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
+                       const struct col_console_hooks *hooks, struct col_store *store,
+                       struct col_console **out, char *err, size_t errcap);
+/* Adds the console's routes (/console/...) to 'staff' (before col_http_start). */
+int col_console_routes(struct col_console *c, struct col_http *staff);
+/* The registry (borrowed: must stay valid until the next call or col_console_close). */
+int col_console_registry(struct col_console *c, const struct ct_registry *reg);
+/* An accepted reading and a node's applied status (both borrowed for the call). */
+void col_console_reading(struct col_console *c, const struct ct_reading *r, int64_t now_ms);
+void col_console_status(struct col_console *c, const char *id, bool online, int64_t now_ms);
+/* Asynchronous: stops the timer, waits for running password checks, frees 'c' and then calls
+ * closed_cb(arg) (may be NULL). Accepts NULL. */
+void col_console_close(struct col_console *c, void (*closed_cb)(void *arg), void *arg);
+
+/* `collector staff-user add NAME ROLE`: reads the password (one line) from 'in' and writes the
+ * account into 'users_file'. Returns the exit status (0, 1 on error with a message on 'err'). */
+int col_console_user_cli(const char *users_file, int argc, char **argv, FILE *in, FILE *err);
+
+#endif

@@ -1,0 +1,90 @@
+/* console_int.h - shared by the console's files only (not for other modules). */
+#ifndef CONSOLE_INT_H
+#define CONSOLE_INT_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "col_console.h"
+#include "col_console_auth.h"
+#include "col_console_state.h"
+#include "col_store.h"
+#include "ct/buf.h"
+
+#ifndef container_of
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#endif
+
+/* The page's files, compiled in (console_assets.c is generated from www/ by CMake). */
+struct col_console_asset {
+    const char *name; /* "index.html", "console.js" */
+    const char *type;
+    const unsigned char *data;
+    size_t len;
+};
+/* 'rel' is the path below /console/ ("" = index.html); NULL when there is no such file. */
+const struct col_console_asset *col_console_asset_find(const char *rel);
+
+/* The session of an allowed request, or NULL after answering 401 (not signed in, expired) or
+ * 403 (a change without the CSRF token, or a role below 'need'). */
+struct col_console_session *col_console_authed(struct col_console *c, struct col_http_req *req,
+                                               enum col_console_role need, bool change);
+/* Writes an audit point for a change by session 's' (borrowed). Returns 0 or CT_E_*. */
+int col_console_audit(struct col_console *c, const struct col_console_session *s,
+                      const char *action, const char *target, const char *why, const char *detail);
+/* Hands line protocol to the sink. */
+int col_console_write(struct col_console *c, const char *lp, size_t len);
+struct col_console_states *col_console_states_of(struct col_console *c);
+struct col_store *col_console_store(struct col_console *c);
+/* Frees at once (no handle open). */
+void col_console_free_now(struct col_console *c);
+
+/* Answers; each ends the request. */
+void col_console_reply_json(struct col_http_req *req, int status, struct ct_buf *b);
+void col_console_reply_error(struct col_http_req *req, int status, const char *why);
+void col_console_reply(struct col_http_req *req, int status, const char *type, const char *body,
+                       size_t len, const char *extra);
+void col_console_json_str(struct ct_buf *b, const char *s);
+/* The body as a JSON object, or NULL after answering 400. The caller deletes it. */
+cJSON *col_console_body(struct col_http_req *req);
+const char *col_console_jstr(const cJSON *obj, const char *name);
+
+/* The wall clock in ms. */
+int64_t col_console_now_ms(void);
+/* liveness.stale_intervals as the console was created with. */
+uint32_t col_console_stale_intervals(const struct col_console *c);
+
+/* console_api.c: starts 'influxql' with cb(ctx) (ctx allocated with malloc); on failure answers
+ * 503 and frees ctx. */
+void col_console_query(struct col_console *c, struct col_http_req *req, const char *influxql,
+                       col_store_cb cb, void *ctx);
+/* Answers with the store's /query JSON for 'influxql'. */
+void col_console_query_pass(struct col_console *c, struct col_http_req *req, const char *influxql);
+
+/* console_report.c: GET completeness, alerts (CT_E_NOTFOUND for another path); POST ack. */
+int col_console_report_get(struct col_console *c, struct col_http_req *req, const char *path);
+int col_console_ack(struct col_console *c, struct col_http_req *req);
+/* Appends 's' as the body of an InfluxQL string literal (quote and backslash escaped). */
+void col_console_ql_str(struct ct_buf *b, const char *s);
+/* "YYYY-MM-DD" -> the day's start (00:00 in Hanoi, UTC+7) in ms; false when bad. */
+bool col_console_day_start(const char *day, int64_t *out);
+/* True when a console_decision row of 'decisions' (InfluxDB /query values with 'cols') marks
+ * 'param' invalid at 'ts'. */
+bool col_console_invalid_at(const cJSON *cols, const cJSON *decisions, const char *param,
+                            int64_t ts);
+/* For GET ...?id=&day=: the signed-in viewer's station 'id' (an air station when 'air_only') and
+ * the day's start in *start (may be NULL), or NULL after answering 401, 403 or 400. */
+struct col_console_station *col_console_station_day(struct col_console *c, struct col_http_req *req,
+                                                    bool air_only, int64_t *start);
+/* console_aqi.c: GET aqi?id=&day=: an air station's hourly VN_AQI, raw and validated. */
+int col_console_aqi(struct col_console *c, struct col_http_req *req);
+/* GET export?id=&day=: the approved day's raw values minus those marked invalid (CSV). */
+int col_console_export(struct col_console *c, struct col_http_req *req);
+
+/* console_api.c: GET and POST below /console/api/ ('path' without that prefix). Return
+ * CT_E_NOTFOUND (nothing answered) for an unknown path, else 0 (answered). */
+int col_console_api_get(struct col_console *c, struct col_http_req *req, const char *path);
+int col_console_api_post(struct col_console *c, struct col_http_req *req, const char *path);
+
+#endif

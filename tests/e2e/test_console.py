@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""End-to-end: the staff console (collector/console) on the real collector, broker and store.
+
+Accounts are made with `collector staff-user add` (password on stdin). Asserts over HTTP: the
+console is served on the staff listener and never on the public one (404 there); a wrong
+password, a missing CSRF token, a viewer approving, an expired session and a locked account are
+refused with clear messages; the session cookie is HttpOnly and SameSite=Strict; every change
+lands in the store's console_audit measurement with who, what and why, and decisions in
+console_decision. Then the browser test (tests/e2e/map/console.test.mjs, headless Chromium)
+signs in as each role, sees a station go silent and come back, sets it calibrating, marks a range
+invalid and approves a day; its screenshots go to <build>/artifacts/console."""
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Stack, wait_until  # noqa: E402
+
+# Usage: test_console.py BUILD_DIR [--browser]. Without --browser only the HTTP checks run (the
+# ctest e2e_console); with it the Chromium test runs too (e2e_console_browser, release pass).
+BROWSER = "--browser" in sys.argv[2:]
+BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
+SRC = os.environ.get("CT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+USERS = {"viewer": ["vien", "viewer-pass-1"], "operator": ["oanh", "operator-pass-2"],
+         "approver": ["an", "approver-pass-3"]}
+STEADY = "hn-air-0001"
+FLAKY = "hn-air-0002"
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    passed, failed = (passed + 1, failed) if cond else (passed, failed + 1)
+    print(("ok - " if cond else "FAIL - ") + what, flush=True)
+
+
+class Client:
+    """A console client: keeps the session cookie and the CSRF token."""
+
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}/console/api/"
+        self.cookie = None
+        self.csrf = None
+        self.set_cookie = None
+
+    def call(self, method, path, body=None, csrf=True):
+        headers = {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        if csrf and self.csrf and method == "POST":
+            headers["X-CSRF-Token"] = self.csrf
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, hdrs, raw = r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            status, hdrs, raw = e.code, e.headers, e.read()
+        sc = hdrs.get("Set-Cookie")
+        if sc:
+            self.set_cookie = sc
+            self.cookie = sc.split(";")[0]
+        try:
+            doc = json.loads(raw) if raw else {}
+        except ValueError:
+            doc = {}
+        return status, doc
+
+    def login(self, role_or_name, password=None):
+        name, pw = USERS[role_or_name] if password is None else (role_or_name, password)
+        status, doc = self.call("POST", "login", {"user": name, "password": pw})
+        if status == 200:
+            self.csrf = doc["csrf"]
+        return status, doc
+
+
+class Publisher:
+    """Publishes a reading of every active station each second; the browser test's control
+    server stops and starts the flaky one."""
+
+    def __init__(self, st):
+        self.st = st
+        self.active = {STEADY, FLAKY, "hn-water-0001", "hn-park-0001"}
+        self.seq = {}
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            with self.lock:
+                ids = sorted(self.active)
+            for dev in ids:
+                kind = dev.split("-")[1]
+                m = {"air": {"pm25": 41.0, "pm10": 60.0, "no2": 20.0},
+                     "water": {"ph": 7.1, "do": 6.5, "turb": 10.0, "ec": 400, "t": 26.0,
+                               "nh4": 0.5},
+                     "park": {"capacity": 60, "occupied": 12}}[kind]
+                kind = "parking" if kind == "park" else kind
+                n = self.seq[dev] = self.seq.get(dev, 0) + 1
+                payload = json.dumps({"v": 1, "id": dev, "boot": 1, "seq": n,
+                                      "ts": int(time.time() * 1000), "m": m})
+                try:
+                    self.st.publish(f"city/v1/{kind}/{dev}/up", payload, key_of=dev)
+                except (subprocess.SubprocessError, OSError):
+                    pass
+            self.stop.wait(1.0)
+
+    def set(self, dev, on):
+        with self.lock:
+            (self.active.add if on else self.active.discard)(dev)
+
+
+def control_server(pub):
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            parts = self.path.strip("/").split("/")
+            if len(parts) == 2 and parts[0] in ("stop", "start"):
+                pub.set(parts[1], parts[0] == "start")
+                self.send_response(200)
+            else:
+                self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def add_user(st, cfg, name, role, password):
+    exe = os.path.join(BUILD, "collector", "app", "collector")
+    r = subprocess.run([exe, "staff-user", "add", name, role, "-c", cfg], input=password.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    return r.returncode, r.stderr.decode(errors="replace")
+
+
+def check_completeness(st, pub):
+    """The completeness CSV of the steady station against the store's own counts, hour by hour
+    (after the publisher stops, so that both see the same points)."""
+    pub.stop.set()
+    pub.thread.join(10)
+    day_start = (int(time.time()) + 7 * 3600) // 86400 * 86400 - 7 * 3600
+    day = time.strftime("%Y-%m-%d", time.gmtime(day_start + 7 * 3600))
+    where = (f"device='{STEADY}' AND time >= {day_start}s AND time < {day_start + 86400}s")
+
+    def store_counts():
+        acc = {r["time"]: r["count"] for r in st.query(
+            f"SELECT count(pm25) FROM air WHERE {where} GROUP BY time(1h) fill(none)")}
+        rej = {r["time"]: r["sum"] for r in st.query(
+            f"SELECT sum(\"count\") FROM rejected WHERE {where} GROUP BY time(1h) fill(none)")}
+        return acc, rej
+    last = [None]
+
+    def stable():
+        now = store_counts()
+        ok = now == last[0] and sum(now[1].values()) >= 1
+        last[0] = now
+        return now if ok else None
+    acc, rej = wait_until(stable, 40, "the store's counts settle (the rejection flushed)",
+                          interval=2.0)
+    c = Client(st.staff_port)
+    c.login("viewer")
+    req = urllib.request.Request(
+        f"{c.base}completeness?id={STEADY}&day={day}&format=csv", headers={"Cookie": c.cookie})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        csv = r.read().decode()
+        disp = r.headers.get("Content-Disposition", "")
+    check(f"completeness-{STEADY}-{day}.csv" in disp, f"the CSV is a download ({disp})")
+    lines = csv.strip().split("\r\n")
+    check(len(lines) == 26, f"a header, 24 hours and the day ({len(lines)} lines)")
+    bad = []
+    for h in range(24):
+        f = lines[1 + h].split(",")
+        t = (day_start + h * 3600) * 1000
+        a, rj = acc.get(t, 0), rej.get(t, 0)
+        if f[2] != "1800" or int(f[4]) != a or int(f[3]) != a + rj:
+            bad.append((h, f, a, rj))
+    check(not bad, f"every hour's expected (1800 at 2 s), received and accepted match the store "
+          f"({bad[:3]})")
+    tot = lines[25].split(",")
+    check(int(tot[4]) == sum(acc.values()) and int(tot[3]) == sum(acc.values())
+          + sum(rej.values()) and tot[2] == str(1800 * 24),
+          f"the day's totals match ({tot}, accepted {sum(acc.values())}, "
+          f"rejected {sum(rej.values())})")
+    req = urllib.request.Request(
+        f"{c.base}completeness?id={STEADY}&month={day[:7]}&format=csv",
+        headers={"Cookie": c.cookie})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        month = r.read().decode().strip().split("\r\n")
+    row = next((x.split(",") for x in month if x.startswith(f"{STEADY},{day},")), None)
+    check(row is not None and row[2] == str(1800 * 24) and int(row[4]) == sum(acc.values())
+          and int(row[3]) == sum(acc.values()) + sum(rej.values()),
+          f"the monthly report's row of today matches ({row})")
+    check_export(st, day, where)
+
+
+def check_export(st, day, where):
+    """Approved-data CSV: refused before the approval; afterwards the raw values without the
+    range an operator marked invalid (that parameter only)."""
+    times = [r["time"] for r in st.query(f"SELECT pm25 FROM air WHERE {where}")]
+    op, ap = Client(st.staff_port), Client(st.staff_port)
+    op.login("operator")
+    ap.login("approver")
+    url = f"export?id={STEADY}&day={day}"
+    status, doc = ap.call("GET", url)
+    check(status == 409 and "not approved" in doc.get("error", ""),
+          f"no export before the day is approved ({doc})")
+    lo, hi = times[2], times[4]
+    status, _ = op.call("POST", "invalid", {"id": STEADY, "param": "pm25", "from": lo, "to": hi,
+                                            "reason": "outlier", "why": "spike from a truck"})
+    check(status == 200, "the operator marks three PM2.5 readings invalid")
+    status, _ = ap.call("POST", "approve", {"id": STEADY, "day": day, "why": "day reviewed"})
+    check(status == 200, "the approver approves the day")
+
+    def export():
+        req = urllib.request.Request(ap.base + url, headers={"Cookie": ap.cookie})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.read().decode()
+        except urllib.error.HTTPError:
+            return None
+    csv = wait_until(export, 20, "the approved export")
+    rows = [line.split(",") for line in csv.strip().split("\r\n")[1:]]
+    pm25 = sorted(int(r[1]) for r in rows if r[2] == "pm25")
+    pm10 = sorted(int(r[1]) for r in rows if r[2] == "pm10")
+    check(pm25 == [t for t in times if not lo <= t <= hi],
+          f"PM2.5 without the invalid range ({len(pm25)} of {len(times)})")
+    check(pm10 == times, "PM10 of the same readings is kept")
+    check_aqi(st, day, op)
+
+
+def check_aqi(st, day, op):
+    """Three PM2.5 spikes raise the station's hourly VN_AQI; marked invalid, the validated hourly
+    VN_AQI falls back while the raw one keeps them."""
+    now = int(time.time() * 1000)
+    spikes = [now - 3000, now - 2000, now - 1000]
+    # A NowCast needs two of the last three hours: one reading in each of the two before.
+    for i, (ts, v) in enumerate([(now - 7200000, 41.0), (now - 3600000, 41.0)]
+                                + [(t, 400.0) for t in spikes]):
+        st.publish(f"city/v1/air/{STEADY}/up", json.dumps(
+            {"v": 1, "id": STEADY, "boot": 2, "seq": i + 1, "ts": ts, "m": {"pm25": v}}),
+            key_of=STEADY)
+    hour = (now // 1000 + 7 * 3600) % 86400 // 3600
+
+    def aqi():
+        s, d = op.call("GET", f"aqi?id={STEADY}&day={day}")
+        return d["hours"][hour] if s == 200 and d["hours"][hour]["aqi_raw"] is not None else None
+
+    def spikes_stored():
+        n = len(st.query(f"SELECT pm25 FROM air WHERE device='{STEADY}' AND pm25 = 400"))
+        return aqi() if n == 3 else None
+    before = wait_until(spikes_stored, 20, "the spikes in the store")
+    status, _ = op.call("POST", "invalid", {"id": STEADY, "param": "pm25", "from": spikes[0],
+                                            "to": spikes[-1], "reason": "outlier",
+                                            "why": "three spikes"})
+    check(status == 200, "the operator marks the spikes invalid")
+    after = wait_until(lambda: (lambda h: h if h and h["aqi_validated"] < before["aqi_validated"]
+                                else None)(aqi()), 20, "the validated VN_AQI without the spikes")
+    check(after["aqi_raw"] == before["aqi_raw"] and after["aqi_validated"] < after["aqi_raw"],
+          f"the hourly VN_AQI from validated data drops ({before} -> {after})")
+
+
+def run_browser(st, pub):
+    """The Chromium test (tests/e2e/map/console.test.mjs); returns the control server."""
+    srv = control_server(pub)
+    env = dict(os.environ, CONSOLE_URL=f"http://127.0.0.1:{st.staff_port}/console/",
+               CONTROL_URL=f"http://127.0.0.1:{srv.server_address[1]}/",
+               CONSOLE_USERS=json.dumps(USERS), FLAKY=FLAKY,
+               CT_ARTIFACT_DIR=os.path.join(os.path.abspath(BUILD), "artifacts", "console"))
+    r = subprocess.run(["node", "--test", "console.test.mjs"],
+                       cwd=os.path.join(SRC, "tests", "e2e", "map"), env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
+    out = r.stdout.decode(errors="replace")
+    print(out[-4000:])
+    check(r.returncode == 0, "the browser test passes against the real collector")
+    acks = st.query("SELECT * FROM console_ack")
+    check(any(a.get("device") == FLAKY and a.get("type") == "stale" and a.get("by") == "oanh"
+              and "power cut" in a.get("note", "") for a in acks),
+          f"the acknowledgement is in the store with who and the note ({acks})")
+    check_completeness(st, pub)
+    shots = os.listdir(env["CT_ARTIFACT_DIR"]) if os.path.isdir(env["CT_ARTIFACT_DIR"]) else []
+    check(len([s for s in shots if s.startswith("console-")]) >= 7,
+          f"screenshots kept ({len(shots)})")
+    return srv
+
+
+def main():
+    st = Stack("console", BUILD, SRC)
+    pub = None
+    srv = None
+    try:
+        st.start_mosquitto()
+        st.start_influxdb()
+        st.write_registry([
+            {"id": STEADY, "kind": "air", "name": "Trạm Hàng Bông", "lat": 21.03, "lon": 105.847,
+             "district": "Hoàn Kiếm", "ward": "Hàng Bông", "interval_s": 2},
+            {"id": FLAKY, "kind": "air", "name": "Trạm Kim Mã", "lat": 21.03, "lon": 105.822,
+             "district": "Ba Đình", "ward": "Kim Mã", "interval_s": 2},
+            {"id": "hn-water-0001", "kind": "water", "name": "Hồ Tây", "lat": 21.05,
+             "lon": 105.82, "district": "Tây Hồ", "ward": "Quảng An", "interval_s": 2},
+            {"id": "hn-park-0001", "kind": "parking", "name": "Bãi đỗ xe Lý Thường Kiệt",
+             "lat": 21.0245, "lon": 105.848, "district": "Hoàn Kiếm", "ward": "Trần Hưng Đạo",
+             "mode": "lot", "capacity": 60, "interval_s": 2},
+        ])
+        st.write_master_key()
+        users_file = os.path.join(st.dir, "staff-users")
+        extra = {"console": {"users_file": users_file, "session_idle_ms": "6s",
+                             "max_failures": 3, "lockout_ms": "10m"},
+                 "liveness": {"stale_intervals": 2}}
+        # The config first (not started), to add the accounts with the CLI.
+        cfg = st.start_collector(extra=extra, wait_http=False)
+        st.stop("collector")
+        for role, (name, pw) in USERS.items():
+            rc, err = add_user(st, cfg, name, role, pw)
+            check(rc == 0 and "has the role" in err, f"staff-user add {name} {role}")
+        rc, err = add_user(st, cfg, "khoa", "operator", "locked-out-pass")
+        rc2, err2 = add_user(st, cfg, "Bad:Name", "viewer", "x")
+        check(rc2 == 2, "staff-user add refuses a bad name")
+        mode = os.stat(users_file).st_mode & 0o777
+        check(mode == 0o600, f"the users file is private (mode {oct(mode)})")
+        check("$argon2id$" in open(users_file).read() and "viewer-pass-1" not in
+              open(users_file).read(), "the users file holds argon2id hashes, no passwords")
+
+        pub = Publisher(st)
+        st.start_collector(extra=extra)
+        pub.thread.start()
+        wait_until(lambda: st.http_get("/healthz")[0] == 200, 30, "the collector subscribed")
+
+        # One reading of the steady station with a bad signature: received, not accepted.
+        st.publish(f"city/v1/air/{STEADY}/up", json.dumps(
+            {"v": 1, "id": STEADY, "boot": 1, "seq": 999999, "ts": int(time.time() * 1000),
+             "m": {"pm25": 1.0}}), sig="00" * 32)
+
+        status, _, _ = st.http_get("/console/", port=st.http_port)
+        check(status == 404, f"no console on the public listener ({status})")
+        status, _, _ = st.http_get("/console/api/stations", port=st.http_port)
+        check(status == 404, "no console API on the public listener")
+        status, hdrs, body = st.http_get("/console/", port=st.staff_port)
+        check(status == 200 and b"Staff console" in body, "the console page on the staff port")
+        check("script-src 'self'" in hdrs.get("Content-Security-Policy", ""),
+              "the page has a strict Content-Security-Policy")
+
+        c = Client(st.staff_port)
+        status, doc = c.call("GET", "stations")
+        check(status == 401 and doc.get("error") == "You are not signed in.",
+              f"not signed in: 401 ({doc})")
+        status, doc = c.login("vien", "wrong")
+        check(status == 401 and doc.get("error") == "Wrong user name or password.",
+              f"wrong password: 401 with a clear message ({doc})")
+        status, doc = c.login("nobody", "wrong")
+        check(status == 401 and doc.get("error") == "Wrong user name or password.",
+              "unknown user: the same answer")
+
+        for _ in range(3):
+            c.login("khoa", "wrong")
+        status, doc = c.login("khoa", "locked-out-pass")
+        check(status == 403 and "locked after 3 wrong passwords" in doc.get("error", ""),
+              f"locked after 3 failures, even with the right password ({doc})")
+
+        op = Client(st.staff_port)
+        status, doc = op.login("operator")
+        check(status == 200 and doc.get("role") == "operator" and len(doc.get("csrf", "")) == 64,
+              "operator signs in")
+        sc = op.set_cookie or ""
+        check("HttpOnly" in sc and "SameSite=Strict" in sc and "Secure" not in sc
+              and "Path=/console/" in sc, f"session cookie flags ({sc})")
+        status, doc = op.call("POST", "station-state",
+                              {"id": STEADY, "state": "fault", "why": "x"}, csrf=False)
+        check(status == 403 and "CSRF" in doc.get("error", ""),
+              f"a change without the CSRF token is refused ({doc})")
+        status, doc = op.call("POST", "station-state",
+                              {"id": STEADY, "state": "fault", "why": "pump broken"})
+        check(status == 200, "operator sets a station in fault (with CSRF)")
+        status, doc = op.call("POST", "approve", {"id": STEADY, "day": "2026-12-01", "why": "ok"})
+        check(status == 403 and "needs the approver role" in doc.get("error", ""),
+              f"an operator cannot approve ({doc})")
+
+        def state_of(client, dev):
+            s, d = client.call("GET", "stations")
+            if s != 200:
+                return None
+            return next((x for x in d["stations"] if x["id"] == dev), None)
+        x = wait_until(lambda: (lambda s: s if s and s["state"] == "fault" else None)(
+            state_of(op, STEADY)), 10, "the fault state shows")
+        check(x["staff_by"] == "oanh" and x["staff_why"] == "pump broken" and x["since"] > 0,
+              "the state says who, why and since when")
+        pm25 = next((p for p in x["params"] if p["param"] == "pm25"), None)
+        check(pm25 is not None and pm25["limit"] == 50 and pm25["avg_h"] == 24
+              and pm25["level"] == "approaching",
+              f"PM2.5 41 against the 24 h limit 50 (QCVN 05:2023) is approaching ({pm25})")
+        op.call("POST", "station-state", {"id": STEADY, "state": "measuring", "why": "fixed"})
+
+        vi = Client(st.staff_port)
+        vi.login("viewer")
+        status, doc = vi.call("POST", "approve", {"id": STEADY, "day": "2026-12-01", "why": "ok"})
+        check(status == 403 and doc.get("error") ==
+              "Refused: this needs the approver role; vien has the viewer role.",
+              f"a viewer approving is refused ({doc})")
+        status, doc = vi.call("POST", "invalid", {"id": STEADY, "param": "pm25", "from": 0,
+                                                  "to": 1, "reason": "fault", "why": "x"})
+        check(status == 403, "a viewer cannot mark data invalid")
+
+        ap = Client(st.staff_port)
+        ap.login("approver")
+        status, doc = ap.call("POST", "approve", {"id": STEADY, "day": "2026-12-01",
+                                                  "why": "checked"})
+        check(status == 200, "the approver approves a day")
+
+        # NH4 0.5 mg/L over the 1 h limit 0.3 (QCVN 08:2023): an "exceeding" alert; ack it.
+        def exceeding():
+            s, d = ap.call("GET", "alerts?type=exceeding")
+            rows = [dict(zip(x["columns"], v)) for r in d.get("results", [])[:1]
+                    for x in r.get("series", []) for v in x["values"]] if s == 200 else []
+            return next((r for r in rows if r.get("device") == "hn-water-0001"), None)
+        alert = wait_until(exceeding, 20, "the exceeding alert of hn-water-0001")
+        check(alert["district"] == "Tây Hồ" and "nh4" in alert["label"] and alert["value"] == 0.5,
+              f"the exceeding alert names the parameter and the mean ({alert})")
+        ack = {"device": "hn-water-0001", "type": "exceeding", "time": alert["time"]}
+        status, doc = vi.call("POST", "ack", dict(ack, note="seen"))
+        check(status == 403, "a viewer cannot acknowledge")
+        status, doc = op.call("POST", "ack", ack)
+        check(status == 400 and "note" in doc.get("error", ""), f"an ack needs a note ({doc})")
+        status, doc = op.call("POST", "ack", dict(ack, note="sampling team sent"))
+        check(status == 200, "the operator acknowledges the alert with a note")
+
+        def acked():
+            s, d = ap.call("GET", "alerts?type=exceeding")
+            res = d.get("results", []) if s == 200 else []
+            rows = [dict(zip(x["columns"], v)) for r in res[1:2] for x in r.get("series", [])
+                    for v in x["values"]]
+            return next((r for r in rows if r.get("alert_time") == alert["time"]), None)
+        a = wait_until(acked, 20, "the acknowledgement in the alerts view")
+        check(a["by"] == "oanh" and a["note"] == "sampling team sent",
+              "the acknowledgement (who, note) is kept in the store")
+
+        def parking():
+            s, d = vi.call("GET", "parking?day=" + time.strftime(
+                "%Y-%m-%d", time.gmtime(time.time() + 7 * 3600)))
+            res = d.get("results", []) if s == 200 else []
+            now = [x for r in res[:1] for x in r.get("series", [])]
+            return now if now and len(res) == 3 else None
+        lots = wait_until(parking, 20, "the parking view")
+        check(lots[0]["tags"]["lot"] == "hn-park-0001" and lots[0]["values"][0][1:] == [48, 60, 12],
+              f"parking: free spaces now, capacity, occupied ({lots})")
+
+        def audit_rows():
+            return st.query("SELECT * FROM console_audit")
+        rows = wait_until(lambda: (lambda r: r if r and any(
+            x["action"] == "approve" for x in r) else None)(audit_rows()), 20,
+            "the audit points in the store")
+        fault = [r for r in rows if r["action"] == "station_state" and r["detail"] == "fault"]
+        check(len(fault) == 1 and fault[0]["user"] == "oanh" and fault[0]["role"] == "operator"
+              and fault[0]["target"] == STEADY and fault[0]["why"] == "pump broken",
+              f"audit: who, what, why of the fault ({fault})")
+        check(any(r["action"] == "lockout" and r["user"] == "khoa" for r in rows),
+              "audit: the lockout")
+        check(any(r["action"] == "login_failed" and r["user"] == "vien" for r in rows),
+              "audit: a failed sign-in")
+
+        # Expiry: the viewer's session idles past console.session_idle_ms (6 s).
+        # Each request renews a session, so no polling here: let 7 s pass, then ask once.
+        vi_last = time.monotonic()
+        vi.call("GET", "me")
+        wait_until(lambda: time.monotonic() - vi_last > 7.5, 30, "the viewer's idle time")
+        status, doc = vi.call("GET", "me")
+        check(status == 401 and doc.get("error") == "Your session has expired. Sign in again.",
+              f"an expired session is refused with a clear message ({doc})")
+
+        if BROWSER:
+            srv = run_browser(st, pub)
+        else:
+            check_completeness(st, pub)
+    finally:
+        if pub is not None:
+            pub.stop.set()
+        if srv is not None:
+            srv.shutdown()
+        if failed:
+            print(st.log("collector")[-3000:])
+        st.close()
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
