@@ -199,8 +199,9 @@ def variable_envs(st, dash, time_filter):
         elif typ == "custom":
             opts = [o.strip() for o in v["query"].split(",")]
             multi = v.get("multi") or v.get("includeAll")
-            env[name] = format_value([v["current"]["value"]] if isinstance(
-                v["current"]["value"], str) else v["current"]["value"], multi)
+            cur = v["current"]["value"]
+            cur = opts if cur in ("$__all", ["$__all"]) else [cur] if isinstance(cur, str) else cur
+            env[name] = format_value(cur, multi)
             alternatives.append((name, [format_value([o], multi) for o in opts]))
         elif typ == "query":
             check(re.fullmatch(r'SHOW TAG VALUES FROM "[^"]+" WITH KEY = "[a-z]+"', v["query"])
