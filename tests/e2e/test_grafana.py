@@ -15,8 +15,8 @@ field that does not exist with no error and no series), and no all-null column (
 beside a real one). Also: the per-kind completeness panels use the registry's default intervals
 (ct_kind_default_interval_s) and read 100 % for a water station that sent its 12 readings of an
 hour; the Prometheus targets name metrics the collector exports; and the static rules the former
-dashboards.test.mjs checked (unique uids and panel ids, provisioned datasources, grid, a time
-bound on every InfluxDB query)."""
+dashboards.test.mjs checked (unique uids and panel ids, provisioned datasources, grid without
+overlaps, a time bound on every InfluxDB query)."""
 import glob
 import json
 import os
@@ -249,6 +249,12 @@ def static_checks(dashes, provisioned):
                 if p["datasource"]["type"] == "influxdb" and not re.search(
                         r"\$timeFilter|time > now\(\) - \d+[hd]", t["query"]):
                     bad.append(f"{p['title']}: no time bound in {t['query']}")
+        grids = [(p["id"], p["gridPos"]) for p in d["panels"]]
+        for i, (ia, a) in enumerate(grids):
+            for ib, b in grids[i + 1:]:
+                if (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+                        and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]):
+                    bad.append(f"panels {ia} and {ib} overlap")
         check(not bad, f"{f}: panel ids, grid, datasources, time bounds {bad}")
 
 
