@@ -88,8 +88,13 @@ static bool parse_line(char *line, struct col_console_user *out)
     if (out->role == COL_CONSOLE_NONE) {
         return false;
     }
-    snprintf(out->name, sizeof(out->name), "%s", line);
-    snprintf(out->hash, sizeof(out->hash), "%s", c2 + 1);
+    size_t nl = strlen(line);
+    size_t hl = strlen(c2 + 1);
+    if (nl >= sizeof(out->name)) {
+        return false;
+    }
+    memcpy(out->name, line, nl + 1);
+    memcpy(out->hash, c2 + 1, hl + 1); /* hl < sizeof(out->hash): checked above */
     return true;
 }
 

@@ -145,9 +145,12 @@ static void scan_work(uv_work_t *w)
             continue;
         }
         char path[PATH_CAP + COL_TT10_NAME_MAX + 2];
-        snprintf(path, sizeof(path), "%s/%s", in->dir, de->d_name);
+        char done[PATH_CAP + COL_TT10_NAME_MAX + 16];
+        int pn = snprintf(path, sizeof(path), "%s/%s", in->dir, de->d_name);
+        int dn = snprintf(done, sizeof(done), "%s/%s", in->done, de->d_name);
         struct stat sb;
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (pn < 0 || (size_t)pn >= sizeof(path) || dn < 0 || (size_t)dn >= sizeof(done) ||
+            lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
             continue;
         }
         int64_t mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
@@ -155,9 +158,7 @@ static void scan_work(uv_work_t *w)
             continue; /* maybe still being written; the next scan looks again */
         }
         struct entry *e = &j->e[j->n++];
-        snprintf(e->name, sizeof(e->name), "%s", de->d_name);
-        char done[PATH_CAP + COL_TT10_NAME_MAX + 16];
-        snprintf(done, sizeof(done), "%s/%s", in->done, de->d_name);
+        memcpy(e->name, de->d_name, strlen(de->d_name) + 1); /* <= COL_TT10_NAME_MAX: checked */
         if (access(done, F_OK) == 0) {
             e->outcome = OUT_DUP;
             continue;
