@@ -5,8 +5,7 @@ Mosquitto, the real InfluxDB, and fleet-sim publishing signed air readings from 
 Asserts: every reading the publishers had acknowledged is stored exactly once (the count of raw
 points equals fleet-sim's acked count, and no device has a gap or an extra point; no two readings of a
 device in the collectors' journals share a timestamp, which InfluxDB would merge into one
-point); every
-collector accepted part of the load; one collector is SIGKILLed during the load and restarted
+point); every collector accepted part of the load; one collector is SIGKILLed during the load and restarted
 (same client id, persistent session, same spool) and nothing is lost; the window aggregates
 (air_agg_10s, tag `collector`) merge across collectors to the exact raw totals: sum of pm25_sum and of
 pm25_count equal the raw sum and count, in total and per window. Roles: a "layers" collector
