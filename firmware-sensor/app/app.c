@@ -15,6 +15,7 @@
 #endif
 
 #define BOOT_BLOB "boot"
+#define FW_APP_TS_BACK_MS 1000 /* a clock step back up to this is smoothed over (live_ts) */
 #define STATUS_MAX 256
 
 struct fw_app {
@@ -38,6 +39,7 @@ struct fw_app {
     bool have_last;    /* rain/parking: last queued value known */
     double last_tips;  /* rain: tips of the last queued reading */
     double last_occ;   /* parking: occupancy of the last queued reading */
+    int64_t last_ts;   /* wall-clock stamp of the last live reading, 0 before the first */
 
     /* Sending. */
     double tokens;
@@ -290,6 +292,22 @@ static bool worth_sending(struct fw_app *app, int64_t now_ms, const struct ct_re
     return true;
 }
 
+/* The stamp of a live reading: the wall clock, made strictly later than the previous live
+ * reading when the clock reads the same or at most FW_APP_TS_BACK_MS earlier. Two samples can fall
+ * in one wall-clock millisecond when a stalled loop catches up (the schedule runs on the monotonic
+ * clock), and the store keys a raw point by device and time: an equal stamp would overwrite an
+ * acknowledged reading (test_fw_app: test_app_timestamps_strictly_increase). A larger step back
+ * (the clock was set) is kept as it is. */
+static int64_t live_ts(struct fw_app *app)
+{
+    int64_t ts = fw_hal_wall_ms();
+    if (app->last_ts != 0 && ts <= app->last_ts && app->last_ts - ts <= FW_APP_TS_BACK_MS) {
+        ts = app->last_ts + 1;
+    }
+    app->last_ts = ts;
+    return ts;
+}
+
 /* Takes one sample at 'now_ms' and queues it, stamped with the wall clock, or with 'wall_ms' when
  * >= 0 (a backfilled reading, which leaves the heartbeat and event state alone). */
 static int sample_at(struct fw_app *app, int64_t now_ms, int64_t wall_ms)
@@ -338,7 +356,7 @@ static int sample_at(struct fw_app *app, int64_t now_ms, int64_t wall_ms)
     }
     r.boot = app->boot;
     r.seq = app->seq;
-    r.ts_ms = wall_ms >= 0 ? wall_ms : fw_hal_wall_ms();
+    r.ts_ms = wall_ms >= 0 ? wall_ms : live_ts(app);
     char mem[CT_PAYLOAD_MAX + 1];
     struct ct_buf b;
     ct_buf_init_fixed(&b, mem, sizeof(mem));

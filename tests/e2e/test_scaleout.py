@@ -3,8 +3,9 @@
 Mosquitto, the real InfluxDB, and fleet-sim publishing signed air readings from many devices.
 
 Asserts: every reading the publishers had acknowledged is stored exactly once (the count of raw
-points equals fleet-sim's acked count, and no device has a gap or an extra point); every
-collector accepted part of the load; one collector is SIGKILLed during the load and restarted
+points equals fleet-sim's acked count, and no device has a gap or an extra point; no two readings of a
+device in the collectors' journals share a timestamp, which InfluxDB would merge into one
+point); every collector accepted part of the load; one collector is SIGKILLed during the load and restarted
 (same client id, persistent session, same spool) and nothing is lost; the window aggregates
 (air_agg_10s, tag `collector`) merge across collectors to the exact raw totals: sum of pm25_sum and of
 pm25_count equal the raw sum and count, in total and per window. Roles: a "layers" collector
@@ -13,6 +14,7 @@ collector serves /healthz and /metrics and answers 404 for /layers/air.geojson."
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -20,7 +22,9 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
 from harness import Stack, wait_until  # noqa: E402
+from durlib import records, segments  # noqa: E402
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("CT_BINARY_DIR", "build")
 SRC = os.environ.get("CT_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(
@@ -74,6 +78,26 @@ def metrics(port):
             key, _, val = line.rpartition(" ")
             out[key] = float(val)
     return out
+
+
+def same_time_readings(st):
+    """Readings of one device with equal ts and different (boot, seq) in the collectors' journals:
+    InfluxDB keeps one point of each such pair (docs/protocol.md). Only what the spools still
+    hold is seen."""
+    by = {}
+    for name in COLLECTORS:
+        spool = os.path.join(st.dir, f"{name}-spool")
+        for seg in segments(spool) if os.path.isdir(spool) else []:
+            for _, _, data in records(seg):
+                _, _, tlen, slen, _, plen = struct.unpack_from("<IqHBBI", data, 0)
+                try:
+                    m = json.loads(data[20 + tlen + slen:20 + tlen + slen + plen])
+                except ValueError:
+                    continue
+                if isinstance(m, dict) and "ts" in m and "seq" in m:
+                    key = (m.get("id"), m["ts"])
+                    by.setdefault(key, set()).add((m.get("boot"), m["seq"], name))
+    return {k: sorted(v) for k, v in by.items() if len({(b, q) for b, q, _ in v}) > 1}
 
 
 def main():
@@ -144,6 +168,9 @@ def main():
         n = raw_count()
         check(n == acked, f"raw points in InfluxDB = readings acked by the publishers "
                           f"({n} vs {acked}), with one collector SIGKILLed and restarted")
+        clashes = same_time_readings(st)
+        check(not clashes, f"no two readings of a device share a timestamp "
+                           f"({len(clashes)}: {list(clashes.items())[:3]})")
         per_dev = st.query(f'SELECT count("pm25") AS n FROM "air" WHERE time >= {t0 - 60000}ms '
                            'GROUP BY "device"')
         counts = {r["device"]: int(r["n"]) for r in per_dev}

@@ -148,6 +148,30 @@ static void test_app_air_every_60s(void **state)
     }
 }
 
+/* Live readings of one boot have strictly increasing timestamps even when the loop samples twice
+ * within one wall-clock millisecond (a stalled loop catching up; here a fake monotonic clock that
+ * runs far ahead of the wall clock): the store keys a raw point by device and time, so an equal
+ * timestamp would overwrite an acknowledged reading (e2e_scaleout lost one that way). */
+static void test_app_timestamps_strictly_increase(void **state)
+{
+    struct fx *f = *state;
+    make_app(f, CT_KIND_AIR, "hn-air-0001", 1);
+    run_until(f, 0, 60000LL * 49); /* 50 samples in far less than 50 ms of wall time */
+    assert_int_equal(queued(f), 50);
+    struct fw_outbox_rec rec;
+    struct ct_reading r;
+    struct ct_reason why;
+    struct fw_outbox *ob = (struct fw_outbox *)fw_app_outbox(f->app);
+    int64_t prev = 0;
+    for (uint64_t i = 0; i < 50; i++) {
+        assert_int_equal(fw_outbox_next(ob, &rec), 0);
+        assert_int_equal(ct_payload_decode(rec.payload, rec.len, CT_KIND_AIR, &r, &why), 0);
+        assert_int_equal(r.seq, i);
+        assert_true(r.ts_ms > prev);
+        prev = r.ts_ms;
+    }
+}
+
 /* fw_app_backfill: past readings stamped with the given wall time, oldest first with the next
  * seq, then the live ones; only for air and water. */
 static void test_app_backfill(void **state)
@@ -308,6 +332,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_app_air_every_60s, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_time_compression, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_app_timestamps_strictly_increase, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_backfill, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_flood_faster_when_wet, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_app_rain_tips_and_heartbeat, fx_setup, fx_teardown),
