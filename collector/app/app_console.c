@@ -44,31 +44,6 @@ static void each_silent(void *arg, void (*mark)(struct col_console *c, const cha
     }
 }
 
-void app_station_info(struct col_app *app)
-{
-    struct ct_buf b;
-    int64_t now = app_now_ms();
-    size_t n = ct_registry_count(app->registry);
-
-    ct_buf_init(&b, 64u << 20);
-    for (size_t i = 0; i < n; i++) {
-        const struct ct_device *d = ct_registry_at(app->registry, i);
-        uint32_t iv = d->interval_s != 0 ? d->interval_s : ct_kind_default_interval_s(d->kind);
-        char per_hour[32];
-        snprintf(per_hour, sizeof(per_hour), "%g", 3600.0 / iv);
-        struct ct_lp_tag tags[] = {{"device", d->id},
-                                   {"district", d->district},
-                                   {"expected_per_hour", per_hour},
-                                   {"kind", ct_kind_name(d->kind)}};
-        struct ct_lp_field f = {.key = "interval_s", .type = CT_LP_INT, .i = iv};
-        ct_lp_point(&b, "station_info", tags, 4, &f, 1, now);
-    }
-    if (b.len > 0 && write_points(app, b.p, b.len) != 0) {
-        col_log(COL_LOG_WARN, "console", "station_info not written (no store client yet)");
-    }
-    ct_buf_free(&b);
-}
-
 int app_console_start(struct col_app *app)
 {
     const struct col_config *k = &app->cfg;
@@ -89,7 +64,6 @@ int app_console_start(struct col_app *app)
     char err[256];
     int rc;
 
-    app_station_info(app);
     if (k->console_users_file[0] == '\0') {
         return 0;
     }

@@ -214,9 +214,6 @@ void app_layers_close(struct col_app *app);
 /* app_console.c: creates the console and adds its routes to the staff listener (nothing when
  * console.users_file is empty); closes it (app->open_handles counts it until closed). */
 int app_console_start(struct col_app *app);
-/* Writes `station_info` (tags device, district, kind, expected_per_hour; interval_s) for every
- * registry device: Grafana's expected_per_hour per kind (at start and after a reload). */
-void app_station_info(struct col_app *app);
 void app_console_close(struct col_app *app);
 
 /* app_http.c */

@@ -189,7 +189,6 @@ void app_reload(struct col_app *app)
     }
     ct_registry_free(app->registry);
     app->registry = reg;
-    app_station_info(app);
     if (app->derive != NULL) {
         col_derive_registry(app->derive, reg);
         app_tt10_registry(app);
