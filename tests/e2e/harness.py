@@ -195,9 +195,12 @@ bind-address = "127.0.0.1:{rpc}"
                        "flush_ms": 200},
             "spool": {"dir": os.path.join(self.dir, f"{name}-spool")},
             "quarantine": {"path": os.path.join(self.dir, f"{name}-quarantine.jsonl")},
+            # The tests are machine clients that fire requests back to back from one address,
+            # faster than the public listener's default 20 per second on a fast machine; the rate
+            # limit itself is checked by e2e_reload_keys and e2e_hostile.
             "http": {"listen": "127.0.0.1", "port": 0, "port_file": port_file,
                      "staff_listen": "127.0.0.1", "staff_port": 0,
-                     "staff_port_file": staff_file},
+                     "staff_port_file": staff_file, "rate_per_client": 0},
         }
         for group, kv in (extra or {}).items():
             cfg.setdefault(group, {}).update(kv)
