@@ -26,10 +26,11 @@ run_build()
 
 echo "== build (warnings are errors)"
 run_build build
-# The long fault tests (label longfault: a 10-minute store outage) mostly wait on timers; they run
-# in the background from here, beside the other builds and passes, and are reported at the end.
+# The long fault tests (label longfault: a 10-minute store outage, two 2-minute broker and store
+# outages) mostly wait on timers; they run two at a time in the background from here, beside the
+# other builds and passes, and are reported at the end.
 echo "== long fault tests (release build), in the background: build/longfault.log"
-ctest --test-dir build --output-on-failure --timeout 1500 -L longfault >build/longfault.log 2>&1 &
+ctest --test-dir build --output-on-failure -j2 --timeout 1500 -L longfault >build/longfault.log 2>&1 &
 longfault_pid=$!
 trap 'kill "$longfault_pid" 2>/dev/null || true' EXIT
 echo "== build (ASan + UBSan)"
