@@ -1,4 +1,5 @@
-/* sim_bench.h - small helpers shared by the benchmark tools bench-pub and bench-sub. */
+/* sim_bench.h - small helpers shared by the benchmark tools (bench-pub, bench-sub,
+ * bench-pipeline) and the durability tests' publisher dur-pub (tests/e2e/tools). */
 #ifndef SIM_BENCH_H
 #define SIM_BENCH_H
 #include <stdbool.h>

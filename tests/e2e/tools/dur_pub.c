@@ -41,6 +41,7 @@
 #include "ct/topic.h"
 #include "ct/key.h"
 #include "ct_paho.h"
+#include "sim_bench.h"
 
 #define MASTER_MAX 256
 #define PAYLOAD_LIMIT 4096
@@ -103,42 +104,10 @@ struct pub {
     bool connected;
 };
 
+/* Monotonic milliseconds (the resend and deadline clock). */
 static int64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
-        return false;
-    }
-    *out = (uint64_t)v;
-    return true;
-}
-
-static bool parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !(v > 0)) {
-        return false;
-    }
-    *out = v;
-    return true;
+    return sim_bench_mono_ns() / 1000000;
 }
 
 static void usage(FILE *f)
@@ -176,7 +145,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     bool ok = true;
     int c;
 
-    o->boot = (uint64_t)(wall_ms() / 1000);
+    o->boot = (uint64_t)(sim_bench_wall_ms() / 1000);
     o->inflight = 64;
     o->timeout_s = 600;
     o->resend_s = 20;
@@ -198,32 +167,32 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->acked_file = optarg;
             break;
         case 'n':
-            ok = ok && parse_u64(optarg, &o->count);
+            ok = ok && sim_bench_parse_u64(optarg, &o->count);
             break;
         case 'd':
-            ok = ok && parse_u64(optarg, &o->devices);
+            ok = ok && sim_bench_parse_u64(optarg, &o->devices);
             break;
         case 'B':
-            ok = ok && parse_u64(optarg, &o->boot);
+            ok = ok && sim_bench_parse_u64(optarg, &o->boot);
             break;
         case 's':
-            ok = ok && parse_u64(optarg, &o->seq_start);
+            ok = ok && sim_bench_parse_u64(optarg, &o->seq_start);
             break;
         case 'w':
-            ok = ok && parse_u64(optarg, &o->inflight) && o->inflight > 0;
+            ok = ok && sim_bench_parse_u64(optarg, &o->inflight) && o->inflight > 0;
             break;
         case 't':
-            ok = ok && parse_u64(optarg, &o->timeout_s);
+            ok = ok && sim_bench_parse_u64(optarg, &o->timeout_s);
             break;
         case 'x':
-            ok = ok && parse_u64(optarg, &o->resend_s) && o->resend_s > 0;
+            ok = ok && sim_bench_parse_u64(optarg, &o->resend_s) && o->resend_s > 0;
             break;
         case 'R':
-            ok = ok && parse_double(optarg, &o->rate);
+            ok = ok && sim_bench_parse_double(optarg, &o->rate) && o->rate > 0;
             break;
         case 'T': {
             uint64_t v = 0;
-            ok = ok && parse_u64(optarg, &v) && v > 0 && v < ((uint64_t)1 << 53);
+            ok = ok && sim_bench_parse_u64(optarg, &v) && v > 0 && v < ((uint64_t)1 << 53);
             o->ts_start = (int64_t)v;
             break;
         }
@@ -244,41 +213,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-static int fill_reading(const struct ct_device *d, uint64_t boot, uint64_t seq, int64_t ts,
-                        struct ct_reading *r)
-{
-    double wave = (double)(seq % 200) / 10.0;
-    int rc = 0;
-
-    memset(r, 0, sizeof(*r));
-    r->kind = d->kind;
-    snprintf(r->id, sizeof(r->id), "%s", d->id);
-    r->boot = boot;
-    r->seq = seq;
-    r->ts_ms = ts;
-    if (d->kind == CT_KIND_AIR) {
-        rc |= ct_reading_set_num(r, "pm25", 20.0 + wave);
-        rc |= ct_reading_set_num(r, "pm10", 35.0 + wave);
-        rc |= ct_reading_set_num(r, "t", 29.4);
-        rc |= ct_reading_set_num(r, "rh", 78);
-    } else if (d->kind == CT_KIND_WATER) {
-        rc |= ct_reading_set_num(r, "ph", 7.2);
-        rc |= ct_reading_set_num(r, "do", 6.5);
-        rc |= ct_reading_set_num(r, "turb", 12.0 + wave);
-        rc |= ct_reading_set_num(r, "t", 27.1);
-    } else {
-        return CT_E_INVAL;
-    }
-    return rc == 0 ? 0 : CT_E_FULL;
-}
-
 /* Encodes and signs reading i (ts = now, strictly increasing per device). */
 static int build(struct pub *p, uint64_t i, struct msg *m)
 {
     struct dev *dv = &p->devs[i % p->ndevs];
     struct ct_reading r;
     struct ct_buf b;
-    int64_t ts = p->o.ts_start > 0 ? p->o.ts_start + (int64_t)i : wall_ms();
+    int64_t ts = p->o.ts_start > 0 ? p->o.ts_start + (int64_t)i : sim_bench_wall_ms();
     int rc;
 
     if (ts <= dv->last_ts) {
@@ -289,7 +230,7 @@ static int build(struct pub *p, uint64_t i, struct msg *m)
     m->dev = i % p->ndevs;
     m->seq = p->o.seq_start + i / p->ndevs;
     m->ts = ts;
-    rc = fill_reading(dv->d, p->o.boot, m->seq, ts, &r);
+    rc = sim_bench_fill_reading(dv->d, p->o.boot, m->seq, ts, &r);
     if (rc != 0) {
         return rc;
     }
