@@ -184,12 +184,13 @@ static int decode_m(const cJSON *m, const struct ct_scan_result *scan, struct ct
     return 0;
 }
 
-static int decode_tree(const cJSON *root, const struct ct_scan_result *scan, struct ct_reading *out,
-                       struct ct_reason *why)
+/* Sorts the members of the object 'root' into seen[] by their index in names[] (n of them).
+ * Refuses a non-object and an unknown member (named, control characters shown as '?') with
+ * "<unknown_what> (members are case-sensitive)". Returns 0 or a negative CT_E_* with 'why' set. */
+static int sort_members(const cJSON *root, const char *const *names, int n, const cJSON **seen,
+                        const char *unknown_what, struct ct_reason *why)
 {
-    const cJSON *seen[TM__COUNT] = {NULL};
     char got[48];
-    int rc;
 
     if (!cJSON_IsObject(root)) {
         describe(root, got, sizeof(got));
@@ -197,8 +198,8 @@ static int decode_tree(const cJSON *root, const struct ct_scan_result *scan, str
     }
     for (const cJSON *c = root->child; c != NULL; c = c->next) {
         int which = -1;
-        for (int i = 0; i < TM__COUNT; i++) {
-            if (strcmp(c->string, top_names[i]) == 0) {
+        for (int i = 0; i < n; i++) {
+            if (strcmp(c->string, names[i]) == 0) {
                 which = i;
             }
         }
@@ -210,10 +211,24 @@ static int decode_tree(const cJSON *root, const struct ct_scan_result *scan, str
                     *p = '?';
                 }
             }
-            return ct_payload_fail(why, CT_REJ_SCHEMA, name,
-                                   "unknown member (members are case-sensitive)");
+            return ct_payload_fail(why, CT_REJ_SCHEMA, name, "%s (members are case-sensitive)",
+                                   unknown_what);
         }
         seen[which] = c;
+    }
+    return 0;
+}
+
+static int decode_tree(const cJSON *root, const struct ct_scan_result *scan, struct ct_reading *out,
+                       struct ct_reason *why)
+{
+    const cJSON *seen[TM__COUNT] = {NULL};
+    char got[48];
+    int rc;
+
+    rc = sort_members(root, top_names, TM__COUNT, seen, "unknown member", why);
+    if (rc != 0) {
+        return rc;
     }
     for (int i = 0; i <= TM_M; i++) {
         if (seen[i] == NULL) {
@@ -352,29 +367,9 @@ static int decode_status_tree(const cJSON *root, const struct ct_scan_result *sc
     char got[48];
     int64_t v = 0;
 
-    if (!cJSON_IsObject(root)) {
-        describe(root, got, sizeof(got));
-        return ct_payload_fail(why, CT_REJ_SCHEMA, "", "expected a JSON object, got %s", got);
-    }
-    for (const cJSON *c = root->child; c != NULL; c = c->next) {
-        int which = -1;
-        for (int i = 0; i < SM__COUNT; i++) {
-            if (strcmp(c->string, status_names[i]) == 0) {
-                which = i;
-            }
-        }
-        if (which < 0) {
-            char name[PATH_CAP];
-            snprintf(name, sizeof(name), "%s", c->string);
-            for (char *p = name; *p != '\0'; p++) {
-                if ((unsigned char)*p < 0x20) {
-                    *p = '?';
-                }
-            }
-            return ct_payload_fail(why, CT_REJ_SCHEMA, name,
-                                   "unknown status member (members are case-sensitive)");
-        }
-        seen[which] = c;
+    int rc = sort_members(root, status_names, SM__COUNT, seen, "unknown status member", why);
+    if (rc != 0) {
+        return rc;
     }
     for (int i = 0; i < SM_FW; i++) {
         if (seen[i] == NULL) {
@@ -382,7 +377,7 @@ static int decode_status_tree(const cJSON *root, const struct ct_scan_result *sc
                                    "required member is missing");
         }
     }
-    int rc = want_int(seen[SM_V], scan, "v", &v, why);
+    rc = want_int(seen[SM_V], scan, "v", &v, why);
     if (rc == 0 && v != 1) {
         rc = ct_payload_fail(why, CT_REJ_SCHEMA, "v", "expected schema version 1, got %lld",
                              (long long)v);

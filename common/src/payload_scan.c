@@ -343,6 +343,28 @@ static void child_path(char out[PATH_CAP], const char *path, const char *key)
     ct_strlcat(out, key, PATH_CAP);
 }
 
+/* After a member or an element: skips blanks, then consumes ',' (returns 0: another follows) or
+ * 'close' (returns 1: the container ends); anything else, or the end of the payload inside
+ * 'in_what' ("an object", "an array"), is refused with the byte offset (negative CT_E_*). */
+static int next_or_close(struct scan *s, const char *path, char close, const char *in_what)
+{
+    skip_ws(s);
+    if (s->p >= s->end) {
+        return ct_payload_fail(s->why, CT_REJ_JSON, path, "unexpected end of payload in %s",
+                               in_what);
+    }
+    if (*s->p == close) {
+        s->p++;
+        return 1;
+    }
+    if (*s->p != ',') {
+        return ct_payload_fail(s->why, CT_REJ_JSON, path, "expected ',' or '%c' at byte %zu", close,
+                               offset(s));
+    }
+    s->p++;
+    return 0;
+}
+
 static int scan_object(struct scan *s, int depth, const char *path, enum ct_scan_role role)
 {
     char key[PATH_CAP];
@@ -381,20 +403,10 @@ static int scan_object(struct scan *s, int depth, const char *path, enum ct_scan
         if (rc != 0) {
             return rc;
         }
-        skip_ws(s);
-        if (s->p >= s->end) {
-            return ct_payload_fail(s->why, CT_REJ_JSON, cpath,
-                                   "unexpected end of payload in an object");
+        rc = next_or_close(s, cpath, '}', "an object");
+        if (rc != 0) {
+            return rc > 0 ? 0 : rc;
         }
-        if (*s->p == '}') {
-            s->p++;
-            return 0;
-        }
-        if (*s->p != ',') {
-            return ct_payload_fail(s->why, CT_REJ_JSON, cpath, "expected ',' or '}' at byte %zu",
-                                   offset(s));
-        }
-        s->p++;
         skip_ws(s);
     }
 }
@@ -412,20 +424,10 @@ static int scan_array(struct scan *s, int depth, const char *path)
         if (rc != 0) {
             return rc;
         }
-        skip_ws(s);
-        if (s->p >= s->end) {
-            return ct_payload_fail(s->why, CT_REJ_JSON, path,
-                                   "unexpected end of payload in an array");
+        rc = next_or_close(s, path, ']', "an array");
+        if (rc != 0) {
+            return rc > 0 ? 0 : rc;
         }
-        if (*s->p == ']') {
-            s->p++;
-            return 0;
-        }
-        if (*s->p != ',') {
-            return ct_payload_fail(s->why, CT_REJ_JSON, path, "expected ',' or ']' at byte %zu",
-                                   offset(s));
-        }
-        s->p++;
     }
 }
 
