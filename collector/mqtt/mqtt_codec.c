@@ -649,6 +649,26 @@ int col_mqtt_dec_suback(const uint8_t *body, size_t len, uint16_t *packet_id, co
     return 0;
 }
 
+/* The end of a PUBACK or DISCONNECT: an optional reason code, then optional properties (read
+ * and skipped), then nothing; 'trailing' is the message for bytes beyond them. */
+static int rd_reason_end(struct rd *r, uint8_t *reason, const char *trailing, const char **why)
+{
+    if (r->at < r->len) {
+        rd_u8(r, reason);
+    }
+    if (r->at < r->len) {
+        struct rd pr;
+        int rc = rd_props(r, &pr, why);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (r->at != r->len) {
+        FAIL(trailing);
+    }
+    return 0;
+}
+
 int col_mqtt_dec_puback(const uint8_t *body, size_t len, uint16_t *packet_id, uint8_t *reason,
                         const char **why)
 {
@@ -657,40 +677,14 @@ int col_mqtt_dec_puback(const uint8_t *body, size_t len, uint16_t *packet_id, ui
     if (!rd_u16(&r, packet_id)) {
         FAIL("PUBACK truncated");
     }
-    if (r.at < r.len) {
-        rd_u8(&r, reason);
-    }
-    if (r.at < r.len) {
-        struct rd pr;
-        int rc = rd_props(&r, &pr, why);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    if (r.at != r.len) {
-        FAIL("PUBACK has trailing bytes");
-    }
-    return 0;
+    return rd_reason_end(&r, reason, "PUBACK has trailing bytes", why);
 }
 
 int col_mqtt_dec_disconnect(const uint8_t *body, size_t len, uint8_t *reason, const char **why)
 {
     struct rd r = {body, len, 0};
     *reason = 0;
-    if (r.at < r.len) {
-        rd_u8(&r, reason);
-    }
-    if (r.at < r.len) {
-        struct rd pr;
-        int rc = rd_props(&r, &pr, why);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    if (r.at != r.len) {
-        FAIL("DISCONNECT has trailing bytes");
-    }
-    return 0;
+    return rd_reason_end(&r, reason, "DISCONNECT has trailing bytes", why);
 }
 
 const char *col_mqtt_reason_name(uint8_t code)
