@@ -388,6 +388,18 @@ def check_aqi(st, day, op):
     check(after["aqi_raw"] == before["aqi_raw"] and after["aqi_validated"] < after["aqi_raw"],
           f"the hourly VN_AQI from validated data drops ({before} -> {after})")
 
+    # The public map: the newest reading is a spike marked invalid; its PM2.5 is withheld (and
+    # an hourly VN_AQI over it, test_layers_withheld) and the feature says so.
+    def public_props():
+        s, _, body = st.http_get("/layers/air.geojson")
+        f = next((f for f in json.loads(body)["features"] if f.get("id") == STEADY),
+                 None) if s == 200 else None
+        p = f["properties"] if f else {}
+        return p if "pm25" in p.get("withheld", []) else None
+    p = wait_until(public_props, 30, "the public map withholding the invalid PM2.5")
+    check("pm25" not in p and "aqi_vn" not in p,
+          f"the public map withholds the PM2.5 staff marked invalid and says so ({p})")
+
 
 def run_browser(st, pub):
     """The Chromium test (tests/e2e/map/console.test.mjs); returns the control server."""
@@ -438,7 +450,7 @@ def main():
         users_file = os.path.join(st.dir, "staff-users")
         extra = {"console": {"users_file": users_file, "session_idle_ms": "6s",
                              "max_failures": 3, "lockout_ms": "10m"},
-                 "liveness": {"stale_intervals": 2}}
+                 "liveness": {"stale_intervals": 2}, "layers": {"refresh_ms": "1s"}}
         # The config first (not started), to add the accounts with the CLI.
         cfg = st.start_collector(extra=extra, wait_http=False)
         st.stop("collector")
