@@ -4,7 +4,7 @@
  * readings: each becomes a spool record of the internal topic APP_CONSOLE_TOPIC (the intake makes
  * it durable), and the flow hands the record's line protocol to the sink under the record's seq,
  * so the journal keeps it until the store has it and a restart replays it (test_console.py:
- * check_audit_outage). Its "exceeding" alerts are published like collector/derive's. */
+ * check_outage_restart). Its "exceeding" alerts are published like collector/derive's. */
 #include <stdio.h>
 #include <string.h>
 

@@ -71,7 +71,8 @@ struct col_console_param {
     int64_t level_since_ms;
     /* An "exceeding" alert was raised and the exceedance has not been seen to end (a mean at
      * or under the limit); kept across a restart (col_console_alerts_text/_restore), so that a
-     * restart never raises the same ongoing exceedance again. */
+     * restart never raises the same ongoing exceedance again (test_console_exceed_once,
+     * e2e_console). */
     bool alerted;
     int64_t alerted_ms;
 };

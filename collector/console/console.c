@@ -773,7 +773,8 @@ static void on_exceed(void *arg, const struct col_console_station *st,
         c->hooks.write_points(c->hooks.arg, b.p, b.len);
     }
     /* On the alert topic like collector/derive's alerts, and like them never for a private
-     * station (test_console.py: check_exceeding_mqtt). */
+     * station (test_console.py: "the exceeding alert on the MQTT alert topic", "the private
+     * station's exceeding alert is in the store, never on MQTT"). */
     if (c->hooks.publish != NULL && st->dev->is_public) {
         char topic[256];
         char label_en[96];
