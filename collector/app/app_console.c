@@ -1,22 +1,62 @@
 /* app_console.c - the staff console (collector/console) wired to the app: created with the
- * staff listener when console.users_file is set, fed the registry, readings and node statuses,
- * its audit and decision points written through the one path to the sink (app_enqueue). */
+ * staff listener when console.users_file is set, fed the registry, readings and node statuses.
+ * Its points (audit, decisions, acknowledgements, "exceeding" alerts) are journalled like
+ * readings: each becomes a spool record of the internal topic APP_CONSOLE_TOPIC (the intake makes
+ * it durable), and the flow hands the record's line protocol to the sink under the record's seq,
+ * so the journal keeps it until the store has it and a restart replays it (test_console.py:
+ * check_outage_restart). Its "exceeding" alerts are published like collector/derive's. */
 #include <stdio.h>
+#include <string.h>
 
 #include "app_int.h"
 #include "col_obs.h"
 #include "ct/err.h"
 #include "ct/lp.h"
 
+/* A topic no MQTT message can carry into the journal: the collector's subscriptions are
+ * wildcard filters, which never match a topic beginning with '$' (MQTT 5.0, 4.7.2). */
+#define APP_CONSOLE_TOPIC "$citytel/console"
+
+bool app_console_record(const struct col_msg *m)
+{
+    return m->topic_len == sizeof(APP_CONSOLE_TOPIC) - 1 &&
+           memcmp(col_msg_topic(m), APP_CONSOLE_TOPIC, m->topic_len) == 0;
+}
+
+/* Journals the points: records of whole lines, each at most COL_MSG_PAYLOAD_MAX bytes. */
 static int write_points(void *arg, const char *lp, size_t len)
 {
     struct col_app *app = arg;
+    int rc = 0;
 
-    if (app->sink == NULL) {
+    if (app->intake == NULL || atomic_load(&app->closing)) {
         return CT_E_STATE;
     }
-    /* Not from any journal record: a mark just past the processed ones holds nothing back. */
-    return app_enqueue(app, lp, len, app_processed_through(app) + 1);
+    while (rc == 0 && len > 0) {
+        size_t n = len;
+        if (n > COL_MSG_PAYLOAD_MAX) {
+            for (n = COL_MSG_PAYLOAD_MAX; n > 0 && lp[n - 1] != '\n'; n--) {
+            }
+            if (n == 0) {
+                return CT_E_TOOBIG; /* one line longer than a record */
+            }
+        }
+        rc = col_intake_add(app->intake, APP_CONSOLE_TOPIC, sizeof(APP_CONSOLE_TOPIC) - 1, NULL, 0,
+                            lp, n, app_now_ms(), 0);
+        lp += n;
+        len -= n;
+    }
+    return rc;
+}
+
+static void publish(void *arg, const char *topic, const char *payload, size_t len)
+{
+    struct col_app *app = arg;
+
+    col_log(COL_LOG_WARN, "alert", "%s %.*s", topic, (int)(len < 300 ? len : 300), payload);
+    if (app->mqtt != NULL && col_mqtt_publish(app->mqtt, topic, payload, len, 1, false) != 0) {
+        app->alerts_unsent++;
+    }
 }
 
 struct silent_walk {
@@ -59,7 +99,8 @@ int app_console_start(struct col_app *app)
                                  .instance = k->collector_instance,
                                  .stale_intervals = (uint32_t)k->liveness_stale_intervals};
     struct col_console_hooks hooks = {
-        .write_points = write_points, .each_silent = each_silent, .arg = app};
+        .write_points = write_points, .each_silent = each_silent, .publish = publish, .arg = app};
+    char state_file[4096];
     struct col_store *store = NULL;
     char err[256];
     int rc;
@@ -67,6 +108,8 @@ int app_console_start(struct col_app *app)
     if (k->console_users_file[0] == '\0') {
         return 0;
     }
+    snprintf(state_file, sizeof(state_file), "%s/console-alerts", k->spool_dir);
+    cc.state_file = state_file;
     rc = app_store(app, &store);
     rc = rc ? rc
             : col_console_create(app->loop, &cc, &hooks, store, &app->console, err, sizeof(err));

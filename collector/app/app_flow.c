@@ -309,6 +309,12 @@ static bool process(struct col_app *app, struct col_msg *m)
         app_verdict_set(app, m->seq, false);
         goto out_done;
     }
+    if (app_console_record(m)) {
+        app_verdict_set(app, m->seq, true);
+        ct_buf_reset(&app->lp);
+        ct_buf_add(&app->lp, col_msg_payload(m), m->payload_len);
+        goto out_send;
+    }
     if (reject_cut(m, &v)) {
         app->rejected_cut[v.reject]++;
     } else {
@@ -361,6 +367,7 @@ static bool process(struct col_app *app, struct col_msg *m)
         app_tt10_add(app, v.dev, &v.reading, qc.text);
     }
     col_console_reading(app->console, &v.reading, m->recv_ms);
+out_send:
     rc = app_flush_overflow(app) ? col_sink_enqueue(app->sink, app->lp.p, app->lp.len, m->seq)
                                  : CT_E_FULL;
     if (rc == CT_E_FULL) {

@@ -215,6 +215,9 @@ void app_layers_close(struct col_app *app);
  * console.users_file is empty); closes it (app->open_handles counts it until closed). */
 int app_console_start(struct col_app *app);
 void app_console_close(struct col_app *app);
+/* True for a journal record of the console's points (app_console.c): the flow sends its payload
+ * to the sink as it is. */
+bool app_console_record(const struct col_msg *m);
 
 /* app_http.c */
 int app_http_start(struct col_app *app);

@@ -156,6 +156,9 @@ void app_reload(struct col_app *app)
     const struct col_cfg_key *done[COL_CONFIG_MAX_KEYS];
     size_t ndone = 0;
 
+    if (app->console != NULL) {
+        col_console_users_reload(app->console); /* its own file: logs a refusal itself */
+    }
     if (col_config_reload(&app->cfg, app->opts.config_path, &next, &diff, err, sizeof(err)) != 0) {
         col_log(COL_LOG_ERROR, "config", "reload refused, the running config stays: %s", err);
         return;

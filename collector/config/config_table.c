@@ -208,8 +208,8 @@ static const struct col_cfg_key keys[] = {
 
     S("console.users_file", console_users_file, "", false,
       "The staff console's accounts (name:role:argon2id hash a line; `collector staff-user add "
-      "NAME ROLE` writes it); the console is served on the staff listener only. Empty: no "
-      "console."),
+      "NAME ROLE` writes it; read again at SIGHUP); the console is served on the staff "
+      "listener only. Empty: no console."),
     MS("console.session_idle_ms", console_session_idle_ms, "30m", 1000, DAY_MS, false,
        "A console session unused this long ends (sign in again)."),
     MS("console.session_max_ms", console_session_max_ms, "12h", 1000, 7 * DAY_MS, false,

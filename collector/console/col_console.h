@@ -37,6 +37,8 @@ struct col_console_cfg {
     const char *instance;     /* the collector's name, a tag of the audit points; copied */
     uint32_t stale_intervals; /* liveness.stale_intervals: a gap this many intervals long is a
                                  disconnect in the completeness report */
+    const char *state_file;   /* copied; the ongoing "exceeding" alerts, kept across restarts
+                                 (written atomically on the thread pool); NULL or "": not kept */
 };
 
 struct col_console_hooks {
@@ -47,6 +49,10 @@ struct col_console_hooks {
      * NULL (then no station is silent). */
     void (*each_silent)(void *arg, void (*mark)(struct col_console *c, const char *id),
                         struct col_console *c);
+    /* Publishes an "exceeding" alert of a public station on the alert topic (topic and payload
+     * from col_derive_alert_format, borrowed for the call), like collector/derive's alerts; a
+     * station with `"public": false` raises its alert in the store only. May be NULL. */
+    void (*publish)(void *arg, const char *topic, const char *payload, size_t len);
     void *arg;
 };
 
@@ -60,6 +66,13 @@ int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
 int col_console_routes(struct col_console *c, struct col_http *staff);
 /* The registry (borrowed: must stay valid until the next call or col_console_close). */
 int col_console_registry(struct col_console *c, const struct ct_registry *reg);
+/* SIGHUP: re-reads the users file. A file that is missing, unreadable or fails to parse keeps
+ * the running accounts (logged with the file, the line and the reason; returns its CT_E_*).
+ * Otherwise the new accounts apply at once: a removed account's sessions end (its next request
+ * gets 401), a changed password ends the account's sessions, a changed role applies to the
+ * sessions' next request; a kept account keeps its lockout unless its password changed.
+ * Proved by tests/e2e/test_console.py (check_users_reload). Returns 0. */
+int col_console_users_reload(struct col_console *c);
 /* An accepted reading and a node's applied status (both borrowed for the call). */
 void col_console_reading(struct col_console *c, const struct ct_reading *r, int64_t now_ms);
 void col_console_status(struct col_console *c, const char *id, bool online, int64_t now_ms);

@@ -125,6 +125,9 @@ enum col_console_sess col_console_session_get(struct col_console_sessions *s, co
 void col_console_session_end(struct col_console_sessions *s, const char *token);
 /* Ends every session of 'user' (after a password or role change). */
 void col_console_session_end_user(struct col_console_sessions *s, const char *user);
+/* Gives every session of 'user' the role 'role' (its next request is judged with it). */
+void col_console_session_set_role(struct col_console_sessions *s, const char *user,
+                                  enum col_console_role role);
 /* True when 'header' (the X-CSRF-Token value, may be NULL) equals the session's CSRF token
  * (constant time). */
 bool col_console_csrf_ok(const struct col_console_session *sess, const char *header);

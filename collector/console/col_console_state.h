@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ct/buf.h"
 #include "ct/payload.h"
 #include "ct/registry.h"
 
@@ -68,6 +69,12 @@ struct col_console_param {
     double last;                     /* the last value */
     enum col_console_level level;
     int64_t level_since_ms;
+    /* An "exceeding" alert was raised and the exceedance has not been seen to end (a mean at
+     * or under the limit); kept across a restart (col_console_alerts_text/_restore), so that a
+     * restart never raises the same ongoing exceedance again (test_console_exceed_once,
+     * e2e_console). */
+    bool alerted;
+    int64_t alerted_ms;
 };
 
 struct col_console_station {
@@ -93,6 +100,7 @@ struct col_console_states {
     void (*on_exceed)(void *arg, const struct col_console_station *st,
                       const struct col_console_param *p, double mean, int64_t now_ms);
     void *exceed_arg;
+    bool alerts_changed; /* set by the tick when a parameter's 'alerted' changed */
 };
 
 /* Builds the table from the registry (borrowed: must outlive the table, so rebuild after a
@@ -123,6 +131,14 @@ void col_console_states_mark_silent(struct col_console_states *s, const char *id
 void col_console_states_tick(struct col_console_states *s, int64_t now_ms);
 /* Mean over the parameter's averaging time at now_ms; false when no value falls in it. */
 bool col_console_param_mean(const struct col_console_param *p, int64_t now_ms, double *mean);
+
+/* The parameters with an ongoing alert, one "device param avg_h alerted_ms" line each,
+ * appended to 'out'. Returns 0 or CT_E_NOMEM. */
+int col_console_alerts_text(const struct col_console_states *s, struct ct_buf *out);
+/* Marks the parameters named in 'text' (col_console_alerts_text's lines; borrowed) as alerted;
+ * lines naming no station or parameter of the table, or malformed, are skipped. Returns the
+ * number of parameters marked. */
+size_t col_console_alerts_restore(struct col_console_states *s, const char *text, size_t len);
 
 const char *col_console_st_name(enum col_console_st st);
 /* "calibrating" -> CALIBRATING; false for an unknown name. */

@@ -2,15 +2,20 @@
  * JSON API and the audit log. Contract: col_console.h. Tests: tests/unit/console (logic),
  * tests/e2e/test_console.py (the real collector in headless Chromium). */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "col_console.h"
 #include "col_console_auth.h"
 #include "col_console_state.h"
+#include "col_derive.h"
 #include "col_obs.h"
 #include "console_int.h"
 #include "ct/buf.h"
@@ -33,6 +38,14 @@ struct login_job {
     bool ok;
 };
 
+struct save_job {
+    uv_work_t work;
+    struct col_console *c;
+    char *path; /* borrowed from c */
+    struct ct_buf text;
+    int err; /* errno of a failed write, 0 */
+};
+
 struct col_console {
     uv_loop_t *loop;
     uv_timer_t tick;
@@ -50,6 +63,11 @@ struct col_console {
     int jobs; /* login jobs running */
     int64_t last_audit_ms;
     uint32_t stale_intervals;
+    char *state_file; /* NULL: the ongoing alerts are not kept across restarts */
+    char *restore;    /* the state file read at creation, applied with the first registry */
+    size_t restore_len;
+    bool saving;     /* a state file write is running on the thread pool */
+    bool save_again; /* and the alerts changed since it began */
     bool closing;
     bool timer_closed;
     void (*closed_cb)(void *arg);
@@ -221,6 +239,135 @@ static void session_json(struct ct_buf *b, const struct col_console_session *s)
     ct_buf_adds(b, "}\n");
 }
 
+/* ---- closing ---- */
+
+/* Frees 'c' and calls its closed_cb once it is closing, its timer is closed and no job runs. */
+static void maybe_closed(struct col_console *c)
+{
+    if (c->closing && c->jobs == 0 && c->timer_closed) {
+        void (*cb)(void *) = c->closed_cb;
+        void *arg = c->closed_arg;
+        col_console_free_now(c);
+        if (cb != NULL) {
+            cb(arg);
+        }
+    }
+}
+
+/* ---- the ongoing alerts' state file ---- */
+
+/* Thread pool: writes the text to path.tmp, fsyncs it and renames it over path, so a crash
+ * leaves the old file or the new one, never a torn one. */
+static void save_work(uv_work_t *w)
+{
+    struct save_job *j = container_of(w, struct save_job, work);
+    char tmp[4096];
+    int fd;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        j->err = errno;
+        return;
+    }
+    if ((j->text.len > 0 && write(fd, j->text.p, j->text.len) != (ssize_t)j->text.len) ||
+        fsync(fd) != 0) {
+        j->err = errno != 0 ? errno : EIO;
+    }
+    if (close(fd) != 0 && j->err == 0) {
+        j->err = errno;
+    }
+    if (j->err == 0 && rename(tmp, j->path) != 0) {
+        j->err = errno;
+    }
+}
+
+static void save_state(struct col_console *c);
+
+static void save_done(uv_work_t *w, int status)
+{
+    struct save_job *j = container_of(w, struct save_job, work);
+    struct col_console *c = j->c;
+
+    c->jobs--;
+    c->saving = false;
+    if (status == 0 && j->err != 0) {
+        col_log(COL_LOG_ERROR, "console",
+                "cannot write %s: %s (ongoing alerts may be raised again "
+                "after a restart)",
+                j->path, strerror(j->err));
+    }
+    ct_buf_free(&j->text);
+    free(j);
+    if (c->save_again) {
+        save_state(c);
+    }
+    maybe_closed(c);
+}
+
+/* Writes the ongoing alerts to the state file (one write at a time; a change during a write
+ * starts another when it ends). */
+static void save_state(struct col_console *c)
+{
+    struct save_job *j;
+
+    if (c->state_file == NULL) {
+        return;
+    }
+    if (c->saving) {
+        c->save_again = true;
+        return;
+    }
+    c->save_again = false;
+    j = calloc(1, sizeof(*j));
+    if (j == NULL) {
+        return;
+    }
+    j->c = c;
+    j->path = c->state_file;
+    ct_buf_init(&j->text, 16u << 20);
+    if (col_console_alerts_text(&c->states, &j->text) != 0 ||
+        uv_queue_work(c->loop, &j->work, save_work, save_done) != 0) {
+        col_log(COL_LOG_ERROR, "console", "cannot save the ongoing alerts to %s", c->state_file);
+        ct_buf_free(&j->text);
+        free(j);
+        return;
+    }
+    c->saving = true;
+    c->jobs++;
+}
+
+/* Reads the state file at creation (a missing file: no ongoing alert). */
+static int load_state(struct col_console *c, char *err, size_t errcap)
+{
+    FILE *f = fopen(c->state_file, "rb");
+    size_t cap = 1u << 20;
+    size_t n = 0;
+
+    if (f == NULL) {
+        if (errno == ENOENT) {
+            return 0;
+        }
+        snprintf(err, errcap, "%s: %s", c->state_file, strerror(errno));
+        return CT_E_IO;
+    }
+    c->restore = malloc(cap);
+    while (c->restore != NULL &&
+           (n = fread(c->restore + c->restore_len, 1, cap - c->restore_len, f)) > 0) {
+        c->restore_len += n;
+        if (c->restore_len == cap) {
+            char *more = realloc(c->restore, cap * 2);
+            if (more == NULL) {
+                free(c->restore);
+            }
+            c->restore = more;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    return c->restore != NULL ? 0 : CT_E_NOMEM;
+}
+
 /* ---- sign-in ---- */
 
 static void login_work(uv_work_t *w)
@@ -254,6 +401,10 @@ static void login_done(uv_work_t *w, int status)
         reply_error(j->req, 503, "The console is shutting down.");
         goto out_free;
     }
+    /* A SIGHUP may have changed or removed the account while its password was checked. */
+    if (u != NULL && strcmp(u->hash, j->hash) != 0) {
+        u = NULL;
+    }
     if (!j->ok || u == NULL) {
         if (u != NULL && col_console_failed(u, now, c->max_failures, c->lockout_ms)) {
             snprintf(why, sizeof(why), "%u wrong passwords in a row", c->max_failures);
@@ -280,14 +431,7 @@ static void login_done(uv_work_t *w, int status)
 out_free:
     sodium_memzero(j, sizeof(*j));
     free(j);
-    if (c->closing && c->jobs == 0 && c->timer_closed) {
-        void (*cb)(void *) = c->closed_cb;
-        void *arg = c->closed_arg;
-        col_console_free_now(c);
-        if (cb != NULL) {
-            cb(arg);
-        }
-    }
+    maybe_closed(c);
 }
 
 /* Parses the request body as a JSON object; answers 400 and returns NULL when it is not. */
@@ -485,6 +629,10 @@ static void on_tick(uv_timer_t *t)
         c->hooks.each_silent(c->hooks.arg, mark_silent, c);
     }
     col_console_states_tick(&c->states, col_console_now_ms());
+    if (c->states.alerts_changed) {
+        c->states.alerts_changed = false;
+        save_state(c);
+    }
 }
 
 int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
@@ -522,6 +670,13 @@ int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
         rc = CT_E_NOMEM;
         goto out_free;
     }
+    if (cfg->state_file != NULL && cfg->state_file[0] != '\0') {
+        c->state_file = strdup(cfg->state_file);
+        rc = c->state_file != NULL ? load_state(c, err, errcap) : CT_E_NOMEM;
+        if (rc != 0) {
+            goto out_free;
+        }
+    }
     rc = col_console_limits_parse(cfg->limits, &c->limits, err, errcap);
     if (rc != 0) {
         goto out_free;
@@ -551,6 +706,52 @@ out_free:
     return rc;
 }
 
+int col_console_users_reload(struct col_console *c)
+{
+    struct col_console_users fresh = {0};
+    size_t removed = 0, changed = 0;
+    struct stat sb;
+    char err[300];
+    int rc;
+
+    if (stat(c->users_file, &sb) != 0) {
+        col_log(COL_LOG_ERROR, "console", "users file %s: %s; the running accounts stay",
+                c->users_file, strerror(errno));
+        return CT_E_IO;
+    }
+    rc = col_console_users_load(c->users_file, &fresh, err, sizeof(err));
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "console", "users file %s refused (%s); the running accounts stay",
+                c->users_file, rc == CT_E_NOMEM ? "out of memory" : err);
+        return rc;
+    }
+    for (size_t i = 0; i < c->users.n; i++) {
+        const struct col_console_user *old = &c->users.v[i];
+        struct col_console_user *nu = col_console_user_find(&fresh, old->name);
+        if (nu == NULL) {
+            col_console_session_end_user(&c->sessions, old->name);
+            removed++;
+        } else if (strcmp(nu->hash, old->hash) != 0) {
+            col_console_session_end_user(&c->sessions, old->name);
+            changed++;
+        } else {
+            nu->failures = old->failures;
+            nu->locked_until_ms = old->locked_until_ms;
+            if (nu->role != old->role) {
+                col_console_session_set_role(&c->sessions, old->name, nu->role);
+                changed++;
+            }
+        }
+    }
+    size_t added = fresh.n + removed - c->users.n;
+    col_console_users_free(&c->users);
+    c->users = fresh;
+    col_log(COL_LOG_INFO, "console",
+            "users file %s reloaded: %zu accounts (%zu added, %zu removed, %zu changed)",
+            c->users_file, c->users.n, added, removed, changed);
+    return 0;
+}
+
 /* A parameter started exceeding its limit: an `alert` point of type "exceeding", in the shape
  * of collector/derive's alerts (docs/derived.md), so the alerts view and Grafana list it. */
 static void on_exceed(void *arg, const struct col_console_station *st,
@@ -571,6 +772,22 @@ static void on_exceed(void *arg, const struct col_console_station *st,
     if (ct_lp_point(&b, "alert", tags, 3, fields, 3, now_ms) == 0) {
         c->hooks.write_points(c->hooks.arg, b.p, b.len);
     }
+    /* On the alert topic like collector/derive's alerts, and like them never for a private
+     * station (test_console.py: "the exceeding alert on the MQTT alert topic", "the private
+     * station's exceeding alert is in the store, never on MQTT"). */
+    if (c->hooks.publish != NULL && st->dev->is_public) {
+        char topic[256];
+        char label_en[96];
+        struct col_derive_alert_msg a = {st->dev->kind,     "exceeding", st->dev->id, st->dev->name,
+                                         st->dev->district, now_ms,      1,           label,
+                                         label_en,          mean};
+        snprintf(label_en, sizeof(label_en), "%s over its limit (%u h)", p->limit->param,
+                 (unsigned)p->limit->avg_h);
+        ct_buf_reset(&b);
+        if (col_derive_alert_format(&a, topic, sizeof(topic), &b) == 0) {
+            c->hooks.publish(c->hooks.arg, topic, b.p, b.len);
+        }
+    }
     ct_buf_free(&b);
     col_log(COL_LOG_WARN, "console", "%s %s: %s mean %.4g over %u h exceeds %.4g", st->dev->id,
             p->limit->param, p->limit->bound == COL_CONSOLE_MAX ? "max" : "min", mean,
@@ -590,6 +807,13 @@ int col_console_registry(struct col_console *c, const struct ct_registry *reg)
     c->states = fresh;
     c->states.on_exceed = on_exceed;
     c->states.exceed_arg = c;
+    if (c->restore != NULL) {
+        size_t n = col_console_alerts_restore(&c->states, c->restore, c->restore_len);
+        col_log(COL_LOG_INFO, "console", "%zu ongoing exceeding alert(s) restored from %s", n,
+                c->state_file);
+        free(c->restore);
+        c->restore = NULL;
+    }
     return 0;
 }
 
@@ -617,6 +841,8 @@ void col_console_free_now(struct col_console *c)
     col_console_users_free(&c->users);
     free(c->users_file);
     free(c->instance);
+    free(c->state_file);
+    free(c->restore);
     free(c);
 }
 
@@ -625,14 +851,7 @@ static void on_timer_closed(uv_handle_t *h)
     struct col_console *c = container_of((uv_timer_t *)h, struct col_console, tick);
 
     c->timer_closed = true;
-    if (c->jobs == 0) {
-        void (*cb)(void *) = c->closed_cb;
-        void *arg = c->closed_arg;
-        col_console_free_now(c);
-        if (cb != NULL) {
-            cb(arg);
-        }
-    }
+    maybe_closed(c);
 }
 
 void col_console_close(struct col_console *c, void (*closed_cb)(void *arg), void *arg)

@@ -446,6 +446,16 @@ void col_console_session_end_user(struct col_console_sessions *s, const char *us
     }
 }
 
+void col_console_session_set_role(struct col_console_sessions *s, const char *user,
+                                  enum col_console_role role)
+{
+    for (size_t i = 0; i < s->cap; i++) {
+        if (s->v[i].token[0] != '\0' && strcmp(s->v[i].user, user) == 0) {
+            s->v[i].role = role;
+        }
+    }
+}
+
 bool col_console_csrf_ok(const struct col_console_session *sess, const char *header)
 {
     return header != NULL && strlen(header) == COL_CONSOLE_TOKEN_HEX &&

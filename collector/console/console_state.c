@@ -332,16 +332,78 @@ void col_console_states_tick(struct col_console_states *s, int64_t now_ms)
         for (size_t j = 0; j < st->nparams; j++) {
             struct col_console_param *p = &st->params[j];
             double mean;
-            enum col_console_level lv = col_console_param_mean(p, now_ms, &mean)
-                                            ? level_of(p->limit, mean, approach)
-                                            : COL_CONSOLE_NORMAL;
+            bool known = col_console_param_mean(p, now_ms, &mean);
+            enum col_console_level lv =
+                known ? level_of(p->limit, mean, approach) : COL_CONSOLE_NORMAL;
             if (lv != p->level) {
                 p->level = lv;
                 p->level_since_ms = now_ms;
-                if (lv == COL_CONSOLE_EXCEEDING && s->on_exceed != NULL) {
+            }
+            /* One alert per exceedance: raised when it begins, ended only by a mean seen at or
+             * under the limit (no data, as after a restart, ends nothing). */
+            if (lv == COL_CONSOLE_EXCEEDING && !p->alerted) {
+                p->alerted = true;
+                p->alerted_ms = now_ms;
+                s->alerts_changed = true;
+                if (s->on_exceed != NULL) {
                     s->on_exceed(s->exceed_arg, st, p, mean, now_ms);
                 }
+            } else if (known && lv != COL_CONSOLE_EXCEEDING && p->alerted) {
+                p->alerted = false;
+                s->alerts_changed = true;
             }
         }
     }
+}
+
+int col_console_alerts_text(const struct col_console_states *s, struct ct_buf *out)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const struct col_console_station *st = &s->v[i];
+        for (size_t j = 0; j < st->nparams; j++) {
+            const struct col_console_param *p = &st->params[j];
+            if (p->alerted &&
+                ct_buf_printf(out, "%s %s %u %lld\n", st->dev->id, p->limit->param,
+                              (unsigned)p->limit->avg_h, (long long)p->alerted_ms) != 0) {
+                return CT_E_NOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
+size_t col_console_alerts_restore(struct col_console_states *s, const char *text, size_t len)
+{
+    char line[CT_ID_MAX + CT_MEMBER_NAME_MAX + 64];
+    char id[CT_ID_MAX + 1];
+    char param[33];
+    unsigned avg_h;
+    long long since;
+    size_t marked = 0;
+
+    _Static_assert(CT_ID_MAX == 64, "the sscanf width below");
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = (nl != NULL ? (size_t)(nl - text) : len) - pos;
+        if (n < sizeof(line)) {
+            memcpy(line, text + pos, n);
+            line[n] = '\0';
+        } else {
+            line[0] = '\0';
+        }
+        pos += n + 1;
+        struct col_console_station *st = NULL;
+        if (sscanf(line, "%64s %32s %u %lld", id, param, &avg_h, &since) == 4) {
+            st = col_console_station_find(s, id);
+        }
+        for (size_t j = 0; st != NULL && j < st->nparams; j++) {
+            struct col_console_param *p = &st->params[j];
+            if (strcmp(p->limit->param, param) == 0 && p->limit->avg_h == avg_h) {
+                p->alerted = true;
+                p->alerted_ms = since;
+                marked++;
+            }
+        }
+    }
+    return marked;
 }

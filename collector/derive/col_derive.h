@@ -54,6 +54,27 @@ typedef int (*col_derive_points_cb)(void *arg, const char *lp, size_t len, uint6
  * borrowed for the call; the topic is NUL-terminated, the payload is 'len' bytes). */
 typedef void (*col_derive_alert_cb)(void *arg, const char *topic, const char *payload, size_t len);
 
+/* One alert's message (every string borrowed). */
+struct col_derive_alert_msg {
+    enum ct_kind kind;
+    const char *type; /* "flood", "aqi", "stale", "exceeding" */
+    const char *id;
+    const char *name;
+    const char *district;
+    int64_t ts;
+    int level;
+    const char *label_vi;
+    const char *label_en;
+    double value;
+};
+
+/* Formats an alert for MQTT: the topic "city/v1/alert/<kind>/<district slug>" into topic (cap
+ * bytes, NUL-terminated) and the JSON payload (docs/derived.md) appended to js. The console's
+ * "exceeding" alerts use it too, so every alert on the topic has one shape. Returns 0 or
+ * CT_E_NOMEM. */
+int col_derive_alert_format(const struct col_derive_alert_msg *a, char *topic, size_t cap,
+                            struct ct_buf *js);
+
 struct col_derive_emit {
     col_derive_points_cb on_points; /* required */
     col_derive_alert_cb on_alert;   /* may be NULL: alerts are then only `alert` points */

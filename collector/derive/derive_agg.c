@@ -47,7 +47,7 @@ static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct ag
     char meas[48];
     char part[24];
     char keys[DV_MEMBERS * 4][CT_MEMBER_NAME_MAX + 8];
-    struct ct_lp_field f[DV_MEMBERS * 4];
+    struct ct_lp_field f[DV_MEMBERS * 4 + 1];
     size_t nf = 0;
     const char *suffix = v->agg[ai].win_ms == HOUR_MS ? "1h" : d->meas;
     struct agg *a = &v->agg[ai];
@@ -77,6 +77,10 @@ static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct ag
         nf++;
     }
     if (nf > 0) {
+        /* The station's own interval (the registry's interval_s), so that a completeness query
+         * divides each station's count by its own expected count: sum(<m>_count) x
+         * max(interval_s) / 36 is the hour's percentage (dashboards/README.md). */
+        col_derive_fld_int(&f[nf++], "interval_s", v->interval_ms / 1000);
         struct ct_lp_tag tags[5] = {{"collector", d->instance},
                                     {"device", v->id},
                                     {"district", v->district},

@@ -282,16 +282,43 @@ static int json_str(struct ct_buf *b, const char *key, const char *s)
     return rc != 0 ? rc : ct_buf_add_json_str(b, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
 }
 
+int col_derive_alert_format(const struct col_derive_alert_msg *a, char *topic, size_t cap,
+                            struct ct_buf *js)
+{
+    char num[32];
+    size_t tl;
+    int rc;
+
+    /* The district level of the topic is the name's ASCII slug ("Đống Đa" -> "dong-da"); the
+     * payload keeps the Vietnamese name. */
+    snprintf(topic, cap, "city/v1/alert/%s/", ct_kind_name(a->kind));
+    tl = strlen(topic);
+    if (ct_topic_slug(a->district, topic + tl, cap - tl) != 0) {
+        snprintf(topic + tl, cap - tl, "unknown");
+    }
+    if (ct_fmt_double(a->value, num) != 0) {
+        snprintf(num, sizeof(num), "null");
+    }
+    rc = ct_buf_printf(js, "{\"v\":1");
+    rc = rc ? rc : json_str(js, "type", a->type);
+    rc = rc ? rc : json_str(js, "device", a->id);
+    rc = rc ? rc : json_str(js, "name", a->name);
+    rc = rc ? rc : json_str(js, "district", a->district);
+    rc = rc ? rc : ct_buf_printf(js, ",\"ts\":%lld,\"level\":%d", (long long)a->ts, a->level);
+    rc = rc ? rc : json_str(js, "label_vi", a->label_vi);
+    rc = rc ? rc : json_str(js, "label_en", a->label_en);
+    return rc ? rc : ct_buf_printf(js, ",\"value\":%s}", num);
+}
+
 void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type, int64_t ts,
                       int level, const char *label_vi, const char *label_en, double value)
 {
     char topic[64 + DV_STR];
-    char num[32];
-    size_t tl;
     struct ct_buf js;
     struct ct_lp_tag t[3] = {{"device", v->id}, {"district", v->district}, {"type", type}};
     struct ct_lp_field f[3];
-    int rc;
+    struct col_derive_alert_msg a = {v->kind, type,  v->id,    v->name,  v->district,
+                                     ts,      level, label_vi, label_en, value};
 
     if (strcmp(type, "flood") == 0) {
         d->st.alerts_flood++;
@@ -310,27 +337,8 @@ void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type
     if (d->emit.on_alert == NULL || !v->is_public) {
         return;
     }
-    /* The district level of the topic is the name's ASCII slug ("Đống Đa" -> "dong-da"); the
-     * payload keeps the Vietnamese name. */
-    snprintf(topic, sizeof(topic), "city/v1/alert/%s/", ct_kind_name(v->kind));
-    tl = strlen(topic);
-    if (ct_topic_slug(v->district, topic + tl, sizeof(topic) - tl) != 0) {
-        snprintf(topic + tl, sizeof(topic) - tl, "unknown");
-    }
-    if (ct_fmt_double(value, num) != 0) {
-        snprintf(num, sizeof(num), "null");
-    }
     ct_buf_init(&js, 4096);
-    rc = ct_buf_printf(&js, "{\"v\":1");
-    rc = rc ? rc : json_str(&js, "type", type);
-    rc = rc ? rc : json_str(&js, "device", v->id);
-    rc = rc ? rc : json_str(&js, "name", v->name);
-    rc = rc ? rc : json_str(&js, "district", v->district);
-    rc = rc ? rc : ct_buf_printf(&js, ",\"ts\":%lld,\"level\":%d", (long long)ts, level);
-    rc = rc ? rc : json_str(&js, "label_vi", label_vi);
-    rc = rc ? rc : json_str(&js, "label_en", label_en);
-    rc = rc ? rc : ct_buf_printf(&js, ",\"value\":%s}", num);
-    if (rc == 0) {
+    if (col_derive_alert_format(&a, topic, sizeof(topic), &js) == 0) {
         d->emit.on_alert(d->emit.arg, topic, js.p, js.len);
     } else {
         d->st.emit_errors++;

@@ -117,8 +117,10 @@ int64_t col_layers_default_stale_ms(enum ct_kind kind);
  * DESC LIMIT 1", so each series' time is the real time of the latest point (last(*) would
  * report the range start instead). Measurements: air: air, air_aqi; water: water, water_wqi;
  * rain: rain (time only), rain_1h, rain_24h; flood: flood, flood_level; parking: parking_lot
- * (grouped also by "lot"), parking. Returns 0, CT_E_INVAL (bad kind, lookback 0, NULL buf) or
- * CT_E_TOOBIG when 'cap' is too small (buf then holds a truncated string). */
+ * (grouped also by "lot"), parking; then, for every kind, the ranges staff marked invalid in the
+ * lookback ("SELECT "from", "to" FROM "console_decision" WHERE "action" = 'invalid' AND time >
+ * now() - <n>s GROUP BY "station", "param""). Returns 0, CT_E_INVAL (bad kind, lookback 0, NULL
+ * buf) or CT_E_TOOBIG when 'cap' is too small (buf then holds a truncated string). */
 int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap);
 
 /* Borrowed view of a registry: a malloc'd array of its devices in file order (the pointers
@@ -141,6 +143,11 @@ int col_layers_devices(const struct ct_registry *reg, const struct ct_device ***
  *            applied); with only a raw depth, the default bands of collector/indices
  *   parking: capacity, occupied, free, ratio (parking_lot; else the lot's raw counter and the
  *            registry capacity)
+ * Validated data: with a console_decision answer among the responses (col_layers_influxql's
+ * last statement), a newest raw value inside a range staff marked invalid is left out, and so
+ * are the index properties (air aqi_vn, aqi_us, dominant; water wqi_vn, preliminary) when a
+ * range marked invalid meets the index's hour; the feature's "withheld" array names what was
+ * left out (test_layers_withheld).
  * Foreign members of the collection: "updated" (ISO time of the newest value of any feature,
  * null when none) and "legend" (layer, title_vi/en, note_vi/en, method_vi/en, source_vi/en,
  * stale_vi/en, and "bands": every band of the layer in order, each with band, vi, en, range,

@@ -211,6 +211,48 @@ static bool row_time(const cJSON *t, int64_t *ms)
     return false;
 }
 
+/* A series of console_decision (tags station, param; columns time, from, to): keeps each
+ * range on its station for finish_station. */
+static void apply_decisions(const struct st_index *ix, const cJSON *series)
+{
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(series, "tags");
+    const cJSON *dev = cJSON_GetObjectItemCaseSensitive(tags, "station");
+    const cJSON *param = cJSON_GetObjectItemCaseSensitive(tags, "param");
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(series, "columns");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(series, "values");
+    struct col_layers_station *st = cJSON_IsString(dev) ? find_station(ix, dev->valuestring) : NULL;
+    int cf = -1, ct = -1;
+    const cJSON *row;
+
+    if (st == NULL || !cJSON_IsString(param) || strlen(param->valuestring) >= 16) {
+        return;
+    }
+    for (int i = 0; i < cJSON_GetArraySize(cols); i++) {
+        const cJSON *c = cJSON_GetArrayItem(cols, i);
+        if (cJSON_IsString(c) && strcmp(c->valuestring, "from") == 0) {
+            cf = i;
+        } else if (cJSON_IsString(c) && strcmp(c->valuestring, "to") == 0) {
+            ct = i;
+        }
+    }
+    cJSON_ArrayForEach(row, rows)
+    {
+        const cJSON *f = cJSON_GetArrayItem(row, cf);
+        const cJSON *t = cJSON_GetArrayItem(row, ct);
+        if (cf < 0 || ct < 0 || !cJSON_IsNumber(f) || !cJSON_IsNumber(t)) {
+            continue;
+        }
+        if (st->ninval == COL_LAYERS_INVALID_MAX) {
+            st->inval_overflow = true;
+            continue;
+        }
+        snprintf(st->inval[st->ninval].param, sizeof(st->inval[0].param), "%s", param->valuestring);
+        st->inval[st->ninval].from_ms = (int64_t)f->valuedouble;
+        st->inval[st->ninval].to_ms = (int64_t)t->valuedouble;
+        st->ninval++;
+    }
+}
+
 static int apply_series(const struct st_index *ix, enum ct_kind kind, const cJSON *series)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(series, "name");
@@ -218,6 +260,10 @@ static int apply_series(const struct st_index *ix, enum ct_kind kind, const cJSO
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(series, "columns");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(series, "values");
     if (!cJSON_IsString(name) || !cJSON_IsArray(cols) || !cJSON_IsArray(rows)) {
+        return 0;
+    }
+    if (strcmp(name->valuestring, "console_decision") == 0) {
+        apply_decisions(ix, series);
         return 0;
     }
     int which = -1;
@@ -358,12 +404,82 @@ static int64_t station_stale_ms(const struct col_layers_src *src, const struct c
     return (int64_t)iv * 1000 * (int64_t)src->stale_intervals;
 }
 
+/* True when staff marked 'param' invalid over a range that meets [from_ms, to_ms]. */
+static bool marked_invalid(const struct col_layers_station *st, const char *param, int64_t from_ms,
+                           int64_t to_ms)
+{
+    if (st->inval_overflow) {
+        return true;
+    }
+    for (size_t i = 0; i < st->ninval; i++) {
+        if ((param == NULL || strcmp(st->inval[i].param, param) == 0) &&
+            st->inval[i].from_ms <= to_ms && st->inval[i].to_ms >= from_ms) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Removes property 'prop' (and its unit) and names it in "withheld". */
+static bool withhold(cJSON *p, const char *prop)
+{
+    cJSON *units = cJSON_GetObjectItemCaseSensitive(p, "units");
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "withheld");
+
+    if (cJSON_GetObjectItemCaseSensitive(p, prop) == NULL) {
+        return true;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(p, prop);
+    cJSON_DeleteItemFromObjectCaseSensitive(units, prop);
+    if (list == NULL) {
+        list = cJSON_AddArrayToObject(p, "withheld");
+    }
+    cJSON *s = cJSON_CreateString(prop);
+    return list != NULL && s != NULL && cJSON_AddItemToArray(list, s);
+}
+
+/* Validated data on the public map: a raw value staff marked invalid in the console is not
+ * shown, nor an index whose hour holds a value marked invalid; the feature names them in
+ * "withheld" (test_layers_withheld, e2e_console). */
+static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
+{
+    static const char *const air_index[] = {"aqi_vn", "aqi_us", "dominant", NULL};
+    static const char *const water_index[] = {"wqi_vn", "preliminary", NULL};
+    const char *const *index = kind == CT_KIND_AIR     ? air_index
+                               : kind == CT_KIND_WATER ? water_index
+                                                       : NULL;
+    size_t nm = 0;
+    const struct ct_member *ms = ct_schema_members(kind, &nm);
+    bool ok = true;
+
+    if (st->ninval == 0 && !st->inval_overflow) {
+        return true;
+    }
+    for (size_t i = 0; ms != NULL && st->t_raw >= 0 && i < nm && ok; i++) {
+        const struct ct_member *m = &ms[i];
+        if (marked_invalid(st, m->name, st->t_raw, st->t_raw)) {
+            ok = withhold(st->props, kind == CT_KIND_FLOOD ? "depth_cm" : m->name);
+        }
+    }
+    if (index != NULL && st->t_index >= 0 &&
+        marked_invalid(st, NULL, st->t_index, st->t_index + 3600000 - 1)) {
+        for (size_t i = 0; index[i] != NULL && ok; i++) {
+            ok = withhold(st->props, index[i]);
+        }
+    }
+    return ok;
+}
+
 static int finish_station(struct col_layers_station *st, enum ct_kind kind,
                           const struct col_layers_src *src)
 {
     cJSON *p = st->props;
     bool has = false;
     bool ok = true;
+
+    if (!withhold_invalid(st, kind)) {
+        return CT_E_NOMEM;
+    }
     if (kind == CT_KIND_AIR) {
         double aqi = num_prop(p, "aqi_vn", &has);
         const struct col_layers_aqi_cat *c = has ? col_layers_aqi_category((int)lround(aqi)) : NULL;

@@ -9,6 +9,8 @@
 #include "col_layers.h"
 
 /* One public station (or lot) of a layer being built. */
+#define COL_LAYERS_INVALID_MAX 16 /* invalid ranges kept per station; more withhold all */
+
 struct col_layers_station {
     const struct ct_device *dev; /* borrowed from the source */
     cJSON *feature;              /* owned until detached by the caller */
@@ -16,6 +18,13 @@ struct col_layers_station {
     int64_t t_raw;               /* time of the latest raw row, -1 when none */
     int64_t t_index;             /* time of the latest index row, -1 when none */
     int64_t t_ms;                /* resulting time of the feature, -1 when none */
+    /* Ranges staff marked invalid in the console (console_decision), for withholding. */
+    struct {
+        char param[16];
+        int64_t from_ms, to_ms;
+    } inval[COL_LAYERS_INVALID_MAX];
+    size_t ninval;
+    bool inval_overflow; /* more than COL_LAYERS_INVALID_MAX: every value is withheld */
 };
 
 struct col_layers_build {

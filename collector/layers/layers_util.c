@@ -81,7 +81,14 @@ int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_
         }
         used += (size_t)n;
     }
-    return 0;
+    /* The ranges staff marked invalid in the console (docs/console.md): a decision about a
+     * value in the lookback is made after it, so the decision's own time bounds the query. Only
+     * the range and the parameter are read (never who or why). */
+    int n = snprintf(buf + used, cap - used,
+                     "; SELECT \"from\", \"to\" FROM \"console_decision\" WHERE \"action\" = "
+                     "'invalid' AND time > now() - %us GROUP BY \"station\", \"param\"",
+                     (unsigned)lookback_s);
+    return n < 0 || (size_t)n >= cap - used ? CT_E_TOOBIG : 0;
 }
 
 bool col_layers_dev_public(const struct ct_device *dev, enum ct_kind kind)

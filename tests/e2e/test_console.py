@@ -8,10 +8,18 @@ refused with clear messages; the session cookie is HttpOnly and SameSite=Strict;
 lands in the store's console_audit measurement with who, what and why, and decisions in
 console_decision. Then the browser test (tests/e2e/map/console.test.mjs, headless Chromium)
 signs in as each role, sees a station go silent and come back, sets it calibrating, marks a range
-invalid and approves a day; its screenshots go to <build>/artifacts/console."""
+invalid and approves a day; its screenshots go to <build>/artifacts/console.
+
+Also: the users file reloads on SIGHUP (an added account signs in, a changed role applies to the
+running session, a broken file keeps the running accounts, a removed account's session ends);
+"exceeding" alerts reach the MQTT alert topic (a subscriber sees the public station's, never the
+private one's) and a restart raises no second alert for an exceedance that goes on; an audit
+point made while the store is down, with a collector restart before the store comes back, lands
+in the store (the console's points are journalled)."""
 import http.server
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -32,6 +40,7 @@ USERS = {"viewer": ["vien", "viewer-pass-1"], "operator": ["oanh", "operator-pas
          "approver": ["an", "approver-pass-3"]}
 STEADY = "hn-air-0001"
 FLAKY = "hn-air-0002"
+PRIVATE = "hn-water-0002"  # "public": false: its alerts stay off MQTT
 passed = failed = 0
 
 
@@ -90,7 +99,7 @@ class Publisher:
 
     def __init__(self, st):
         self.st = st
-        self.active = {STEADY, FLAKY, "hn-water-0001", "hn-park-0001"}
+        self.active = {STEADY, FLAKY, "hn-water-0001", PRIVATE, "hn-park-0001"}
         self.seq = {}
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -145,6 +154,113 @@ def add_user(st, cfg, name, role, password):
     r = subprocess.run([exe, "staff-user", "add", name, role, "-c", cfg], input=password.encode(),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     return r.returncode, r.stderr.decode(errors="replace")
+
+
+def sighup(st):
+    st.procs["collector"][0].send_signal(signal.SIGHUP)
+
+
+def edit_users(path, fn):
+    lines = open(path).read().splitlines()
+    with open(path + ".new", "w") as f:
+        f.write("".join(x + "\n" for x in fn(lines)))
+    os.chmod(path + ".new", 0o600)
+    os.replace(path + ".new", path)
+
+
+def check_users_reload(st, cfg, users_file):
+    """Issue 15: accounts follow the users file at SIGHUP, without a restart."""
+    rc, _ = add_user(st, cfg, "moi", "viewer", "new-pass-4")
+    check(rc == 0, "staff-user add moi viewer while the collector runs")
+    m = Client(st.staff_port)
+    status, _ = m.login("moi", "new-pass-4")
+    check(status == 401, f"the new account cannot sign in before the SIGHUP ({status})")
+    sighup(st)
+    wait_until(lambda: m.login("moi", "new-pass-4")[0] == 200, 30,
+               "the new account signs in after the SIGHUP", interval=0.5)
+    check(True, "an account added to the users file signs in after a SIGHUP")
+    status, doc = m.call("POST", "station-state", {"id": FLAKY, "state": "measuring", "why": "x"})
+    check(status == 403 and "viewer role" in doc.get("error", ""), "moi is a viewer")
+
+    # The role changes in the file (same password): the running session gets it.
+    edit_users(users_file, lambda ls: [x.replace("moi:viewer:", "moi:operator:") for x in ls])
+    sighup(st)
+    status, doc = wait_until(lambda: (lambda r: r if r[0] != 403 else None)(m.call(
+        "POST", "station-state", {"id": FLAKY, "state": "measuring", "why": "role reloaded"})),
+        30, "the changed role applies to the running session", interval=0.5)
+    check(status == 200, f"a changed role applies to the next request ({status} {doc})")
+
+    # A broken file: refused with the file, the line and the reason; the accounts stay.
+    edit_users(users_file, lambda ls: ls + ["moi2:chief:nohash"])
+    bad_line = len(open(users_file).read().splitlines())
+    sighup(st)
+    log = wait_until(lambda: (lambda t: t if "the running accounts stay" in t else None)(
+        st.log("collector")), 30, "the refused reload in the log")
+    line = next(x for x in log.splitlines() if "the running accounts stay" in x)
+    check(users_file in line and f"line {bad_line}" in line and "expected name:role:hash" in line,
+          f"the refusal names the file, the line and the reason ({line})")
+    status, doc = m.call("GET", "me")
+    check(status == 200 and doc.get("role") == "operator", "the running accounts stay")
+
+    # Removed: the running session ends.
+    edit_users(users_file, lambda ls: [x for x in ls if not x.startswith(("moi:", "moi2:"))])
+    sighup(st)
+    status, doc = wait_until(lambda: (lambda r: r if r[0] == 401 else None)(m.call("GET", "me")),
+                             30, "the removed account's session ends", interval=0.5)
+    check(doc.get("error") == "You are not signed in.",
+          f"a removed account's session gets 401 ({doc})")
+
+
+def alert_lines(st, dev):
+    """The exceeding alerts of 'dev' the MQTT subscriber saw."""
+    return [x for x in st.log("alertsub").splitlines()
+            if '"type":"exceeding"' in x and f'"device":"{dev}"' in x]
+
+
+def exceeding_in_store(st, dev):
+    return st.query(f"SELECT * FROM alert WHERE \"type\" = 'exceeding' AND device = '{dev}'")
+
+
+def audit_with(st, why):
+    return [r for r in st.query("SELECT * FROM console_audit") if r.get("why") == why]
+
+
+def check_outage_restart(st, extra):
+    """The store stops; a change is made; the collector restarts before the store is back:
+    the audit point lands. The exceedance of hn-water-0001 goes on: no second alert."""
+    n_store = len(exceeding_in_store(st, "hn-water-0001"))
+    n_mqtt = len(alert_lines(st, "hn-water-0001"))
+    st.stop("influxd")
+    op = Client(st.staff_port)
+    status, _ = op.login("operator")
+    status2, _ = op.call("POST", "station-state", {"id": FLAKY, "state": "measuring",
+                                                   "why": "noted during the store outage"})
+    check(status == 200 and status2 == 200, "sign-in and a change while the store is down")
+    st.stop("collector")
+    st.start_collector(extra=extra)
+    st.start_influxdb(port=st.influx_port)
+    rows = wait_until(lambda: audit_with(st, "noted during the store outage"), 60,
+                      "the audit point made during the outage")
+    check(len(rows) == 1 and rows[0]["user"] == "oanh" and rows[0]["target"] == FLAKY,
+          f"an audit point made while the store was down survives a restart ({rows})")
+
+    op = Client(st.staff_port)
+    op.login("operator")
+
+    def water_nh4():
+        s, d = op.call("GET", "stations")
+        x = next((x for x in d.get("stations", []) if x["id"] == "hn-water-0001"), None)
+        p = next((p for p in x["params"] if p["param"] == "nh4"), None) if x else None
+        return p if p and p["level"] == "exceeding" else None
+    wait_until(water_nh4, 30, "NH4 of hn-water-0001 exceeding again after the restart")
+    op.call("POST", "station-state", {"id": FLAKY, "state": "measuring", "why": "after restart"})
+    wait_until(lambda: audit_with(st, "after restart"), 30, "a later audit point")
+    check(len(exceeding_in_store(st, "hn-water-0001")) == n_store
+          and len(alert_lines(st, "hn-water-0001")) == n_mqtt,
+          f"no second exceeding alert after the restart (store {n_store}, MQTT {n_mqtt}: "
+          f"{exceeding_in_store(st, 'hn-water-0001')})")
+    check(os.path.exists(os.path.join(st.dir, "collector-spool", "console-alerts")),
+          "the ongoing alerts are kept in spool.dir/console-alerts")
 
 
 def check_completeness(st, pub):
@@ -272,6 +388,18 @@ def check_aqi(st, day, op):
     check(after["aqi_raw"] == before["aqi_raw"] and after["aqi_validated"] < after["aqi_raw"],
           f"the hourly VN_AQI from validated data drops ({before} -> {after})")
 
+    # The public map: the newest reading is a spike marked invalid; its PM2.5 is withheld (and
+    # an hourly VN_AQI over it, test_layers_withheld) and the feature says so.
+    def public_props():
+        s, _, body = st.http_get("/layers/air.geojson")
+        f = next((f for f in json.loads(body)["features"] if f.get("id") == STEADY),
+                 None) if s == 200 else None
+        p = f["properties"] if f else {}
+        return p if "pm25" in p.get("withheld", []) else None
+    p = wait_until(public_props, 30, "the public map withholding the invalid PM2.5")
+    check("pm25" not in p and "aqi_vn" not in p,
+          f"the public map withholds the PM2.5 staff marked invalid and says so ({p})")
+
 
 def run_browser(st, pub):
     """The Chromium test (tests/e2e/map/console.test.mjs); returns the control server."""
@@ -311,6 +439,9 @@ def main():
              "district": "Ba Đình", "ward": "Kim Mã", "interval_s": 2},
             {"id": "hn-water-0001", "kind": "water", "name": "Hồ Tây", "lat": 21.05,
              "lon": 105.82, "district": "Tây Hồ", "ward": "Quảng An", "interval_s": 2},
+            {"id": PRIVATE, "kind": "water", "name": "Trạm nội bộ Yên Sở", "lat": 20.97,
+             "lon": 105.87, "district": "Hoàng Mai", "ward": "Yên Sở", "interval_s": 2,
+             "public": False},
             {"id": "hn-park-0001", "kind": "parking", "name": "Bãi đỗ xe Lý Thường Kiệt",
              "lat": 21.0245, "lon": 105.848, "district": "Hoàn Kiếm", "ward": "Trần Hưng Đạo",
              "mode": "lot", "capacity": 60, "interval_s": 2},
@@ -319,7 +450,7 @@ def main():
         users_file = os.path.join(st.dir, "staff-users")
         extra = {"console": {"users_file": users_file, "session_idle_ms": "6s",
                              "max_failures": 3, "lockout_ms": "10m"},
-                 "liveness": {"stale_intervals": 2}}
+                 "liveness": {"stale_intervals": 2}, "layers": {"refresh_ms": "1s"}}
         # The config first (not started), to add the accounts with the CLI.
         cfg = st.start_collector(extra=extra, wait_http=False)
         st.stop("collector")
@@ -333,6 +464,15 @@ def main():
         check(mode == 0o600, f"the users file is private (mode {oct(mode)})")
         check("$argon2id$" in open(users_file).read() and "viewer-pass-1" not in
               open(users_file).read(), "the users file holds argon2id hashes, no passwords")
+
+        # The city's view of the alert topic, subscribed before the collector starts.
+        st.spawn("alertsub", ["mosquitto_sub", "-V", "5", "-h", "127.0.0.1", "-p",
+                              str(st.mqtt_port), "-q", "1", "-v", "-t", "city/v1/alert/#"])
+
+        def sub_ready():
+            st.publish("city/v1/alert/test/probe", "probe")
+            return "city/v1/alert/test/probe" in st.log("alertsub")
+        wait_until(sub_ready, 20, "the alert subscriber", interval=0.5)
 
         pub = Publisher(st)
         st.start_collector(extra=extra)
@@ -428,6 +568,15 @@ def main():
         alert = wait_until(exceeding, 20, "the exceeding alert of hn-water-0001")
         check(alert["district"] == "Tây Hồ" and "nh4" in alert["label"] and alert["value"] == 0.5,
               f"the exceeding alert names the parameter and the mean ({alert})")
+        lines = alert_lines(st, "hn-water-0001")
+        msg = json.loads(lines[0].split(" ", 1)[1]) if lines else {}
+        check(len(lines) == 1 and lines[0].startswith("city/v1/alert/water/tay-ho ")
+              and msg.get("district") == "Tây Hồ" and "nh4" in msg.get("label_vi", "")
+              and msg.get("value") == 0.5 and msg.get("level") == 1,
+              f"the exceeding alert on the MQTT alert topic ({lines})")
+        wait_until(lambda: exceeding_in_store(st, PRIVATE), 20, "the private station's alert")
+        check(not alert_lines(st, PRIVATE),
+              "the private station's exceeding alert is in the store, never on MQTT")
         ack = {"device": "hn-water-0001", "type": "exceeding", "time": alert["time"]}
         status, doc = vi.call("POST", "ack", dict(ack, note="seen"))
         check(status == 403, "a viewer cannot acknowledge")
@@ -478,6 +627,9 @@ def main():
         status, doc = vi.call("GET", "me")
         check(status == 401 and doc.get("error") == "Your session has expired. Sign in again.",
               f"an expired session is refused with a clear message ({doc})")
+
+        check_users_reload(st, cfg, users_file)
+        check_outage_restart(st, extra)
 
         if BROWSER:
             srv = run_browser(st, pub)

@@ -13,7 +13,7 @@ import './style.css';
 import districtsUrl from './districts.geojson';
 import {
   FIELDS, LAYERS, circleStyle, dominantName, formatHash, formatTime, formatValue, headline,
-  nearSentence, nearest, parseHash,
+  nearSentence, nearest, parseHash, withheldNote,
 } from './present.js';
 
 const REFRESH_MS = 60_000;
@@ -123,6 +123,8 @@ function popupContent(layer, p, coords) {
   if (p.stale) {
     box.append(bilingual('p', 'stale-note', '⚠ Số liệu cũ, trạm có thể mất kết nối.', 'Stale data: the station may be offline.'));
   }
+  const held = withheldNote(layer, p);
+  if (held) box.append(bilingual('p', 'withheld-note', `⚠ ${held.vi}`, held.en));
   const chart = el('div', 'chart');
   chart.append(bilingual('p', 'chart-title', 'Đang tải lịch sử 24 giờ…', 'Loading the last 24 h…'));
   box.append(chart);

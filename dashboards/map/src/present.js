@@ -66,6 +66,21 @@ export function formatTime(iso) {
 /** The pollutant that sets the AQI, readable ("PM2.5"), or null. */
 export const dominantName = (p) => DOMINANT[p?.dominant] ?? null;
 
+/** Names of the values the collector withheld because staff marked them invalid (the feature's
+ * "withheld", docs/console.md): { vi, en } sentences, or null when nothing is withheld. */
+export function withheldNote(layer, p) {
+  const list = Array.isArray(p?.withheld) ? p.withheld : [];
+  if (!list.length) return null;
+  const index = { aqi_vn: 'VN_AQI', wqi_vn: 'VN_WQI', aqi_us: null, dominant: null, preliminary: null };
+  const names = list.map((k) => (k in index ? index[k]
+    : (FIELDS[layer] ?? []).find(([key]) => key === k)?.[2] ?? k)).filter(Boolean);
+  const text = [...new Set(names)].join(', ');
+  return {
+    vi: `Đang được cán bộ kiểm tra, tạm không hiển thị: ${text}.`,
+    en: `Marked invalid by staff, not shown: ${text}.`,
+  };
+}
+
 /** The main value of a feature as text ("VN_AQI 128"), or null. */
 export function mainValue(layer, p) {
   switch (layer) {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   circleStyle, contrast, distanceM, formatHash, formatTime, formatValue, headline, nearSentence, nearest, parseHash,
+  withheldNote,
 } from '../src/present.js';
 
 test('values carry readable units and Vietnamese decimal commas', () => {
@@ -60,4 +61,13 @@ test('near me: the nearest station with data, in a sentence', () => {
   const best = nearest(feats, 21.0287, 105.8524);
   assert.equal(best.f.properties.id, 'b');
   assert.equal(nearSentence('air', best.f.properties, 1200).vi, 'Không khí gần bạn: Kém (VN_AQI 128), 1,2 km, cập nhật 14:05');
+});
+
+test('values staff marked invalid are named as withheld', () => {
+  const n = withheldNote('air', { withheld: ['pm25', 'aqi_vn', 'aqi_us', 'dominant'] });
+  assert.equal(n.en, 'Marked invalid by staff, not shown: PM2.5, VN_AQI.');
+  assert.match(n.vi, /tạm không hiển thị: PM2\.5, VN_AQI\.$/);
+  assert.equal(withheldNote('flood', { withheld: ['depth_cm'] }).en, 'Marked invalid by staff, not shown: Water depth.');
+  assert.equal(withheldNote('air', {}), null);
+  assert.equal(withheldNote('air', { withheld: [] }), null);
 });

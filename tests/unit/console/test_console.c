@@ -170,6 +170,10 @@ static void test_console_sessions(void **state)
     assert_int_equal(col_console_session_new(&s, "chi", COL_CONSOLE_VIEWER, 6003, &b), 0);
     assert_int_equal(col_console_session_get(&s, tb, 6004, &got), COL_CONSOLE_SESS_NONE);
     assert_int_equal(col_console_session_get(&s, ta, 6004, &got), COL_CONSOLE_SESS_OK);
+    /* A reloaded users file changes a role: the session keeps going with the new one. */
+    col_console_session_set_role(&s, "an", COL_CONSOLE_APPROVER);
+    assert_int_equal(col_console_session_get(&s, ta, 6004, &got), COL_CONSOLE_SESS_OK);
+    assert_int_equal(got->role, COL_CONSOLE_APPROVER);
     col_console_session_end_user(&s, "an");
     assert_int_equal(col_console_session_get(&s, ta, 6005, &got), COL_CONSOLE_SESS_NONE);
     assert_int_equal(col_console_session_get(&s, "short", 6005, &got), COL_CONSOLE_SESS_NONE);
@@ -371,6 +375,79 @@ static void test_console_states(void **state)
     ct_registry_free(reg);
 }
 
+static int exceed_calls;
+
+static void count_exceed(void *arg, const struct col_console_station *st,
+                         const struct col_console_param *p, double mean, int64_t now_ms)
+{
+    (void)arg;
+    (void)st;
+    (void)p;
+    (void)mean;
+    (void)now_ms;
+    exceed_calls++;
+}
+
+/* One "exceeding" alert per exceedance: not again while it goes on, not after a restart that
+ * restores the state file's text with no data yet, again once it ended and began anew. */
+static void test_console_exceed_once(void **state)
+{
+    struct ct_registry *reg;
+    struct col_console_limits l;
+    struct col_console_states s = {0}, after = {0};
+    struct col_console_station *w;
+    struct ct_reading r;
+    struct ct_buf text;
+    char err[200];
+    const int64_t H = 3600000;
+    const int64_t t0 = 1000 * H;
+
+    (void)state;
+    assert_int_equal(ct_registry_parse(REG, strlen(REG), "test", &reg, err, sizeof(err)), 0);
+    assert_int_equal(col_console_limits_parse("water.do:1h:min:6", &l, err, sizeof(err)), 0);
+    l.approach = 0.8;
+    assert_int_equal(col_console_states_build(&s, reg, &l, NULL), 0);
+    s.on_exceed = count_exceed;
+    w = col_console_station_find(&s, "hn-water-0001");
+    exceed_calls = 0;
+    reading(&r, "hn-water-0001", t0, "do", 4);
+    col_console_states_reading(&s, &r, t0);
+    col_console_states_tick(&s, t0 + 1);
+    assert_int_equal(exceed_calls, 1);
+    assert_true(s.alerts_changed && w->params[0].alerted);
+    col_console_states_tick(&s, t0 + 2);
+    assert_int_equal(exceed_calls, 1);
+
+    /* The restart: the state file's text restores the alert; data comes back exceeding. */
+    ct_buf_init(&text, 4096);
+    assert_int_equal(col_console_alerts_text(&s, &text), 0);
+    assert_string_equal(text.p, "hn-water-0001 do 1 3600000001\n");
+    assert_int_equal(col_console_states_build(&after, reg, &l, NULL), 0);
+    after.on_exceed = count_exceed;
+    assert_int_equal(col_console_alerts_restore(&after, "junk\nhn-air-0001 do 1 5\n", 24), 0);
+    assert_int_equal(col_console_alerts_restore(&after, text.p, text.len), 1);
+    w = col_console_station_find(&after, "hn-water-0001");
+    col_console_states_tick(&after, t0 + 3); /* no data yet: nothing ends */
+    assert_true(w->params[0].alerted);
+    col_console_states_reading(&after, &r, t0 + 4);
+    col_console_states_tick(&after, t0 + 5);
+    assert_int_equal(exceed_calls, 1);
+    /* It ends (DO 10 brings the hour's mean to 7), then begins again: a new alert. */
+    reading(&r, "hn-water-0001", t0 + 6, "do", 10);
+    col_console_states_reading(&after, &r, t0 + 6);
+    after.alerts_changed = false;
+    col_console_states_tick(&after, t0 + 7);
+    assert_true(after.alerts_changed && !w->params[0].alerted);
+    reading(&r, "hn-water-0001", t0 + 3 * H, "do", 2);
+    col_console_states_reading(&after, &r, t0 + 3 * H);
+    col_console_states_tick(&after, t0 + 3 * H + 1);
+    assert_int_equal(exceed_calls, 2);
+    ct_buf_free(&text);
+    col_console_states_free(&s);
+    col_console_states_free(&after);
+    ct_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,7 +455,7 @@ int main(void)
         cmocka_unit_test(test_console_users_file), cmocka_unit_test(test_console_user_put),
         cmocka_unit_test(test_console_lockout),    cmocka_unit_test(test_console_sessions),
         cmocka_unit_test(test_console_cookie),     cmocka_unit_test(test_console_limits_parse),
-        cmocka_unit_test(test_console_states),
+        cmocka_unit_test(test_console_states),     cmocka_unit_test(test_console_exceed_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

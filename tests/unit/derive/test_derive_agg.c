@@ -25,8 +25,8 @@ static void test_window_exact_line(void **state)
     assert_true(line_of(&f.cap, "air_agg_1m,", 0, line, sizeof(line)));
     assert_string_equal(line, "air_agg_1m,collector=c1,device=hn-air-0001,district=Ba\\ Đình,"
                               "ward=Ngọc\\ Hà pm25_min=10,pm25_max=30.5,pm25_sum=40.5,"
-                              "pm25_count=2i,pm10_min=20,pm10_max=40,pm10_sum=60,pm10_count=2i "
-                              "1795428000000");
+                              "pm25_count=2i,pm10_min=20,pm10_max=40,pm10_sum=60,pm10_count=2i,"
+                              "interval_s=60i 1795428000000");
     /* The window's point carries the lowest mark of its readings. */
     assert_int_equal(f.cap.last_mark, 5);
     /* Only the configured window holds the journal; the hour aggregate (still open) does not,
@@ -66,7 +66,7 @@ static void test_late_reading_parts(void **state)
     assert_true(line_of(&f.cap, "air_agg_1m,", 1, line, sizeof(line)));
     assert_string_equal(line, "air_agg_1m,collector=c1,device=hn-air-0001,district=Ba\\ Đình,"
                               "part=1,ward=Ngọc\\ Hà pm25_min=14,pm25_max=14,pm25_sum=14,"
-                              "pm25_count=1i 1795428000000");
+                              "pm25_count=1i,interval_s=60i 1795428000000");
     reading(&r, dev, 1, T0 + 30000, 1, "pm25", 16.0);
     col_derive_add(f.d, dev, &r, 3, T0 + 184000);
     col_derive_tick(f.d, T0 + 185000);

@@ -292,13 +292,58 @@ static void test_layers_aqi_categories(void **state)
     assert_int_equal(n, 6);
 }
 
+/* Validated data: a raw value staff marked invalid (console_decision) is withheld with the
+ * index of its hour, and the feature says so; a range elsewhere in time withholds nothing. */
+static void test_layers_withheld(void **state)
+{
+    static const char decisions[] =
+        "{\"results\":[{\"statement_id\":0,\"series\":["
+        "{\"name\":\"console_decision\",\"tags\":{\"param\":\"pm25\",\"station\":\"hn-air-0001\"},"
+        "\"columns\":[\"time\",\"from\",\"to\"],"
+        "\"values\":[[1795428000000,1795427640000,1795427700000]]},"
+        "{\"name\":\"console_decision\",\"tags\":{\"param\":\"no2\",\"station\":\"hn-air-0002\"},"
+        "\"columns\":[\"time\",\"from\",\"to\"],\"values\":[[1600000000000,1,2]]}]}]}";
+    struct fx fx;
+    char *text = NULL;
+
+    (void)state;
+    fx_setup(&fx, CT_KIND_AIR);
+    const char *resp[2] = {fx.resp[0], decisions};
+    size_t len[2] = {fx.resp_len[0], strlen(decisions)};
+    fx.src.resp = resp;
+    fx.src.resp_len = len;
+    fx.src.nresp = 2;
+    assert_int_equal(col_layers_geojson(&fx.src, CT_KIND_AIR, &text), 0);
+    cJSON *doc = cJSON_Parse(text);
+    const cJSON *f = fx_feature(doc, "hn-air-0001");
+    assert_null(fx_prop(f, "pm25"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(fx_prop(f, "units"), "pm25"));
+    assert_null(fx_prop(f, "aqi_vn"));
+    assert_null(fx_prop(f, "aqi_vn_level"));
+    expect_num(f, "pm10", 61.7);
+    const cJSON *w = fx_prop(f, "withheld");
+    assert_true(cJSON_IsArray(w));
+    assert_string_equal(cJSON_GetArrayItem(w, 0)->valuestring, "pm25");
+    assert_string_equal(cJSON_GetArrayItem(w, 1)->valuestring, "aqi_vn");
+    const cJSON *g = fx_feature(doc, "hn-air-0002");
+    expect_num(g, "aqi_vn", 163);
+    assert_null(fx_prop(g, "withheld"));
+    assert_null(strstr(text, "console_decision"));
+    free(text);
+    cJSON_Delete(doc);
+    fx_teardown(&fx);
+}
+
 static void test_layers_influxql(void **state)
 {
     char q[1024];
     assert_int_equal(col_layers_influxql(CT_KIND_AIR, 7200, q, sizeof(q)), 0);
     assert_string_equal(q, "SELECT * FROM \"air\" WHERE time > now() - 7200s GROUP BY \"device\" "
                            "ORDER BY time DESC LIMIT 1; SELECT * FROM \"air_aqi\" WHERE time > "
-                           "now() - 7200s GROUP BY \"device\" ORDER BY time DESC LIMIT 1");
+                           "now() - 7200s GROUP BY \"device\" ORDER BY time DESC LIMIT 1; "
+                           "SELECT \"from\", \"to\" FROM \"console_decision\" WHERE "
+                           "\"action\" = 'invalid' AND time > now() - 7200s GROUP BY "
+                           "\"station\", \"param\"");
     assert_int_equal(col_layers_influxql(CT_KIND_PARKING, 60, q, sizeof(q)), 0);
     assert_non_null(strstr(q, "FROM \"parking_lot\" WHERE time > now() - 60s GROUP BY "
                               "\"device\", \"lot\""));
@@ -320,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_layers_bad_input),
         cmocka_unit_test(test_layers_aqi_categories),
         cmocka_unit_test(test_layers_influxql),
+        cmocka_unit_test(test_layers_withheld),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
