@@ -56,7 +56,8 @@ class PeerError(RuntimeError):
 def add_args(ap):
     """The section's options, on run.py's parser."""
     ap.add_argument("--peer-rates", default="5000,10000",
-                    help="peer: paced publishing rates, msg/s, comma separated (default 5000,10000)")
+                    help="peer: paced publishing rates, msg/s, comma separated "
+                         "(default 5000,10000)")
     ap.add_argument("--peer-messages", type=int, default=20000,
                     help="peer: readings published per run (default 20 000; --full: 300 000)")
     ap.add_argument("--peer-drain-s", type=float, default=10.0,
@@ -149,10 +150,15 @@ def failed_msg(log, what):
     return f"{what}; its log: {keep}\n{tail}"
 
 
-def error_lines(log):
-    """Lines Node-RED logged at error level (a failed write is logged once per message)."""
+def log_counts(log):
+    """(lines Node-RED logged at error level: a failed write is logged once per message; times
+    its MQTT client lost the broker: with a clean session the broker drops what it queued)."""
+    errors = lost_broker = 0
     with open(log, errors="replace") as f:
-        return sum(1 for line in f if "[error]" in line)
+        for line in f:
+            errors += "[error]" in line
+            lost_broker += "Disconnected from broker" in line
+    return errors, lost_broker
 
 
 def drain(b, db, published, pids, quiet_s, cap_s):
@@ -209,13 +215,14 @@ def one_run(b, node, who, rate, n, args):
         cpu1 = r.proc_cpu_s(proc.pid)
         hwm = vm_kib(proc.pid, "VmHWM")
     rejected = b.st.metric("citytel_rejected_total") if who == "citytel" else None
+    errors, disconnects = log_counts(log) if log else (None, None)
     if who == "citytel":
         b.stop_collector(end_session=True)
     else:
         b.st.stop(f"nodered-{who}-{int(rate)}")
     return {"who": who, "rate": rate, "sent_rate": pub.get("rate", 0.0), "published": acked,
             "stored": stored, "cpu_us": (cpu1 - cpu0) / max(acked, 1) * 1e6,
-            "rss_mib": hwm / 1024.0, "errors": error_lines(log) if log else None,
+            "rss_mib": hwm / 1024.0, "errors": errors, "disconnects": disconnects,
             "rejected": rejected}
 
 
@@ -226,11 +233,13 @@ LABELS = {"citytel": "citytel (collector)",
 
 def peer_table(r, rows):
     head = ("subscriber", "rate, msg/s (sent at)", "published (acked)", "stored", "lost",
-            "lost, %", "CPU per message, us", "peak RSS, MiB", "write errors logged")
+            "lost, %", "CPU per message, us", "peak RSS, MiB",
+            "write errors / broker disconnects logged")
     out = []
     for x in rows:
         lost = x["published"] - x["stored"]
-        errs = "-" if x["errors"] is None else f"{x['errors']:,}".replace(",", " ")
+        errs = ("-" if x["errors"] is None else
+                f"{x['errors']:,} / {x['disconnects']}".replace(",", " "))
         out.append([LABELS[x["who"]], f"{x['rate']:,.0f} ({x['sent_rate']:,.0f})".replace(",", " "),
                     f"{x['published']:,}".replace(",", " "),
                     f"{x['stored']:,}".replace(",", " "), f"{lost:,}".replace(",", " "),
@@ -280,7 +289,8 @@ def sec_peer(args, r):
             for who in who_all:
                 x = one_run(b, node, who, rate, n, args)
                 rows.append(x)
-                extra = (f", {x['errors']} error lines in its log" if x["errors"] is not None
+                extra = (f", {x['errors']} error lines in its log, {x['disconnects']} "
+                         "disconnections from the broker" if x["errors"] is not None
                          else f", rejected {x['rejected']:.0f}")
                 print(f"{who} at {rate:.0f} msg/s: published {x['published']} (bench-pub sent "
                       f"at {x['sent_rate']:.0f} msg/s), stored {x['stored']}{extra}")
