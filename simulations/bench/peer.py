@@ -14,6 +14,8 @@ installed there with `npm ci` (done here when node_modules is missing). The flow
 simulations/bench/nodered/simple.json and batch.json; each run gets a temporary userDir with a
 settings file, a free port for the editor, and its own database.
 
+CT_PEER_DEBUG=1 prints the drain's progress (stored count, the subscriber's CPU each second).
+
 run.py registers this module's section and options; it passes itself in (`sec_peer(args, run)`)
 so that this file reuses its stack, tool and InfluxDB helpers instead of copying them."""
 import os
