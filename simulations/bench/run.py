@@ -15,6 +15,8 @@ Sections:
   memory   collector VmRSS with 100 000 registered devices at a steady rate over a soak,
            against bench-sub's VmRSS on the same messages
   node     sensor-node RSS and CPU time per message, against bench-pub's CPU per message
+  peer     citytel beside Node-RED (simple and batch flows) at paced rates: published, stored,
+           lost, CPU per message, peak RSS (simulations/bench/peer.py)
 
 Every server is started by tests/e2e/harness.py on free loopback ports in a temporary folder and
 stopped before the section ends. Standard library only. Not a test: it prints figures, it does not
@@ -38,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 import harness  # noqa: E402
+import peer  # noqa: E402  (the peer section: Node-RED beside citytel, simulations/bench/peer.py)
 
 KINDS = ("air", "air", "air", "water", "rain", "flood", "parking", "air", "water", "air")
 DISTRICTS = (("Hoàn Kiếm", "Hàng Bạc"), ("Ba Đình", "Điện Biên"),
@@ -733,6 +736,7 @@ def sec_node(args):
 
 SECTIONS = {"ingest": sec_ingest, "store": sec_store, "latency": sec_latency,
             "memory": sec_memory, "node": sec_node}
+SECTIONS["peer"] = lambda args: peer.sec_peer(args, sys.modules[__name__])
 
 
 def main():
@@ -758,6 +762,7 @@ def main():
     ap.add_argument("--soak-s", type=int, default=120, help="memory soak (600 for 10 minutes)")
     ap.add_argument("--node-count", type=int, default=3000)
     ap.add_argument("--node-interval-ms", type=int, default=5)
+    peer.add_args(ap)
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     args.fw_build = os.path.abspath(args.fw_build or args.build)
