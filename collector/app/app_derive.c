@@ -100,6 +100,7 @@ int app_derive_create(struct col_app *app)
     memset(&dc, 0, sizeof(dc));
     dc.instance = app->cfg.collector_instance;
     dc.window_s = (uint32_t)app->cfg.aggregate_window_s;
+    dc.update_ms = app->cfg.aggregate_update_s * 1000;
     dc.stale_intervals = (uint32_t)app->cfg.liveness_stale_intervals;
     dc.max_devices = 2 * ct_registry_count(app->registry) + 1024;
     rc = col_derive_create(&dc, &emit, &app->derive);

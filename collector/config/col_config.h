@@ -126,6 +126,7 @@ struct col_config {
     int64_t quarantine_files;
 
     int64_t aggregate_window_s;
+    int64_t aggregate_update_s;
     int64_t liveness_stale_intervals;
 
     char *http_listen;

@@ -176,6 +176,10 @@ static const struct col_cfg_key keys[] = {
 
     I("aggregate.window_s", aggregate_window_s, "60", 10, 86400, false,
       "Length of the aggregation windows in seconds."),
+    I("aggregate.update_s", aggregate_update_s, "10", 1, 3600, false,
+      "A window past its close that keeps receiving readings (a late part, a backlog or a "
+      "replay) is written when they pause for a second, and at most once per this many seconds "
+      "while they keep coming."),
     I("liveness.stale_intervals", liveness_stale_intervals, "3", 1, 1000, true,
       "A device is stale after this many missed reporting intervals."),
 

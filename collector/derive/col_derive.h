@@ -28,9 +28,11 @@
 #define COL_DERIVE_QC_TEXT 256
 
 struct col_derive_cfg {
-    const char *instance;      /* collector tag of aggregates; copied; required, non-empty */
-    uint32_t window_s;         /* aggregate window, seconds (0 = 60); divides 86400 */
-    int64_t grace_ms;          /* a window closes after end + grace (0 = 2 x window, < 0 none) */
+    const char *instance; /* collector tag of aggregates; copied; required, non-empty */
+    uint32_t window_s;    /* aggregate window, seconds (0 = 60); divides 86400 */
+    int64_t grace_ms;     /* a window closes after end + grace (0 = 2 x window, < 0 none) */
+    int64_t update_ms;    /* a window past its close that keeps receiving readings (a late part, a
+                           * backlog) is written at most once per this (0 = 10 s) */
     uint32_t stale_intervals;  /* stale after this many missed intervals (0 = 3) */
     size_t max_devices;        /* bound of the device table (0 = 10000) */
     int64_t qc_stuck_air_ms;   /* same air value longer than this: stuck (0 = 6 h, < 0 off) */

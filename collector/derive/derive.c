@@ -231,6 +231,7 @@ int col_derive_create(const struct col_derive_cfg *cfg, const struct col_derive_
     } else if (d->cfg.grace_ms < 0) {
         d->cfg.grace_ms = 0;
     }
+    d->cfg.update_ms = d->cfg.update_ms > 0 ? d->cfg.update_ms : 10000;
     d->cfg.stale_intervals = d->cfg.stale_intervals ? d->cfg.stale_intervals : 3;
     d->cfg.max_devices = d->cfg.max_devices ? d->cfg.max_devices : 10000;
     d->cfg.qc_stuck_air_ms = d->cfg.qc_stuck_air_ms ? d->cfg.qc_stuck_air_ms : 6 * HOUR_MS;

@@ -154,7 +154,6 @@ void col_derive_agg_add(struct col_derive *d, struct dv *v, size_t ai, const str
     struct agg_win *w = NULL;
     int di;
 
-    (void)now_ms;
     for (size_t i = 0; i < AGG_PENDING; i++) {
         if (a->pend[i].used && a->pend[i].start_ms == start) {
             w = &a->pend[i];
@@ -178,16 +177,32 @@ void col_derive_agg_add(struct col_derive *d, struct dv *v, size_t ai, const str
         w->used = true;
         w->start_ms = start;
         w->low_mark = mark;
+        w->opened_ms = now_ms;
         di = done_find(a, start);
         w->part = di >= 0 ? a->done_part[di] + 1 : 0;
     }
     if (mark < w->low_mark) {
         w->low_mark = mark;
     }
+    w->added_ms = now_ms;
     for (size_t i = 0; i < r->n; i++) {
         const struct ct_value *val = &r->values[i];
         add_value(w, val->name, val->type == CT_VT_BOOL ? (val->b ? 1.0 : 0.0) : val->num);
     }
+}
+
+/* A window is written once it is past its close (end + grace; a late part at once) and its
+ * readings have paused for AGG_SETTLE_MS, or, while they keep coming (a backlog drained, a
+ * journal replayed), once per cfg.update_ms: one point per window and pause instead of one per
+ * tick, so a backlog does not become a late part (a new `part` series in the store) every
+ * second (test_backlog_one_point_per_window). Live windows close at end + grace as before. */
+static bool window_due(const struct col_derive *d, const struct agg *a, const struct agg_win *w,
+                       int64_t now_ms)
+{
+    if (!w->used || (w->part == 0 && now_ms <= w->start_ms + a->win_ms + d->cfg.grace_ms)) {
+        return false;
+    }
+    return now_ms - w->added_ms >= AGG_SETTLE_MS || now_ms - w->opened_ms >= d->cfg.update_ms;
 }
 
 void col_derive_agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
@@ -198,9 +213,7 @@ void col_derive_agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms)
             struct agg_win *next = NULL;
             for (size_t i = 0; i < AGG_PENDING; i++) {
                 struct agg_win *w = &a->pend[i];
-                bool due =
-                    w->used && (w->part > 0 || now_ms > w->start_ms + a->win_ms + d->cfg.grace_ms);
-                if (due && (next == NULL || w->start_ms < next->start_ms)) {
+                if (window_due(d, a, w, now_ms) && (next == NULL || w->start_ms < next->start_ms)) {
                     next = w;
                 }
             }

@@ -20,6 +20,8 @@
 #define DAY_MS ((int64_t)86400000)
 #define LOCAL_OFFSET_MS ((int64_t)7 * HOUR_MS) /* Asia/Ho_Chi_Minh, no DST */
 #define OUT_LIMIT ((size_t)1 << 20)
+/* A window past its close is written once its readings pause this long (arrival time). */
+#define AGG_SETTLE_MS ((int64_t)1000)
 
 struct agg_metric {
     char name[CT_MEMBER_NAME_MAX + 1];
@@ -34,6 +36,8 @@ struct agg_win {
     int64_t start_ms;
     unsigned part;     /* 0 on time, >= 1 late part */
     uint64_t low_mark; /* lowest spool mark held */
+    int64_t opened_ms; /* arrival time of its first reading */
+    int64_t added_ms;  /* arrival time of its latest reading */
     size_t n;
     struct agg_metric m[DV_MEMBERS];
 };

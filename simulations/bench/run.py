@@ -219,16 +219,25 @@ def slope(samples, lo_value, hi_value):
     return (end[1] - start[1]) / (end[0] - start[0]), end[0] - start[0]
 
 
+def family(m, name):
+    """A metric's value from parsed /metrics: the sample 'name' itself, or, for a labelled family
+    such as citytel_rejected_total{reason="..."}, the sum over its labels."""
+    if name in m:
+        return m[name]
+    return sum(v for k, v in m.items() if k.startswith(name + "{"))
+
+
 def watch(b, names, until, timeout, stall_s, interval=0.1):
     """Samples collector metrics every 'interval' s until until(values) is true, or nothing moved
-    for stall_s, or timeout. Returns {name: [(t, value), ...]}."""
+    for stall_s, or timeout. A labelled family (citytel_rejected_total) is summed over its labels.
+    Returns {name: [(t, value), ...]}."""
     out = {n: [] for n in names}
     t_end = time.time() + timeout
     last_change, last = time.time(), None
     while time.time() < t_end:
         m = b.st.metrics()
         t = time.time()
-        vals = tuple(m.get(n, 0.0) for n in names)
+        vals = tuple(family(m, n) for n in names)
         for n, v in zip(names, vals):
             out[n].append((t, v))
         if vals != last:

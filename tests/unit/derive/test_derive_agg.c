@@ -2,6 +2,8 @@
  * quality flags (stuck, spike, sentinel, the qc field on a raw point). */
 #include "derive_test.h"
 
+#define AGG_TEST_SETTLE_MS 1000 /* AGG_SETTLE_MS of derive_int.h */
+
 static void test_window_exact_line(void **state)
 {
     struct col_derive_cfg cfg = {0};
@@ -76,6 +78,53 @@ static void test_late_reading_parts(void **state)
     col_derive_stats(f.d, &st);
     assert_int_equal(st.windows_emitted, 1);
     assert_int_equal(st.late_parts, 2);
+    fx_close(&f);
+}
+
+/* A backlog: readings of a window long past its close arrive one after another (a store outage
+ * drained, a journal replayed). The window is written once when they pause, not as a late part
+ * at every tick; while they keep coming, at most once per update_ms. */
+static void test_backlog_one_point_per_window(void **state)
+{
+    struct col_derive_cfg cfg = {.update_ms = 5000};
+    struct col_derive_stats st;
+    struct fx f;
+    struct ct_reading r;
+    char line[1024];
+    const struct ct_device *dev;
+    int64_t now = T0 + HOUR_MS_T / 2; /* the window of T0 closed 28 minutes ago */
+
+    (void)state;
+    fx_open(&f, &cfg);
+    dev = dev_of(&f, "hn-air-0001");
+    for (int i = 0; i < 4; i++) { /* one reading each 400 ms, a tick each second */
+        reading(&r, dev, 1, T0 + 1000 * i, 1, "pm25", 10.0 + i);
+        assert_int_equal(col_derive_add(f.d, dev, &r, (uint64_t)i + 1, now + 400 * i), 0);
+        if (i % 2 == 1) {
+            col_derive_tick(f.d, now + 400 * i + 100);
+        }
+    }
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 0);
+    col_derive_tick(f.d, now + 1200 + AGG_TEST_SETTLE_MS); /* a pause of a second */
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 1);
+    assert_true(line_of(&f.cap, "air_agg_1m,", 0, line, sizeof(line)));
+    assert_non_null(strstr(line, " pm25_min=10,pm25_max=13,pm25_sum=46,pm25_count=4i "));
+    /* Readings that never pause: one late part per update_ms (5 s), not one per tick. */
+    now += 10000;
+    for (int i = 0; i < 24; i++) {
+        reading(&r, dev, 1, T0 + 10000 + 1000 * i, 1, "pm25", 20.0);
+        col_derive_add(f.d, dev, &r, (uint64_t)i + 10, now + 500 * i);
+        col_derive_tick(f.d, now + 500 * i + 1);
+    }
+    /* 12 s of readings: written at 5 s and 10 s after the part opened, the rest still open. */
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 3);
+    assert_true(line_of(&f.cap, "air_agg_1m,", 1, line, sizeof(line)));
+    assert_non_null(strstr(line, ",part=1,"));
+    col_derive_tick(f.d, now + 500 * 23 + AGG_TEST_SETTLE_MS);
+    assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 4);
+    col_derive_stats(f.d, &st);
+    assert_int_equal(st.windows_emitted, 1);
+    assert_int_equal(st.late_parts, 3);
     fx_close(&f);
 }
 
@@ -296,6 +345,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window_exact_line),
         cmocka_unit_test(test_late_reading_parts),
+        cmocka_unit_test(test_backlog_one_point_per_window),
         cmocka_unit_test(test_low_water_released),
         cmocka_unit_test(test_derived_mark_is_lowest_input),
         cmocka_unit_test(test_low_water_configured_window),
