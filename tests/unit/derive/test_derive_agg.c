@@ -108,7 +108,7 @@ static void test_backlog_one_point_per_window(void **state)
     col_derive_tick(f.d, now + 1200 + AGG_TEST_SETTLE_MS); /* a pause of a second */
     assert_int_equal(count_lines(&f.cap, "air_agg_1m,"), 1);
     assert_true(line_of(&f.cap, "air_agg_1m,", 0, line, sizeof(line)));
-    assert_non_null(strstr(line, " pm25_min=10,pm25_max=13,pm25_sum=46,pm25_count=4i "));
+    assert_non_null(strstr(line, " pm25_min=10,pm25_max=13,pm25_sum=46,pm25_count=4i,interval_s="));
     /* Readings that never pause: one late part per update_ms (5 s), not one per tick. */
     now += 10000;
     for (int i = 0; i < 24; i++) {
