@@ -37,9 +37,26 @@ struct red {
     size_t ngroups, capgroups;
 };
 
-/* Measurement words the collector writes after "<kind>_" (air_aqi, rain_1h, parking_lot,
- * <kind>_agg_1h, ...): "air_aqi_aqi_vn" belongs to air_aqi, never to air's newest row. */
-static const char *const compound[] = {"aqi_", "wqi_", "1h_", "24h_", "level_", "lot_", "agg_"};
+/* Measurements the collector writes whose names extend another's (docs/protocol.md), and the
+ * aggregates "<kind>_agg_<window>": "air_aqi_aqi_vn" belongs to air_aqi, never to air's newest
+ * row, when a request asks for air alone. */
+static const char *const compound[] = {"air_aqi",  "air_aqi_daily", "water_wqi",  "rain_1h",
+                                       "rain_24h", "flood_level",   "parking_lot"};
+
+static bool shadowed(const char *meas, const char *name)
+{
+    size_t ml = strlen(meas);
+    if (strncmp(name + ml + 1, "agg_", 4) == 0) {
+        return true;
+    }
+    for (size_t c = 0; c < sizeof(compound) / sizeof(compound[0]); c++) {
+        size_t cl = strlen(compound[c]);
+        if (cl > ml && strncmp(name, compound[c], cl) == 0 && name[cl] == '_') {
+            return true;
+        }
+    }
+    return false;
+}
 
 /* The selection a metric name feeds (the longest measurement prefix) and its field name. */
 static bool match_sel(const struct red *r, const char *name, size_t *sel, const char **field)
@@ -60,14 +77,7 @@ static bool match_sel(const struct red *r, const char *name, size_t *sel, const 
     }
     *sel = best;
     *field = name + strlen(r->sel[best].meas) + 1;
-    if (r->sel[best].aggs == NULL) {
-        for (size_t c = 0; c < sizeof(compound) / sizeof(compound[0]); c++) {
-            if (strncmp(*field, compound[c], strlen(compound[c])) == 0) {
-                return false;
-            }
-        }
-    }
-    return true;
+    return r->sel[best].aggs != NULL || !shadowed(r->sel[best].meas, name);
 }
 
 static const char *label(const cJSON *metric, const char *key)
