@@ -112,6 +112,34 @@ static void put_escaped(struct out *o, const char *text)
     }
 }
 
+/* Newest rows only: one MetricsQL instant query, the last value and its time of every series of
+ * every selection ("__q" tells them apart), so that VM reads its newest samples rather than
+ * exporting the whole window. */
+static int vm_newest(const struct col_storeq_sel *sel, size_t n, int64_t now_ms, struct out *o)
+{
+    char m[2048];
+    struct out mo = {m, sizeof(m), 0, false};
+
+    put(&mo, "union(");
+    for (size_t i = 0; i < n; i++) {
+        for (int t = 0; t < 2; t++) {
+            put(&mo,
+                "%slabel_set(%s_over_time({__name__=~\"%s_.+\"}[%us]) keep_metric_names, "
+                "\"__q\", \"%c\")",
+                i || t ? ", " : "", t ? "tlast" : "last", sel[i].meas, sel[i].window_s,
+                t ? 't' : 'v');
+        }
+    }
+    put(&mo, ")");
+    if (mo.full) {
+        return CT_E_TOOBIG;
+    }
+    put(o, "/api/v1/query?query=");
+    put_escaped(o, m);
+    put(o, "&time=%lld.%03lld", (long long)(now_ms / 1000), (long long)(now_ms % 1000));
+    return o->full ? CT_E_TOOBIG : 0;
+}
+
 int col_storeq_vm_request(const struct col_storeq_sel *sel, size_t n, int64_t now_ms, char *buf,
                           size_t cap)
 {
@@ -122,6 +150,16 @@ int col_storeq_vm_request(const struct col_storeq_sel *sel, size_t n, int64_t no
         return CT_E_INVAL;
     }
     buf[0] = '\0';
+    bool all_newest = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!sel_ok(&sel[i])) {
+            return CT_E_INVAL;
+        }
+        all_newest = all_newest && sel[i].aggs == NULL;
+    }
+    if (all_newest) {
+        return vm_newest(sel, n, now_ms, &o);
+    }
     put(&o, "/api/v1/export?");
     for (size_t i = 0; i < n; i++) {
         const struct col_storeq_sel *s = &sel[i];

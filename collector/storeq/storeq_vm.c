@@ -413,6 +413,114 @@ static int build(struct red *r, char **out)
     return rc;
 }
 
+/* One result of the instant query: its labels without "__q" as a sort key. */
+struct qres {
+    char *key;
+    bool is_t;
+    double x;
+    const cJSON *metric;
+};
+
+static int qres_cmp(const void *pa, const void *pb)
+{
+    const struct qres *a = pa;
+    const struct qres *b = pb;
+    int c = strcmp(a->key, b->key);
+    return c ? c : (int)a->is_t - (int)b->is_t;
+}
+
+/* Pairs each series' last value with its time and takes them as one-sample export lines. */
+static int take_pairs(struct red *r, struct qres *q, size_t n)
+{
+    int rc = 0;
+
+    qsort(q, n, sizeof(*q), qres_cmp);
+    for (size_t i = 0; rc == 0 && i < n;) {
+        size_t e = i;
+        const struct qres *v = NULL;
+        const struct qres *t = NULL;
+        for (; e < n && strcmp(q[e].key, q[i].key) == 0; e++) {
+            v = !q[e].is_t && v == NULL ? &q[e] : v;
+            t = q[e].is_t && t == NULL ? &q[e] : t;
+        }
+        if (v != NULL && t != NULL) {
+            cJSON *line = cJSON_CreateObject();
+            cJSON *metric = cJSON_Duplicate(v->metric, true);
+            cJSON *vals = cJSON_CreateArray();
+            cJSON *tss = cJSON_CreateArray();
+            if (metric) {
+                cJSON_DeleteItemFromObjectCaseSensitive(metric, "__q");
+            }
+            if (line == NULL || !cJSON_AddItemToObject(line, "metric", metric) ||
+                !cJSON_AddItemToObject(line, "values", vals) ||
+                !cJSON_AddItemToObject(line, "timestamps", tss) ||
+                !cJSON_AddItemToArray(vals, cJSON_CreateNumber(v->x)) ||
+                !cJSON_AddItemToArray(tss, cJSON_CreateNumber(round(t->x * 1000)))) {
+                rc = CT_E_NOMEM;
+            } else {
+                rc = take_line(r, line);
+            }
+            cJSON_Delete(line);
+        }
+        i = e;
+    }
+    return rc;
+}
+
+/* Takes the results of an instant query answer ({"status":"success","data":{"result":[...]}}). */
+static int take_query(struct red *r, const cJSON *root)
+{
+    const cJSON *res =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "data"), "result");
+    int n = cJSON_GetArraySize(res);
+    struct qres *q = n > 0 ? calloc((size_t)n, sizeof(*q)) : NULL;
+    size_t k = 0;
+    int rc = 0;
+    const cJSON *it;
+
+    if (n > 0 && q == NULL) {
+        return CT_E_NOMEM;
+    }
+    cJSON_ArrayForEach(it, res)
+    {
+        const cJSON *metric = cJSON_GetObjectItemCaseSensitive(it, "metric");
+        const cJSON *val = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(it, "value"), 1);
+        const char *which = label(metric, "__q");
+        char *end;
+        if (!cJSON_IsObject(metric) || !cJSON_IsString(val) || which[0] == '\0') {
+            continue;
+        }
+        double x = strtod(val->valuestring, &end);
+        if (end == val->valuestring || *end != '\0' || !isfinite(x)) {
+            continue;
+        }
+        cJSON *copy = cJSON_Duplicate(metric, true);
+        if (copy == NULL) {
+            rc = CT_E_NOMEM;
+            break;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "__q");
+        q[k].key = cJSON_PrintUnformatted(copy);
+        cJSON_Delete(copy);
+        if (q[k].key == NULL) {
+            rc = CT_E_NOMEM;
+            break;
+        }
+        q[k].is_t = strcmp(which, "t") == 0;
+        q[k].x = x;
+        q[k].metric = metric;
+        k++;
+    }
+    if (rc == 0) {
+        rc = take_pairs(r, q, k);
+    }
+    for (size_t i = 0; i < k; i++) {
+        free(q[i].key);
+    }
+    free(q);
+    return rc;
+}
+
 int col_storeq_vm_answer(const struct col_storeq_sel *sel, size_t n, int64_t now_ms,
                          const char *body, size_t len, char **out)
 {
@@ -423,6 +531,12 @@ int col_storeq_vm_answer(const struct col_storeq_sel *sel, size_t n, int64_t now
     if (sel == NULL || n == 0 || (body == NULL && len > 0) || out == NULL) {
         return CT_E_INVAL;
     }
+    cJSON *whole = len > 0 && body[0] == '{' ? cJSON_ParseWithLength(body, len) : NULL;
+    if (whole != NULL && cJSON_GetObjectItemCaseSensitive(whole, "status") != NULL) {
+        rc = take_query(&r, whole);
+        i = len;
+    }
+    cJSON_Delete(whole);
     while (rc == 0 && i < len) {
         const char *nl = memchr(body + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - body) : len;

@@ -62,10 +62,16 @@ static void test_text(void **state)
     assert_string_equal(q, "SELECT max(\"free\") AS \"v\", count(\"free\") AS \"n\" FROM "
                            "\"parking_lot\" WHERE time > now() - 24h GROUP BY time(1h), "
                            "\"device\", \"lot\" fill(none)");
+    /* Newest rows: one MetricsQL instant query (last value and its time of each series). */
     assert_int_equal(col_storeq_vm_request(newest, 2, NOW, q, sizeof(q)), 0);
-    assert_string_equal(q, "/api/v1/export?match%5B%5D=%7B__name__%3D~%22air_.%2B%22%7D&"
-                           "match%5B%5D=%7B__name__%3D~%22air_aqi_.%2B%22%7D&"
-                           "start=1796462800.000");
+    assert_true(strncmp(q,
+                        "/api/v1/query?query=union%28label_set%28last_over_time%28%7B__name__"
+                        "%3D~%22air_.%2B%22%7D%5B7200s%5D%29%20keep_metric_names%2C%20%22__q"
+                        "%22%2C%20%22v%22%29%2C%20label_set%28tlast_over_time%28",
+                        160) == 0);
+    assert_non_null(strstr(q, "%22air_aqi_.%2B%22"));
+    assert_non_null(strstr(q, "&time=1796470000.000"));
+    /* Aggregates: the raw samples of their fields. */
     assert_int_equal(col_storeq_vm_request(&hourly, 1, NOW, q, sizeof(q)), 0);
     assert_non_null(strstr(q, "parking_lot_%28free%7Cfree%29"));
     assert_int_equal(col_storeq_vm_request(&hourly, 1, NOW, q, 40), CT_E_TOOBIG);
@@ -107,6 +113,36 @@ static void test_newest_row(void **state)
     assert_json(series(root, 1, 0), "{\"name\":\"air_aqi\",\"tags\":{\"device\":\"a1\"},"
                                     "\"columns\":[\"time\",\"aqi_vn\",\"aqi_us\"],\"values\":[["
                                     "1796466000000,80,null]]}");
+    cJSON_Delete(root);
+    /* The same rows from the instant query's answer (pairs of "__q" v and t; a duplicate
+     * series, as the air and air_aqi selectors both match air_aqi_*, is taken once). */
+    const char *qa =
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+        "{\"metric\":{\"__name__\":\"air_pm25\",\"__q\":\"t\",\"db\":\"citytel\",\"device\":"
+        "\"a1\",\"ward\":\"W\"},\"value\":[1796470000,\"1796466000\"]},"
+        "{\"metric\":{\"__name__\":\"air_pm25\",\"__q\":\"v\",\"db\":\"citytel\",\"device\":"
+        "\"a1\",\"ward\":\"W\"},\"value\":[1796470000,\"11\"]},"
+        "{\"metric\":{\"__name__\":\"air_t\",\"__q\":\"v\",\"device\":\"a1\",\"ward\":\"W\"},"
+        "\"value\":[1796470000,\"29\"]},"
+        "{\"metric\":{\"__name__\":\"air_t\",\"__q\":\"t\",\"device\":\"a1\",\"ward\":\"W\"},"
+        "\"value\":[1796470000,\"1796466000.000\"]},"
+        "{\"metric\":{\"__name__\":\"air_aqi_aqi_vn\",\"__q\":\"v\",\"device\":\"a1\"},"
+        "\"value\":[1796470000,\"80\"]},"
+        "{\"metric\":{\"__name__\":\"air_aqi_aqi_vn\",\"__q\":\"v\",\"device\":\"a1\"},"
+        "\"value\":[1796470000,\"80\"]},"
+        "{\"metric\":{\"__name__\":\"air_aqi_aqi_vn\",\"__q\":\"t\",\"device\":\"a1\"},"
+        "\"value\":[1796470000,\"1796466000\"]},"
+        "{\"metric\":{\"__name__\":\"air_aqi_aqi_us\",\"__q\":\"v\",\"device\":\"a1\"},"
+        "\"value\":[1796470000,\"70\"]},"
+        "{\"metric\":{\"__name__\":\"air_aqi_aqi_us\",\"__q\":\"t\",\"device\":\"a1\"},"
+        "\"value\":[1796470000,\"1796465000\"]}]}}";
+    root = reduce(newest, 2, qa);
+    assert_json(series(root, 0, 0), "{\"name\":\"air\",\"tags\":{\"device\":\"a1\"},\"columns\":["
+                                    "\"time\",\"pm25\",\"t\",\"ward\"],\"values\":[["
+                                    "1796466000000,11,29,\"W\"]]}");
+    assert_json(series(root, 1, 0), "{\"name\":\"air_aqi\",\"tags\":{\"device\":\"a1\"},"
+                                    "\"columns\":[\"time\",\"aqi_us\",\"aqi_vn\"],\"values\":[["
+                                    "1796466000000,null,80]]}");
     cJSON_Delete(root);
     /* Nothing stored: one empty result per statement, as InfluxDB answers. */
     root = reduce(newest, 2, "");
