@@ -80,6 +80,22 @@ static bool match_sel(const struct red *r, const char *name, size_t *sel, const 
     return r->sel[best].aggs != NULL || !shadowed(r->sel[best].meas, name);
 }
 
+/* Makes room for one more element in *arr (n used of *cap, each 'size' bytes), doubling it. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap) {
+        return 0;
+    }
+    size_t c = *cap ? *cap * 2 : 64;
+    void *na = realloc(*arr, c * size);
+    if (na == NULL) {
+        return CT_E_NOMEM;
+    }
+    *arr = na;
+    *cap = c;
+    return 0;
+}
+
 static const char *label(const cJSON *metric, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(metric, key);
@@ -100,14 +116,8 @@ static size_t group_of(struct red *r, size_t sel, const cJSON *metric)
             return g;
         }
     }
-    if (r->ngroups == r->capgroups) {
-        size_t cap = r->capgroups ? r->capgroups * 2 : 64;
-        struct group *ng = realloc(r->groups, cap * sizeof(*ng));
-        if (ng == NULL) {
-            return SIZE_MAX;
-        }
-        r->groups = ng;
-        r->capgroups = cap;
+    if (grow((void **)&r->groups, &r->capgroups, r->ngroups, sizeof(*r->groups)) != 0) {
+        return SIZE_MAX;
     }
     struct group *g = &r->groups[r->ngroups];
     memset(g, 0, sizeof(*g));
@@ -160,14 +170,8 @@ static size_t field_of(struct group *g, const char *field)
 
 static int add_rec(struct red *r, size_t group, int64_t ts, double v, size_t col)
 {
-    if (r->nrecs == r->caprecs) {
-        size_t cap = r->caprecs ? r->caprecs * 2 : 1024;
-        struct rec *nr = realloc(r->recs, cap * sizeof(*nr));
-        if (nr == NULL) {
-            return CT_E_NOMEM;
-        }
-        r->recs = nr;
-        r->caprecs = cap;
+    if (grow((void **)&r->recs, &r->caprecs, r->nrecs, sizeof(*r->recs)) != 0) {
+        return CT_E_NOMEM;
     }
     r->recs[r->nrecs++] = (struct rec){group, ts, v, col};
     return 0;

@@ -160,6 +160,18 @@ static void canned_response(struct ct_buf *b)
     assert_int_equal(ct_buf_adds(b, "]}]}]}"), 0);
 }
 
+/* The uninterrupted run: hours 0..11 of the example and a 13th hour of 31.0; its last air_aqi
+ * line goes to 'la'. */
+static void uninterrupted(struct fx *a, struct col_derive_cfg *cfg, char *la, size_t cap)
+{
+    fx_open(a, cfg);
+    for (int h = 0; h < 12; h++) {
+        feed_hour(a, h, example_pm25[h], NAN, NAN, (uint64_t)h + 1);
+    }
+    feed_hour(a, 12, 31.0, NAN, NAN, 13);
+    assert_true(line_of(&a->cap, "air_aqi,", -1, la, cap));
+}
+
 static void test_rebuild_restores_nowcast(void **state)
 {
     struct col_derive_cfg cfg = {.stale_intervals = 100000};
@@ -172,12 +184,7 @@ static void test_rebuild_restores_nowcast(void **state)
 
     (void)state;
     /* Uninterrupted: 13 hours. */
-    fx_open(&a, &cfg);
-    for (int h = 0; h < 12; h++) {
-        feed_hour(&a, h, example_pm25[h], NAN, NAN, (uint64_t)h + 1);
-    }
-    feed_hour(&a, 12, 31.0, NAN, NAN, 13);
-    assert_true(line_of(&a.cap, "air_aqi,", -1, la, sizeof(la)));
+    uninterrupted(&a, &cfg, la, sizeof(la));
     /* Restarted: the 12 hours come from the store, then the 13th hour live. */
     cfg.instance = NULL;
     fx_open(&b, &cfg);
@@ -228,12 +235,7 @@ static void test_rebuild_from_victoriametrics(void **state)
     char lb[2048];
 
     (void)state;
-    fx_open(&a, &cfg);
-    for (int h = 0; h < 12; h++) {
-        feed_hour(&a, h, example_pm25[h], NAN, NAN, (uint64_t)h + 1);
-    }
-    feed_hour(&a, 12, 31.0, NAN, NAN, 13);
-    assert_true(line_of(&a.cap, "air_aqi,", -1, la, sizeof(la)));
+    uninterrupted(&a, &cfg, la, sizeof(la));
     cfg.instance = NULL;
     fx_open(&b, &cfg);
     ct_buf_init(&js, 1 << 16);
