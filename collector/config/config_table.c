@@ -121,7 +121,8 @@ static const struct col_cfg_key keys[] = {
     E("store.kind", store_kind, "influxdb", "influxdb|victoriametrics", false,
       "The time-series store: InfluxDB 1.x (or 2.x with influx.api 2), read with InfluxQL at "
       "/query; or VictoriaMetrics, written with the same line protocol at <influx.url>/write "
-      "and read at <store.query_url>/api/v1/export (the rebuild and the layers). "
+      "and read with MetricsQL at <store.query_url>/api/v1/query and /api/v1/query_range (the "
+      "rebuild and the layers). "
       "VictoriaMetrics keeps numbers only (no string fields) and has no InfluxQL: the "
       "console's store pages need InfluxDB."),
     S("store.query_url", store_query_url, "", false,

@@ -1,8 +1,9 @@
 /* col_storeq.h - the few read shapes the collector asks of its store (the start-up rebuild, the
  * public layers), with one implementation per store kind:
  *   InfluxDB 1.x: InfluxQL on /query (epoch=ms), answered as is;
- *   VictoriaMetrics: MetricsQL last values (newest rows) or raw samples from /api/v1/export
- *   (aggregates), reduced here to the very answer InfluxDB
+ *   VictoriaMetrics: MetricsQL (an instant query of last values for newest rows and last(), a
+ *   range query of hourly rollups for hourly aggregates) or raw samples from /api/v1/export
+ *   (other aggregates), reduced here to the very answer InfluxDB
  *   would give ({"results":[{"statement_id":i,"series":[{name, tags, columns, values}]}]}, times in
  *   ms), so that the callers parse one shape and compute the same things on either store.
  * VictoriaMetrics names a line-protocol field "<measurement>_<field>" and keeps numbers only
@@ -49,16 +50,19 @@ struct col_storeq_sel {
 int col_storeq_influxql(const struct col_storeq_sel *sel, size_t n, char *buf, size_t cap);
 
 /* Writes the VictoriaMetrics request (path and query string) for 'n' selections at 'now_ms':
- * newest rows only: a MetricsQL instant query, /api/v1/query?query=union(label_set(
- * last_over_time(...) keep_metric_names, "__q", "v"), label_set(tlast_over_time(...) ...)) (the
- * last value and the time of every series, read from VM's newest samples); with aggregates:
- * /api/v1/export of the fields over the longest window (raw samples, reduced here). Returns 0,
+ * newest rows and last()-only selections: a MetricsQL instant query, /api/v1/query?query=union(
+ * label_set(last_over_time(...) keep_metric_names, "__q", "v"), label_set(tlast_over_time(...)
+ * ...)) (the last value and the time of every series); one hourly selection: /api/v1/query_range
+ * of "<fn>_over_time(<field>[1h] offset 1ms)" per aggregate (label "__a"), step 1 h, so that the
+ * value at T is the hour [T - 1 h, T) (the oldest hour whole); otherwise: /api/v1/export of the
+ * fields over the longest window (raw samples, reduced here). Returns 0,
  * CT_E_INVAL or CT_E_TOOBIG. */
 int col_storeq_vm_request(const struct col_storeq_sel *sel, size_t n, int64_t now_ms, char *buf,
                           size_t cap);
 
-/* Reduces a VictoriaMetrics answer to the one of col_storeq_vm_request (export JSON lines, or the
- * instant query's {"status":"success","data":{"result":[...]}}) to the InfluxDB 1.x answer of
+/* Reduces a VictoriaMetrics answer to the one of col_storeq_vm_request (export JSON lines, or a
+ * query's {"status":"success","data":{"resultType":"vector"|"matrix","result":[...]}}) to the
+ * InfluxDB 1.x answer of
  * the same selections: *out is malloc'd, NUL-terminated, owned by the caller. Lines or results
  * that do not parse are skipped. Returns 0, CT_E_INVAL or CT_E_NOMEM. */
 int col_storeq_vm_answer(const struct col_storeq_sel *sel, size_t n, int64_t now_ms,

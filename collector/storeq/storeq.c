@@ -8,7 +8,7 @@
 #include "col_storeq.h"
 #include "ct/err.h"
 
-#define QUERY_MAX 4096
+#define QUERY_MAX 8192
 
 struct vm_query {
     struct col_storeq_sel sel[COL_STOREQ_SEL_MAX];

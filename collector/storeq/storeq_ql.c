@@ -112,21 +112,66 @@ static void put_escaped(struct out *o, const char *text)
     }
 }
 
+/* The metric names of a selection as a regular expression: "<meas>_.+" for a newest row, the
+ * aggregated fields "<meas>_(f1|f2)" otherwise. */
+static void put_fields(struct out *o, const struct col_storeq_sel *s)
+{
+    put(o, "%s_", s->meas);
+    if (s->aggs == NULL) {
+        put(o, ".+");
+        return;
+    }
+    put(o, "(");
+    for (size_t a = 0; a < s->naggs; a++) {
+        put(o, "%s%s", a ? "|" : "", s->aggs[a].field);
+    }
+    put(o, ")");
+}
+
+/* One hourly selection: a MetricsQL range query, one step per hour, each aggregate a rollup of
+ * its field over [S, S + 1 h) (the window (T - 1 h, T] moved back 1 ms), evaluated at T = S + 1 h
+ * and labelled "__a" with its index. The oldest hour is whole (InfluxDB keeps only its points
+ * inside the window). */
+static int vm_hourly(const struct col_storeq_sel *s, int64_t now_ms, struct out *o)
+{
+    char m[4096];
+    struct out mo = {m, sizeof(m), 0, false};
+    int64_t now_s = now_ms / 1000;
+    int64_t first = (now_s - (int64_t)s->window_s) / 3600 * 3600 + 3600;
+    int64_t last = now_s / 3600 * 3600 + 3600;
+
+    put(&mo, "union(");
+    for (size_t a = 0; a < s->naggs; a++) {
+        put(&mo,
+            "%slabel_set(%s_over_time({__name__=\"%s_%s\"}[1h] offset 1ms) keep_metric_names, "
+            "\"__a\", \"%zu\")",
+            a ? ", " : "", s->aggs[a].fn, s->meas, s->aggs[a].field, a);
+    }
+    put(&mo, ")");
+    if (mo.full) {
+        return CT_E_TOOBIG;
+    }
+    put(o, "/api/v1/query_range?query=");
+    put_escaped(o, m);
+    put(o, "&start=%lld&end=%lld&step=3600&nocache=1", (long long)first, (long long)last);
+    return o->full ? CT_E_TOOBIG : 0;
+}
+
 /* Newest rows only: one MetricsQL instant query, the last value and its time of every series of
  * every selection ("__q" tells them apart), so that VM reads its newest samples rather than
  * exporting the whole window. */
 static int vm_newest(const struct col_storeq_sel *sel, size_t n, int64_t now_ms, struct out *o)
 {
-    char m[2048];
+    char m[4096];
     struct out mo = {m, sizeof(m), 0, false};
 
     put(&mo, "union(");
     for (size_t i = 0; i < n; i++) {
         for (int t = 0; t < 2; t++) {
-            put(&mo,
-                "%slabel_set(%s_over_time({__name__=~\"%s_.+\"}[%us]) keep_metric_names, "
-                "\"__q\", \"%c\")",
-                i || t ? ", " : "", t ? "tlast" : "last", sel[i].meas, sel[i].window_s,
+            put(&mo, "%slabel_set(%s_over_time({__name__=~\"", i || t ? ", " : "",
+                t ? "tlast" : "last");
+            put_fields(&mo, &sel[i]);
+            put(&mo, "\"}[%us]) keep_metric_names, \"__q\", \"%c\")", sel[i].window_s,
                 t ? 't' : 'v');
         }
     }
@@ -138,6 +183,20 @@ static int vm_newest(const struct col_storeq_sel *sel, size_t n, int64_t now_ms,
     put_escaped(o, m);
     put(o, "&time=%lld.%03lld", (long long)(now_ms / 1000), (long long)(now_ms % 1000));
     return o->full ? CT_E_TOOBIG : 0;
+}
+
+/* A selection of last() values alone over its whole window (the rebuild's flood band). */
+static bool only_last(const struct col_storeq_sel *s)
+{
+    if (s->hourly) {
+        return false;
+    }
+    for (size_t a = 0; a < s->naggs; a++) {
+        if (strcmp(s->aggs[a].fn, "last") != 0) {
+            return false;
+        }
+    }
+    return true;
 }
 
 int col_storeq_vm_request(const struct col_storeq_sel *sel, size_t n, int64_t now_ms, char *buf,
@@ -155,10 +214,13 @@ int col_storeq_vm_request(const struct col_storeq_sel *sel, size_t n, int64_t no
         if (!sel_ok(&sel[i])) {
             return CT_E_INVAL;
         }
-        all_newest = all_newest && sel[i].aggs == NULL;
+        all_newest = all_newest && (sel[i].aggs == NULL || only_last(&sel[i]));
     }
     if (all_newest) {
         return vm_newest(sel, n, now_ms, &o);
+    }
+    if (n == 1 && sel[0].hourly) {
+        return vm_hourly(&sel[0], now_ms, &o);
     }
     put(&o, "/api/v1/export?");
     for (size_t i = 0; i < n; i++) {

@@ -35,6 +35,7 @@ struct red {
     size_t nrecs, caprecs;
     struct group *groups;
     size_t ngroups, capgroups;
+    bool pre; /* records are hourly rollups from VM (one value per hour and aggregate) */
 };
 
 /* Measurements the collector writes whose names extend another's (docs/protocol.md), and the
@@ -250,10 +251,11 @@ struct acc {
     int64_t cnt, last_ts, sel_ts;
 };
 
-static cJSON *agg_value(const struct col_storeq_agg *agg, const struct acc *c)
+static cJSON *agg_value(const struct col_storeq_agg *agg, const struct acc *c, bool pre)
 {
     if (strcmp(agg->fn, "count") == 0) {
-        return cJSON_CreateNumber((double)c->cnt);
+        /* VM's rollups are counts already: several series of a group add up. */
+        return cJSON_CreateNumber(pre ? c->sum : (double)c->cnt);
     }
     if (c->cnt == 0) {
         return cJSON_CreateNull();
@@ -300,7 +302,7 @@ static int agg_rows(const struct red *r, const struct col_storeq_sel *s, const s
             return CT_E_NOMEM;
         }
         for (size_t a = 0; a < na; a++) {
-            if (!cJSON_AddItemToArray(row, agg_value(&s->aggs[a], &acc[a]))) {
+            if (!cJSON_AddItemToArray(row, agg_value(&s->aggs[a], &acc[a], r->pre))) {
                 return CT_E_NOMEM;
             }
         }
@@ -471,6 +473,42 @@ static int take_pairs(struct red *r, struct qres *q, size_t n)
     return rc;
 }
 
+/* Takes a range query's hourly rollups (vm_hourly): each value at T is the aggregate "__a" of
+ * the hour [T - 1 h, T). */
+static int take_matrix(struct red *r, const cJSON *res)
+{
+    const cJSON *it;
+
+    r->pre = true;
+    cJSON_ArrayForEach(it, res)
+    {
+        const cJSON *metric = cJSON_GetObjectItemCaseSensitive(it, "metric");
+        const cJSON *vals = cJSON_GetObjectItemCaseSensitive(it, "values");
+        const char *idx = label(metric, "__a");
+        char *end;
+        unsigned long a = strtoul(idx, &end, 10);
+        const cJSON *p;
+        if (!cJSON_IsObject(metric) || idx[0] == '\0' || *end != '\0' || a >= r->sel[0].naggs) {
+            continue;
+        }
+        size_t g = group_of(r, 0, metric);
+        if (g == SIZE_MAX) {
+            return CT_E_NOMEM;
+        }
+        cJSON_ArrayForEach(p, vals)
+        {
+            const cJSON *t = cJSON_GetArrayItem(p, 0);
+            const cJSON *v = cJSON_GetArrayItem(p, 1);
+            double x = cJSON_IsString(v) ? strtod(v->valuestring, &end) : NAN;
+            if (cJSON_IsNumber(t) && isfinite(x) &&
+                add_rec(r, g, (int64_t)llround(t->valuedouble * 1000) - HOUR_MS, x, a) != 0) {
+                return CT_E_NOMEM;
+            }
+        }
+    }
+    return 0;
+}
+
 /* Takes the results of an instant query answer ({"status":"success","data":{"result":[...]}}). */
 static int take_query(struct red *r, const cJSON *root)
 {
@@ -482,6 +520,12 @@ static int take_query(struct red *r, const cJSON *root)
     int rc = 0;
     const cJSON *it;
 
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(root, "data"), "resultType");
+    if (cJSON_IsString(type) && strcmp(type->valuestring, "matrix") == 0) {
+        free(q);
+        return r->n == 1 && r->sel[0].hourly ? take_matrix(r, res) : 0;
+    }
     if (n > 0 && q == NULL) {
         return CT_E_NOMEM;
     }

@@ -7,7 +7,8 @@ Asserts, reading VictoriaMetrics with urllib (/api/v1/export), never with our co
   (<measurement>_<field>, tags as labels);
 - the public layers and the OGC API items, built from VM by the collector, show those values;
 - a restarted collector rebuilds its rain ring from VM: the next rain_24h is the three earlier
-  amounts plus the new one (7.0 mm), where a collector without the rebuild would say 0.6 mm."""
+  amounts plus the new one (7.0 mm), where a collector without the rebuild would say 0.6 mm;
+- the rain layer's 24-h history (hourly maxima) has one value per hour with rain."""
 import json
 import os
 import sys
@@ -117,7 +118,15 @@ def main():
         assert abs(got - 7.0) < 1e-9, f"rain_24h after the restart: {got} mm, not 7.0; {rain}"
         wait_until(lambda: near((feature(st, "/layers/rain.geojson", RAIN) or {}).get("mm_24h"),
                                 7.0), 30, "mm_24h 7.0 on /layers/rain.geojson")
+        # The popup chart: the hourly maxima of rain_1h over 24 h, read by a MetricsQL range
+        # query, one per hour with rain.
+        def history():
+            status, _, body = st.http_get("/layers/rain.history.json")
+            return status == 200 and sorted(v for _, v in json.loads(body)["series"].get(RAIN, []))
+        wait_until(lambda: history() == [0.6, 1.4, 2.0, 3.0], 30,
+                   "the hourly rain maxima on /layers/rain.history.json")
         assert "a rebuild answer could not be used" not in st.log("collector")
+        assert "rebuild query failed" not in st.log("collector")
         print(f"e2e_vmstore: OK in {time.time() - t0:.1f} s")
         return 0
     except Exception:

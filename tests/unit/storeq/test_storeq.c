@@ -72,8 +72,16 @@ static void test_text(void **state)
     assert_non_null(strstr(q, "%22air_aqi_.%2B%22"));
     assert_non_null(strstr(q, "&time=1796470000.000"));
     /* Aggregates: the raw samples of their fields. */
+    /* Hourly aggregates: one range query of rollups over [S, S + 1 h), S from the hour of
+     * now - 24 h to the current hour. */
     assert_int_equal(col_storeq_vm_request(&hourly, 1, NOW, q, sizeof(q)), 0);
-    assert_non_null(strstr(q, "parking_lot_%28free%7Cfree%29"));
+    assert_true(strncmp(q,
+                        "/api/v1/query_range?query=union%28label_set%28max_over_time%28%7B"
+                        "__name__%3D%22parking_lot_free%22%7D%5B1h%5D%20offset%201ms%29%20"
+                        "keep_metric_names%2C%20%22__a%22%2C%20%220%22%29",
+                        150) == 0);
+    assert_non_null(strstr(q, "count_over_time"));
+    assert_non_null(strstr(q, "&start=1796385600&end=1796472000&step=3600&nocache=1"));
     assert_int_equal(col_storeq_vm_request(&hourly, 1, NOW, q, 40), CT_E_TOOBIG);
     struct col_storeq_sel bad = hourly;
     bad.window_unit = 'x';
@@ -173,12 +181,40 @@ static void test_hourly(void **state)
     cJSON_Delete(root);
 }
 
+/* The range query's answer: each value at T is the hour [T - 1 h, T); two series of one group
+ * (another label differs) add their counts and take the larger maximum. */
+static void test_hourly_rollups(void **state)
+{
+    const char *body =
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+        "{\"metric\":{\"__name__\":\"parking_lot_free\",\"__a\":\"0\",\"device\":\"p1\","
+        "\"lot\":\"L1\",\"ward\":\"A\"},\"values\":[[1796464800,\"9\"],[1796468400,\"3\"]]},"
+        "{\"metric\":{\"__name__\":\"parking_lot_free\",\"__a\":\"1\",\"device\":\"p1\","
+        "\"lot\":\"L1\",\"ward\":\"A\"},\"values\":[[1796464800,\"3\"],[1796468400,\"1\"]]},"
+        "{\"metric\":{\"__name__\":\"parking_lot_free\",\"__a\":\"0\",\"device\":\"p1\","
+        "\"lot\":\"L1\",\"ward\":\"B\"},\"values\":[[1796468400,\"7\"]]},"
+        "{\"metric\":{\"__name__\":\"parking_lot_free\",\"__a\":\"1\",\"device\":\"p1\","
+        "\"lot\":\"L1\",\"ward\":\"B\"},\"values\":[[1796468400,\"2\"]]},"
+        "{\"metric\":{\"__name__\":\"parking_lot_free\",\"__a\":\"9\",\"device\":\"p1\"},"
+        "\"values\":[[1796468400,\"2\"]]}]}}";
+    cJSON *root = reduce(&hourly, 1, body);
+
+    (void)state;
+    assert_json(series(root, 0, 0),
+                "{\"name\":\"parking_lot\",\"tags\":{\"device\":\"p1\",\"lot\":\"L1\"},"
+                "\"columns\":[\"time\",\"v\",\"n\"],\"values\":[[1796461200000,9,3],"
+                "[1796464800000,7,3]]}");
+    assert_null(series(root, 0, 1));
+    cJSON_Delete(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_newest_row),
         cmocka_unit_test(test_hourly),
+        cmocka_unit_test(test_hourly_rollups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
