@@ -172,6 +172,17 @@ static void uninterrupted(struct fx *a, struct col_derive_cfg *cfg, char *la, si
     assert_true(line_of(&a->cap, "air_aqi,", -1, la, cap));
 }
 
+/* The uninterrupted run into 'a' (its line in 'la'), then 'b' opened as the restarted process
+ * with an empty state and a buffer 'js' for the store's answer. */
+static void restart(struct fx *a, struct fx *b, struct col_derive_cfg *cfg, char *la, size_t cap,
+                    struct ct_buf *js)
+{
+    uninterrupted(a, cfg, la, cap);
+    cfg->instance = NULL;
+    fx_open(b, cfg);
+    ct_buf_init(js, 1 << 16);
+}
+
 static void test_rebuild_restores_nowcast(void **state)
 {
     struct col_derive_cfg cfg = {.stale_intervals = 100000};
@@ -183,12 +194,9 @@ static void test_rebuild_restores_nowcast(void **state)
     char lb[2048];
 
     (void)state;
-    /* Uninterrupted: 13 hours. */
-    uninterrupted(&a, &cfg, la, sizeof(la));
-    /* Restarted: the 12 hours come from the store, then the 13th hour live. */
-    cfg.instance = NULL;
-    fx_open(&b, &cfg);
-    ct_buf_init(&js, 1 << 16);
+    /* Uninterrupted: 13 hours. Restarted: the 12 hours come from the store, then the 13th
+     * hour live. */
+    restart(&a, &b, &cfg, la, sizeof(la), &js);
     canned_response(&js);
     assert_int_equal(col_derive_rebuild_apply(b.d, js.p, js.len), 0);
     feed_hour(&b, 12, 31.0, NAN, NAN, 13);
@@ -235,10 +243,7 @@ static void test_rebuild_from_victoriametrics(void **state)
     char lb[2048];
 
     (void)state;
-    uninterrupted(&a, &cfg, la, sizeof(la));
-    cfg.instance = NULL;
-    fx_open(&b, &cfg);
-    ct_buf_init(&js, 1 << 16);
+    restart(&a, &b, &cfg, la, sizeof(la), &js);
     assert_int_equal(ct_buf_printf(&js, "{\"metric\":{\"__name__\":\"air_pm25\",\"db\":\"citytel\","
                                         "\"device\":\"hn-air-0001\"},\"values\":[500"),
                      0);

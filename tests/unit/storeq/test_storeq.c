@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,17 @@ static void assert_json(const cJSON *item, const char *expected)
     assert_non_null(s);
     assert_string_equal(s, expected);
     free(s);
+}
+
+/* Asserts the parking_lot series of lot 'lot' with its rows 'values' (JSON). */
+static void assert_lot(const cJSON *s, const char *lot, const char *values)
+{
+    char want[512];
+    snprintf(want, sizeof(want),
+             "{\"name\":\"parking_lot\",\"tags\":{\"device\":\"p1\",\"lot\":\"%s\"},"
+             "\"columns\":[\"time\",\"v\",\"n\"],\"values\":%s}",
+             lot, values);
+    assert_json(s, want);
 }
 
 static void test_text(void **state)
@@ -171,13 +183,8 @@ static void test_hourly(void **state)
     cJSON *root = reduce(&hourly, 1, body);
 
     (void)state;
-    assert_json(series(root, 0, 0),
-                "{\"name\":\"parking_lot\",\"tags\":{\"device\":\"p1\",\"lot\":\"L1\"},"
-                "\"columns\":[\"time\",\"v\",\"n\"],\"values\":[[1796461200000,9,3],"
-                "[1796464800000,3,1]]}");
-    assert_json(series(root, 0, 1),
-                "{\"name\":\"parking_lot\",\"tags\":{\"device\":\"p1\",\"lot\":\"L2\"},"
-                "\"columns\":[\"time\",\"v\",\"n\"],\"values\":[[1796468400000,5,1]]}");
+    assert_lot(series(root, 0, 0), "L1", "[[1796461200000,9,3],[1796464800000,3,1]]");
+    assert_lot(series(root, 0, 1), "L2", "[[1796468400000,5,1]]");
     cJSON_Delete(root);
 }
 
@@ -200,10 +207,7 @@ static void test_hourly_rollups(void **state)
     cJSON *root = reduce(&hourly, 1, body);
 
     (void)state;
-    assert_json(series(root, 0, 0),
-                "{\"name\":\"parking_lot\",\"tags\":{\"device\":\"p1\",\"lot\":\"L1\"},"
-                "\"columns\":[\"time\",\"v\",\"n\"],\"values\":[[1796461200000,9,3],"
-                "[1796464800000,7,3]]}");
+    assert_lot(series(root, 0, 0), "L1", "[[1796461200000,9,3],[1796464800000,7,3]]");
     assert_null(series(root, 0, 1));
     cJSON_Delete(root);
 }
