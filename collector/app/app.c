@@ -195,7 +195,7 @@ int app_store(struct col_app *app, struct col_store **out)
 {
     if (app->store == NULL) {
         struct col_store_cfg sc = {
-            .url = app->cfg.influx_url,
+            .url = app->cfg.store_query_url[0] ? app->cfg.store_query_url : app->cfg.influx_url,
             .db = app->cfg.influx_db,
             .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
             .password = app->cfg.influx_password[0] ? app->cfg.influx_password : NULL,

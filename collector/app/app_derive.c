@@ -10,6 +10,7 @@
 
 #include "app_int.h"
 #include "col_obs.h"
+#include "col_storeq.h"
 #include "ct/err.h"
 
 #define APP_TICK_MS 1000
@@ -164,8 +165,9 @@ int app_derive_rebuild(struct col_app *app)
     }
     app->rebuilding = true;
     for (int w = 0; w < COL_DERIVE_RB__COUNT; w++) {
-        const char *q = col_derive_rebuild_query((enum col_derive_rebuild)w);
-        if (q != NULL && col_store_query(store, q, on_rebuild_answer, app) == 0) {
+        const struct col_storeq_sel *q = col_derive_rebuild_sel((enum col_derive_rebuild)w);
+        if (q != NULL &&
+            col_storeq_query(store, app->cfg.store_kind, q, 1, on_rebuild_answer, app) == 0) {
             app->rebuild_pending++;
         }
     }

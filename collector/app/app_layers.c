@@ -18,6 +18,7 @@
 #include "col_obs.h"
 #include "col_ogc.h"
 #include "col_store.h"
+#include "col_storeq.h"
 #include "ct/gzip.h"
 #include "ct/err.h"
 
@@ -213,16 +214,18 @@ static void on_store_answer(void *arg, int status, const char *body, size_t len)
 
 static void refresh(struct app_layer *l)
 {
-    char q[2048];
+    struct col_storeq_sel q[3];
+    size_t n = 1;
 
     if (l->refreshing || l->owner->store == NULL) {
         return;
     }
-    if ((l->history ? col_layers_history_influxql(l->kind, q, sizeof(q))
-                    : col_layers_influxql(l->kind, APP_LAYER_LOOKBACK_S, q, sizeof(q))) != 0) {
+    if ((l->history ? col_layers_history_sel(l->kind, q)
+                    : col_layers_sel(l->kind, APP_LAYER_LOOKBACK_S, q, &n)) != 0) {
         return;
     }
-    if (col_store_query(l->owner->store, q, on_store_answer, l) == 0) {
+    if (col_storeq_query(l->owner->store, l->owner->app->cfg.store_kind, q, n, on_store_answer,
+                         l) == 0) {
         l->refreshing = true;
         l->owner->queries++;
     }

@@ -93,6 +93,8 @@ struct col_config {
     int64_t validate_backlog_ms;
     int64_t validate_replay_window;
 
+    int store_kind; /* 0 influxdb, 1 victoriametrics (enum col_storeq_kind) */
+    char *store_query_url;
     char *influx_url;
     int64_t influx_api;
     char *influx_db;

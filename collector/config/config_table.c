@@ -118,6 +118,17 @@ static const struct col_cfg_key keys[] = {
       "A (boot, seq) older than the newest accepted by more than this is a replay (restart: it "
       "sizes the per-device state)."),
 
+    E("store.kind", store_kind, "influxdb", "influxdb|victoriametrics", false,
+      "The time-series store: InfluxDB 1.x (or 2.x with influx.api 2), read with InfluxQL at "
+      "/query; or VictoriaMetrics, written with the same line protocol at <influx.url>/write "
+      "and read with MetricsQL at <store.query_url>/api/v1/query and /api/v1/query_range (the "
+      "rebuild and the layers). "
+      "VictoriaMetrics keeps numbers only (no string fields) and has no InfluxQL: the "
+      "console's store pages need InfluxDB."),
+    S("store.query_url", store_query_url, "", false,
+      "Base URL of the store's read API; empty: influx.url. VictoriaMetrics cluster: "
+      "influx.url http://<vminsert>:8480/insert/<tenant>/influx and this "
+      "http://<vmselect>:8481/select/<tenant>/prometheus."),
     S("influx.url", influx_url, "http://127.0.0.1:8086", false,
       "InfluxDB base URL (http:// or https://)."),
     I("influx.api", influx_api, "1", 1, 2, false,

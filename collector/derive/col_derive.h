@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "col_storeq.h"
 #include "ct/buf.h"
 #include "ct/payload.h"
 #include "ct/registry.h"
@@ -184,6 +185,10 @@ enum col_derive_rebuild {
 /* The InfluxQL the app runs (InfluxDB 1.x /query with epoch=ms) for 'what'; static string, NULL
  * for a bad value. */
 const char *col_derive_rebuild_query(enum col_derive_rebuild what);
+
+/* The same statement as a store-neutral selection (col_storeq.h), for col_storeq_query; static,
+ * NULL for a bad value. */
+const struct col_storeq_sel *col_derive_rebuild_sel(enum col_derive_rebuild what);
 
 /* Restores state from one /query response (InfluxDB 1.x JSON, epoch=ms) of any of the queries
  * above, recognised by the series name. Devices not yet known are created (kind from the

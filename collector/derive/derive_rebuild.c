@@ -31,6 +31,37 @@ static const char *const queries[COL_DERIVE_RB__COUNT] = {
                             "WHERE time > now() - 7d GROUP BY \"device\"",
 };
 
+#define SUM_COUNT(f)                                                                               \
+    {"sum", f, f "_sum"},                                                                          \
+    {                                                                                              \
+        "count", f, f "_count"                                                                     \
+    }
+static const struct col_storeq_agg air_aggs[] = {SUM_COUNT("pm25"), SUM_COUNT("pm10"),
+                                                 SUM_COUNT("o3"),   SUM_COUNT("co"),
+                                                 SUM_COUNT("so2"),  SUM_COUNT("no2")};
+static const struct col_storeq_agg water_aggs[] = {SUM_COUNT("ph"), SUM_COUNT("do"), SUM_COUNT("t"),
+                                                   SUM_COUNT("cod"), SUM_COUNT("nh4")};
+static const struct col_storeq_agg rain_aggs[] = {{"sum", "mm", "mm"}};
+static const struct col_storeq_agg flood_aggs[] = {{"last", "band", "band"}};
+#define AGGS(a) a, sizeof(a) / sizeof(a[0])
+
+/* The same statements as 'queries' (test_derive_air checks that both spell the same InfluxQL). */
+static const struct col_storeq_sel sels[COL_DERIVE_RB__COUNT] = {
+    [COL_DERIVE_RB_AIR] = {"air", AGGS(air_aggs), 32 * 3600, 'h', true, true, {"device"}},
+    [COL_DERIVE_RB_WATER] = {"water", AGGS(water_aggs), 2 * 3600, 'h', true, true, {"device"}},
+    [COL_DERIVE_RB_RAIN] = {"rain", AGGS(rain_aggs), 25 * 3600, 'h', false, true, {"device"}},
+    [COL_DERIVE_RB_FLOOD] =
+        {"flood_level", AGGS(flood_aggs), 7 * 86400, 'd', false, false, {"device"}},
+};
+
+const struct col_storeq_sel *col_derive_rebuild_sel(enum col_derive_rebuild what)
+{
+    if ((int)what < 0 || what >= COL_DERIVE_RB__COUNT) {
+        return NULL;
+    }
+    return &sels[what];
+}
+
 const char *col_derive_rebuild_query(enum col_derive_rebuild what)
 {
     if ((int)what < 0 || what >= COL_DERIVE_RB__COUNT) {

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "col_storeq.h"
 #include "ct/registry.h"
 #include "ct/schema.h"
 
@@ -123,6 +124,10 @@ int64_t col_layers_default_stale_ms(enum ct_kind kind);
  * buf) or CT_E_TOOBIG when 'cap' is too small (buf then holds a truncated string). */
 int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap);
 
+/* The same statements as store-neutral selections (col_storeq.h) for col_storeq_query: fills
+ * sel[0..*n) (room for 3; the strings are static). Returns 0 or CT_E_INVAL. */
+int col_layers_sel(enum ct_kind kind, uint32_t lookback_s, struct col_storeq_sel *sel, size_t *n);
+
 /* Borrowed view of a registry: a malloc'd array of its devices in file order (the pointers
  * are borrowed from 'reg' and valid until ct_registry_free). The caller frees *out with free().
  * Returns 0, CT_E_INVAL or CT_E_NOMEM. An empty registry gives *out NULL and *n 0. */
@@ -165,6 +170,9 @@ int col_layers_geojson(const struct col_layers_src *src, enum ct_kind kind, char
  * rain_1h; flood max(depth) of flood; parking min(free) of parking_lot; "GROUP BY time(1h),
  * device fill(none)". Returns 0, CT_E_INVAL or CT_E_TOOBIG. */
 int col_layers_history_influxql(enum ct_kind kind, char *buf, size_t cap);
+
+/* The same statement as a store-neutral selection (col_storeq.h). Returns 0 or CT_E_INVAL. */
+int col_layers_history_sel(enum ct_kind kind, struct col_storeq_sel *sel);
 /* The document: {"layer", "hours", "title_vi", "title_en", "unit", "series": {"<id>": [[ms,
  * value], ...]}} with only the public stations of the layer in the registry ('src->devs');
  * 'src->now_ms' and the stale fields are not used. Errors as col_layers_geojson. */

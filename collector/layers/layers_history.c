@@ -8,33 +8,49 @@
 #include "ct/err.h"
 #include "layers_priv.h"
 
-/* Per layer: measurement, aggregate of the hour, column, grouping tags, chart title. */
+/* Per layer: measurement and chart title (the hour's aggregate: hist_aggs). */
 static const struct {
-    const char *meas, *fn, *col, *group, *title_vi, *title_en, *unit;
+    const char *meas, *title_vi, *title_en, *unit;
 } hist[CT_KIND__COUNT] = {
-    [CT_KIND_AIR] = {"air_aqi", "max", "aqi_vn", "\"device\"", "VN_AQI theo giờ, 24 giờ qua",
-                     "Hourly VN_AQI, last 24 h", ""},
-    [CT_KIND_WATER] = {"water_wqi", "max", "wqi", "\"device\"", "VN_WQI theo giờ, 24 giờ qua",
-                       "Hourly VN_WQI, last 24 h", ""},
-    [CT_KIND_RAIN] = {"rain_1h", "max", "mm", "\"device\"", "Mưa mỗi giờ, 24 giờ qua",
-                      "Rain per hour, last 24 h", "mm"},
-    [CT_KIND_FLOOD] = {"flood", "max", "depth", "\"device\"", "Độ sâu lớn nhất mỗi giờ",
-                       "Deepest water each hour", "cm"},
-    [CT_KIND_PARKING] = {"parking_lot", "min", "free", "\"device\", \"lot\"",
-                         "Chỗ trống ít nhất mỗi giờ", "Fewest free spaces each hour", "chỗ"},
+    [CT_KIND_AIR] = {"air_aqi", "VN_AQI theo giờ, 24 giờ qua", "Hourly VN_AQI, last 24 h", ""},
+    [CT_KIND_WATER] = {"water_wqi", "VN_WQI theo giờ, 24 giờ qua", "Hourly VN_WQI, last 24 h", ""},
+    [CT_KIND_RAIN] = {"rain_1h", "Mưa mỗi giờ, 24 giờ qua", "Rain per hour, last 24 h", "mm"},
+    [CT_KIND_FLOOD] = {"flood", "Độ sâu lớn nhất mỗi giờ", "Deepest water each hour", "cm"},
+    [CT_KIND_PARKING] = {"parking_lot", "Chỗ trống ít nhất mỗi giờ", "Fewest free spaces each hour",
+                         "chỗ"},
 };
+
+/* The aggregate of each layer (its fn, column, as "v"), for the selections below. */
+static const struct col_storeq_agg hist_aggs[CT_KIND__COUNT] = {
+    [CT_KIND_AIR] = {"max", "aqi_vn", "v"},   [CT_KIND_WATER] = {"max", "wqi", "v"},
+    [CT_KIND_RAIN] = {"max", "mm", "v"},      [CT_KIND_FLOOD] = {"max", "depth", "v"},
+    [CT_KIND_PARKING] = {"min", "free", "v"},
+};
+
+int col_layers_history_sel(enum ct_kind kind, struct col_storeq_sel *sel)
+{
+    if (!sel || (int)kind < 0 || kind >= CT_KIND__COUNT) {
+        return CT_E_INVAL;
+    }
+    *sel = (struct col_storeq_sel){.meas = hist[kind].meas,
+                                   .aggs = &hist_aggs[kind],
+                                   .naggs = 1,
+                                   .window_s = COL_LAYERS_HISTORY_H * 3600,
+                                   .window_unit = 'h',
+                                   .hourly = true,
+                                   .tags = {"device", kind == CT_KIND_PARKING ? "lot" : NULL}};
+    return 0;
+}
 
 int col_layers_history_influxql(enum ct_kind kind, char *buf, size_t cap)
 {
-    if (!buf || cap == 0 || (int)kind < 0 || kind >= CT_KIND__COUNT) {
+    struct col_storeq_sel sel;
+    int rc = col_layers_history_sel(kind, &sel);
+
+    if (!buf || cap == 0) {
         return CT_E_INVAL;
     }
-    int n = snprintf(buf, cap,
-                     "SELECT %s(\"%s\") AS \"v\" FROM \"%s\" WHERE time > now() - %dh "
-                     "GROUP BY time(1h), %s fill(none)",
-                     hist[kind].fn, hist[kind].col, hist[kind].meas, COL_LAYERS_HISTORY_H,
-                     hist[kind].group);
-    return n < 0 || (size_t)n >= cap ? CT_E_TOOBIG : 0;
+    return rc ? rc : col_storeq_influxql(&sel, 1, buf, cap);
 }
 
 /* Adds the [ms, value] pairs of one series to the station's array in 'series'. */

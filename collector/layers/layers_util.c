@@ -62,24 +62,20 @@ const char *const col_layers_meas[CT_KIND__COUNT][3] = {
     [CT_KIND_PARKING] = {"parking", "parking_lot", NULL},
 };
 
-int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap)
+int col_layers_sel(enum ct_kind kind, uint32_t lookback_s, struct col_storeq_sel *sel, size_t *n)
 {
-    if (!buf || cap == 0 || (int)kind < 0 || kind >= CT_KIND__COUNT || lookback_s == 0) {
+    if (!sel || !n || (int)kind < 0 || kind >= CT_KIND__COUNT || lookback_s == 0) {
         return CT_E_INVAL;
     }
-    size_t used = 0;
-    buf[0] = '\0';
+    *n = 0;
     for (size_t i = 0; i < 3 && col_layers_meas[kind][i]; i++) {
         const char *m = col_layers_meas[kind][i];
-        const char *group = strcmp(m, "parking_lot") == 0 ? "\"device\", \"lot\"" : "\"device\"";
-        int n = snprintf(buf + used, cap - used,
-                         "%sSELECT * FROM \"%s\" WHERE time > now() - %us GROUP BY %s "
-                         "ORDER BY time DESC LIMIT 1",
-                         i ? "; " : "", m, (unsigned)lookback_s, group);
-        if (n < 0 || (size_t)n >= cap - used) {
-            return CT_E_TOOBIG;
+        sel[i] = (struct col_storeq_sel){
+            .meas = m, .window_s = lookback_s, .window_unit = 's', .tags = {"device", NULL}};
+        if (strcmp(m, "parking_lot") == 0) {
+            sel[i].tags[1] = "lot";
         }
-        used += (size_t)n;
+        (*n)++;
     }
     /* The ranges staff marked invalid in the console (docs/console.md): a decision about a
      * value in the lookback is made after it, so the decision's own time bounds the query. Only
@@ -89,6 +85,18 @@ int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_
                      "'invalid' AND time > now() - %us GROUP BY \"station\", \"param\"",
                      (unsigned)lookback_s);
     return n < 0 || (size_t)n >= cap - used ? CT_E_TOOBIG : 0;
+}
+
+int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap)
+{
+    struct col_storeq_sel sel[3];
+    size_t n;
+    int rc = col_layers_sel(kind, lookback_s, sel, &n);
+
+    if (!buf || cap == 0) {
+        return CT_E_INVAL;
+    }
+    return rc ? rc : col_storeq_influxql(sel, n, buf, cap);
 }
 
 bool col_layers_dev_public(const struct ct_device *dev, enum ct_kind kind)

@@ -39,6 +39,11 @@ int col_store_create(uv_loop_t *loop, const struct col_store_cfg *cfg, struct co
  * error cb is never called. */
 int col_store_query(struct col_store *st, const char *influxql, col_store_cb cb, void *arg);
 
+/* Starts a GET of '<url><path>' ('path' copied, from its '/' with its query string already
+ * escaped; with the configured user, HTTP basic auth), for stores that answer elsewhere than
+ * /query (VictoriaMetrics' /api/v1/export). Returns and calls back as col_store_query. */
+int col_store_get(struct col_store *st, const char *path, col_store_cb cb, void *arg);
+
 /* Asynchronous close: every running query's cb is called with CT_E_STATE before this returns;
  * then the handles close, 'st' is freed, and closed_cb(arg) is called (may be NULL). Accepts
  * NULL. */

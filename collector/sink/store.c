@@ -157,48 +157,28 @@ out:
     return url;
 }
 
-int col_store_query(struct col_store *st, const char *influxql, col_store_cb cb, void *arg)
+/* Creates a query for 'st' (the caller sets url and form), or NULL without memory. */
+static struct query *query_new(struct col_store *st, col_store_cb cb, void *arg)
 {
-    if (st->closing) {
-        return CT_E_STATE;
-    }
-    if (influxql == NULL || influxql[0] == '\0' || cb == NULL) {
-        return CT_E_INVAL;
-    }
-    if (st->running >= st->cfg.max_inflight) {
-        return CT_E_FULL;
-    }
-    int rc = CT_E_NOMEM;
     struct query *q = calloc(1, sizeof(*q));
     if (q == NULL) {
-        return CT_E_NOMEM;
+        return NULL;
     }
     q->st = st;
     q->cb = cb;
     q->arg = arg;
     q->xfer.easy = curl_easy_init();
     if (q->xfer.easy == NULL) {
-        goto out_free;
+        free(q);
+        return NULL;
     }
+    return q;
+}
+
+/* Starts q (its url set; a form makes it a POST) and links it; on error frees q. */
+static int query_start(struct col_store *st, struct query *q)
+{
     CURL *e = q->xfer.easy;
-    char *qe = curl_easy_escape(e, influxql, 0);
-    if (qe == NULL) {
-        goto out_free;
-    }
-    if (is_read_only(influxql)) {
-        q->url = build_url(e, st, qe);
-    } else {
-        q->url = build_url(e, st, NULL);
-        size_t n = strlen(qe) + 3;
-        q->form = malloc(n);
-        if (q->form) {
-            snprintf(q->form, n, "q=%s", qe);
-        }
-    }
-    curl_free(qe);
-    if (q->url == NULL || (q->form == NULL && !is_read_only(influxql))) {
-        goto out_free;
-    }
     curl_easy_setopt(e, CURLOPT_URL, q->url);
     if (q->form) {
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->form);
@@ -211,9 +191,10 @@ int col_store_query(struct col_store *st, const char *influxql, col_store_cb cb,
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, q);
-    rc = col_curl_uv_start(st->cu, &q->xfer, on_done);
+    int rc = col_curl_uv_start(st->cu, &q->xfer, on_done);
     if (rc != 0) {
-        goto out_free;
+        query_free(q);
+        return rc;
     }
     q->next = st->queries;
     if (st->queries) {
@@ -222,9 +203,82 @@ int col_store_query(struct col_store *st, const char *influxql, col_store_cb cb,
     st->queries = q;
     st->running++;
     return 0;
+}
+
+static int query_check(const struct col_store *st, const char *text, col_store_cb cb)
+{
+    if (st->closing) {
+        return CT_E_STATE;
+    }
+    if (text == NULL || text[0] == '\0' || cb == NULL) {
+        return CT_E_INVAL;
+    }
+    return st->running >= st->cfg.max_inflight ? CT_E_FULL : 0;
+}
+
+int col_store_query(struct col_store *st, const char *influxql, col_store_cb cb, void *arg)
+{
+    int rc = query_check(st, influxql, cb);
+    if (rc != 0) {
+        return rc;
+    }
+    struct query *q = query_new(st, cb, arg);
+    if (q == NULL) {
+        return CT_E_NOMEM;
+    }
+    char *qe = curl_easy_escape(q->xfer.easy, influxql, 0);
+    if (qe == NULL) {
+        goto out_free;
+    }
+    if (is_read_only(influxql)) {
+        q->url = build_url(q->xfer.easy, st, qe);
+    } else {
+        q->url = build_url(q->xfer.easy, st, NULL);
+        size_t n = strlen(qe) + 3;
+        q->form = malloc(n);
+        if (q->form) {
+            snprintf(q->form, n, "q=%s", qe);
+        }
+    }
+    curl_free(qe);
+    if (q->url == NULL || (q->form == NULL && !is_read_only(influxql))) {
+        goto out_free;
+    }
+    return query_start(st, q);
 out_free:
     query_free(q);
-    return rc;
+    return CT_E_NOMEM;
+}
+
+int col_store_get(struct col_store *st, const char *path, col_store_cb cb, void *arg)
+{
+    int rc = query_check(st, path, cb);
+    if (rc != 0) {
+        return rc;
+    }
+    if (path[0] != '/') {
+        return CT_E_INVAL;
+    }
+    struct query *q = query_new(st, cb, arg);
+    if (q == NULL) {
+        return CT_E_NOMEM;
+    }
+    size_t base = strlen(st->url);
+    while (base > 0 && st->url[base - 1] == '/') {
+        base--;
+    }
+    size_t cap = base + strlen(path) + 1;
+    q->url = malloc(cap);
+    if (q->url == NULL) {
+        query_free(q);
+        return CT_E_NOMEM;
+    }
+    snprintf(q->url, cap, "%.*s%s", (int)base, st->url, path);
+    if (st->user && st->user[0]) {
+        curl_easy_setopt(q->xfer.easy, CURLOPT_USERNAME, st->user);
+        curl_easy_setopt(q->xfer.easy, CURLOPT_PASSWORD, st->password ? st->password : "");
+    }
+    return query_start(st, q);
 }
 
 static char *dup_or_null(const char *s, bool *ok)

@@ -5,7 +5,7 @@ CT_DEBIAN_PACKAGES="build-essential cmake pkg-config clang libpaho-mqtt-dev libu
 libcurl4-openssl-dev libcjson-dev libmbedtls-dev libssl-dev zlib1g-dev libhttp-parser-dev libcmocka-dev
 mosquitto mosquitto-clients influxdb curl python3 openssl ca-certificates clang-format git gdal-bin
 vsftpd openssh-server openssh-client
-prometheus fakeroot dpkg-dev libsodium-dev"
+prometheus fakeroot dpkg-dev libsodium-dev victoria-metrics"
 
 ct_missing_packages()
 {

@@ -119,6 +119,48 @@ bind-address = "127.0.0.1:{rpc}"
         self.influx_post(f'CREATE DATABASE "{self.db}"')
         return self.influx_port
 
+    def start_victoriametrics(self, port=None):
+        """Starts Debian's victoria-metrics (single node) with the stack's data folder, as the
+        store the collector writes (line protocol at /write) and reads (/api/v1/export): sets
+        influx_port (start_collector's influx.url) and store_kind; pass extra={"store":
+        {"kind": st.store_kind}} to start_collector."""
+        d = os.path.join(self.dir, "victoriametrics")
+        os.makedirs(d, exist_ok=True)
+        exe = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
+        if not os.path.exists(exe):
+            raise AssertionError("victoria-metrics is not installed (scripts/lib/deps.sh)")
+        self.influx_port = port or free_port()
+        self.store_kind = "victoriametrics"
+        self._spawn("victoria-metrics",
+                    [exe, f"-storageDataPath={d}/data",
+                     f"-httpListenAddr=127.0.0.1:{self.influx_port}",
+                     "-retentionPeriod=1y", "-search.latencyOffset=0s", "-loggerLevel=WARN"],
+                    os.path.join(d, "out.log"))
+
+        def health():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.influx_port}/health",
+                                            timeout=2) as r:
+                    return r.read().strip() == b"OK"
+            except OSError:
+                return False
+        wait_until(health, 60, "VictoriaMetrics /health")
+        return self.influx_port
+
+    def vm_export(self, match):
+        """Raw samples of the series matching 'match' (a series selector), straight from
+        VictoriaMetrics' /api/v1/export: a list of (metric labels, [(ms, value), ...])."""
+        url = (f"http://127.0.0.1:{self.influx_port}/api/v1/export?" +
+               urllib.parse.urlencode({"match[]": match, "start": "0"}))
+        with urllib.request.urlopen(url, timeout=10) as r:
+            lines = r.read().decode().splitlines()
+        out = []
+        for line in lines:
+            if line.strip():
+                o = json.loads(line)
+                out.append((o["metric"], sorted(zip(o["timestamps"], o["values"]))))
+        return out
+
     def _influx_ping(self):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.influx_port}/ping", timeout=2):

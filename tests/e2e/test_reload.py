@@ -104,9 +104,11 @@ def main():
         # NowCast's hourly means are rebuilt from the store at a restart.
         check(st.stop("collector") == 0, "the collector stops cleanly")
         st.write_registry(BASE + [NEW])
+        # The log file is appended to: wait for this start's own line, not the first start's.
+        rebuilds = st.log("collector").count("state rebuilt from the store")
         st.start_collector()
-        wait_until(lambda: "state rebuilt from the store" in st.log("collector"), 20,
-                   "the state rebuild")
+        wait_until(lambda: st.log("collector").count("state rebuilt from the store") > rebuilds,
+                   20, "the state rebuild")
         line = [x for x in st.log("collector").splitlines() if "state rebuilt" in x][-1]
         rows_n = int(line.split("(")[1].split()[0])
         check(rows_n > 0, f"state rebuilt from the store at start ({rows_n} rows)")

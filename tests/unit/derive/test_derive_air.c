@@ -160,6 +160,29 @@ static void canned_response(struct ct_buf *b)
     assert_int_equal(ct_buf_adds(b, "]}]}]}"), 0);
 }
 
+/* The uninterrupted run: hours 0..11 of the example and a 13th hour of 31.0; its last air_aqi
+ * line goes to 'la'. */
+static void uninterrupted(struct fx *a, struct col_derive_cfg *cfg, char *la, size_t cap)
+{
+    fx_open(a, cfg);
+    for (int h = 0; h < 12; h++) {
+        feed_hour(a, h, example_pm25[h], NAN, NAN, (uint64_t)h + 1);
+    }
+    feed_hour(a, 12, 31.0, NAN, NAN, 13);
+    assert_true(line_of(&a->cap, "air_aqi,", -1, la, cap));
+}
+
+/* The uninterrupted run into 'a' (its line in 'la'), then 'b' opened as the restarted process
+ * with an empty state and a buffer 'js' for the store's answer. */
+static void restart(struct fx *a, struct fx *b, struct col_derive_cfg *cfg, char *la, size_t cap,
+                    struct ct_buf *js)
+{
+    uninterrupted(a, cfg, la, cap);
+    cfg->instance = NULL;
+    fx_open(b, cfg);
+    ct_buf_init(js, 1 << 16);
+}
+
 static void test_rebuild_restores_nowcast(void **state)
 {
     struct col_derive_cfg cfg = {.stale_intervals = 100000};
@@ -171,17 +194,9 @@ static void test_rebuild_restores_nowcast(void **state)
     char lb[2048];
 
     (void)state;
-    /* Uninterrupted: 13 hours. */
-    fx_open(&a, &cfg);
-    for (int h = 0; h < 12; h++) {
-        feed_hour(&a, h, example_pm25[h], NAN, NAN, (uint64_t)h + 1);
-    }
-    feed_hour(&a, 12, 31.0, NAN, NAN, 13);
-    assert_true(line_of(&a.cap, "air_aqi,", -1, la, sizeof(la)));
-    /* Restarted: the 12 hours come from the store, then the 13th hour live. */
-    cfg.instance = NULL;
-    fx_open(&b, &cfg);
-    ct_buf_init(&js, 1 << 16);
+    /* Uninterrupted: 13 hours. Restarted: the 12 hours come from the store, then the 13th
+     * hour live. */
+    restart(&a, &b, &cfg, la, sizeof(la), &js);
     canned_response(&js);
     assert_int_equal(col_derive_rebuild_apply(b.d, js.p, js.len), 0);
     feed_hour(&b, 12, 31.0, NAN, NAN, 13);
@@ -196,10 +211,61 @@ static void test_rebuild_restores_nowcast(void **state)
                      CT_E_PARSE);
     assert_int_equal(col_derive_rebuild_apply(b.d, "[1", 2), CT_E_PARSE);
     for (int w = 0; w < COL_DERIVE_RB__COUNT; w++) {
+        char q[2048];
         assert_non_null(col_derive_rebuild_query((enum col_derive_rebuild)w));
+        /* The selection run on InfluxDB is the very InfluxQL of the query (store.kind
+         * "influxdb" rebuilds as before). */
+        assert_int_equal(
+            col_storeq_influxql(col_derive_rebuild_sel((enum col_derive_rebuild)w), 1, q, 3000), 0);
+        assert_string_equal(q, col_derive_rebuild_query((enum col_derive_rebuild)w));
     }
+    assert_null(col_derive_rebuild_sel(COL_DERIVE_RB__COUNT));
     assert_non_null(strstr(col_derive_rebuild_query(COL_DERIVE_RB_AIR), "GROUP BY time(1h)"));
     assert_null(col_derive_rebuild_query(COL_DERIVE_RB__COUNT));
+    ct_buf_free(&js);
+    fx_close(&a);
+    fx_close(&b);
+}
+
+/* The same restart on VictoriaMetrics: the raw readings of hours 0..11 as /api/v1/export lines
+ * (one reading per hour, mid-hour, plus one outside the 32-h window and one of another
+ * measurement), reduced by col_storeq_vm_answer, give the same next-hour air_aqi line. */
+static void test_rebuild_from_victoriametrics(void **state)
+{
+    struct col_derive_cfg cfg = {.stale_intervals = 100000};
+    const struct col_storeq_sel *sel = col_derive_rebuild_sel(COL_DERIVE_RB_AIR);
+    int64_t now = T0 + 12 * HOUR_MS_T + 60000;
+    struct ct_buf js;
+    struct fx a;
+    struct fx b;
+    char *answer = NULL;
+    char la[2048];
+    char lb[2048];
+
+    (void)state;
+    restart(&a, &b, &cfg, la, sizeof(la), &js);
+    assert_int_equal(ct_buf_printf(&js, "{\"metric\":{\"__name__\":\"air_pm25\",\"db\":\"citytel\","
+                                        "\"device\":\"hn-air-0001\"},\"values\":[500"),
+                     0);
+    for (int h = 0; h < 12; h++) {
+        assert_int_equal(ct_buf_printf(&js, ",%.1f", example_pm25[h]), 0);
+    }
+    assert_int_equal(
+        ct_buf_printf(&js, "],\"timestamps\":[%lld", (long long)(now - 33 * HOUR_MS_T)), 0);
+    for (int h = 0; h < 12; h++) {
+        assert_int_equal(ct_buf_printf(&js, ",%lld", (long long)(T0 + h * HOUR_MS_T + 30 * MIN_MS)),
+                         0);
+    }
+    assert_int_equal(ct_buf_adds(&js, "]}\n{\"metric\":{\"__name__\":\"air_aqi_aqi_vn\","
+                                      "\"device\":\"hn-air-0001\"},\"values\":[300],"
+                                      "\"timestamps\":[1795428000000]}\n"),
+                     0);
+    assert_int_equal(col_storeq_vm_answer(sel, 1, now, js.p, js.len, &answer), 0);
+    assert_int_equal(col_derive_rebuild_apply(b.d, answer, strlen(answer)), 0);
+    feed_hour(&b, 12, 31.0, NAN, NAN, 13);
+    assert_true(line_of(&b.cap, "air_aqi,", -1, lb, sizeof(lb)));
+    assert_string_equal(la, lb);
+    free(answer);
     ct_buf_free(&js);
     fx_close(&a);
     fx_close(&b);
@@ -213,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_water_wqi),
         cmocka_unit_test(test_daily_decision_example),
         cmocka_unit_test(test_rebuild_restores_nowcast),
+        cmocka_unit_test(test_rebuild_from_victoriametrics),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
