@@ -214,7 +214,7 @@ static void on_store_answer(void *arg, int status, const char *body, size_t len)
 
 static void refresh(struct app_layer *l)
 {
-    struct col_storeq_sel q[3];
+    struct col_storeq_sel q[COL_STOREQ_SEL_MAX];
     size_t n = 1;
 
     if (l->refreshing || l->owner->store == NULL) {

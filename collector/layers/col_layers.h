@@ -125,7 +125,8 @@ int64_t col_layers_default_stale_ms(enum ct_kind kind);
 int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap);
 
 /* The same statements as store-neutral selections (col_storeq.h) for col_storeq_query: fills
- * sel[0..*n) (room for 3; the strings are static). Returns 0 or CT_E_INVAL. */
+ * sel[0..*n) (room for COL_STOREQ_SEL_MAX: up to three measurements and the invalid ranges; the
+ * strings are static). Returns 0 or CT_E_INVAL. */
 int col_layers_sel(enum ct_kind kind, uint32_t lookback_s, struct col_storeq_sel *sel, size_t *n);
 
 /* Borrowed view of a registry: a malloc'd array of its devices in file order (the pointers

@@ -80,16 +80,21 @@ int col_layers_sel(enum ct_kind kind, uint32_t lookback_s, struct col_storeq_sel
     /* The ranges staff marked invalid in the console (docs/console.md): a decision about a
      * value in the lookback is made after it, so the decision's own time bounds the query. Only
      * the range and the parameter are read (never who or why). */
-    int n = snprintf(buf + used, cap - used,
-                     "; SELECT \"from\", \"to\" FROM \"console_decision\" WHERE \"action\" = "
-                     "'invalid' AND time > now() - %us GROUP BY \"station\", \"param\"",
-                     (unsigned)lookback_s);
-    return n < 0 || (size_t)n >= cap - used ? CT_E_TOOBIG : 0;
+    sel[*n] = (struct col_storeq_sel){.meas = "console_decision",
+                                      .window_s = lookback_s,
+                                      .window_unit = 's',
+                                      .tags = {"station", "param"},
+                                      .rows = true,
+                                      .cols = {"from", "to", NULL},
+                                      .where_tag = "action",
+                                      .where_value = "invalid"};
+    (*n)++;
+    return 0;
 }
 
 int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap)
 {
-    struct col_storeq_sel sel[3];
+    struct col_storeq_sel sel[COL_STOREQ_SEL_MAX];
     size_t n;
     int rc = col_layers_sel(kind, lookback_s, sel, &n);
 

@@ -31,6 +31,7 @@ struct col_storeq_agg {
 #define COL_STOREQ_TAGS_MAX 2
 #define COL_STOREQ_AGGS_MAX 16
 #define COL_STOREQ_SEL_MAX 4 /* selections in one request */
+#define COL_STOREQ_COLS_MAX 4
 
 /* One statement. Every string and the aggs array are borrowed and must outlive the query (the
  * callers use static tables). */
@@ -43,6 +44,13 @@ struct col_storeq_sel {
     bool window_incl;                      /* ">=" rather than ">" */
     bool hourly;                           /* aggs per hour: GROUP BY time(1h), <tags> fill(none) */
     const char *tags[COL_STOREQ_TAGS_MAX]; /* GROUP BY tags, NULL-terminated when fewer */
+    /* Every row in the window (aggs NULL, not hourly), only the columns 'cols' (NULL-terminated
+     * when fewer), only rows whose tag 'where_tag' (if set) equals 'where_value': the console's
+     * decisions. InfluxDB only: VictoriaMetrics keeps no string tags' rows as such, and its answer
+     * to such a selection has no series (the console runs on InfluxDB, docs/deployment.md). */
+    bool rows;
+    const char *cols[COL_STOREQ_COLS_MAX];
+    const char *where_tag, *where_value;
 };
 
 /* Writes the InfluxQL of 'n' selections joined by "; " into buf. Returns 0, CT_E_INVAL or

@@ -44,7 +44,19 @@ static bool sel_ok(const struct col_storeq_sel *s)
     if (s->meas == NULL || s->meas[0] == '\0' || s->window_s == 0 || s->tags[0] == NULL ||
         (u != 's' && u != 'h' && u != 'd') || s->window_s % unit_s(u) != 0 ||
         (s->aggs == NULL) != (s->naggs == 0) || s->naggs > COL_STOREQ_AGGS_MAX ||
-        (s->hourly && s->aggs == NULL)) {
+        (s->hourly && s->aggs == NULL) ||
+        (s->rows && (s->aggs != NULL || s->hourly || s->cols[0] == NULL)) ||
+        ((s->where_tag == NULL) != (s->where_value == NULL))) {
+        return false;
+    }
+    for (size_t c = 0; c < COL_STOREQ_COLS_MAX && s->cols[c]; c++) {
+        if (strchr(s->cols[c], '"') != NULL) {
+            return false;
+        }
+    }
+    if (s->where_value != NULL &&
+        (strchr(s->where_value, '\'') != NULL || strchr(s->where_value, '\\') != NULL ||
+         strchr(s->where_tag, '"') != NULL)) {
         return false;
     }
     for (size_t i = 0; i < s->naggs; i++) {
@@ -76,22 +88,30 @@ int col_storeq_influxql(const struct col_storeq_sel *sel, size_t n, char *buf, s
             return CT_E_INVAL;
         }
         put(&o, "%sSELECT ", i ? "; " : "");
-        if (s->aggs == NULL) {
+        if (s->rows) {
+            for (size_t c = 0; c < COL_STOREQ_COLS_MAX && s->cols[c]; c++) {
+                put(&o, "%s\"%s\"", c ? ", " : "", s->cols[c]);
+            }
+        } else if (s->aggs == NULL) {
             put(&o, "*");
         }
         for (size_t a = 0; a < s->naggs; a++) {
             put(&o, "%s%s(\"%s\") AS \"%s\"", a ? ", " : "", s->aggs[a].fn, s->aggs[a].field,
                 s->aggs[a].as);
         }
-        put(&o, " FROM \"%s\" WHERE time %s now() - %u%c GROUP BY ", s->meas,
-            s->window_incl ? ">=" : ">", s->window_s / unit_s(s->window_unit), s->window_unit);
+        put(&o, " FROM \"%s\" WHERE ", s->meas);
+        if (s->where_tag != NULL) {
+            put(&o, "\"%s\" = '%s' AND ", s->where_tag, s->where_value);
+        }
+        put(&o, "time %s now() - %u%c GROUP BY ", s->window_incl ? ">=" : ">",
+            s->window_s / unit_s(s->window_unit), s->window_unit);
         if (s->hourly) {
             put(&o, "time(1h), ");
         }
         put_tags(&o, s);
         if (s->hourly) {
             put(&o, " fill(none)");
-        } else if (s->aggs == NULL) {
+        } else if (s->aggs == NULL && !s->rows) {
             put(&o, " ORDER BY time DESC LIMIT 1");
         }
     }
@@ -165,11 +185,17 @@ static int vm_newest(const struct col_storeq_sel *sel, size_t n, int64_t now_ms,
     char m[4096];
     struct out mo = {m, sizeof(m), 0, false};
 
+    bool first = true;
+
     put(&mo, "union(");
     for (size_t i = 0; i < n; i++) {
+        if (sel[i].rows) {
+            continue; /* InfluxDB only (col_storeq.h) */
+        }
         for (int t = 0; t < 2; t++) {
-            put(&mo, "%slabel_set(%s_over_time({__name__=~\"", i || t ? ", " : "",
+            put(&mo, "%slabel_set(%s_over_time({__name__=~\"", first ? "" : ", ",
                 t ? "tlast" : "last");
+            first = false;
             put_fields(&mo, &sel[i]);
             put(&mo, "\"}[%us]) keep_metric_names, \"__q\", \"%c\")", sel[i].window_s,
                 t ? 't' : 'v');
@@ -214,7 +240,7 @@ int col_storeq_vm_request(const struct col_storeq_sel *sel, size_t n, int64_t no
         if (!sel_ok(&sel[i])) {
             return CT_E_INVAL;
         }
-        all_newest = all_newest && (sel[i].aggs == NULL || only_last(&sel[i]));
+        all_newest = all_newest && (sel[i].rows || sel[i].aggs == NULL || only_last(&sel[i]));
     }
     if (all_newest) {
         return vm_newest(sel, n, now_ms, &o);
@@ -229,6 +255,9 @@ int col_storeq_vm_request(const struct col_storeq_sel *sel, size_t n, int64_t no
         struct out mo = {m, sizeof(m), 0, false};
         if (!sel_ok(s)) {
             return CT_E_INVAL;
+        }
+        if (s->rows) {
+            continue; /* InfluxDB only (col_storeq.h) */
         }
         window_s = s->window_s > window_s ? s->window_s : window_s;
         /* Aggregates name their fields (an exact match); a newest row takes every field. */

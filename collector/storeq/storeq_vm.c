@@ -66,6 +66,9 @@ static bool match_sel(const struct red *r, const char *name, size_t *sel, const 
     bool found = false;
 
     for (size_t i = 0; i < r->n; i++) {
+        if (r->sel[i].rows) {
+            continue; /* InfluxDB only (col_storeq.h): no series on VictoriaMetrics */
+        }
         size_t ml = strlen(r->sel[i].meas);
         if (strncmp(name, r->sel[i].meas, ml) == 0 && name[ml] == '_' && name[ml + 1] != '\0' &&
             (!found || ml > strlen(r->sel[best].meas))) {
