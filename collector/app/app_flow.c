@@ -86,6 +86,10 @@ static void intake_ack(void *arg, uint64_t token)
 {
     struct col_app *app = arg;
 
+    if (token & COL_INTAKE_TOKEN_LOCAL) {
+        app_tt10_durable(app, token & ~COL_INTAKE_TOKEN_LOCAL); /* a station file's reading */
+        return;
+    }
     if (app->mqtt != NULL) {
         col_mqtt_ack(app->mqtt, token);
     }

@@ -206,6 +206,8 @@ void app_tt10_close(struct col_app *app);
 void app_tt10_set_key(struct col_app *app, const uint8_t *master, size_t len);
 /* After a registry reload. */
 void app_tt10_registry(struct col_app *app);
+/* The intake made the reading of an incoming file's ticket durable (app_flow.c's on_ack). */
+void app_tt10_durable(struct col_app *app, uint64_t ticket);
 
 /* app_layers.c */
 int app_layers_routes(struct col_app *app);

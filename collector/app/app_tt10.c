@@ -30,8 +30,10 @@ void app_tt10_set_key(struct col_app *app, const uint8_t *master, size_t len)
     }
 }
 
-static void on_file(void *arg, const struct ct_device *dev, const struct ct_reading *in,
-                    const enum col_tt10_status *status, const char *file)
+/* The file moves to .done only once on_ack reports its message in the journal
+ * (COL_INTAKE_TOKEN_LOCAL | ticket; app_tt10_durable), so a crash cannot lose its reading. */
+static int on_file(void *arg, const struct ct_device *dev, const struct ct_reading *in,
+                   const enum col_tt10_status *status, const char *file, uint64_t ticket)
 {
     struct col_app *app = arg;
     struct ct_reading r = *in;
@@ -43,8 +45,11 @@ static void on_file(void *arg, const struct ct_device *dev, const struct ct_read
             app->tt10_in_flagged++;
         }
     }
-    if (r.n == 0 || app->intake == NULL) {
-        return;
+    if (r.n == 0) {
+        return COL_TT10_IN_DONE; /* nothing to store */
+    }
+    if (app->intake == NULL) {
+        return CT_E_STATE;
     }
     r.boot = TT10_BOOT;
     r.seq = (uint64_t)(in->ts_ms / 60000);
@@ -66,12 +71,20 @@ static void on_file(void *arg, const struct ct_device *dev, const struct ct_read
     }
     if (rc == 0) {
         rc = col_intake_add(app->intake, topic, strlen(topic), sig, strlen(sig), payload.p,
-                            payload.len, app_now_ms(), 0);
+                            payload.len, app_now_ms(), COL_INTAKE_TOKEN_LOCAL | ticket);
     }
     if (rc != 0) {
         app->tt10_in_refused++;
-        col_log(COL_LOG_WARN, "tt10", "station file %s not taken: %s", file, ct_strerror(rc));
+        col_log(COL_LOG_WARN, "tt10", "station file %s not taken (left for a later scan): %s", file,
+                ct_strerror(rc));
+        return rc;
     }
+    return COL_TT10_IN_WAIT;
+}
+
+void app_tt10_durable(struct col_app *app, uint64_t ticket)
+{
+    col_tt10_in_durable(app->tt10_in, ticket);
 }
 
 static int create_in(struct col_app *app, const struct col_tt10_map *map)
@@ -83,6 +96,8 @@ static int create_in(struct col_app *app, const struct col_tt10_map *map)
         .settle_ms = 2000,
         .poll_ms = 5000,
         .batch = 512,
+        .keep_ms = c->tt10_retention_ms, /* .done and .quarantine: as long as the outbox */
+        .prune_interval_ms = 3600 * 1000,
         .cb = on_file,
         .arg = app,
     };
