@@ -147,6 +147,7 @@ int app_tt10_create(struct col_app *app)
     wc.fmt.accept_lf = c->tt10_eol == COL_CFG_EOL_LF;
     wc.map = &map;
     wc.interval_ms = c->tt10_interval_ms;
+    wc.grace_ms = c->tt10_grace_ms;
     wc.max_devices = ct_registry_count(app->registry) + 1024;
     wc.out = (struct col_tt10_out_cfg){
         .dir = c->tt10_out_dir,
@@ -174,9 +175,17 @@ int app_tt10_create(struct col_app *app)
 }
 
 void app_tt10_add(struct col_app *app, const struct ct_device *dev, const struct ct_reading *r,
-                  const char *qc)
+                  const char *qc, uint64_t mark)
 {
-    col_tt10_writer_add(app->tt10, dev, r, qc);
+    col_tt10_writer_add(app->tt10, dev, r, qc, mark);
+}
+
+uint64_t app_tt10_low_water(const struct col_app *app)
+{
+    if (app->tt10 != NULL) {
+        return col_tt10_writer_low_water(app->tt10);
+    }
+    return app->tt10_closed_low != 0 ? app->tt10_closed_low : UINT64_MAX;
 }
 
 void app_tt10_tick(struct col_app *app, int64_t now_ms)
@@ -198,6 +207,8 @@ void app_tt10_close(struct col_app *app)
         app->tt10_in = NULL;
     }
     if (app->tt10 != NULL) {
+        /* Kept for the final commit: the open intervals' records stay in the journal. */
+        app->tt10_closed_low = col_tt10_writer_low_water(app->tt10);
         app->open_handles++;
         col_tt10_writer_close(app->tt10, on_closed, app);
         app->tt10 = NULL;

@@ -165,6 +165,7 @@ struct col_config {
     char *tt10_ssh_known_hosts;
     int64_t tt10_retention_ms;
     int64_t tt10_interval_ms;
+    int64_t tt10_grace_ms; /* 0 = a quarter of the interval, at least 10 s */
     int64_t tt10_utc_offset_min;
     int64_t tt10_decimals;
     int tt10_eol; /* enum col_cfg_eol */

@@ -269,6 +269,10 @@ static const struct col_cfg_key keys[] = {
     MS("tt10.interval", tt10_interval_ms, "5m", 60000, 3600000, false,
        "Measurement interval of the files: one file per station per interval, the interval's "
        "mean of validated values; divides a day."),
+    MS("tt10.grace", tt10_grace_ms, "0s", 0, 3600000, false,
+       "How long after an interval's end its file is written (readings still arriving count); "
+       "0: a quarter of the interval, at least 10 s (75 s for 5 minutes). The circular wants "
+       "files sent within 5 minutes of the result."),
     I("tt10.utc_offset_min", tt10_utc_offset_min, "420", -720, 840, false,
       "Offset of the files' local time from UTC in minutes (Vietnam: 420, UTC+7)."),
     I("tt10.decimals", tt10_decimals, "2", 0, 6, false,

@@ -69,8 +69,11 @@ struct put {
     char name[COL_TT10_NAME_MAX + 1];
     char *data;
     size_t len;
-    int rc; /* set by the writer */
+    uint64_t mark; /* the lowest journal record behind it; 0: none */
+    int rc;        /* set by the writer: 0, 1 (already in files/: skipped) or CT_E_* */
 };
+
+struct write_job;
 
 struct col_tt10_out {
     uv_loop_t *loop;
@@ -87,6 +90,7 @@ struct col_tt10_out {
     struct put *puts, **puts_tail; /* waiting for the writer */
     size_t nputs;
     bool writing;
+    struct write_job *wjob; /* the running write job, or NULL */
     uv_timer_t prune;
     uv_timer_t nudge; /* col_curl_uv_run_all() while uploads run (col_curl_uv.h says why) */
     unsigned jobs;    /* thread-pool jobs and fs requests running */
@@ -94,7 +98,7 @@ struct col_tt10_out {
     bool closing, curl_closed;
     void (*closed_cb)(void *);
     void *closed_arg;
-    uint64_t written, write_errors, full, pruned;
+    uint64_t written, write_errors, full, pruned, skipped;
 };
 
 static void kick(struct rcv *r);
@@ -563,6 +567,9 @@ static int write_one(struct write_job *j, struct put *p)
     char tmp[PATH_CAP + COL_TT10_NAME_MAX + 8], dst[PATH_CAP + COL_TT10_NAME_MAX + 2];
     snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", j->files, p->name);
     snprintf(dst, sizeof(dst), "%s/%s", j->files, p->name);
+    if (access(dst, F_OK) == 0) {
+        return 1; /* written and queued by an earlier run: never sent again */
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         return CT_E_IO;
@@ -615,11 +622,15 @@ static void write_done(uv_work_t *w, int status)
     struct col_tt10_out *o = j->o;
     o->jobs--;
     o->writing = false;
+    o->wjob = NULL;
+    uint64_t skipped = 0;
     while (j->list != NULL) {
         struct put *p = j->list;
         j->list = p->next;
         if (p->rc == 0) {
             o->written++;
+        } else if (p->rc == 1) {
+            skipped++;
         } else {
             o->write_errors++;
             col_log(COL_LOG_ERROR, MOD, "cannot write %s/%s: %s", o->files, p->name,
@@ -629,6 +640,13 @@ static void write_done(uv_work_t *w, int status)
         free(p);
     }
     free(j);
+    o->skipped += skipped;
+    if (skipped > 0) {
+        col_log(COL_LOG_INFO, MOD,
+                "%llu station files were written by an earlier run (a journal replay): not "
+                "written or sent again",
+                (unsigned long long)skipped);
+    }
     if (o->closing) {
         maybe_free(o);
         return;
@@ -666,10 +684,24 @@ static void start_writer(struct col_tt10_out *o)
     o->puts_tail = &o->puts;
     o->nputs = 0;
     o->writing = true;
+    o->wjob = j;
     o->jobs++;
 }
 
-int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data, size_t len)
+uint64_t col_tt10_out_low_water(const struct col_tt10_out *o)
+{
+    uint64_t low = UINT64_MAX;
+    for (const struct put *p = o->puts; p != NULL; p = p->next) {
+        low = p->mark != 0 && p->mark < low ? p->mark : low;
+    }
+    for (const struct put *p = o->wjob != NULL ? o->wjob->list : NULL; p != NULL; p = p->next) {
+        low = p->mark != 0 && p->mark < low ? p->mark : low;
+    }
+    return low;
+}
+
+int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data, size_t len,
+                     uint64_t mark)
 {
     if (o->closing) {
         return CT_E_STATE;
@@ -692,6 +724,7 @@ int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data,
     snprintf(p->name, sizeof(p->name), "%s", name);
     p->data = copy;
     p->len = len;
+    p->mark = mark;
     *o->puts_tail = p;
     o->puts_tail = &p->next;
     o->nputs++;
@@ -935,6 +968,7 @@ void col_tt10_out_stats(const struct col_tt10_out *o, struct col_tt10_out_stats 
     st->write_errors = o->write_errors;
     st->full = o->full;
     st->pruned = o->pruned;
+    st->skipped = o->skipped;
     st->puts_waiting = o->nputs;
     st->nreceivers = o->nr;
     for (size_t i = 0; i < o->nr; i++) {

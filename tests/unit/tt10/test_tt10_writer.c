@@ -80,24 +80,28 @@ static void test_tt10_writer_interval_means(void **state)
     /* Interval 14:25:00..14:29:59 (written as 14:30:00): pm25 30, 40, 50 with 50 a spike;
      * pm10 flagged every time. */
     reading(&r, a->id, T0 - 300000, "pm25", 30, "pm10", 100);
-    col_tt10_writer_add(w, a, &r, "pm10:stuck");
+    col_tt10_writer_add(w, a, &r, "pm10:stuck", 6);
     reading(&r, a->id, T0 - 200000, "pm25", 40, "pm10", 110);
-    col_tt10_writer_add(w, a, &r, "pm10:stuck");
+    col_tt10_writer_add(w, a, &r, "pm10:stuck", 5);
     reading(&r, a->id, T0 - 1000, "pm25", 50, "pm10", 120);
-    col_tt10_writer_add(w, a, &r, "pm25:spike,pm10:stuck");
+    col_tt10_writer_add(w, a, &r, "pm25:spike,pm10:stuck", 7);
     reading(&r, b->id, T0 - 1000, "pm25", 1, "pm10", 2); /* no codes: no file */
-    col_tt10_writer_add(w, b, &r, "");
+    col_tt10_writer_add(w, b, &r, "", 3);
+    /* The open interval holds the journal from its lowest record (the device without codes
+     * holds nothing). */
+    assert_int_equal(col_tt10_writer_low_water(w), 5);
     col_tt10_writer_tick(w, T0 + 10000); /* within the grace: nothing yet */
     struct col_tt10_writer_stats st;
     col_tt10_writer_stats(w, &st);
     assert_int_equal(st.files, 0);
     /* The next interval's first value writes the previous one at once. */
     reading(&r, a->id, T0 + 1000, "pm25", 20, "pm10", 30);
-    col_tt10_writer_add(w, a, &r, "");
+    col_tt10_writer_add(w, a, &r, "", 9);
     col_tt10_writer_stats(w, &st);
     assert_int_equal(st.files, 1);
+    assert_int_equal(col_tt10_writer_low_water(w), 5);     /* until the file is on disk */
     reading(&r, a->id, T0 - 5000, "pm25", 99, "pm10", 99); /* late: dropped */
-    col_tt10_writer_add(w, a, &r, "");
+    col_tt10_writer_add(w, a, &r, "", 0);
     col_tt10_writer_tick(w, T0 + 300000 + 75000); /* end + grace (75 s): written */
     col_tt10_writer_stats(w, &st);
     assert_int_equal(st.files, 2);
@@ -107,6 +111,7 @@ static void test_tt10_writer_interval_means(void **state)
         uv_run(&loop, UV_RUN_ONCE);
     }
     assert_true(col_tt10_out_idle(o));
+    assert_true(col_tt10_writer_low_water(w) == UINT64_MAX); /* both files written */
 
     const char *root = getenv("CT_SOURCE_DIR");
     assert_non_null(root);
