@@ -155,6 +155,7 @@ struct col_config {
     char *map_tile_url;
     char *map_tile_attribution;
     int64_t layers_refresh_ms;
+    char *ogc_base_url; /* "" = links from the request's headers */
 
     char *tt10_out_dir; /* "" = no station files */
     char *tt10_receivers;

@@ -242,6 +242,11 @@ static const struct col_cfg_key keys[] = {
       "with district labels."),
     S("map.tile_attribution", map_tile_attribution, "", true,
       "Attribution text the tile provider requires (shown on the map)."),
+    S("ogc.base_url", ogc_base_url, "", false,
+      "Public URL the OGC API's links start with (https://data.example.vn/citytel: links are "
+      "<base_url>/ogc/...), used verbatim; http:// or https://, no trailing '/'. Empty: from the "
+      "reverse proxy's Forwarded or X-Forwarded-Proto/-Host, else the Host header "
+      "(docs/protocol.md)."),
     MS("layers.refresh_ms", layers_refresh_ms, "30s", 1000, 86400000, true,
        "How often the public layers are rebuilt from the store."),
 
