@@ -23,7 +23,10 @@
 #define MOD "tt10"
 #define PATH_CAP 1024
 #define PARALLEL_MAX 16
-#define NUDGE_MS 50 /* period of the FTP stall breaker */
+/* Period of the FTP stall breaker (col_curl_uv_run_all), running only while uploads run: a
+ * stalled upload waits up to one period, so at 50 ms one upload at a time could not pass 20
+ * stalls a second (docs/benchmarks.md, "TT 10/2021 station files"). */
+#define NUDGE_MS 5
 
 enum scheme { SC_FTP = 0, SC_FTPES, SC_FTPS, SC_SFTP };
 
@@ -103,6 +106,7 @@ struct col_tt10_out {
 
 static void kick(struct rcv *r);
 static void retry_cb(uv_timer_t *t);
+static void nudge_cb(uv_timer_t *t);
 
 static void maybe_free(struct col_tt10_out *o)
 {
@@ -528,6 +532,9 @@ static void start_uploads(struct rcv *r)
             break;
         }
         r->active++;
+        if (!uv_is_active((uv_handle_t *)&o->nudge)) {
+            uv_timer_start(&o->nudge, nudge_cb, NUDGE_MS, NUDGE_MS);
+        }
     }
     if (r->active == 0 && r->next == r->nitems && r->nitems > 0) {
         batch_end(r);
@@ -786,6 +793,14 @@ static void prune_done(uv_work_t *w, int status)
 static void nudge_cb(uv_timer_t *t)
 {
     struct col_tt10_out *o = container_of(t, struct col_tt10_out, nudge);
+    size_t active = 0;
+    for (size_t i = 0; i < o->nr; i++) {
+        active += o->r[i].active;
+    }
+    if (active == 0) {
+        uv_timer_stop(t); /* started again with the next upload */
+        return;
+    }
     col_curl_uv_run_all(o->cu);
 }
 
@@ -926,7 +941,6 @@ int col_tt10_out_create(uv_loop_t *loop, const struct col_tt10_out_cfg *cfg,
     uv_timer_init(loop, &o->nudge);
     o->nudge.data = o;
     o->handles++;
-    uv_timer_start(&o->nudge, nudge_cb, NUDGE_MS, NUDGE_MS);
     for (size_t i = 0; i < o->nr; i++) {
         uv_timer_init(loop, &o->r[i].retry);
         o->r[i].retry.data = o;
