@@ -17,6 +17,7 @@
 
 #include "col_obs.h"
 #include "ct/err.h"
+#include "tt10_int.h"
 
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -426,27 +427,7 @@ struct prune_job {
 static void prune_work(uv_work_t *w)
 {
     struct prune_job *j = container_of(w, struct prune_job, w);
-    const char *dirs[2] = {j->in->done, j->in->quar};
-    for (size_t i = 0; i < 2; i++) {
-        DIR *d = opendir(dirs[i]);
-        if (d == NULL) {
-            continue;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            struct stat sb;
-            if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || strcmp(de->d_name, "..") == 0)) {
-                continue;
-            }
-            /* Relative to the open folder: no joined path to bound. */
-            if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISREG(sb.st_mode) && sb.st_mtime < j->before &&
-                unlinkat(dirfd(d), de->d_name, 0) == 0) {
-                j->removed++;
-            }
-        }
-        closedir(d);
-    }
+    j->removed = tt10_prune_dir(j->in->done, j->before) + tt10_prune_dir(j->in->quar, j->before);
 }
 
 static void prune_done(uv_work_t *w, int status)

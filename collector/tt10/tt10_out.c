@@ -19,6 +19,7 @@
 #include "col_tt10.h"
 #include "ct/buf.h"
 #include "ct/err.h"
+#include "tt10_int.h"
 
 #define MOD "tt10"
 #define PATH_CAP 1024
@@ -754,24 +755,7 @@ static void prune_work(uv_work_t *w)
 {
     struct prune_job *j = container_of(w, struct prune_job, w);
     for (size_t i = 0; i < j->ndirs; i++) {
-        DIR *d = opendir(j->dirs[i]);
-        if (d == NULL) {
-            continue;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-                continue;
-            }
-            char path[PATH_CAP + 300];
-            snprintf(path, sizeof(path), "%s/%s", j->dirs[i], de->d_name);
-            struct stat sb;
-            if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < j->before &&
-                unlink(path) == 0) {
-                j->removed++;
-            }
-        }
-        closedir(d);
+        j->removed += tt10_prune_dir(j->dirs[i], j->before);
     }
 }
 

@@ -10,9 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-#include <utime.h>
 
 #include <cmocka.h>
 
@@ -156,13 +154,7 @@ static void aged(const char *dir, const char *name, int64_t age_s)
 {
     char path[600];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs("x", f);
-    fclose(f);
-    struct utimbuf ut;
-    ut.actime = ut.modtime = time(NULL) - (time_t)age_s;
-    assert_int_equal(utime(path, &ut), 0);
+    tt10_test_put_aged(path, age_s);
 }
 
 /* The outbox keeps files retention_ms (by mtime) in files/ and in every receiver's queue. */
