@@ -86,6 +86,10 @@ static void intake_ack(void *arg, uint64_t token)
 {
     struct col_app *app = arg;
 
+    if (token & COL_INTAKE_TOKEN_LOCAL) {
+        app_tt10_durable(app, token & ~COL_INTAKE_TOKEN_LOCAL); /* a station file's reading */
+        return;
+    }
     if (app->mqtt != NULL) {
         col_mqtt_ack(app->mqtt, token);
     }
@@ -364,7 +368,7 @@ static bool process(struct col_app *app, struct col_msg *m)
             col_derive_qc_lp(&qc, &app->lp, 0);
         }
         col_derive_add(app->derive, v.dev, &v.reading, m->seq, m->recv_ms);
-        app_tt10_add(app, v.dev, &v.reading, qc.text);
+        app_tt10_add(app, v.dev, &v.reading, qc.text, m->seq);
     }
     col_console_reading(app->console, &v.reading, m->recv_ms);
 out_send:
@@ -647,6 +651,11 @@ uint64_t app_commit_target(struct col_app *app)
     }
     /* Open aggregation windows hold data that lives only in memory: keep their records. */
     low = app->derive != NULL ? col_derive_low_water(app->derive) : UINT64_MAX;
+    if (low != UINT64_MAX && low - 1 < upto) {
+        upto = low - 1;
+    }
+    /* Open station-file intervals likewise (docs/tt10.md, "Restarts"). */
+    low = app_tt10_low_water(app);
     if (low != UINT64_MAX && low - 1 < upto) {
         upto = low - 1;
     }

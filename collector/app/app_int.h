@@ -69,6 +69,7 @@ struct col_app {
     size_t tt10_master_len;
     uint64_t tt10_in_flagged; /* incoming values with status 01/02, kept out */
     uint64_t tt10_in_refused; /* incoming files the intake refused */
+    uint64_t tt10_closed_low; /* app_tt10_low_water at the writer's close; 0: none */
     struct col_store *store;  /* the query client (app_store()): rebuild and layers */
     uv_timer_t tick_timer;    /* drives col_derive_tick */
     struct ct_buf overflow;   /* points waiting for room in the sink (bounded) */
@@ -198,14 +199,19 @@ int app_derive_rebuild(struct col_app *app);
 void app_derive_close(struct col_app *app);
 /* app_tt10.c: TT 10/2021 station files (docs/tt10.md). Create returns 0 when disabled. */
 int app_tt10_create(struct col_app *app);
+/* The lowest journal record the station files still need (UINT64_MAX: none); after close, the
+ * value at close (the final commit keeps the open intervals' records). */
+uint64_t app_tt10_low_water(const struct col_app *app);
 void app_tt10_add(struct col_app *app, const struct ct_device *dev, const struct ct_reading *r,
-                  const char *qc);
+                  const char *qc, uint64_t mark);
 void app_tt10_tick(struct col_app *app, int64_t now_ms);
 void app_tt10_close(struct col_app *app);
 /* Keeps a copy of the master key (may be NULL) for signing incoming files' readings. */
 void app_tt10_set_key(struct col_app *app, const uint8_t *master, size_t len);
 /* After a registry reload. */
 void app_tt10_registry(struct col_app *app);
+/* The intake made the reading of an incoming file's ticket durable (app_flow.c's on_ack). */
+void app_tt10_durable(struct col_app *app, uint64_t ticket);
 
 /* app_layers.c */
 int app_layers_routes(struct col_app *app);

@@ -325,6 +325,10 @@ int app_layers_routes(struct col_app *app)
     struct col_ogc_provider prov = {.devices = provide_devices, .layer = provide_layer, .arg = ls};
     rc = col_http_route(app->http, "GET", "/layers/", true, on_layer, ls);
     rc = rc ? rc : col_ogc_create(app->http, &prov, &ls->ogc);
+    if (rc == 0 && col_ogc_set_base_url(ls->ogc, app->cfg.ogc_base_url) != 0) {
+        col_log(COL_LOG_ERROR, "ogc", "key \"ogc.base_url\": not an http(s) URL of a host");
+        rc = CT_E_INVAL;
+    }
     return rc;
 }
 

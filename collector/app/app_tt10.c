@@ -30,8 +30,10 @@ void app_tt10_set_key(struct col_app *app, const uint8_t *master, size_t len)
     }
 }
 
-static void on_file(void *arg, const struct ct_device *dev, const struct ct_reading *in,
-                    const enum col_tt10_status *status, const char *file)
+/* The file moves to .done only once on_ack reports its message in the journal
+ * (COL_INTAKE_TOKEN_LOCAL | ticket; app_tt10_durable), so a crash cannot lose its reading. */
+static int on_file(void *arg, const struct ct_device *dev, const struct ct_reading *in,
+                   const enum col_tt10_status *status, const char *file, uint64_t ticket)
 {
     struct col_app *app = arg;
     struct ct_reading r = *in;
@@ -43,8 +45,11 @@ static void on_file(void *arg, const struct ct_device *dev, const struct ct_read
             app->tt10_in_flagged++;
         }
     }
-    if (r.n == 0 || app->intake == NULL) {
-        return;
+    if (r.n == 0) {
+        return COL_TT10_IN_DONE; /* nothing to store */
+    }
+    if (app->intake == NULL) {
+        return CT_E_STATE;
     }
     r.boot = TT10_BOOT;
     r.seq = (uint64_t)(in->ts_ms / 60000);
@@ -66,12 +71,20 @@ static void on_file(void *arg, const struct ct_device *dev, const struct ct_read
     }
     if (rc == 0) {
         rc = col_intake_add(app->intake, topic, strlen(topic), sig, strlen(sig), payload.p,
-                            payload.len, app_now_ms(), 0);
+                            payload.len, app_now_ms(), COL_INTAKE_TOKEN_LOCAL | ticket);
     }
     if (rc != 0) {
         app->tt10_in_refused++;
-        col_log(COL_LOG_WARN, "tt10", "station file %s not taken: %s", file, ct_strerror(rc));
+        col_log(COL_LOG_WARN, "tt10", "station file %s not taken (left for a later scan): %s", file,
+                ct_strerror(rc));
+        return rc;
     }
+    return COL_TT10_IN_WAIT;
+}
+
+void app_tt10_durable(struct col_app *app, uint64_t ticket)
+{
+    col_tt10_in_durable(app->tt10_in, ticket);
 }
 
 static int create_in(struct col_app *app, const struct col_tt10_map *map)
@@ -83,6 +96,8 @@ static int create_in(struct col_app *app, const struct col_tt10_map *map)
         .settle_ms = 2000,
         .poll_ms = 5000,
         .batch = 512,
+        .keep_ms = c->tt10_retention_ms, /* .done and .quarantine: as long as the outbox */
+        .prune_interval_ms = 3600 * 1000,
         .cb = on_file,
         .arg = app,
     };
@@ -132,6 +147,7 @@ int app_tt10_create(struct col_app *app)
     wc.fmt.accept_lf = c->tt10_eol == COL_CFG_EOL_LF;
     wc.map = &map;
     wc.interval_ms = c->tt10_interval_ms;
+    wc.grace_ms = c->tt10_grace_ms;
     wc.max_devices = ct_registry_count(app->registry) + 1024;
     wc.out = (struct col_tt10_out_cfg){
         .dir = c->tt10_out_dir,
@@ -159,9 +175,17 @@ int app_tt10_create(struct col_app *app)
 }
 
 void app_tt10_add(struct col_app *app, const struct ct_device *dev, const struct ct_reading *r,
-                  const char *qc)
+                  const char *qc, uint64_t mark)
 {
-    col_tt10_writer_add(app->tt10, dev, r, qc);
+    col_tt10_writer_add(app->tt10, dev, r, qc, mark);
+}
+
+uint64_t app_tt10_low_water(const struct col_app *app)
+{
+    if (app->tt10 != NULL) {
+        return col_tt10_writer_low_water(app->tt10);
+    }
+    return app->tt10_closed_low != 0 ? app->tt10_closed_low : UINT64_MAX;
 }
 
 void app_tt10_tick(struct col_app *app, int64_t now_ms)
@@ -183,6 +207,8 @@ void app_tt10_close(struct col_app *app)
         app->tt10_in = NULL;
     }
     if (app->tt10 != NULL) {
+        /* Kept for the final commit: the open intervals' records stay in the journal. */
+        app->tt10_closed_low = col_tt10_writer_low_water(app->tt10);
         app->open_handles++;
         col_tt10_writer_close(app->tt10, on_closed, app);
         app->tt10 = NULL;

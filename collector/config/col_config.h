@@ -158,6 +158,7 @@ struct col_config {
     char *map_tile_url;
     char *map_tile_attribution;
     int64_t layers_refresh_ms;
+    char *ogc_base_url; /* "" = links from the request's headers */
 
     char *tt10_out_dir; /* "" = no station files */
     char *tt10_receivers;
@@ -168,6 +169,7 @@ struct col_config {
     char *tt10_ssh_known_hosts;
     int64_t tt10_retention_ms;
     int64_t tt10_interval_ms;
+    int64_t tt10_grace_ms; /* 0 = a quarter of the interval, at least 10 s */
     int64_t tt10_utc_offset_min;
     int64_t tt10_decimals;
     int tt10_eol; /* enum col_cfg_eol */

@@ -72,6 +72,13 @@ int col_config_check(const struct col_config *c, char *err, size_t errcap)
     if (86400000 % c->tt10_interval_ms != 0) {
         return bad(err, errcap, "key \"tt10.interval\" (at $.tt10.interval): must divide a day");
     }
+    if (c->ogc_base_url[0] != '\0' && (strncmp(c->ogc_base_url, "http", 4) != 0 ||
+                                       strpbrk(c->ogc_base_url, "\r\n\t \"<>") != NULL ||
+                                       c->ogc_base_url[strlen(c->ogc_base_url) - 1] == '/')) {
+        return bad(err, errcap,
+                   "key \"ogc.base_url\" (at $.ogc.base_url): expected http:// or https:// "
+                   "and a host, no spaces or quotes, no trailing '/'");
+    }
     if (c->tt10_receivers[0] != '\0' && c->tt10_out_dir[0] == '\0') {
         return bad(err, errcap, "key \"tt10.receivers\" needs \"tt10.out_dir\" (the outbox)");
     }

@@ -257,6 +257,11 @@ static const struct col_cfg_key keys[] = {
       "with district labels."),
     S("map.tile_attribution", map_tile_attribution, "", true,
       "Attribution text the tile provider requires (shown on the map)."),
+    S("ogc.base_url", ogc_base_url, "", false,
+      "Public URL the OGC API's links start with (https://data.example.vn/citytel: links are "
+      "<base_url>/ogc/...), used verbatim; http:// or https://, no trailing '/'. Empty: from the "
+      "reverse proxy's Forwarded or X-Forwarded-Proto/-Host, else the Host header "
+      "(docs/protocol.md)."),
     MS("layers.refresh_ms", layers_refresh_ms, "30s", 1000, 86400000, true,
        "How often the public layers are rebuilt from the store."),
 
@@ -284,6 +289,10 @@ static const struct col_cfg_key keys[] = {
     MS("tt10.interval", tt10_interval_ms, "5m", 60000, 3600000, false,
        "Measurement interval of the files: one file per station per interval, the interval's "
        "mean of validated values; divides a day."),
+    MS("tt10.grace", tt10_grace_ms, "0s", 0, 3600000, false,
+       "How long after an interval's end its file is written (readings still arriving count); "
+       "0: a quarter of the interval, at least 10 s (75 s for 5 minutes). The circular wants "
+       "files sent within 5 minutes of the result."),
     I("tt10.utc_offset_min", tt10_utc_offset_min, "420", -720, 840, false,
       "Offset of the files' local time from UTC in minutes (Vietnam: 420, UTC+7)."),
     I("tt10.decimals", tt10_decimals, "2", 0, 6, false,

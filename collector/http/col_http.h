@@ -118,6 +118,11 @@ const char *col_http_req_host(const struct col_http_req *req);
 /* Cookie and X-CSRF-Token (the staff console): the value, or NULL when absent. */
 const char *col_http_req_cookie(const struct col_http_req *req);
 const char *col_http_req_csrf_token(const struct col_http_req *req);
+/* X-Forwarded-Proto, X-Forwarded-Host and Forwarded (RFC 7239) as a reverse proxy sent them
+ * (the first of each; unchecked), or NULL when absent. */
+const char *col_http_req_fwd_proto(const struct col_http_req *req);
+const char *col_http_req_fwd_host(const struct col_http_req *req);
+const char *col_http_req_forwarded(const struct col_http_req *req);
 /* The client's address as text ("127.0.0.1"). */
 const char *col_http_req_client(const struct col_http_req *req);
 /* The request body (at most max_request_bytes), or "" with *len 0. */
@@ -138,6 +143,7 @@ struct col_http_resp {
     bool etag;     /* strong ETag from the body's hash; 304 on a matching If-None-Match */
     const char *cache_control; /* NULL = no Cache-Control header */
     const char *extra_headers; /* NULL or complete "Name: value\r\n" lines, copied */
+    const char *vary; /* NULL or more Vary members ("Host, Forwarded"), in the one Vary line */
     /* Optional precomputed representations of a cached document, so that a busy document is not
      * compressed and hashed again for every request (all borrowed for the call; NULL = compute):
      * the gzip body, and the ETags col_http_etag() gives for the plain and gzip bodies. */

@@ -40,6 +40,9 @@ struct col_http_req {
     char *host;       /* the Host header, NULL when absent */
     char *cookie;     /* Cookie (the first one) */
     char *csrf_token; /* X-CSRF-Token */
+    char *fwd_proto;  /* X-Forwarded-Proto (the first one) */
+    char *fwd_host;   /* X-Forwarded-Host */
+    char *forwarded;  /* Forwarded (RFC 7239) */
     char client[48];
     struct ct_buf body;
     bool head; /* HEAD: answer without the body */

@@ -83,6 +83,12 @@ static int finish_header(struct conn *c)
         slot = &c->req->cookie;
     } else if (strcasecmp(name, "X-CSRF-Token") == 0) {
         slot = &c->req->csrf_token;
+    } else if (strcasecmp(name, "X-Forwarded-Proto") == 0) {
+        slot = &c->req->fwd_proto;
+    } else if (strcasecmp(name, "X-Forwarded-Host") == 0) {
+        slot = &c->req->fwd_host;
+    } else if (strcasecmp(name, "Forwarded") == 0) {
+        slot = &c->req->forwarded;
     }
     if (slot != NULL && *slot == NULL) {
         *slot = strdup(c->value.p != NULL ? c->value.p : "");

@@ -84,6 +84,21 @@ const char *col_http_req_csrf_token(const struct col_http_req *req)
     return req->csrf_token;
 }
 
+const char *col_http_req_fwd_proto(const struct col_http_req *req)
+{
+    return req->fwd_proto;
+}
+
+const char *col_http_req_fwd_host(const struct col_http_req *req)
+{
+    return req->fwd_host;
+}
+
+const char *col_http_req_forwarded(const struct col_http_req *req)
+{
+    return req->forwarded;
+}
+
 const char *col_http_req_client(const struct col_http_req *req)
 {
     return req->client;
@@ -121,6 +136,9 @@ void col_http_req_free(struct col_http_req *req)
     free(req->host);
     free(req->cookie);
     free(req->csrf_token);
+    free(req->fwd_proto);
+    free(req->fwd_host);
+    free(req->forwarded);
     ct_buf_free(&req->body);
     free(req);
 }
@@ -191,8 +209,10 @@ static int build_head(struct ct_buf *b, const struct col_http_resp *resp, int st
     if (rc == 0 && gzip && status != 304) {
         rc = ct_buf_adds(b, "Content-Encoding: gzip\r\n");
     }
-    if (rc == 0 && resp->compress) {
-        rc = ct_buf_adds(b, "Vary: Accept-Encoding\r\n");
+    if (rc == 0 && (resp->compress || resp->vary != NULL)) {
+        rc = ct_buf_printf(b, "Vary: %s%s%s\r\n", resp->compress ? "Accept-Encoding" : "",
+                           resp->compress && resp->vary != NULL ? ", " : "",
+                           resp->vary != NULL ? resp->vary : "");
     }
     if (rc == 0 && resp->cache_control != NULL) {
         rc = ct_buf_printf(b, "Cache-Control: %s\r\n", resp->cache_control);

@@ -38,6 +38,11 @@ struct col_intake_cfg {
     size_t max_pending_bytes; /* their bytes; default 64 MiB */
 };
 
+/* A token with this bit is the app's own, not a broker's (a station file, docs/tt10.md): no one
+ * delivers such a message again, so a lost connection keeps it (as a token 0 one), and on_ack
+ * still tells the app when it is durable. MQTT tokens never have it (collector/mqtt/mqtt.c). */
+#define COL_INTAKE_TOKEN_LOCAL (UINT64_C(1) << 63)
+
 /* Loop thread: acknowledge the message that carried 'token' (0: nothing to acknowledge). */
 typedef void (*col_intake_ack_fn)(void *arg, uint64_t token);
 /* Loop thread: a list of durable messages (linked by ->next, seq set, in journal order); the

@@ -412,12 +412,12 @@ void col_intake_connection_lost(struct col_intake *in)
 {
     struct col_msg **pp = &in->head;
 
-    /* Messages with a token will come again from the broker; QoS 0 ones (token 0) never will,
-     * so those are kept and journaled. */
+    /* Messages with a token will come again from the broker; QoS 0 ones (token 0) and the app's
+     * own (COL_INTAKE_TOKEN_LOCAL) never will, so those are kept and journaled. */
     in->tail = NULL;
     while (*pp != NULL) {
         struct col_msg *m = *pp;
-        if (m->token != 0) {
+        if (m->token != 0 && (m->token & COL_INTAKE_TOKEN_LOCAL) == 0) {
             *pp = m->next;
             in->count--;
             in->bytes -= col_msg_record_len(m);

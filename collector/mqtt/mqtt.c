@@ -28,7 +28,8 @@
 #define LOG_TAG "mqtt"
 #define GEN_SHIFT 44
 #define SEQ_MASK ((UINT64_C(1) << GEN_SHIFT) - 1)
-#define GEN_MASK ((UINT32_C(1) << (64 - GEN_SHIFT)) - 1)
+/* 63, not 64: bit 63 of a token stays clear (the intake's COL_INTAKE_TOKEN_LOCAL). */
+#define GEN_MASK ((UINT32_C(1) << (63 - GEN_SHIFT)) - 1)
 #define OUT_BUF_LIMIT ((size_t)1 << 30)
 #define CLOSE_GUARD_MS 2000
 #define CIPHER_BUF 65536

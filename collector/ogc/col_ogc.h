@@ -6,8 +6,9 @@
  *   and /ogc/collections/<layer>/items/<device id>. Repeated and trailing slashes are ignored
  *   (GDAL joins "<url>/collections" even when the URL ends with '/'). Errors are OGC exception
  *   documents {"code", "description"} (400 InvalidParameterValue, 404 NotFound).
- *   Links are absolute, "http://<Host header>/ogc..." (GDAL 3.6 joins relative links to the
- *   landing URL wrongly); a missing or malformed Host gives root-relative links.
+ *   Links are absolute (GDAL 3.6 joins relative links to the landing URL wrongly): ogc.base_url
+ *   when set, else built from a reverse proxy's Forwarded / X-Forwarded-Proto /
+ *   X-Forwarded-Host, else from Host (col_ogc_base); every answer varies on those headers.
  *
  *   NGSI-LD (ETSI GS CIM 009) under /ngsi-ld/v1/entities: the query (type, id, q, georel near
  *   with geometry=Point and coordinates, limit, offset, count) and /ngsi-ld/v1/entities/<id>.
@@ -58,10 +59,30 @@ void col_ogc_free(struct col_ogc *o);
 
 /* ---- Pure parts (exposed for the tests) ---- */
 
-/* The absolute URL of 'path' ("/ogc") for a Host header value: "http://<host><path>" when
- * 'host' is a plausible host[:port] (letters, digits, '.', '-', ':', '[', ']'; 1 to 255 bytes),
- * else 'path' alone (root-relative). Writes at most 'cap' bytes, NUL-terminated. */
-void col_ogc_base(const char *host, const char *path, char *buf, size_t cap);
+/* What a request's links are built from; every member borrowed, any may be NULL. */
+struct col_ogc_origin {
+    const char *base_url;  /* ogc.base_url ("" or NULL: none) */
+    const char *host;      /* Host */
+    const char *fwd_proto; /* X-Forwarded-Proto */
+    const char *fwd_host;  /* X-Forwarded-Host */
+    const char *forwarded; /* Forwarded (RFC 7239) */
+};
+
+/* The absolute URL of 'path' ("/ogc"): base_url + path when base_url is set (verbatim);
+ * otherwise <proto>://<host><path> where proto is the first element's proto= of Forwarded, else
+ * the first X-Forwarded-Proto, when it is "http" or "https" (else http), and host is the first
+ * element's host= of Forwarded, else the first X-Forwarded-Host, when it is a plausible
+ * host[:port] (letters, digits, '.', '-', ':', '[', ']'; 1 to 255 bytes), else Host when that is
+ * plausible; with no plausible host at all, 'path' alone (root-relative). A bad forwarded value
+ * (CR, LF, spaces, quotes, '/', '<' ...) is ignored, never copied. Writes at most 'cap' bytes,
+ * NUL-terminated. Tested by test_ngsi_query (test_ogc_base) and e2e_ogc_gdal. */
+void col_ogc_base(const struct col_ogc_origin *o, const char *path, char *buf, size_t cap);
+/* Whether 'url' can be ogc.base_url: http:// or https://, then a plausible host[:port] and an
+ * optional path of [A-Za-z0-9._~/%-] not ending in '/', at most 512 bytes. */
+bool col_ogc_base_url_ok(const char *url);
+/* Sets the base URL of every link (copied; "" = from the request's headers). Returns 0 or
+ * CT_E_INVAL (not col_ogc_base_url_ok). */
+int col_ogc_set_base_url(struct col_ogc *o, const char *url);
 /* The OpenAPI 3.0 definition of the API at 'base' (JSON, malloc'd in *out). 0 or CT_E_NOMEM. */
 int col_ogc_openapi(const char *base, char **out);
 /* The service-doc page (HTML, malloc'd in *out). 0 or CT_E_NOMEM. */

@@ -31,7 +31,10 @@ void ogc_send(struct col_http_req *req, int status, const char *type, const char
                                  .compress = true,
                                  .etag = status == 200,
                                  .cache_control = status == 200 ? "public, max-age=30" : NULL,
-                                 .extra_headers = headers};
+                                 .extra_headers = headers,
+                                 /* Links depend on these (col_ogc_base): a shared cache
+                                  * must not mix them. */
+                                 .vary = "Host, Forwarded, X-Forwarded-Proto, X-Forwarded-Host"};
     col_http_respond(req, &resp);
 }
 
@@ -207,7 +210,12 @@ static void on_ogc(struct col_http_req *req, void *arg)
     }
     memcpy(rest, path + 4, strlen(path + 4) + 1);
     n = split(rest, seg);
-    col_ogc_base(col_http_req_host(req), "/ogc", base, sizeof(base));
+    struct col_ogc_origin origin = {.base_url = o->base_url,
+                                    .host = col_http_req_host(req),
+                                    .fwd_proto = col_http_req_fwd_proto(req),
+                                    .fwd_host = col_http_req_fwd_host(req),
+                                    .forwarded = col_http_req_forwarded(req)};
+    col_ogc_base(&origin, "/ogc", base, sizeof(base));
     if (n == 0) {
         rc = col_layers_ogc_landing(base, &doc);
         send_owned(req, rc, doc, "application/json");

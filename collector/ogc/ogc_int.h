@@ -7,6 +7,7 @@
 
 struct col_ogc {
     struct col_ogc_provider p;
+    char base_url[OGC_URL_MAX / 2]; /* ogc.base_url; "" = from the request */
 };
 
 /* Sends a JSON document (compressed, ETagged, CORS open, cached 30 s). */

@@ -60,6 +60,7 @@ struct col_tt10_out_stats {
     uint64_t write_errors; /* puts that could not be written (logged; the caller's data lost) */
     uint64_t full;         /* puts refused with CT_E_FULL */
     uint64_t pruned;       /* files removed by the retention (files/ and queues) */
+    uint64_t skipped;      /* puts of a name already in files/ (not written or sent again) */
     size_t puts_waiting;   /* puts not yet written */
     size_t nreceivers;
     struct col_tt10_out_rstats r[COL_TT10_OUT_RECEIVERS_MAX];
@@ -73,8 +74,15 @@ struct col_tt10_out;
 int col_tt10_out_create(uv_loop_t *loop, const struct col_tt10_out_cfg *cfg,
                         struct col_tt10_out **out, char *err, size_t errcap);
 /* Queues one file for writing and delivery. Copies 'name' (a file name, no '/') and 'data'.
+ * 'mark' is the lowest journal record the file was made from (0: none): it is held (see
+ * col_tt10_out_low_water) until the file is written. A name already in files/ (written by an
+ * earlier run: a journal replay after a restart makes the same interval again) is not written or
+ * queued again, so a receiver never gets a file twice (counted in 'skipped').
  * Returns 0, CT_E_INVAL (bad name), CT_E_FULL (max_puts waiting) or CT_E_STATE (closing). */
-int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data, size_t len);
+int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data, size_t len,
+                     uint64_t mark);
+/* The lowest mark of the puts not yet written, UINT64_MAX when none. */
+uint64_t col_tt10_out_low_water(const struct col_tt10_out *o);
 /* True when nothing is waiting to be written and every receiver's queue was found empty. */
 bool col_tt10_out_idle(const struct col_tt10_out *o);
 void col_tt10_out_stats(const struct col_tt10_out *o, struct col_tt10_out_stats *st);

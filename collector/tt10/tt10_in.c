@@ -1,7 +1,8 @@
 /* tt10_in.c - the watched folder of incoming station files (col_tt10_in.h). One pipeline at a
- * time: a scan job (thread pool: list, read, parse), the mapping and the callback (loop), a finish
- * job (thread pool: move to .done or .quarantine, remove duplicates); a scan asked for meanwhile
- * runs when the finish job is done. */
+ * time: a scan job (thread pool: list, read, parse), the mapping and the callback (loop), a wait
+ * until every reading handed over is durable (col_tt10_in_durable), a finish job (thread pool:
+ * move to .done or .quarantine, remove duplicates); a scan asked for meanwhile runs when the
+ * finish job is done. A prune job (thread pool) removes old files of .done and .quarantine. */
 #include "col_tt10_in.h"
 
 #include <dirent.h>
@@ -16,6 +17,7 @@
 
 #include "col_obs.h"
 #include "ct/err.h"
+#include "tt10_int.h"
 
 #ifndef container_of
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -23,7 +25,10 @@
 
 #define PATH_CAP 1024
 
-enum outcome { OUT_GOOD = 0, OUT_BAD, OUT_DUP };
+/* OUT_KEEP: the callback could not take the reading; the file stays for a later scan. */
+enum outcome { OUT_GOOD = 0, OUT_BAD, OUT_DUP, OUT_KEEP };
+
+#define TICKET_INDEX_BITS 16 /* a ticket is (scan generation << 16) | index in the scan */
 
 struct entry {
     char name[COL_TT10_NAME_MAX + 1];
@@ -31,6 +36,7 @@ struct entry {
     size_t line;
     char reason[COL_TT10_ERR_MAX];
     struct col_tt10_file *f; /* parsed (good); owned */
+    bool waiting;            /* handed over, not yet durable */
 };
 
 struct job {
@@ -38,6 +44,8 @@ struct job {
     struct col_tt10_in *in;
     struct entry *e;
     size_t n, max;
+    size_t waiting; /* entries handed over and not yet durable */
+    uint32_t gen;   /* the scan's generation (tickets) */
 };
 
 struct col_tt10_in {
@@ -47,11 +55,16 @@ struct col_tt10_in {
     struct col_tt10_map map;
     int64_t settle_ms, poll_ms;
     uint32_t batch;
+    int64_t keep_ms, prune_interval_ms;
     col_tt10_in_cb cb;
     void *arg;
     const struct ct_registry *reg;
     uv_fs_event_t ev;
     uv_timer_t timer;
+    uv_timer_t prune;
+    bool ev_open;
+    struct job *wait_job; /* the scan whose readings are being made durable, or NULL */
+    uint32_t gen;
     bool busy, rescan, closing;
     unsigned jobs, handles;
     void (*closed_cb)(void *);
@@ -178,6 +191,9 @@ static void finish_work(uv_work_t *w)
         struct entry *e = &j->e[i];
         char src[PATH_CAP + COL_TT10_NAME_MAX + 2], dst[PATH_CAP + COL_TT10_NAME_MAX + 32];
         snprintf(src, sizeof(src), "%s/%s", in->dir, e->name);
+        if (e->outcome == OUT_KEEP) {
+            continue;
+        }
         if (e->outcome == OUT_DUP) {
             unlink(src);
             continue;
@@ -208,7 +224,9 @@ static void finish_done(uv_work_t *w, int status)
     /* Counted once the files are where the counts say (tests poll the counts). */
     for (size_t i = 0; i < j->n; i++) {
         const struct entry *e = &j->e[i];
-        if (e->outcome == OUT_DUP) {
+        if (e->outcome == OUT_GOOD) {
+            in->st.accepted++;
+        } else if (e->outcome == OUT_DUP) {
             in->st.duplicates++;
         } else if (e->outcome == OUT_BAD) {
             in->st.quarantined++;
@@ -245,9 +263,10 @@ static const struct ct_device *find_station(const struct ct_registry *reg,
     return NULL;
 }
 
-/* Maps a parsed file to a reading, or marks the entry bad. */
-static void deliver(struct col_tt10_in *in, struct entry *e)
+/* Maps a parsed file to a reading and hands it over, or marks the entry bad. */
+static void deliver(struct col_tt10_in *in, struct job *j, size_t idx)
 {
+    struct entry *e = &j->e[idx];
     const struct col_tt10_file *f = e->f;
     const struct ct_device *dev = find_station(in->reg, f);
     char why[COL_TT10_ERR_MAX];
@@ -289,8 +308,40 @@ static void deliver(struct col_tt10_in *in, struct entry *e)
         v->num = l->value;
         status[r.n++] = l->status;
     }
-    in->st.accepted++;
-    in->cb(in->arg, dev, &r, status, e->name);
+    uint64_t ticket = ((uint64_t)j->gen << TICKET_INDEX_BITS) | idx;
+    int rc = in->cb(in->arg, dev, &r, status, e->name, ticket);
+    if (rc == COL_TT10_IN_WAIT) {
+        e->waiting = true;
+        j->waiting++;
+    } else if (rc < 0) {
+        e->outcome = OUT_KEEP;
+    }
+}
+
+static void start_finish(struct col_tt10_in *in, struct job *j)
+{
+    if (uv_queue_work(in->loop, &j->w, finish_work, finish_done) != 0) {
+        in->jobs--;
+        in->busy = false;
+        free_job(j);
+    }
+}
+
+void col_tt10_in_durable(struct col_tt10_in *in, uint64_t ticket)
+{
+    struct job *j = in != NULL ? in->wait_job : NULL;
+    size_t idx = (size_t)(ticket & ((1u << TICKET_INDEX_BITS) - 1));
+    if (j == NULL || (uint32_t)(ticket >> TICKET_INDEX_BITS) != j->gen || idx >= j->n ||
+        !j->e[idx].waiting) {
+        return;
+    }
+    j->e[idx].waiting = false;
+    j->waiting--;
+    in->st.waiting = j->waiting;
+    if (j->waiting == 0) {
+        in->wait_job = NULL;
+        start_finish(in, j);
+    }
 }
 
 static void scan_done(uv_work_t *w, int status)
@@ -301,9 +352,8 @@ static void scan_done(uv_work_t *w, int status)
     in->st.scans++;
     if (!in->closing) {
         for (size_t i = 0; i < j->n; i++) {
-            struct entry *e = &j->e[i];
-            if (e->outcome == OUT_GOOD) {
-                deliver(in, e);
+            if (j->e[i].outcome == OUT_GOOD) {
+                deliver(in, j, i);
             }
         }
     }
@@ -320,11 +370,12 @@ static void scan_done(uv_work_t *w, int status)
         }
         return;
     }
-    if (uv_queue_work(in->loop, &j->w, finish_work, finish_done) != 0) {
-        in->jobs--;
-        in->busy = false;
-        free_job(j);
+    if (j->waiting > 0) {
+        in->wait_job = j; /* finished by the last col_tt10_in_durable */
+        in->st.waiting = j->waiting;
+        return;
     }
+    start_finish(in, j);
 }
 
 static void start_scan(struct col_tt10_in *in)
@@ -342,6 +393,7 @@ static void start_scan(struct col_tt10_in *in)
     }
     j->in = in;
     j->max = in->batch;
+    j->gen = ++in->gen;
     if (uv_queue_work(in->loop, &j->w, scan_work, scan_done) != 0) {
         free(j);
         return;
@@ -361,6 +413,53 @@ static void on_event(uv_fs_event_t *h, const char *name, int events, int status)
 static void on_timer(uv_timer_t *t)
 {
     start_scan(container_of(t, struct col_tt10_in, timer));
+}
+
+/* ---- retention of .done and .quarantine (thread pool) ---- */
+
+struct prune_job {
+    uv_work_t w;
+    struct col_tt10_in *in;
+    time_t before;
+    uint64_t removed;
+};
+
+static void prune_work(uv_work_t *w)
+{
+    struct prune_job *j = container_of(w, struct prune_job, w);
+    j->removed = tt10_prune_dir(j->in->done, j->before) + tt10_prune_dir(j->in->quar, j->before);
+}
+
+static void prune_done(uv_work_t *w, int status)
+{
+    (void)status;
+    struct prune_job *j = container_of(w, struct prune_job, w);
+    struct col_tt10_in *in = j->in;
+    in->jobs--;
+    in->st.pruned += j->removed;
+    if (j->removed > 0) {
+        col_log(COL_LOG_INFO, "tt10", "pruned %llu taken or quarantined files older than %lld days",
+                (unsigned long long)j->removed, (long long)(in->keep_ms / 86400000));
+    }
+    free(j);
+    maybe_free(in);
+}
+
+static void on_prune(uv_timer_t *t)
+{
+    struct col_tt10_in *in = container_of(t, struct col_tt10_in, prune);
+    struct prune_job *j = calloc(1, sizeof(*j));
+    if (j == NULL || in->closing) {
+        free(j);
+        return;
+    }
+    j->in = in;
+    j->before = (time_t)((int64_t)time(NULL) - in->keep_ms / 1000);
+    if (uv_queue_work(in->loop, &j->w, prune_work, prune_done) != 0) {
+        free(j);
+        return;
+    }
+    in->jobs++;
 }
 
 /* ---- life cycle ---- */
@@ -387,6 +486,8 @@ int col_tt10_in_create(uv_loop_t *loop, const struct col_tt10_in_cfg *cfg,
     in->settle_ms = cfg->settle_ms > 0 ? cfg->settle_ms : 0;
     in->poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : 5000;
     in->batch = cfg->batch;
+    in->keep_ms = cfg->keep_ms > 0 ? cfg->keep_ms : 0;
+    in->prune_interval_ms = cfg->prune_interval_ms > 0 ? cfg->prune_interval_ms : 3600 * 1000;
     in->cb = cfg->cb;
     in->arg = cfg->arg;
     in->reg = reg;
@@ -401,7 +502,13 @@ int col_tt10_in_create(uv_loop_t *loop, const struct col_tt10_in_cfg *cfg,
     uv_timer_init(loop, &in->timer);
     in->handles++;
     uv_timer_start(&in->timer, on_timer, 0, (uint64_t)in->poll_ms);
+    uv_timer_init(loop, &in->prune);
+    in->handles++;
+    if (in->keep_ms > 0) {
+        uv_timer_start(&in->prune, on_prune, 1000, (uint64_t)in->prune_interval_ms);
+    }
     if (uv_fs_event_init(loop, &in->ev) == 0) {
+        in->ev_open = true;
         in->handles++;
         if (uv_fs_event_start(&in->ev, on_event, in->dir, 0) != 0) {
             col_log(COL_LOG_WARN, "tt10", "cannot watch %s; polling every %lld ms", in->dir,
@@ -437,9 +544,18 @@ void col_tt10_in_close(struct col_tt10_in *in, void (*closed_cb)(void *arg), voi
     in->closing = true;
     in->closed_cb = closed_cb;
     in->closed_arg = arg;
+    if (in->wait_job != NULL) {
+        /* Not durable yet: the files stay in the folder for the next start. */
+        free_job(in->wait_job);
+        in->wait_job = NULL;
+        in->jobs--;
+        in->busy = false;
+    }
     in->timer.data = in;
     uv_close((uv_handle_t *)&in->timer, handle_closed);
-    if (in->handles == 2) {
+    in->prune.data = in;
+    uv_close((uv_handle_t *)&in->prune, handle_closed);
+    if (in->ev_open) {
         in->ev.data = in;
         uv_close((uv_handle_t *)&in->ev, handle_closed);
     }

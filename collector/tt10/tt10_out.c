@@ -19,11 +19,15 @@
 #include "col_tt10.h"
 #include "ct/buf.h"
 #include "ct/err.h"
+#include "tt10_int.h"
 
 #define MOD "tt10"
 #define PATH_CAP 1024
 #define PARALLEL_MAX 16
-#define NUDGE_MS 50 /* period of the FTP stall breaker */
+/* Period of the FTP stall breaker (col_curl_uv_run_all), running only while uploads run: a
+ * stalled upload waits up to one period, so at 50 ms one upload at a time could not pass 20
+ * stalls a second (docs/benchmarks.md, "TT 10/2021 station files"). */
+#define NUDGE_MS 5
 
 enum scheme { SC_FTP = 0, SC_FTPES, SC_FTPS, SC_SFTP };
 
@@ -69,8 +73,11 @@ struct put {
     char name[COL_TT10_NAME_MAX + 1];
     char *data;
     size_t len;
-    int rc; /* set by the writer */
+    uint64_t mark; /* the lowest journal record behind it; 0: none */
+    int rc;        /* set by the writer: 0, 1 (already in files/: skipped) or CT_E_* */
 };
+
+struct write_job;
 
 struct col_tt10_out {
     uv_loop_t *loop;
@@ -87,6 +94,7 @@ struct col_tt10_out {
     struct put *puts, **puts_tail; /* waiting for the writer */
     size_t nputs;
     bool writing;
+    struct write_job *wjob; /* the running write job, or NULL */
     uv_timer_t prune;
     uv_timer_t nudge; /* col_curl_uv_run_all() while uploads run (col_curl_uv.h says why) */
     unsigned jobs;    /* thread-pool jobs and fs requests running */
@@ -94,11 +102,12 @@ struct col_tt10_out {
     bool closing, curl_closed;
     void (*closed_cb)(void *);
     void *closed_arg;
-    uint64_t written, write_errors, full, pruned;
+    uint64_t written, write_errors, full, pruned, skipped;
 };
 
 static void kick(struct rcv *r);
 static void retry_cb(uv_timer_t *t);
+static void nudge_cb(uv_timer_t *t);
 
 static void maybe_free(struct col_tt10_out *o)
 {
@@ -524,6 +533,9 @@ static void start_uploads(struct rcv *r)
             break;
         }
         r->active++;
+        if (!uv_is_active((uv_handle_t *)&o->nudge)) {
+            uv_timer_start(&o->nudge, nudge_cb, NUDGE_MS, NUDGE_MS);
+        }
     }
     if (r->active == 0 && r->next == r->nitems && r->nitems > 0) {
         batch_end(r);
@@ -563,6 +575,9 @@ static int write_one(struct write_job *j, struct put *p)
     char tmp[PATH_CAP + COL_TT10_NAME_MAX + 8], dst[PATH_CAP + COL_TT10_NAME_MAX + 2];
     snprintf(tmp, sizeof(tmp), "%s/.tmp-%s", j->files, p->name);
     snprintf(dst, sizeof(dst), "%s/%s", j->files, p->name);
+    if (access(dst, F_OK) == 0) {
+        return 1; /* written and queued by an earlier run: never sent again */
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         return CT_E_IO;
@@ -615,11 +630,15 @@ static void write_done(uv_work_t *w, int status)
     struct col_tt10_out *o = j->o;
     o->jobs--;
     o->writing = false;
+    o->wjob = NULL;
+    uint64_t skipped = 0;
     while (j->list != NULL) {
         struct put *p = j->list;
         j->list = p->next;
         if (p->rc == 0) {
             o->written++;
+        } else if (p->rc == 1) {
+            skipped++;
         } else {
             o->write_errors++;
             col_log(COL_LOG_ERROR, MOD, "cannot write %s/%s: %s", o->files, p->name,
@@ -629,6 +648,13 @@ static void write_done(uv_work_t *w, int status)
         free(p);
     }
     free(j);
+    o->skipped += skipped;
+    if (skipped > 0) {
+        col_log(COL_LOG_INFO, MOD,
+                "%llu station files were written by an earlier run (a journal replay): not "
+                "written or sent again",
+                (unsigned long long)skipped);
+    }
     if (o->closing) {
         maybe_free(o);
         return;
@@ -666,10 +692,24 @@ static void start_writer(struct col_tt10_out *o)
     o->puts_tail = &o->puts;
     o->nputs = 0;
     o->writing = true;
+    o->wjob = j;
     o->jobs++;
 }
 
-int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data, size_t len)
+uint64_t col_tt10_out_low_water(const struct col_tt10_out *o)
+{
+    uint64_t low = UINT64_MAX;
+    for (const struct put *p = o->puts; p != NULL; p = p->next) {
+        low = p->mark != 0 && p->mark < low ? p->mark : low;
+    }
+    for (const struct put *p = o->wjob != NULL ? o->wjob->list : NULL; p != NULL; p = p->next) {
+        low = p->mark != 0 && p->mark < low ? p->mark : low;
+    }
+    return low;
+}
+
+int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data, size_t len,
+                     uint64_t mark)
 {
     if (o->closing) {
         return CT_E_STATE;
@@ -692,6 +732,7 @@ int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data,
     snprintf(p->name, sizeof(p->name), "%s", name);
     p->data = copy;
     p->len = len;
+    p->mark = mark;
     *o->puts_tail = p;
     o->puts_tail = &p->next;
     o->nputs++;
@@ -714,24 +755,7 @@ static void prune_work(uv_work_t *w)
 {
     struct prune_job *j = container_of(w, struct prune_job, w);
     for (size_t i = 0; i < j->ndirs; i++) {
-        DIR *d = opendir(j->dirs[i]);
-        if (d == NULL) {
-            continue;
-        }
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-                continue;
-            }
-            char path[PATH_CAP + 300];
-            snprintf(path, sizeof(path), "%s/%s", j->dirs[i], de->d_name);
-            struct stat sb;
-            if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_mtime < j->before &&
-                unlink(path) == 0) {
-                j->removed++;
-            }
-        }
-        closedir(d);
+        j->removed += tt10_prune_dir(j->dirs[i], j->before);
     }
 }
 
@@ -753,6 +777,14 @@ static void prune_done(uv_work_t *w, int status)
 static void nudge_cb(uv_timer_t *t)
 {
     struct col_tt10_out *o = container_of(t, struct col_tt10_out, nudge);
+    size_t active = 0;
+    for (size_t i = 0; i < o->nr; i++) {
+        active += o->r[i].active;
+    }
+    if (active == 0) {
+        uv_timer_stop(t); /* started again with the next upload */
+        return;
+    }
     col_curl_uv_run_all(o->cu);
 }
 
@@ -893,7 +925,6 @@ int col_tt10_out_create(uv_loop_t *loop, const struct col_tt10_out_cfg *cfg,
     uv_timer_init(loop, &o->nudge);
     o->nudge.data = o;
     o->handles++;
-    uv_timer_start(&o->nudge, nudge_cb, NUDGE_MS, NUDGE_MS);
     for (size_t i = 0; i < o->nr; i++) {
         uv_timer_init(loop, &o->r[i].retry);
         o->r[i].retry.data = o;
@@ -935,6 +966,7 @@ void col_tt10_out_stats(const struct col_tt10_out *o, struct col_tt10_out_stats 
     st->write_errors = o->write_errors;
     st->full = o->full;
     st->pruned = o->pruned;
+    st->skipped = o->skipped;
     st->puts_waiting = o->nputs;
     st->nreceivers = o->nr;
     for (size_t i = 0; i < o->nr; i++) {

@@ -25,6 +25,7 @@ struct slot {
         station[CT_TT10_CODE_MAX + 1];
     int64_t start_ms;   /* the open interval's start; -1 when none */
     int64_t written_ms; /* the last interval written (its start); -1 when none */
+    uint64_t mark;      /* the lowest journal record of the open interval; UINT64_MAX: none */
     size_t nacc;
     struct acc acc[MEMBERS_MAX];
 };
@@ -64,6 +65,9 @@ int col_tt10_writer_create(uv_loop_t *loop, const struct col_tt10_writer_cfg *cf
     w->map = *cfg->map;
     w->interval_ms = cfg->interval_ms;
     w->grace_ms = cfg->interval_ms / 4 > 10000 ? cfg->interval_ms / 4 : 10000;
+    if (cfg->grace_ms > 0) {
+        w->grace_ms = cfg->grace_ms;
+    }
     w->max_devices = cfg->max_devices;
     w->nslots = 64;
     while (w->nslots < 2 * cfg->max_devices) {
@@ -101,6 +105,7 @@ static struct slot *find(struct col_tt10_writer *w, const struct ct_device *dev)
             memcpy(s->id, dev->id, sizeof(s->id));
             s->start_ms = -1;
             s->written_ms = -1;
+            s->mark = UINT64_MAX;
             return s;
         }
     }
@@ -126,9 +131,11 @@ static void flush(struct col_tt10_writer *w, struct slot *s)
                                          ok ? COL_TT10_MEASURING : COL_TT10_FAULT};
     }
     int64_t t = s->start_ms + w->interval_ms;
+    uint64_t mark = s->mark != UINT64_MAX ? s->mark : 0;
     s->written_ms = s->start_ms;
     s->start_ms = -1;
     s->nacc = 0;
+    s->mark = UINT64_MAX;
     if (n == 0) {
         return;
     }
@@ -145,7 +152,7 @@ static void flush(struct col_tt10_writer *w, struct slot *s)
         rc = col_tt10_format(&w->fmt, t, v, n, &w->buf);
     }
     if (rc == 0) {
-        rc = col_tt10_out_put(w->out, name, w->buf.p, w->buf.len);
+        rc = col_tt10_out_put(w->out, name, w->buf.p, w->buf.len, mark);
     }
     if (rc != 0) {
         w->st.put_errors++;
@@ -173,7 +180,7 @@ static bool flagged(const char *qc, const char *name)
 }
 
 void col_tt10_writer_add(struct col_tt10_writer *w, const struct ct_device *dev,
-                         const struct ct_reading *r, const char *qc)
+                         const struct ct_reading *r, const char *qc, uint64_t mark)
 {
     if (w == NULL || !dev->has_tt10) {
         return;
@@ -198,6 +205,9 @@ void col_tt10_writer_add(struct col_tt10_writer *w, const struct ct_device *dev,
         memcpy(s->province, dev->tt10_province, sizeof(s->province));
         memcpy(s->facility, dev->tt10_facility, sizeof(s->facility));
         memcpy(s->station, dev->tt10_station, sizeof(s->station));
+    }
+    if (mark != 0 && mark < s->mark) {
+        s->mark = mark;
     }
     for (size_t i = 0; i < r->n; i++) {
         const struct ct_value *val = &r->values[i];
@@ -238,6 +248,18 @@ void col_tt10_writer_tick(struct col_tt10_writer *w, int64_t now_ms)
             flush(w, s);
         }
     }
+}
+
+uint64_t col_tt10_writer_low_water(const struct col_tt10_writer *w)
+{
+    uint64_t low = col_tt10_out_low_water(w->out);
+    for (size_t i = 0; i < w->nslots; i++) {
+        const struct slot *s = &w->slots[i];
+        if (s->id[0] != '\0' && s->start_ms >= 0 && s->mark < low) {
+            low = s->mark;
+        }
+    }
+    return low;
 }
 
 void col_tt10_writer_stats(const struct col_tt10_writer *w, struct col_tt10_writer_stats *st)

@@ -70,7 +70,7 @@ static int put_file(struct bench *b, long k)
     if (rc != 0) {
         return rc;
     }
-    return col_tt10_out_put(b->out, name, buf.p, buf.len);
+    return col_tt10_out_put(b->out, name, buf.p, buf.len, 0);
 }
 
 static void closed(void *arg)

@@ -43,13 +43,15 @@ def main():
     ap.add_argument("--stations", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--parallel", type=int, default=4)
+    ap.add_argument("--receiver", choices=["ftps", "sftp", "both"], default="both")
     ap.add_argument("sections", nargs="*", default=["live", "backlog"])
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ct-tt10-bench-")
     v = tt10_servers.Vsftpd(tmp)
     s = tt10_servers.Sshd(tmp)
     try:
-        for name, srv in (("ftps", v), ("sftp", s)) if "live" in a.sections else ():
+        rcvs = [(n, r) for n, r in (("ftps", v), ("sftp", s)) if a.receiver in (n, "both")]
+        for name, srv in rcvs if "live" in a.sections else ():
             ob = os.path.join(tmp, "live-" + name)
             rc, st = bench(a.build, ob, srv.url, srv,
                            ["--stations", str(a.stations), "--times", "1", "--until-idle",
@@ -60,7 +62,7 @@ def main():
                               "delivered": st["receivers"][0]["delivered"],
                               "deliver_files_per_s": round(n / st["elapsed_s"], 1),
                               "elapsed_s": st["elapsed_s"], "rc": rc}), flush=True)
-        for name, srv in (("ftps", v), ("sftp", s)) if "backlog" in a.sections else ():
+        for name, srv in rcvs if "backlog" in a.sections else ():
             ob = os.path.join(tmp, "backlog-" + name)
             srv.stop()
             rc, st = bench(a.build, ob, srv.url, srv,

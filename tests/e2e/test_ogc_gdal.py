@@ -170,6 +170,26 @@ def main():
         check(rels.get("service-desc", {}).get("href") == base + "/api"
               and rels.get("service-doc", {}).get("href") == base + "/api.html",
               "the landing page links service-desc and service-doc")
+        # Behind a TLS-terminating reverse proxy: links follow X-Forwarded-Proto/-Host (and
+        # Forwarded); a value with CR/LF or odd characters is ignored (Host is used).
+        status, headers, body = st.http_get("/ogc", {"X-Forwarded-Proto": "https",
+                                                     "X-Forwarded-Host": "data.hanoi.example"})
+        hrefs = [ln["href"] for ln in json.loads(body)["links"]]
+        check(status == 200 and hrefs and
+              all(h.startswith("https://data.hanoi.example/ogc") for h in hrefs) and
+              "X-Forwarded-Proto" in headers.get("Vary", ""),
+              "behind a proxy (X-Forwarded-Proto: https) every link starts with https://")
+        status, _, body = st.http_get("/ogc/collections/air/items?limit=1",
+                                      {"Forwarded": 'for=192.0.2.1;proto=https;host="gis.example"'})
+        hrefs = [ln["href"] for ln in json.loads(body)["links"]]
+        check(status == 200 and hrefs and all(h.startswith("https://gis.example/ogc/")
+                                              for h in hrefs),
+              "Forwarded: proto=https;host=... gives https:// links on items pages")
+        status, _, body = st.http_get("/ogc", {"X-Forwarded-Host": "evil.example/<x>",
+                                               "X-Forwarded-Proto": "gopher"})
+        hrefs = [ln["href"] for ln in json.loads(body)["links"]]
+        check(all(h.startswith(base) for h in hrefs),
+              "bad forwarded values are ignored: links from Host")
         status, headers, body = st.http_get("/ogc/api")
         api = json.loads(body) if status == 200 else {}
         check(api.get("openapi", "").startswith("3.0") and

@@ -182,12 +182,54 @@ static void test_ngsi_ids_and_docs(void **state)
     cJSON_Delete(d);
 
     char base[256];
-    col_ogc_base("map.example.vn:8080", "/ogc", base, sizeof(base));
+    struct col_ogc_origin o = {.host = "map.example.vn:8080"};
+    col_ogc_base(&o, "/ogc", base, sizeof(base));
     assert_string_equal(base, "http://map.example.vn:8080/ogc");
-    col_ogc_base("evil.example/<x>", "/ogc", base, sizeof(base));
+    o.host = "evil.example/<x>";
+    col_ogc_base(&o, "/ogc", base, sizeof(base));
     assert_string_equal(base, "/ogc");
-    col_ogc_base(NULL, "/ogc", base, sizeof(base));
+    o.host = NULL;
+    col_ogc_base(&o, "/ogc", base, sizeof(base));
     assert_string_equal(base, "/ogc");
+}
+
+/* Links behind a reverse proxy: ogc.base_url verbatim, else Forwarded, else X-Forwarded-*,
+ * else Host; a bad forwarded value falls back to Host. */
+static void test_ogc_base(void **state)
+{
+    (void)state;
+    char base[256];
+    struct col_ogc_origin o = {
+        .host = "127.0.0.1:8080", .fwd_proto = "https", .fwd_host = "data.hanoi.gov.vn"};
+    col_ogc_base(&o, "/ogc", base, sizeof(base));
+    assert_string_equal(base, "https://data.hanoi.gov.vn/ogc");
+    o.fwd_proto = "https, http"; /* proxies append: the first is the client's */
+    o.fwd_host = "a.example:8443, b.internal";
+    col_ogc_base(&o, "/ogc", base, sizeof(base));
+    assert_string_equal(base, "https://a.example:8443/ogc");
+    o.forwarded = "for=192.0.2.60;proto=https;host=\"gis.example.vn\", for=10.0.0.1";
+    col_ogc_base(&o, "/ogc", base, sizeof(base));
+    assert_string_equal(base, "https://gis.example.vn/ogc");
+    /* Bad values: ignored, never copied. */
+    struct col_ogc_origin bad = {.host = "127.0.0.1:8080",
+                                 .fwd_proto = "javascript",
+                                 .fwd_host = "evil.example\r\nSet-Cookie: x=1"};
+    col_ogc_base(&bad, "/ogc", base, sizeof(base));
+    assert_string_equal(base, "http://127.0.0.1:8080/ogc");
+    bad.forwarded = "host=\"a b\";proto=ftp";
+    bad.fwd_host = "x.example/<script>";
+    col_ogc_base(&bad, "/ogc", base, sizeof(base));
+    assert_string_equal(base, "http://127.0.0.1:8080/ogc");
+    /* ogc.base_url wins over every header. */
+    o.base_url = "https://data.hanoi.gov.vn/citytel";
+    col_ogc_base(&o, "/ogc", base, sizeof(base));
+    assert_string_equal(base, "https://data.hanoi.gov.vn/citytel/ogc");
+    assert_true(col_ogc_base_url_ok("https://data.hanoi.gov.vn/citytel"));
+    assert_true(col_ogc_base_url_ok("http://[::1]:8080"));
+    assert_false(col_ogc_base_url_ok("https://data.hanoi.gov.vn/"));
+    assert_false(col_ogc_base_url_ok("ftp://data.hanoi.gov.vn"));
+    assert_false(col_ogc_base_url_ok("https://a.example/x y"));
+    assert_false(col_ogc_base_url_ok("https://a.example/\"><"));
 }
 
 int main(void)
@@ -197,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_ngsi_q),
         cmocka_unit_test(test_ngsi_near),
         cmocka_unit_test(test_ngsi_ids_and_docs),
+        cmocka_unit_test(test_ogc_base),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

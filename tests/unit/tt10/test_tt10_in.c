@@ -3,7 +3,9 @@
  * through the map), each bad file lands whole in .quarantine with the line and reason listed in
  * in/bad/EXPECTED.tsv, a file of an unknown station and one with an unmapped symbol are
  * quarantined, a file taken before and uploaded again is a duplicate (handed over once), names
- * with another extension are left alone. */
+ * with another extension are left alone. test_tt10_in_moves_after_durable: a file goes to .done
+ * only after its reading is reported durable, and a reading the caller cannot take leaves its file
+ * for a later scan. test_tt10_in_prunes_old: .done and .quarantine keep files keep_ms. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,16 +31,18 @@ struct got {
     enum col_tt10_status st[16][CT_MAX_VALUES];
 };
 
-static void on_file(void *arg, const struct ct_device *dev, const struct ct_reading *r,
-                    const enum col_tt10_status *status, const char *file)
+static int on_file(void *arg, const struct ct_device *dev, const struct ct_reading *r,
+                   const enum col_tt10_status *status, const char *file, uint64_t ticket)
 {
     (void)file;
+    (void)ticket;
     struct got *g = arg;
     assert_true(g->n < 16);
     snprintf(g->ids[g->n], sizeof(g->ids[0]), "%s", dev->id);
     g->r[g->n] = *r;
     memcpy(g->st[g->n], status, r->n * sizeof(*status));
     g->n++;
+    return COL_TT10_IN_DONE;
 }
 
 static void copy(const char *src, const char *dir, const char *name)
@@ -237,10 +241,191 @@ static void test_tt10_in_folder(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static const char one_reg[] =
+    "{\"id\":\"hn-air-0001\",\"kind\":\"air\",\"name\":\"A\",\"lat\":21.03,\"lon\":105.85,"
+    "\"district\":\"D\",\"ward\":\"W\",\"tt10\":{\"province\":\"HN\",\"facility\":"
+    "\"CITYTEL\",\"station\":\"KK-0001\"}}\n";
+
+/* The callback of the durability test: the first call refuses (CT_E_FULL), later ones wait. */
+struct waiter {
+    int calls;
+    uint64_t ticket;
+};
+
+static int on_file_wait(void *arg, const struct ct_device *dev, const struct ct_reading *r,
+                        const enum col_tt10_status *status, const char *file, uint64_t ticket)
+{
+    (void)dev;
+    (void)r;
+    (void)status;
+    (void)file;
+    struct waiter *w = arg;
+    w->ticket = ticket;
+    return w->calls++ == 0 ? CT_E_FULL : COL_TT10_IN_WAIT;
+}
+
+static bool exists(const char *dir, const char *sub, const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s%s/%s", dir, sub, name);
+    return access(path, F_OK) == 0;
+}
+
+static void spin_done(uv_timer_t *t)
+{
+    (void)t; /* a one-shot timer is inactive once it fired */
+}
+
+/* Runs the loop for about 'ms'. */
+static void spin(uv_loop_t *loop, uint64_t ms)
+{
+    uv_timer_t t;
+    uv_timer_init(loop, &t);
+    uv_timer_start(&t, spin_done, ms, 0);
+    while (uv_is_active((uv_handle_t *)&t)) {
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* A watcher of a fresh folder with the one-device registry, the built-in map and the waiting
+ * callback. */
+struct fx {
+    char dir[32];
+    struct ct_registry *reg;
+    struct col_tt10_map map;
+    uv_loop_t loop;
+    struct col_tt10_in *in;
+    struct waiter w;
+};
+
+static void fx_open(struct fx *f, int64_t poll_ms, int64_t keep_ms)
+{
+    memset(f, 0, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/ct-tt10-in-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    char err[256] = "";
+    assert_int_equal(ct_registry_parse(one_reg, strlen(one_reg), "r", &f->reg, err, sizeof(err)),
+                     0);
+    assert_int_equal(col_tt10_map_parse(col_tt10_map_default_spec(), &f->map, err, sizeof(err)), 0);
+    struct col_tt10_in_cfg cfg = {.dir = f->dir,
+                                  .map = &f->map,
+                                  .settle_ms = 2000,
+                                  .poll_ms = poll_ms,
+                                  .batch = 8,
+                                  .keep_ms = keep_ms,
+                                  .prune_interval_ms = 100,
+                                  .cb = on_file_wait,
+                                  .arg = &f->w};
+    col_tt10_fmt_default(&cfg.fmt);
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    assert_int_equal(col_tt10_in_create(&f->loop, &cfg, f->reg, &f->in, err, sizeof(err)), 0);
+}
+
+static void fx_close(struct fx *f)
+{
+    closed = false;
+    col_tt10_in_close(f->in, on_closed, NULL);
+    while (!closed) {
+        uv_run(&f->loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    ct_registry_free(f->reg);
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_tt10_in_moves_after_durable(void **state)
+{
+    (void)state;
+    const char *root = getenv("CT_SOURCE_DIR");
+    assert_non_null(root);
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    fx_open(f, 50, 0);
+    const char *dir = f->dir;
+    const char *name = "HN_CITYTEL_KK-0001_20261205143000.txt";
+    char src[1024];
+    snprintf(src, sizeof(src), "%s/tests/data/tt10/in/good/%s", root, name);
+    copy(src, dir, name);
+
+    /* Refused at first: the file stays and is handed over again by a later scan. */
+    uint64_t deadline = uv_now(&f->loop) + 20000;
+    while (f->w.calls < 2 && uv_now(&f->loop) < deadline) {
+        uv_run(&f->loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(f->w.calls, 2);
+    /* Handed over, not durable: it stays in the folder however many scans pass. */
+    spin(&f->loop, 500);
+    struct col_tt10_in_stats st;
+    col_tt10_in_stats(f->in, &st);
+    assert_int_equal(f->w.calls, 2);
+    assert_int_equal(st.waiting, 1);
+    assert_int_equal(st.accepted, 0);
+    assert_true(exists(dir, "", name));
+    assert_false(exists(dir, "/.done", name));
+    /* A ticket of another scan is ignored; the right one moves the file. */
+    col_tt10_in_durable(f->in, f->w.ticket + (1u << 16));
+    spin(&f->loop, 200);
+    assert_true(exists(dir, "", name));
+    col_tt10_in_durable(f->in, f->w.ticket);
+    deadline = uv_now(&f->loop) + 20000;
+    do {
+        uv_run(&f->loop, UV_RUN_ONCE);
+        col_tt10_in_stats(f->in, &st);
+    } while (st.accepted == 0 && uv_now(&f->loop) < deadline);
+    assert_int_equal(st.accepted, 1);
+    assert_int_equal(st.waiting, 0);
+    assert_false(exists(dir, "", name));
+    assert_true(exists(dir, "/.done", name));
+    fx_close(f);
+    free(f);
+}
+
+static void put_aged(const char *dir, const char *sub, const char *name, int64_t age_s)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s%s/%s", dir, sub, name);
+    tt10_test_put_aged(path, age_s);
+}
+
+static void test_tt10_in_prunes_old(void **state)
+{
+    (void)state;
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    fx_open(f, 5000, 60 * 86400000LL);
+    const char *dir = f->dir;
+    /* 61 days old: removed; 59 days old: kept (in both folders). */
+    put_aged(dir, "/.done", "HN_CITYTEL_KK-0001_20261001000000.txt", 61 * 86400);
+    put_aged(dir, "/.done", "HN_CITYTEL_KK-0001_20261003000000.txt", 59 * 86400);
+    put_aged(dir, "/.quarantine", "HN_CITYTEL_KK-0001_20261001000500.txt.reason", 61 * 86400);
+    put_aged(dir, "/.quarantine", "HN_CITYTEL_KK-0001_20261003000500.txt.reason", 59 * 86400);
+    struct col_tt10_in_stats st;
+    uint64_t deadline = uv_now(&f->loop) + 20000;
+    do {
+        uv_run(&f->loop, UV_RUN_ONCE);
+        col_tt10_in_stats(f->in, &st);
+    } while (st.pruned < 2 && uv_now(&f->loop) < deadline);
+    spin(&f->loop, 300); /* a few more prunes: nothing else goes */
+    col_tt10_in_stats(f->in, &st);
+    assert_int_equal(st.pruned, 2);
+    assert_false(exists(dir, "/.done", "HN_CITYTEL_KK-0001_20261001000000.txt"));
+    assert_true(exists(dir, "/.done", "HN_CITYTEL_KK-0001_20261003000000.txt"));
+    assert_false(exists(dir, "/.quarantine", "HN_CITYTEL_KK-0001_20261001000500.txt.reason"));
+    assert_true(exists(dir, "/.quarantine", "HN_CITYTEL_KK-0001_20261003000500.txt.reason"));
+    fx_close(f);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tt10_in_folder),
+        cmocka_unit_test(test_tt10_in_moves_after_durable),
+        cmocka_unit_test(test_tt10_in_prunes_old),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

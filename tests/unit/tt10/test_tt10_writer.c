@@ -80,24 +80,28 @@ static void test_tt10_writer_interval_means(void **state)
     /* Interval 14:25:00..14:29:59 (written as 14:30:00): pm25 30, 40, 50 with 50 a spike;
      * pm10 flagged every time. */
     reading(&r, a->id, T0 - 300000, "pm25", 30, "pm10", 100);
-    col_tt10_writer_add(w, a, &r, "pm10:stuck");
+    col_tt10_writer_add(w, a, &r, "pm10:stuck", 6);
     reading(&r, a->id, T0 - 200000, "pm25", 40, "pm10", 110);
-    col_tt10_writer_add(w, a, &r, "pm10:stuck");
+    col_tt10_writer_add(w, a, &r, "pm10:stuck", 5);
     reading(&r, a->id, T0 - 1000, "pm25", 50, "pm10", 120);
-    col_tt10_writer_add(w, a, &r, "pm25:spike,pm10:stuck");
+    col_tt10_writer_add(w, a, &r, "pm25:spike,pm10:stuck", 7);
     reading(&r, b->id, T0 - 1000, "pm25", 1, "pm10", 2); /* no codes: no file */
-    col_tt10_writer_add(w, b, &r, "");
+    col_tt10_writer_add(w, b, &r, "", 3);
+    /* The open interval holds the journal from its lowest record (the device without codes
+     * holds nothing). */
+    assert_int_equal(col_tt10_writer_low_water(w), 5);
     col_tt10_writer_tick(w, T0 + 10000); /* within the grace: nothing yet */
     struct col_tt10_writer_stats st;
     col_tt10_writer_stats(w, &st);
     assert_int_equal(st.files, 0);
     /* The next interval's first value writes the previous one at once. */
     reading(&r, a->id, T0 + 1000, "pm25", 20, "pm10", 30);
-    col_tt10_writer_add(w, a, &r, "");
+    col_tt10_writer_add(w, a, &r, "", 9);
     col_tt10_writer_stats(w, &st);
     assert_int_equal(st.files, 1);
+    assert_int_equal(col_tt10_writer_low_water(w), 5);     /* until the file is on disk */
     reading(&r, a->id, T0 - 5000, "pm25", 99, "pm10", 99); /* late: dropped */
-    col_tt10_writer_add(w, a, &r, "");
+    col_tt10_writer_add(w, a, &r, "", 0);
     col_tt10_writer_tick(w, T0 + 300000 + 75000); /* end + grace (75 s): written */
     col_tt10_writer_stats(w, &st);
     assert_int_equal(st.files, 2);
@@ -107,6 +111,7 @@ static void test_tt10_writer_interval_means(void **state)
         uv_run(&loop, UV_RUN_ONCE);
     }
     assert_true(col_tt10_out_idle(o));
+    assert_true(col_tt10_writer_low_water(w) == UINT64_MAX); /* both files written */
 
     const char *root = getenv("CT_SOURCE_DIR");
     assert_non_null(root);
@@ -145,10 +150,81 @@ static void test_tt10_writer_interval_means(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void aged(const char *dir, const char *name, int64_t age_s)
+{
+    char path[600];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    tt10_test_put_aged(path, age_s);
+}
+
+/* The outbox keeps files retention_ms (by mtime) in files/ and in every receiver's queue. */
+static void test_tt10_out_prunes_old(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/ct-tt10-prune-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    struct col_tt10_out_cfg oc = {.dir = tmpl,
+                                  /* a receiver that is never reached: its queue only fills */
+                                  .receivers = "ftp://127.0.0.1:9/in/",
+                                  .retention_ms = 60 * 86400000LL,
+                                  .prune_interval_ms = 100,
+                                  .retry_base_ms = 600000,
+                                  .retry_max_ms = 600000,
+                                  .timeout_ms = 100,
+                                  .parallel = 1,
+                                  .batch = 16,
+                                  .max_puts = 16};
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct col_tt10_out *o = NULL;
+    char err[256] = "";
+    assert_int_equal(col_tt10_out_create(&loop, &oc, &o, err, sizeof(err)), 0);
+    char files[512], queue[512];
+    snprintf(files, sizeof(files), "%s/files", tmpl);
+    snprintf(queue, sizeof(queue), "%s/queue", tmpl);
+    DIR *d = opendir(queue);
+    assert_non_null(d);
+    char qdir[800] = "";
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        if (de->d_name[0] != '.') {
+            snprintf(qdir, sizeof(qdir), "%s/%s", queue, de->d_name);
+        }
+    }
+    closedir(d);
+    assert_true(qdir[0] != '\0');
+    aged(files, "HN_C_S_20261001000000.txt", 61 * 86400);
+    aged(files, "HN_C_S_20261003000000.txt", 59 * 86400);
+    aged(qdir, "HN_C_S_20261001000000.txt", 61 * 86400);
+    struct col_tt10_out_stats st;
+    uint64_t deadline = uv_now(&loop) + 20000;
+    do {
+        uv_run(&loop, UV_RUN_ONCE);
+        col_tt10_out_stats(o, &st);
+    } while (st.pruned < 2 && uv_now(&loop) < deadline);
+    assert_int_equal(st.pruned, 2);
+    char p[1200];
+    snprintf(p, sizeof(p), "%s/HN_C_S_20261001000000.txt", files);
+    assert_int_not_equal(access(p, F_OK), 0);
+    snprintf(p, sizeof(p), "%s/HN_C_S_20261001000000.txt", qdir);
+    assert_int_not_equal(access(p, F_OK), 0);
+    snprintf(p, sizeof(p), "%s/HN_C_S_20261003000000.txt", files);
+    assert_int_equal(access(p, F_OK), 0);
+    closed = false;
+    col_tt10_out_close(o, on_closed, NULL);
+    while (!closed) {
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+    assert_int_equal(uv_loop_close(&loop), 0);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tt10_writer_interval_means),
+        cmocka_unit_test(test_tt10_out_prunes_old),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,11 +36,26 @@ char *tt10_test_data(const char *rel, size_t *len)
     return tt10_test_slurp(path, len);
 }
 
-void tt10_test_age(const char *path)
+/* Sets a file's times 'age_s' seconds in the past. */
+static void set_age(const char *path, long long age_s)
 {
     struct timeval tv[2];
     gettimeofday(&tv[0], NULL);
-    tv[0].tv_sec -= 10;
+    tv[0].tv_sec -= (time_t)age_s;
     tv[1] = tv[0];
     assert_int_equal(utimes(path, tv), 0);
+}
+
+void tt10_test_age(const char *path)
+{
+    set_age(path, 10);
+}
+
+void tt10_test_put_aged(const char *path, long long age_s)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("x", f);
+    fclose(f);
+    set_age(path, age_s);
 }

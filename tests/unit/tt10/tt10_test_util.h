@@ -10,5 +10,7 @@ char *tt10_test_slurp(const char *path, size_t *len);
 char *tt10_test_data(const char *rel, size_t *len);
 /* Sets a file's times 10 s in the past: an upload that finished a while ago. */
 void tt10_test_age(const char *path);
+/* Writes a one-byte file at 'path' whose times are 'age_s' seconds in the past. */
+void tt10_test_put_aged(const char *path, long long age_s);
 
 #endif
