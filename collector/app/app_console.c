@@ -1,9 +1,9 @@
 /* app_console.c - the staff console (collector/console) wired to the app: created with the
  * staff listener when console.users_file is set, fed the registry, readings and node statuses,
- * its audit and decision points written through the one path to the sink (app_enqueue). */
+ * its audit and decision points written through the one path to the sink (col_flow_enqueue). */
 #include <stdio.h>
 
-#include "app_int.h"
+#include "app_console.h"
 #include "col_obs.h"
 #include "ct/err.h"
 #include "ct/lp.h"
@@ -16,7 +16,7 @@ static int write_points(void *arg, const char *lp, size_t len)
         return CT_E_STATE;
     }
     /* Not from any journal record: a mark just past the processed ones holds nothing back. */
-    return app_enqueue(app, lp, len, app_processed_through(app) + 1);
+    return col_flow_enqueue(app->flow, lp, len, col_flow_processed_through(app->flow) + 1);
 }
 
 struct silent_walk {
@@ -60,16 +60,13 @@ int app_console_start(struct col_app *app)
                                  .stale_intervals = (uint32_t)k->liveness_stale_intervals};
     struct col_console_hooks hooks = {
         .write_points = write_points, .each_silent = each_silent, .arg = app};
-    struct col_store *store = NULL;
     char err[256];
     int rc;
 
     if (k->console_users_file[0] == '\0') {
         return 0;
     }
-    rc = app_store(app, &store);
-    rc = rc ? rc
-            : col_console_create(app->loop, &cc, &hooks, store, &app->console, err, sizeof(err));
+    rc = col_console_create(app->loop, &cc, &hooks, app->store, &app->console, err, sizeof(err));
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "console", "%s", rc == CT_E_NOMEM ? "out of memory" : err);
         return rc;

@@ -17,7 +17,7 @@
 
 #define TT10_BOOT 1000000000ull /* the boot number of readings from station files */
 
-#include "app_int.h"
+#include "app_tt10.h"
 #include "col_obs.h"
 #include "col_tt10_writer.h"
 #include "ct/err.h"
@@ -66,7 +66,7 @@ static void on_file(void *arg, const struct ct_device *dev, const struct ct_read
     }
     if (rc == 0) {
         rc = col_intake_add(app->intake, topic, strlen(topic), sig, strlen(sig), payload.p,
-                            payload.len, app_now_ms(), 0);
+                            payload.len, col_now_ms(), 0);
     }
     if (rc != 0) {
         app->tt10_in_refused++;
@@ -158,9 +158,11 @@ int app_tt10_create(struct col_app *app)
     return rc;
 }
 
-void app_tt10_add(struct col_app *app, const struct ct_device *dev, const struct ct_reading *r,
+void app_tt10_add(void *arg, const struct ct_device *dev, const struct ct_reading *r,
                   const char *qc)
 {
+    struct col_app *app = arg;
+
     col_tt10_writer_add(app->tt10, dev, r, qc);
 }
 

@@ -30,6 +30,9 @@ enum col_log_level { COL_LOG_ERROR = 0, COL_LOG_WARN, COL_LOG_INFO, COL_LOG_DEBU
 
 /* Sets the lowest level that is written (default COL_LOG_INFO). Any thread. */
 void col_log_set_level(enum col_log_level level);
+
+/* The wall clock in milliseconds since the epoch (CLOCK_REALTIME). */
+int64_t col_now_ms(void);
 enum col_log_level col_log_get_level(void);
 /* True when a line of 'level' would be written (to skip costly arguments). */
 bool col_log_enabled(enum col_log_level level);
