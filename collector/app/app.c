@@ -223,7 +223,8 @@ static void on_store_closed(void *arg)
 }
 
 /* The MQTT client: telemetry and status, QoS per mqtt.qos; nothing is acknowledged before the
- * intake has the message in the journal (collector/flow). */
+ * intake has the message in the journal (collector/intake; proved by test_intake and
+ * e2e_dur_kill). */
 static int create_mqtt(struct col_app *app)
 {
     const struct col_config *c = &app->cfg;
@@ -358,7 +359,7 @@ static void app_stop(struct col_app *app)
     }
     col_log(COL_LOG_INFO, "app", "stopping: no more MQTT messages are taken");
     /* The broker keeps every message not yet acknowledged; the journal keeps every message not
-     * yet committed: both come back at the next start. */
+     * yet committed: both come back at the next start (e2e_dur_kill, e2e_dur_replay). */
     if (app->mqtt != NULL) {
         app->open_handles++;
         col_mqtt_close(app->mqtt, on_part_closed, app);

@@ -5,7 +5,7 @@
  * closes them (app.c; docs/architecture.md). The ingest flow is collector/flow: MQTT client ->
  * intake (group commit to the spool in a worker, then PUBACK) -> flow (journal order) -> pipeline
  * -> sink. Calls run one way: app.c calls the other app files, they call the modules below, and
- * nothing calls back up except through callbacks set at create time (tests/style). */
+ * nothing calls back up except through callbacks set at create time (checked by style_modules). */
 #ifndef APP_INT_H
 #define APP_INT_H
 #include <stdatomic.h>

@@ -5,7 +5,7 @@
  * written to the store (measurement console_audit). Docs: docs/console.md.
  *
  * Everything runs on the loop thread, except password checks (argon2id), which run on the libuv
- * thread pool (uv_queue_work) so that a sign-in never stalls the loop.
+ * thread pool (uv_queue_work) so that the slow hash runs off the loop.
  *
  * The app creates the console, adds its routes to the staff listener, tells it the registry
  * (at start and after a reload), feeds it readings and node statuses, and closes it. */

@@ -3,8 +3,9 @@
  *
  * All on the loop thread. The flow borrows the parts it drives (spool, pipeline, sink, MQTT
  * client, intake, quarantine, derive, console): the app creates them, hands them over with
- * col_flow_set_parts, and closes them after col_flow_seal. The flow never calls the app: what it
- * must tell the app's other modules goes through the hooks given at create time. */
+ * col_flow_set_parts, and closes them after col_flow_seal. The flow does not call the app (checked
+ * by style_modules): what it must tell the app's other modules goes through the hooks given at
+ * create time. */
 #ifndef COL_FLOW_H
 #define COL_FLOW_H
 #include <stdbool.h>

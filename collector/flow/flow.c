@@ -458,7 +458,8 @@ static void reader_retry_cb(uv_timer_t *t)
 }
 
 /* The next message in journal order, from memory or from the journal; NULL when there is none
- * now (or the journal cannot be read: retried later, never skipped). */
+ * now (or the journal cannot be read: the read is retried after APP_READER_RETRY_MS and next_seq
+ * stays where it is). */
 static struct col_msg *next_message(struct col_flow *f)
 {
     for (;;) {

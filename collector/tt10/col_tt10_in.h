@@ -9,6 +9,7 @@
  *                                extension are left alone (temporary upload names)
  *   <dir>/.done/<name>           taken and handed over; the same name again is a duplicate:
  *                                removed and counted, never handed over twice
+ *                                (test_tt10_in)
  *   <dir>/.quarantine/<name>     refused whole, beside <name>.reason ("line N: reason")
  * Trust: the FTP account that uploaded the file authenticates the station (there is no signature
  * in the format); the collector trusts every file in the folder.
