@@ -7,7 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app_console.h"
+#include "app_derive.h"
+#include "app_http.h"
 #include "app_int.h"
+#include "app_layers.h"
+#include "app_reload.h"
+#include "app_tt10.h"
+#include "col_app.h"
 #include "col_notify.h"
 #include "col_obs.h"
 #include "ct/err.h"
@@ -108,7 +115,7 @@ static int open_spool(struct col_app *app)
     sc.dir = c->spool_dir;
     sc.segment_bytes = (uint64_t)c->spool_segment_bytes;
     sc.max_total_bytes = (uint64_t)c->spool_max_bytes;
-    sc.max_record_bytes = APP_RECORD_MAX;
+    sc.max_record_bytes = COL_FLOW_RECORD_MAX;
     sc.fsync = c->spool_fsync == COL_CFG_FSYNC_ALWAYS ? COL_SPOOL_FSYNC_ALWAYS
                : c->spool_fsync == COL_CFG_FSYNC_NONE ? COL_SPOOL_FSYNC_NONE
                                                       : COL_SPOOL_FSYNC_INTERVAL;
@@ -130,7 +137,6 @@ static int create_sink(struct col_app *app)
 {
     const struct col_config *c = &app->cfg;
     struct col_sink_cfg sc;
-    struct col_sink_callbacks cbs = {app_sink_on_room, app_sink_on_reject, app_sink_on_auth_error};
 
     memset(&sc, 0, sizeof(sc));
     sc.url = c->influx_url;
@@ -153,9 +159,9 @@ static int create_sink(struct col_app *app)
     sc.max_pending_bytes = (size_t)c->influx_max_pending_bytes;
     sc.retry_base_ms = (uint64_t)c->influx_retry_base_ms;
     sc.retry_max_ms = (uint64_t)c->influx_retry_max_ms;
-    int rc = col_sink_create(app->loop, &sc, &cbs, app, &app->sink);
+    int rc = col_sink_create(app->loop, &sc, &col_flow_sink_callbacks, app->flow, &app->sink);
     if (rc == 0) {
-        col_sink_set_state_cb(app->sink, app_sink_on_state, app);
+        col_sink_set_state_cb(app->sink, col_flow_sink_on_state, app->flow);
     }
     return rc;
 }
@@ -189,27 +195,24 @@ static int read_password_file(const char *path, char *out, size_t cap)
     return 0;
 }
 
-/* The one InfluxDB query client of the process (state rebuild at start, public layers), made on
- * first use. Returns 0 or a CT_E_* code. */
-int app_store(struct col_app *app, struct col_store **out)
+/* The one InfluxDB query client of the process (state rebuild at start, public layers, the
+ * console's reports): app->store. Returns 0 or a CT_E_* code. */
+static int create_store(struct col_app *app)
 {
-    if (app->store == NULL) {
-        struct col_store_cfg sc = {
-            .url = app->cfg.store_query_url[0] ? app->cfg.store_query_url : app->cfg.influx_url,
-            .db = app->cfg.influx_db,
-            .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
-            .password = app->cfg.influx_password[0] ? app->cfg.influx_password : NULL,
-            .epoch = "ms",
-            .timeout_ms = 15000,
-            .max_response_bytes = 64u << 20};
-        int rc = col_store_create(app->loop, &sc, &app->store);
-        if (rc != 0) {
-            col_log(COL_LOG_ERROR, "store", "cannot create the query client: %s", ct_strerror(rc));
-            return rc;
-        }
+    struct col_store_cfg sc = {
+        .url = app->cfg.store_query_url[0] ? app->cfg.store_query_url : app->cfg.influx_url,
+        .db = app->cfg.influx_db,
+        .user = app->cfg.influx_username[0] ? app->cfg.influx_username : NULL,
+        .password = app->cfg.influx_password[0] ? app->cfg.influx_password : NULL,
+        .epoch = "ms",
+        .timeout_ms = 15000,
+        .max_response_bytes = 64u << 20};
+    int rc = col_store_create(app->loop, &sc, &app->store);
+
+    if (rc != 0) {
+        col_log(COL_LOG_ERROR, "store", "cannot create the query client: %s", ct_strerror(rc));
     }
-    *out = app->store;
-    return 0;
+    return rc;
 }
 
 static void on_store_closed(void *arg)
@@ -220,7 +223,8 @@ static void on_store_closed(void *arg)
 }
 
 /* The MQTT client: telemetry and status, QoS per mqtt.qos; nothing is acknowledged before the
- * intake has the message in the journal (app_flow.c). */
+ * intake has the message in the journal (collector/intake; proved by test_intake and
+ * e2e_dur_kill). */
 static int create_mqtt(struct col_app *app)
 {
     const struct col_config *c = &app->cfg;
@@ -261,8 +265,8 @@ static int create_mqtt(struct col_app *app)
      * 2); status: the retained last state is wanted (0). */
     subs[0] = (struct col_mqtt_sub){up, (uint8_t)c->mqtt_qos, 2};
     subs[1] = (struct col_mqtt_sub){status, (uint8_t)c->mqtt_qos, 0};
-    rc = col_mqtt_create(app->loop, &mc, subs, 2, app_on_mqtt_msg, app_on_mqtt_event, app,
-                         &app->mqtt);
+    rc = col_mqtt_create(app->loop, &mc, subs, 2, col_flow_on_mqtt_msg, col_flow_on_mqtt_event,
+                         app->flow, &app->mqtt);
     memset(password, 0, sizeof(password));
     return rc;
 }
@@ -297,7 +301,8 @@ static void on_part_closed(void *arg)
     app->open_handles--;
 }
 
-static void close_all(struct col_app *app)
+/* Close: every module in order; the loop ends when the last handle is closed. */
+static void app_close(struct col_app *app)
 {
     /* The query client first: it answers every running query (rebuild, layers) with CT_E_STATE
      * before the layers free their state. */
@@ -310,17 +315,17 @@ static void close_all(struct col_app *app)
     app_derive_close(app);
     app_tt10_close(app);
     if (app->sink != NULL) {
-        app->final_upto = app_commit_target(app);
+        col_flow_seal(app->flow);
         app->open_handles++;
         col_sink_close(app->sink, on_sink_closed, app);
         app->sink = NULL;
     }
     app_layers_close(app);
     app_http_close(app);
-    close_handle(app, (uv_handle_t *)&app->drain_idle);
-    close_handle(app, (uv_handle_t *)&app->reader_timer);
-    close_handle(app, (uv_handle_t *)&app->commit_timer);
-    close_handle(app, (uv_handle_t *)&app->reject_timer);
+    if (app->flow != NULL) {
+        app->open_handles++;
+        col_flow_close(app->flow, on_part_closed, app);
+    }
     close_handle(app, (uv_handle_t *)&app->stop_timer);
     close_handle(app, (uv_handle_t *)&app->watchdog_timer);
     close_handle(app, (uv_handle_t *)&app->tick_timer);
@@ -343,18 +348,18 @@ static void on_stop_tick(uv_timer_t *t)
         col_log(COL_LOG_WARN, "app", "stopping with undelivered points; they stay in the spool");
     }
     uv_timer_stop(t);
-    close_all(app);
+    app_close(app);
 }
 
 /* Stops taking messages, gives the sink a bounded time to deliver what it holds, then closes. */
-static void shutdown_app(struct col_app *app)
+static void app_stop(struct col_app *app)
 {
     if (atomic_exchange(&app->closing, true)) {
         return;
     }
     col_log(COL_LOG_INFO, "app", "stopping: no more MQTT messages are taken");
     /* The broker keeps every message not yet acknowledged; the journal keeps every message not
-     * yet committed: both come back at the next start. */
+     * yet committed: both come back at the next start (e2e_dur_kill, e2e_dur_replay). */
     if (app->mqtt != NULL) {
         app->open_handles++;
         col_mqtt_close(app->mqtt, on_part_closed, app);
@@ -363,15 +368,14 @@ static void shutdown_app(struct col_app *app)
         app->open_handles++;
         col_intake_close(app->intake, on_part_closed, app);
     }
-    app->flow_started = false;
-    uv_idle_stop(&app->drain_idle);
+    col_flow_stop(app->flow);
     if (app->sink != NULL && app->stop_timer.loop != NULL) {
         col_sink_flush(app->sink);
         app->stop_deadline = uv_now(app->loop) + SHUTDOWN_DRAIN_MS;
         uv_timer_start(&app->stop_timer, on_stop_tick, 0, 50);
         return;
     }
-    close_all(app);
+    app_close(app);
 }
 
 static void on_stop_signal(uv_signal_t *s, int signum)
@@ -380,7 +384,7 @@ static void on_stop_signal(uv_signal_t *s, int signum)
 
     col_log(COL_LOG_INFO, "app", "signal %d", signum);
     (void)col_notify("STOPPING=1");
-    shutdown_app(app);
+    app_stop(app);
 }
 
 /* SIGHUP: app_reload.c. */
@@ -421,12 +425,8 @@ static void on_watchdog(uv_timer_t *t)
 
 static int start_handles(struct col_app *app)
 {
-    int rc = uv_idle_init(app->loop, &app->drain_idle);
+    int rc = uv_timer_init(app->loop, &app->stop_timer);
 
-    rc = rc ? rc : uv_timer_init(app->loop, &app->reader_timer);
-    rc = rc ? rc : uv_timer_init(app->loop, &app->commit_timer);
-    rc = rc ? rc : uv_timer_init(app->loop, &app->reject_timer);
-    rc = rc ? rc : uv_timer_init(app->loop, &app->stop_timer);
     rc = rc ? rc : uv_timer_init(app->loop, &app->watchdog_timer);
     rc = rc ? rc : uv_signal_init(app->loop, &app->sig_int);
     rc = rc ? rc : uv_signal_init(app->loop, &app->sig_term);
@@ -441,9 +441,6 @@ static int start_handles(struct col_app *app)
     uv_signal_start(&app->sig_int, on_stop_signal, SIGINT);
     uv_signal_start(&app->sig_term, on_stop_signal, SIGTERM);
     uv_signal_start(&app->sig_hup, on_hup, SIGHUP);
-    uv_timer_start(&app->commit_timer, app_commit_cb, APP_COMMIT_MS, APP_COMMIT_MS);
-    uv_timer_start(&app->reject_timer, app_reject_flush_cb, APP_REJECT_FLUSH_MS,
-                   APP_REJECT_FLUSH_MS);
     return 0;
 }
 
@@ -469,15 +466,22 @@ static int start_ingest_side(struct col_app *app)
             return rc;
         }
     }
-    app->reader_buf = malloc(APP_RECORD_MAX);
-    if (app->reader_buf == NULL) {
-        return CT_E_NOMEM;
-    }
-    rc = app_ckpt_load(app);
+    struct col_flow_cfg fc = {
+        .pipeline = app->pipeline,
+        .spool_dir = app->cfg.spool_dir,
+        .ckpt_sync = app->cfg.spool_fsync != COL_CFG_FSYNC_NONE,
+        .group_max_records = (size_t)app->cfg.ingest_group_max_records,
+        .group_max_bytes = (size_t)app->cfg.ingest_group_max_bytes,
+        .on_reading = app_tt10_add,
+        .on_local_ack = app_tt10_durable,
+        .low_water = app_tt10_low_water,
+        .arg = app,
+    };
+    rc = col_flow_create(app->loop, &fc, &app->flow);
     if (rc != 0) {
         return rc;
     }
-    rc = app_intake_create(app);
+    rc = col_flow_create_intake(app->flow, app->spool, &app->intake);
     if (rc != 0) {
         return rc;
     }
@@ -505,14 +509,24 @@ static int start_ingest_side(struct col_app *app)
     return 0;
 }
 
-static int start(struct col_app *app)
+/* Start-up, step 3: the derived state is rebuilt; the flow replays the journal, then subscribes. */
+static void on_rebuilt(struct col_app *app)
+{
+    if (col_flow_start(app->flow) != 0) {
+        col_log(COL_LOG_ERROR, "app", "cannot start the message flow");
+    }
+}
+
+/* Create: loads the config, the registry and the keys, and makes the pipeline; nothing touches
+ * the network or the spool yet. Returns 0 or a CT_E_* code (the reason was logged). */
+static int app_create(struct col_app *app)
 {
     struct col_pipeline_cfg pc;
     uint8_t keys[2][256];
     char err[COL_CONFIG_ERR_MAX];
     int rc;
 
-    rc = col_config_load(app->opts.config_path, &app->cfg, err, sizeof(err));
+    rc = col_config_load(app->config_path, &app->cfg, err, sizeof(err));
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "config", "%s", err);
         return rc;
@@ -540,7 +554,24 @@ static int start(struct col_app *app)
             return rc;
         }
     }
-    rc = start_handles(app);
+    return 0;
+}
+
+/* Start, in this order (docs/architecture.md, "Start-up and shutdown"):
+ * 1. signals and the stop and watchdog timers; the query client (app->store);
+ * 2. the ingest side: spool, quarantine, flow (its checkpoint), intake, sink, MQTT client
+ *    (created, not connected), derived data, TT 10 files;
+ * 3. the HTTP surfaces: both listeners, the layers, the console;
+ * 4. the flow gets its parts; the rebuild queries start; when all have answered (on_rebuilt) the
+ *    flow replays the journal's uncommitted records and then subscribes. */
+static int app_start(struct col_app *app)
+{
+    int rc = start_handles(app);
+
+    if (rc != 0) {
+        return rc;
+    }
+    rc = create_store(app);
     if (rc != 0) {
         return rc;
     }
@@ -554,13 +585,25 @@ static int start(struct col_app *app)
     if (rc != 0) {
         return rc;
     }
+    if (app->flow != NULL) {
+        struct col_flow_parts parts = {.registry = app->registry,
+                                       .pipeline = app->pipeline,
+                                       .spool = app->spool,
+                                       .sink = app->sink,
+                                       .mqtt = app->mqtt,
+                                       .intake = app->intake,
+                                       .quarantine = app->quarantine,
+                                       .derive = app->derive,
+                                       .console = app->console};
+        col_flow_set_parts(app->flow, &parts);
+    }
     col_log(COL_LOG_INFO, "app", "collector %s started: %zu devices, store %s, broker %s",
             app->cfg.collector_instance, ct_registry_count(app->registry), app->cfg.influx_url,
             app->cfg.mqtt_uri);
     if (app->cfg.collector_role == COL_CFG_ROLE_LAYERS) {
         return 0;
     }
-    return app_derive_rebuild(app);
+    return app_derive_rebuild(app, on_rebuilt);
 }
 
 /* A zeroed app on 'loop' (initialised here); NULL when either fails. Free with free() after
@@ -577,6 +620,21 @@ static struct col_app *app_alloc(uv_loop_t *loop)
     return app;
 }
 
+/* After the loop ended (every handle closed): the flow's final checkpoint and commit, then
+ * frees what create and start made. */
+static void app_free(struct col_app *app)
+{
+    col_flow_free(app->flow);
+    col_mqtt_free(app->mqtt);
+    col_intake_free(app->intake);
+    col_spool_close(app->spool);
+    col_quarantine_close(app->quarantine);
+    col_pipeline_free(app->pipeline);
+    col_derive_free(app->derive);
+    ct_registry_free(app->registry);
+    col_config_free(&app->cfg);
+}
+
 int col_app_run(const struct col_app_opts *opts)
 {
     uv_loop_t loop;
@@ -586,46 +644,20 @@ int col_app_run(const struct col_app_opts *opts)
     if (app == NULL) {
         return 1;
     }
-    app->opts = *opts;
-    app->started_ms = app_now_ms();
-    ct_buf_init(&app->lp, 64 * 1024);
-    ct_buf_init(&app->held_lp, 64 * 1024);
-    ct_buf_init(&app->ckpt_buf, 1u << 30);
-    rc = start(app);
+    app->config_path = opts->config_path;
+    app->started_ms = col_now_ms();
+    rc = app_create(app);
+    rc = rc ? rc : app_start(app);
     if (rc != 0) {
         app->exit_code = 1;
         col_log(COL_LOG_ERROR, "app", "start-up failed: %s", ct_strerror(rc));
-        shutdown_app(app);
+        app_stop(app);
     } else if (col_notify("READY=1") != 0) {
         /* systemd's Type=notify (packaging/citytel-collector.service). */
         col_log(COL_LOG_WARN, "app", "cannot notify $NOTIFY_SOCKET of readiness");
     }
     uv_run(&loop, UV_RUN_DEFAULT);
-    app->flow_started = app->next_seq > 0;
-    app_ckpt_final(app, app->final_upto);
-    app->flow_started = false;
-    col_mqtt_free(app->mqtt);
-    col_intake_free(app->intake);
-    free(app->held);
-    while (app->q_head != NULL) {
-        struct col_msg *next = app->q_head->next;
-        free(app->q_head);
-        app->q_head = next;
-    }
-    col_spool_reader_close(app->reader);
-    free(app->reader_buf);
-    free(app->vw);
-    free(app->ck_vw);
-    ct_buf_free(&app->ckpt_buf);
-    col_spool_close(app->spool);
-    col_quarantine_close(app->quarantine);
-    col_pipeline_free(app->pipeline);
-    col_derive_free(app->derive);
-    ct_buf_free(&app->overflow);
-    ct_registry_free(app->registry);
-    col_config_free(&app->cfg);
-    ct_buf_free(&app->lp);
-    ct_buf_free(&app->held_lp);
+    app_free(app);
     rc = uv_loop_close(&loop);
     if (rc != 0) {
         col_log(COL_LOG_WARN, "app", "loop closed with handles open: %s", uv_err_name(rc));
@@ -635,7 +667,7 @@ int col_app_run(const struct col_app_opts *opts)
     return rc;
 }
 
-/* `collector check-config`: loads what start() loads before it touches the network or the disk
+/* `collector check-config`: loads what app_create loads before it touches the network or the disk
  * (the config, the registry, the key files, the MQTT password file, URI and TLS files) through
  * the same functions, so a file that would stop `run` stops the check, with the same message
  * naming the file (and for the registry, the line). tests/e2e/test_check_config.py. */

@@ -1,27 +1,17 @@
 /* app_console.c - the staff console (collector/console) wired to the app: created with the
  * staff listener when console.users_file is set, fed the registry, readings and node statuses.
  * Its points (audit, decisions, acknowledgements, "exceeding" alerts) are journalled like
- * readings: each becomes a spool record of the internal topic APP_CONSOLE_TOPIC (the intake makes
+ * readings: each becomes a spool record of the internal topic COL_CONSOLE_TOPIC (the intake makes
  * it durable), and the flow hands the record's line protocol to the sink under the record's seq,
  * so the journal keeps it until the store has it and a restart replays it (test_console.py:
  * check_outage_restart). Its "exceeding" alerts are published like collector/derive's. */
 #include <stdio.h>
 #include <string.h>
 
-#include "app_int.h"
+#include "app_console.h"
 #include "col_obs.h"
 #include "ct/err.h"
 #include "ct/lp.h"
-
-/* A topic no MQTT message can carry into the journal: the collector's subscriptions are
- * wildcard filters, which never match a topic beginning with '$' (MQTT 5.0, 4.7.2). */
-#define APP_CONSOLE_TOPIC "$citytel/console"
-
-bool app_console_record(const struct col_msg *m)
-{
-    return m->topic_len == sizeof(APP_CONSOLE_TOPIC) - 1 &&
-           memcmp(col_msg_topic(m), APP_CONSOLE_TOPIC, m->topic_len) == 0;
-}
 
 /* Journals the points: records of whole lines, each at most COL_MSG_PAYLOAD_MAX bytes. */
 static int write_points(void *arg, const char *lp, size_t len)
@@ -41,8 +31,8 @@ static int write_points(void *arg, const char *lp, size_t len)
                 return CT_E_TOOBIG; /* one line longer than a record */
             }
         }
-        rc = col_intake_add(app->intake, APP_CONSOLE_TOPIC, sizeof(APP_CONSOLE_TOPIC) - 1, NULL, 0,
-                            lp, n, app_now_ms(), 0);
+        rc = col_intake_add(app->intake, COL_CONSOLE_TOPIC, sizeof(COL_CONSOLE_TOPIC) - 1, NULL, 0,
+                            lp, n, col_now_ms(), 0);
         lp += n;
         len -= n;
     }
@@ -101,7 +91,6 @@ int app_console_start(struct col_app *app)
     struct col_console_hooks hooks = {
         .write_points = write_points, .each_silent = each_silent, .publish = publish, .arg = app};
     char state_file[4096];
-    struct col_store *store = NULL;
     char err[256];
     int rc;
 
@@ -110,9 +99,7 @@ int app_console_start(struct col_app *app)
     }
     snprintf(state_file, sizeof(state_file), "%s/console-alerts", k->spool_dir);
     cc.state_file = state_file;
-    rc = app_store(app, &store);
-    rc = rc ? rc
-            : col_console_create(app->loop, &cc, &hooks, store, &app->console, err, sizeof(err));
+    rc = col_console_create(app->loop, &cc, &hooks, app->store, &app->console, err, sizeof(err));
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "console", "%s", rc == CT_E_NOMEM ? "out of memory" : err);
         return rc;

@@ -1,6 +1,6 @@
 /* app_derive.c - derived data: quality flags, window aggregates, indices, rain, flood, parking,
- * liveness and alerts (collector/derive), wired to the sink and the MQTT client; and the one
- * path by which every point reaches the sink.
+ * liveness and alerts (collector/derive), wired to the sink (through col_flow_enqueue, the one
+ * path by which every point reaches the sink) and the MQTT client.
  *
  * At start the module's long-lived state (NowCast's hourly means, rain sums, flood bands) is
  * rebuilt from the store before the journal replay begins (protocol.md section 1). */
@@ -8,66 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app_int.h"
+#include "app_derive.h"
+#include "app_tt10.h"
 #include "col_obs.h"
 #include "col_storeq.h"
 #include "ct/err.h"
 
 #define APP_TICK_MS 1000
 
-/* The one way points reach the sink. Each point keeps its own mark (the lowest journal record it
- * came from), so the journal is never committed past a record whose derived points the store
- * has not taken (tests/unit/derive, the sink's low water). When the sink is full, points wait in
- * a bounded overflow buffer (APP_OVERFLOW_MAX) under the lowest of their marks and go out first
- * when room returns; beyond it they are dropped and counted (citytel_points_dropped_total) with
- * a log line. */
-int app_enqueue(struct col_app *app, const char *lp, size_t len, uint64_t mark)
-{
-    int rc;
-
-    if (app->sink == NULL || len == 0) {
-        return 0;
-    }
-    if (app->overflow.len == 0) {
-        rc = col_sink_enqueue(app->sink, lp, len, mark);
-        if (rc == 0) {
-            return 0;
-        }
-        if (rc != CT_E_FULL) {
-            col_log(COL_LOG_ERROR, "sink", "points refused: %s", ct_strerror(rc));
-            app->points_dropped++;
-            return rc;
-        }
-    }
-    if (ct_buf_add(&app->overflow, lp, len) != 0) {
-        if (app->points_dropped++ == 0) {
-            col_log(COL_LOG_ERROR, "sink", "overflow buffer full: derived points dropped");
-        }
-        return CT_E_FULL;
-    }
-    if (app->overflow_mark == 0 || mark < app->overflow_mark) {
-        app->overflow_mark = mark;
-    }
-    return 0;
-}
-
-/* Moves the overflow buffer into the sink. Returns true when it is empty. */
-bool app_flush_overflow(struct col_app *app)
-{
-    if (app->overflow.len == 0) {
-        return true;
-    }
-    if (col_sink_enqueue(app->sink, app->overflow.p, app->overflow.len, app->overflow_mark) != 0) {
-        return false;
-    }
-    app->overflow_mark = 0;
-    ct_buf_reset(&app->overflow);
-    return true;
-}
-
 static int on_points(void *arg, const char *lp, size_t len, uint64_t mark)
 {
-    return app_enqueue(arg, lp, len, mark);
+    struct col_app *app = arg;
+
+    return col_flow_enqueue(app->flow, lp, len, mark);
 }
 
 static void on_alert(void *arg, const char *topic, const char *payload, size_t len)
@@ -86,9 +39,9 @@ static void on_tick(uv_timer_t *t)
 
     /* Not while the journal is replayed: a tick would close windows that replayed records
      * still belong to. */
-    if (app->flow_started && app->replay_until == 0 && !app->rebuilding) {
-        col_derive_tick(app->derive, app_now_ms());
-        app_tt10_tick(app, app_now_ms());
+    if (col_flow_live(app->flow) && !app->rebuilding) {
+        col_derive_tick(app->derive, col_now_ms());
+        app_tt10_tick(app, col_now_ms());
     }
 }
 
@@ -113,7 +66,6 @@ int app_derive_create(struct col_app *app)
     if (rc != 0) {
         return rc;
     }
-    ct_buf_init(&app->overflow, APP_OVERFLOW_MAX);
     rc = uv_timer_init(app->loop, &app->tick_timer);
     if (rc != 0) {
         return CT_E_IO;
@@ -127,9 +79,7 @@ static void rebuild_done(struct col_app *app)
     app->rebuilding = false;
     col_log(COL_LOG_INFO, "derive", "state rebuilt from the store (%llu rows)",
             (unsigned long long)app->rebuild_rows);
-    if (app_flow_start(app) != 0) {
-        col_log(COL_LOG_ERROR, "app", "cannot start the message flow");
-    }
+    app->rebuilt(app);
 }
 
 static void on_rebuild_answer(void *arg, int status, const char *body, size_t len)
@@ -155,15 +105,12 @@ static void on_rebuild_answer(void *arg, int status, const char *body, size_t le
 
 /* Starts the rebuild queries; the journal replay (and so the subscription) follows when all have
  * answered. Returns 0 or an error (then nothing was started). */
-int app_derive_rebuild(struct col_app *app)
+int app_derive_rebuild(struct col_app *app, void (*done)(struct col_app *app))
 {
-    struct col_store *store;
-    int rc = app_store(app, &store);
+    struct col_store *store = app->store;
 
-    if (rc != 0) {
-        return rc;
-    }
     app->rebuilding = true;
+    app->rebuilt = done;
     for (int w = 0; w < COL_DERIVE_RB__COUNT; w++) {
         const struct col_storeq_sel *q = col_derive_rebuild_sel((enum col_derive_rebuild)w);
         if (q != NULL &&

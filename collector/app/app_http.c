@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "app_int.h"
+#include "app_console.h"
+#include "app_http.h"
+#include "app_layers.h"
+#include "app_metrics.h"
 #include "col_obs.h"
 #include "ct/err.h"
 
@@ -18,7 +21,8 @@ static void on_healthz(struct col_http_req *req, void *arg)
     struct col_sink_stats ss = {0};
     struct col_spool_stats sp = {0};
     char body[1024];
-    bool mqtt = atomic_load(&app->mqtt_connected) || app->cfg.collector_role == COL_CFG_ROLE_LAYERS;
+    struct col_flow_stats fs;
+    bool mqtt;
     bool store;
     struct col_intake_stats is = {0};
     bool spool_ok;
@@ -26,6 +30,8 @@ static void on_healthz(struct col_http_req *req, void *arg)
     char why[200];
     int n;
 
+    col_flow_stats(app->flow, &fs);
+    mqtt = fs.mqtt_up || app->cfg.collector_role == COL_CFG_ROLE_LAYERS;
     if (app->sink != NULL) {
         col_sink_stats(app->sink, &ss);
     }
@@ -50,8 +56,7 @@ static void on_healthz(struct col_http_req *req, void *arg)
                  "\"stale_stations\":%zu,\"store_why\":\"%s\"}\n",
                  mqtt && store && spool_ok ? "ok" : "degraded", mqtt ? "true" : "false",
                  store ? "true" : "false", spool_ok ? "true" : "false",
-                 app->replay_until != 0 ? "true" : "false", (unsigned long long)sp.records,
-                 ss.bytes_pending,
+                 fs.replaying ? "true" : "false", (unsigned long long)sp.records, ss.bytes_pending,
                  app->derive != NULL ? col_derive_stale_each(app->derive, NULL, NULL) : 0, why);
     struct col_http_resp resp = {.status = mqtt && store && spool_ok ? 200 : 503,
                                  .content_type = "application/json",

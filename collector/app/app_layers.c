@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "app_int.h"
+#include "app_layers.h"
 #include "col_layers.h"
 #include "col_obs.h"
 #include "col_ogc.h"
@@ -55,7 +55,7 @@ struct app_layer {
 
 struct app_layers {
     struct col_app *app;
-    struct col_store *store; /* borrowed: app_store() */
+    struct col_store *store; /* borrowed: app->store */
     struct app_layer layer[CT_KIND__COUNT];
     struct app_layer hist[CT_KIND__COUNT]; /* same cache and refresh rules as the layers */
     struct col_ogc *ogc;                   /* the OGC API and NGSI-LD endpoints (owned) */
@@ -78,7 +78,7 @@ static int build_src(struct app_layer *l, struct col_layers_src *src,
     src->resp = (const char *const *)&l->resp;
     src->resp_len = &l->resp_len;
     src->nresp = l->resp != NULL ? 1 : 0;
-    src->now_ms = app_now_ms();
+    src->now_ms = col_now_ms();
     src->stale_intervals = (uint32_t)l->owner->app->cfg.liveness_stale_intervals;
     src->stale_ms = col_layers_default_stale_ms(l->kind);
     return 0;
@@ -130,7 +130,7 @@ static void cache_doc(struct app_layer *l, char *doc)
     if (ct_gzip(doc, l->geojson_len, &l->geojson_gz, &l->geojson_gz_len) == 0) {
         col_http_etag(doc, l->geojson_len, true, l->etag_gz);
     }
-    l->built_ms = app_now_ms();
+    l->built_ms = col_now_ms();
 }
 
 static void answer(struct app_layer *l, const struct layer_waiter *w)
@@ -235,7 +235,7 @@ static void refresh(struct app_layer *l)
  * answers (one refresh shared by every waiter). */
 static void serve(struct app_layer *l, const struct layer_waiter *w)
 {
-    int64_t age = app_now_ms() - l->built_ms;
+    int64_t age = col_now_ms() - l->built_ms;
     bool have = l->built_ms != 0 && l->resp != NULL && l->geojson != NULL;
 
     if (have && age < l->owner->app->cfg.layers_refresh_ms) {
@@ -316,11 +316,7 @@ int app_layers_routes(struct col_app *app)
         ls->hist[k].kind = (enum ct_kind)k;
         ls->hist[k].history = true;
     }
-    rc = app_store(app, &ls->store);
-    if (rc != 0) {
-        free(ls);
-        return rc;
-    }
+    ls->store = app->store;
     app->layers = ls;
     struct col_ogc_provider prov = {.devices = provide_devices, .layer = provide_layer, .arg = ls};
     rc = col_http_route(app->http, "GET", "/layers/", true, on_layer, ls);

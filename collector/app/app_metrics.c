@@ -5,7 +5,7 @@
  * place only. */
 #include <stdio.h>
 
-#include "app_int.h"
+#include "app_metrics.h"
 #include "col_obs.h"
 #include "ct/err.h"
 
@@ -44,7 +44,10 @@ static void put(struct mset *m, enum col_metric_type type, const char *name, con
 
 static void pipeline_metrics(struct col_app *app, struct mset *m)
 {
+    struct col_flow_stats fs;
     const struct col_pipeline_stats *ps;
+
+    col_flow_stats(app->flow, &fs);
 
     if (app->pipeline == NULL) {
         return;
@@ -54,7 +57,7 @@ static void pipeline_metrics(struct col_app *app, struct mset *m)
     COUNTER(m, "citytel_messages_accepted_total", "Telemetry messages accepted.", ps->accepted);
     for (int r = 1; r < CT_REJ__COUNT; r++) {
         const char *labels[] = {"reason", ct_reject_name((enum ct_reject)r), NULL};
-        uint64_t v = ps->rejected[r] + app->rejected_cut[r];
+        uint64_t v = ps->rejected[r] + fs.rejected_cut[r];
         put(m, COL_METRIC_COUNTER, "citytel_rejected_total",
             "Messages rejected, by reason (duplicates are dropped, not errors).", labels,
             (int64_t)v);
@@ -123,8 +126,11 @@ static void sink_metrics(struct col_app *app, struct mset *m)
 
 static void spool_metrics(struct col_app *app, struct mset *m)
 {
+    struct col_flow_stats fs;
     struct col_spool_stats s;
-    int64_t now = app_now_ms();
+    int64_t now = col_now_ms();
+
+    col_flow_stats(app->flow, &fs);
 
     if (app->spool == NULL) {
         return;
@@ -169,16 +175,18 @@ static void spool_metrics(struct col_app *app, struct mset *m)
     COUNTER(m, "citytel_spool_corrupt_total", "Damaged journal regions skipped.",
             s.corrupt_records);
     COUNTER(m, "citytel_spool_torn_total", "Torn journal tails found at start.", s.torn_tails);
-    COUNTER(m, "citytel_spool_replayed_total", "Journal records replayed at start.", app->replayed);
+    COUNTER(m, "citytel_spool_replayed_total", "Journal records replayed at start.", fs.replayed);
     GAUGE(m, "citytel_flow_behind", "1 while the flow reads the journal (a backlog or a replay).",
-          app->behind ? 1 : 0);
-    GAUGE(m, "citytel_flow_lag_records", "Durable records not yet processed.",
-          app->durable_seq >= app->next_seq ? app->durable_seq - app->next_seq + 1 : 0);
+          fs.behind ? 1 : 0);
+    GAUGE(m, "citytel_flow_lag_records", "Durable records not yet processed.", fs.backlog);
 }
 
 static void ingest_metrics(struct col_app *app, struct mset *m)
 {
+    struct col_flow_stats fs;
     struct col_mqtt_stats s = {0};
+
+    col_flow_stats(app->flow, &fs);
 
     if (app->mqtt != NULL) {
         col_mqtt_stats(app->mqtt, &s);
@@ -196,7 +204,7 @@ static void ingest_metrics(struct col_app *app, struct mset *m)
     COUNTER(m, "citytel_mqtt_over_receive_max_total",
             "Messages the broker sent beyond our Receive Maximum.", s.over_receive_max);
     COUNTER(m, "citytel_mqtt_subscriptions_refused_total",
-            "Subscriptions the broker refused or downgraded.", app->sub_refused);
+            "Subscriptions the broker refused or downgraded.", fs.sub_refused);
     COUNTER(m, "citytel_mqtt_published_total", "Alerts published.", s.published);
     COUNTER(m, "citytel_mqtt_publish_refused_total", "Alerts refused by the full outgoing queue.",
             s.publish_refused);
@@ -207,7 +215,10 @@ static void ingest_metrics(struct col_app *app, struct mset *m)
 
 static void derive_metrics(struct col_app *app, struct mset *m)
 {
+    struct col_flow_stats fs;
     struct col_derive_stats s;
+
+    col_flow_stats(app->flow, &fs);
 
     if (app->derive == NULL) {
         return;
@@ -243,7 +254,7 @@ static void derive_metrics(struct col_app *app, struct mset *m)
     COUNTER(m, "citytel_derive_emit_errors_total", "Derived points that could not be written.",
             s.emit_errors);
     COUNTER(m, "citytel_points_dropped_total",
-            "Derived points dropped because the overflow buffer was full.", app->points_dropped);
+            "Derived points dropped because the overflow buffer was full.", fs.points_dropped);
 }
 
 /* Both HTTP listeners' requests, refusals by reason and open connections, labelled
@@ -319,14 +330,17 @@ static void tt10_metrics(struct col_app *app, struct mset *m)
 
 int app_metrics_render(struct col_app *app, struct ct_buf *out)
 {
+    struct col_flow_stats fs;
     struct mset m = {NULL, 0};
     int rc = col_metrics_create(METRICS_MAX_SERIES, &m.reg);
+
+    col_flow_stats(app->flow, &fs);
 
     if (rc != 0) {
         return rc;
     }
     GAUGE(&m, "citytel_up_seconds", "Seconds since the collector started.",
-          (app_now_ms() - app->started_ms) / 1000);
+          (col_now_ms() - app->started_ms) / 1000);
     GAUGE(&m, "citytel_registry_devices", "Devices in the registry.",
           ct_registry_count(app->registry));
     pipeline_metrics(app, &m);
@@ -337,10 +351,9 @@ int app_metrics_render(struct col_app *app, struct ct_buf *out)
     http_metrics(app, &m);
     tt10_metrics(app, &m);
     COUNTER(&m, "citytel_quarantined_total", "Rejected messages written to the quarantine.",
-            app->quarantined);
+            fs.quarantined);
     COUNTER(&m, "citytel_reject_table_overflow_total",
-            "Rejections counted without a device because the table was full.",
-            app->reject_overflow);
+            "Rejections counted without a device because the table was full.", fs.reject_overflow);
     rc = m.rc != 0 ? m.rc : col_metrics_render(m.reg, out);
     col_metrics_destroy(m.reg);
     return rc;

@@ -8,7 +8,9 @@
  * tests/e2e/test_reload_keys.py. Loop thread only. */
 #include <string.h>
 
-#include "app_int.h"
+#include "app_http.h"
+#include "app_reload.h"
+#include "app_tt10.h"
 #include "col_obs.h"
 #include "ct/err.h"
 
@@ -159,7 +161,7 @@ void app_reload(struct col_app *app)
     if (app->console != NULL) {
         col_console_users_reload(app->console); /* its own file: logs a refusal itself */
     }
-    if (col_config_reload(&app->cfg, app->opts.config_path, &next, &diff, err, sizeof(err)) != 0) {
+    if (col_config_reload(&app->cfg, app->config_path, &next, &diff, err, sizeof(err)) != 0) {
         col_log(COL_LOG_ERROR, "config", "reload refused, the running config stays: %s", err);
         return;
     }
@@ -192,6 +194,7 @@ void app_reload(struct col_app *app)
     }
     ct_registry_free(app->registry);
     app->registry = reg;
+    col_flow_set_registry(app->flow, reg);
     if (app->derive != NULL) {
         col_derive_registry(app->derive, reg);
         app_tt10_registry(app);

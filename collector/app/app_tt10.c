@@ -17,7 +17,7 @@
 
 #define TT10_BOOT 1000000000ull /* the boot number of readings from station files */
 
-#include "app_int.h"
+#include "app_tt10.h"
 #include "col_obs.h"
 #include "col_tt10_writer.h"
 #include "ct/err.h"
@@ -71,7 +71,7 @@ static int on_file(void *arg, const struct ct_device *dev, const struct ct_readi
     }
     if (rc == 0) {
         rc = col_intake_add(app->intake, topic, strlen(topic), sig, strlen(sig), payload.p,
-                            payload.len, app_now_ms(), COL_INTAKE_TOKEN_LOCAL | ticket);
+                            payload.len, col_now_ms(), COL_INTAKE_TOKEN_LOCAL | ticket);
     }
     if (rc != 0) {
         app->tt10_in_refused++;
@@ -82,8 +82,10 @@ static int on_file(void *arg, const struct ct_device *dev, const struct ct_readi
     return COL_TT10_IN_WAIT;
 }
 
-void app_tt10_durable(struct col_app *app, uint64_t ticket)
+void app_tt10_durable(void *arg, uint64_t ticket)
 {
+    struct col_app *app = arg;
+
     col_tt10_in_durable(app->tt10_in, ticket);
 }
 
@@ -174,14 +176,18 @@ int app_tt10_create(struct col_app *app)
     return rc;
 }
 
-void app_tt10_add(struct col_app *app, const struct ct_device *dev, const struct ct_reading *r,
+void app_tt10_add(void *arg, const struct ct_device *dev, const struct ct_reading *r,
                   const char *qc, uint64_t mark)
 {
+    struct col_app *app = arg;
+
     col_tt10_writer_add(app->tt10, dev, r, qc, mark);
 }
 
-uint64_t app_tt10_low_water(const struct col_app *app)
+uint64_t app_tt10_low_water(void *arg)
 {
+    const struct col_app *app = arg;
+
     if (app->tt10 != NULL) {
         return col_tt10_writer_low_water(app->tt10);
     }

@@ -5,7 +5,7 @@
  * written to the store (measurement console_audit). Docs: docs/console.md.
  *
  * Everything runs on the loop thread, except password checks (argon2id), which run on the libuv
- * thread pool (uv_queue_work) so that a sign-in never stalls the loop.
+ * thread pool (uv_queue_work) so that the slow hash runs off the loop.
  *
  * The app creates the console, adds its routes to the staff listener, tells it the registry
  * (at start and after a reload), feeds it readings and node statuses, and closes it. */
@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <uv.h>
 
 #include "col_http.h"
@@ -23,6 +24,21 @@
 #include "ct/registry.h"
 
 struct col_console;
+
+/* The internal topic of the console's journal records: its points (audit, decisions,
+ * acknowledgements, "exceeding" alerts) are added to the intake under this topic so that the
+ * journal keeps them until the store has them (test_console.py: check_outage_restart); the flow
+ * sends such a record's payload (line protocol) to the sink as it is. No MQTT message can carry
+ * it: the collector's subscriptions are wildcard filters, which never match a topic beginning with
+ * '$' (MQTT 5.0, 4.7.2). */
+#define COL_CONSOLE_TOPIC "$citytel/console"
+
+/* True when the topic (topic_len bytes, not NUL-terminated) is COL_CONSOLE_TOPIC. */
+static inline bool col_console_record_topic(const char *topic, size_t topic_len)
+{
+    return topic_len == sizeof(COL_CONSOLE_TOPIC) - 1 &&
+           memcmp(topic, COL_CONSOLE_TOPIC, topic_len) == 0;
+}
 
 struct col_console_cfg {
     const char *users_file;   /* copied; the accounts (col_console_auth.h) */

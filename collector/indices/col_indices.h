@@ -3,8 +3,9 @@
  *
  * Everything here is pure computation over values passed in: no I/O (except the operator's
  * check command, which writes to the streams it is given), no allocation, no globals except
- * const tables. Functions are thread-safe; a state struct (rain ring, flood station) must not be
- * used from two threads at once. Rules, tables and sources: docs/indices.md. */
+ * const tables. Functions keep no state of their own, so any thread may call them; a state struct
+ * (rain ring, flood station) must not be used from two threads at once. Rules, tables and sources:
+ * docs/indices.md. */
 #ifndef COL_INDICES_H
 #define COL_INDICES_H
 

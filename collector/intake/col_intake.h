@@ -6,6 +6,7 @@
  * on the loop). When the worker reports the group durable, the intake, back on the loop, calls
  * on_ack for each message in arrival order (the app sends the PUBACKs) and gives the messages,
  * now numbered, to on_durable. So a PUBACK is never sent for a message that is not in the journal
+ * (proved by test_intake's test_ack_after_durable_in_order, and e2e_dur_kill)
  * (tests/e2e/test_dur_kill.py, test_dur_disk_full.py).
  *
  * While one group is being written, the next one collects: one write in flight at a time, so the

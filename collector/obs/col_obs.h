@@ -4,8 +4,10 @@
  *   "2026-11-23T16:30:10.123Z WARN  [sink] message"
  * UTC time with milliseconds, level, module tag, message. A line is formatted into a bounded
  * buffer (COL_LOG_LINE_MAX; longer messages are cut and end in "...") and written with one
- * fwrite, so lines of different threads never interleave. Control characters in the message
- * (newlines included) are written as '?', so no input can forge a log line. Thread-safe.
+ * fwrite (stdio locks the stream for each call), so that lines of different threads do not mix.
+ * Control characters in the message (newlines included) are written as '?', so no input can
+ * forge a log line (proved by test_obs). The metrics registry is thread-safe
+ * (test_obs_metrics_threads).
  *
  * Metrics: counters and gauges in families (one name, help text, type and label names), each
  * series with fixed label values. Registration (col_metrics_register) and rendering
@@ -30,6 +32,9 @@ enum col_log_level { COL_LOG_ERROR = 0, COL_LOG_WARN, COL_LOG_INFO, COL_LOG_DEBU
 
 /* Sets the lowest level that is written (default COL_LOG_INFO). Any thread. */
 void col_log_set_level(enum col_log_level level);
+
+/* The wall clock in milliseconds since the epoch (CLOCK_REALTIME). */
+int64_t col_now_ms(void);
 enum col_log_level col_log_get_level(void);
 /* True when a line of 'level' would be written (to skip costly arguments). */
 bool col_log_enabled(enum col_log_level level);

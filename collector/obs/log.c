@@ -50,6 +50,14 @@ void col_log_set_stream(FILE *stream)
     log_stream = stream;
 }
 
+int64_t col_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void col_log(enum col_log_level level, const char *module, const char *fmt, ...)
 {
     if (!col_log_enabled(level)) {

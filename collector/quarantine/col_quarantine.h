@@ -7,7 +7,8 @@
  * max_bytes: <path> becomes <path>.1, <path>.1 becomes <path>.2, ... up to <path>.<keep>; the
  * oldest is deleted (its lines are counted as expired).
  *
- * Threading: thread-safe (one internal mutex); meant for the loop thread. Lines are written with
+ * Threading: calls are serialised by one internal mutex; the collector calls it from the loop
+ * thread only. Lines are written with
  * one write() each and are not fsynced: a quarantine line survives a process crash, not
  * necessarily a power loss. */
 #ifndef COL_QUARANTINE_H

@@ -5,7 +5,8 @@
  * from, or for derived points the LOWEST seq of the records they were derived from. Marks need
  * not be monotonic. Chunks are cut into batches at line boundaries (batch_max_points,
  * batch_max_bytes, or flush_ms after the first line of a partial batch); a batch's mark is the
- * minimum mark of its lines. A batch's bytes never change once cut, so a retry is byte-identical.
+ * minimum mark of its lines. A batch's bytes never change once cut, so a retry is byte-identical
+ * (test_sink_fail).
  *
  * Who is at fault decides what happens (tests: test_sink_fail, test_sink_state):
  *   2xx                        delivered (settled).

@@ -6,7 +6,8 @@
  * size; a commit point says which records are delivered, and whole segments at or below it are
  * deleted.
  *
- * Threading: every function is thread-safe. Appends (col_spool_append_batch(),
+ * Threading: every function is thread-safe (test_spool_batch_concurrent_reader, and
+ * test_spool_crash's test_spool_concurrent_append_read). Appends (col_spool_append_batch(),
  * col_spool_append()) are serialized among themselves by an append lock and write and fsync the
  * newest segment WITHOUT holding the spool's state mutex: they publish the new records (last
  * sequence number, sizes) under it only after the write, so col_spool_commit(), col_spool_stats(),

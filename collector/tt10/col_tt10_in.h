@@ -9,7 +9,7 @@
  *                                extension are left alone (temporary upload names)
  *   <dir>/.done/<name>           taken, handed over and durable (see below); the same name
  *                                again is a duplicate: removed and counted, never handed over
- *                                twice
+ *                                twice (test_tt10_in)
  *   <dir>/.quarantine/<name>     refused whole, beside <name>.reason ("line N: reason")
  * Files in .done and .quarantine older than keep_ms (by mtime) are removed every
  * prune_interval_ms (a thread-pool job).

@@ -4,7 +4,7 @@
  * A program linking this installs process-wide cJSON hooks (cJSON_InitHooks) before main(),
  * whose malloc records a failure in a thread-local flag; they call the C library's malloc and
  * free, so every cJSON tree, parsed here or built elsewhere, is allocated and freed the same way.
- * Thread-safe: the hooks are installed once, the flag is per thread. */
+ * The hooks are installed once; the flag is per thread (thread-local storage). */
 #ifndef CT_JSON_H
 #define CT_JSON_H
 #include <stddef.h>

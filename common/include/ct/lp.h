@@ -6,7 +6,8 @@
  * key whose last byte is a backslash is refused too (CT_E_INVAL): line protocol cannot carry it,
  * since that backslash would escape the separator after it; a backslash elsewhere is written
  * as-is and reads back. Empty tag values are omitted. Tags are
- * written sorted by key (byte order) so the same point always has the same bytes. Floats are
+ * written sorted by key (byte order) so the same point always has the same bytes
+ * (test_common_lp's test_tags_sorted_bytewise). Floats are
  * written with ct_fmt_double; integers with an `i` suffix; booleans as true/false. */
 #ifndef CT_LP_H
 #define CT_LP_H

@@ -1,4 +1,4 @@
-/* app_ckpt.c - the flow's checkpoint: what must survive a restart besides the journal.
+/* flow_ckpt.c - the flow's checkpoint: what must survive a restart besides the journal.
  *
  * The file <spool.dir>/flow.state holds, at the moment it was written:
  * - P, the last journal record the pipeline processed, and C, the commit point written with it;
@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "app_int.h"
+#include "flow_int.h"
 #include "col_obs.h"
 #include "ct/bytes.h"
 #include "ct/err.h"
@@ -74,86 +74,86 @@ static uint64_t get(struct rd *r, int n)
 
 /* ---- verdicts of processed, uncommitted records ---- */
 
-void app_verdict_set(struct col_app *app, uint64_t seq, bool accepted)
+void flow_verdict_set(struct col_flow *f, uint64_t seq, bool accepted)
 {
     uint64_t w = (seq - 1) / 64;
     size_t i;
 
-    if (w < app->vw_base) {
+    if (w < f->vw_base) {
         return;
     }
-    i = (size_t)(w - app->vw_base);
-    if (i >= app->vw_cap) {
-        size_t ncap = app->vw_cap ? app->vw_cap : 64;
+    i = (size_t)(w - f->vw_base);
+    if (i >= f->vw_cap) {
+        size_t ncap = f->vw_cap ? f->vw_cap : 64;
         uint64_t *n;
         while (ncap <= i) {
             ncap *= 2;
         }
-        n = realloc(app->vw, ncap * sizeof(*n));
+        n = realloc(f->vw, ncap * sizeof(*n));
         if (n == NULL) {
             /* Without the bit the record counts as rejected at a restart: logged once. */
-            if (!app->vw_nomem) {
+            if (!f->vw_nomem) {
                 col_log(COL_LOG_ERROR, "flow", "out of memory for the checkpoint's verdicts");
             }
-            app->vw_nomem = true;
+            f->vw_nomem = true;
             return;
         }
-        memset(n + app->vw_cap, 0, (ncap - app->vw_cap) * sizeof(*n));
-        app->vw = n;
-        app->vw_cap = ncap;
+        memset(n + f->vw_cap, 0, (ncap - f->vw_cap) * sizeof(*n));
+        f->vw = n;
+        f->vw_cap = ncap;
     }
     if (accepted) {
-        app->vw[i] |= (uint64_t)1 << ((seq - 1) % 64);
+        f->vw[i] |= (uint64_t)1 << ((seq - 1) % 64);
     } else {
-        app->vw[i] &= ~((uint64_t)1 << ((seq - 1) % 64));
+        f->vw[i] &= ~((uint64_t)1 << ((seq - 1) % 64));
     }
 }
 
 /* Forgets the verdicts of records at or below 'c'. */
-static void verdict_trim(struct col_app *app, uint64_t c)
+static void verdict_trim(struct col_flow *f, uint64_t c)
 {
     uint64_t nb = c / 64; /* the word of record c + 1 */
     size_t drop;
 
-    if (nb <= app->vw_base) {
+    if (nb <= f->vw_base) {
         return;
     }
-    drop = (size_t)(nb - app->vw_base);
-    if (drop >= app->vw_cap) {
-        memset(app->vw, 0, app->vw_cap * sizeof(*app->vw));
+    drop = (size_t)(nb - f->vw_base);
+    if (drop >= f->vw_cap) {
+        memset(f->vw, 0, f->vw_cap * sizeof(*f->vw));
     } else {
-        memmove(app->vw, app->vw + drop, (app->vw_cap - drop) * sizeof(*app->vw));
-        memset(app->vw + app->vw_cap - drop, 0, drop * sizeof(*app->vw));
+        memmove(f->vw, f->vw + drop, (f->vw_cap - drop) * sizeof(*f->vw));
+        memset(f->vw + f->vw_cap - drop, 0, drop * sizeof(*f->vw));
     }
-    app->vw_base = nb;
+    f->vw_base = nb;
 }
 
 /* ---- the loaded checkpoint ---- */
 
-bool app_ckpt_known(const struct col_app *app, uint64_t seq)
+bool flow_ckpt_known(const struct col_flow *f, uint64_t seq)
 {
-    return seq > app->ck_committed && seq <= app->ck_processed;
+    return seq > f->ck_committed && seq <= f->ck_processed;
 }
 
-bool app_ckpt_accepted(const struct col_app *app, uint64_t seq)
+bool flow_ckpt_accepted(const struct col_flow *f, uint64_t seq)
 {
     uint64_t w = (seq - 1) / 64;
 
-    if (w < app->ck_vbase || w - app->ck_vbase >= app->ck_nwords) {
+    if (w < f->ck_vbase || w - f->ck_vbase >= f->ck_nwords) {
         return false;
     }
-    return (app->ck_vw[w - app->ck_vbase] >> ((seq - 1) % 64)) & 1u;
+    return (f->ck_vw[w - f->ck_vbase] >> ((seq - 1) % 64)) & 1u;
 }
 
-static void ckpt_path(const struct col_app *app, char *out, size_t cap, const char *suffix)
+static void ckpt_path(const struct col_flow *f, char *out, size_t cap, const char *suffix)
 {
-    snprintf(out, cap, "%s/flow.state%s", app->cfg.spool_dir, suffix);
+    snprintf(out, cap, "%s/flow.state%s", f->cfg.spool_dir, suffix);
 }
 
-static int parse(struct col_app *app, const uint8_t *p, size_t len)
+static int parse(struct col_flow *f, const uint8_t *p, size_t len)
 {
     struct rd r = {p, len, 0, false};
-    struct col_dedup *d = col_pipeline_devices(app->pipeline);
+    struct col_dedup *d = col_pipeline_devices(f->pipeline);
     uint64_t pr;
     uint64_t c;
     uint64_t nwords;
@@ -172,20 +172,20 @@ static int parse(struct col_app *app, const uint8_t *p, size_t len)
     }
     pr = get(&r, 8);
     c = get(&r, 8);
-    app->ck_vbase = get(&r, 8);
+    f->ck_vbase = get(&r, 8);
     nwords = get(&r, 8);
     window = (uint32_t)get(&r, 4);
     ndev = (uint32_t)get(&r, 4);
     if (r.bad || nwords > (r.len - r.off) / 8 || window > COL_REPLAY_WINDOW_MAX || c > pr) {
         return CT_E_CORRUPT;
     }
-    app->ck_vw = calloc(nwords ? nwords : 1, sizeof(uint64_t));
-    if (app->ck_vw == NULL) {
+    f->ck_vw = calloc(nwords ? nwords : 1, sizeof(uint64_t));
+    if (f->ck_vw == NULL) {
         return CT_E_NOMEM;
     }
-    app->ck_nwords = nwords;
+    f->ck_nwords = nwords;
     for (uint64_t i = 0; i < nwords; i++) {
-        app->ck_vw[i] = get(&r, 8);
+        f->ck_vw[i] = get(&r, 8);
     }
     wwords = (window + 63) / 64;
     for (uint32_t i = 0; i < ndev && !r.bad; i++) {
@@ -215,13 +215,13 @@ static int parse(struct col_app *app, const uint8_t *p, size_t len)
     if (r.bad || r.off != r.len) {
         return CT_E_CORRUPT;
     }
-    app->ck_processed = pr;
-    app->ck_committed = c;
+    f->ck_processed = pr;
+    f->ck_committed = c;
     return 0;
 }
 
 /* At start, before the flow: restores the replay state. A missing file is a first start. */
-int app_ckpt_load(struct col_app *app)
+int flow_ckpt_load(struct col_flow *f)
 {
     char path[4096];
     uint8_t *buf = NULL;
@@ -229,7 +229,7 @@ int app_ckpt_load(struct col_app *app)
     int fd;
     int rc;
 
-    ckpt_path(app, path, sizeof(path), "");
+    ckpt_path(f, path, sizeof(path), "");
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno != ENOENT) {
@@ -251,16 +251,16 @@ int app_ckpt_load(struct col_app *app)
         rc = CT_E_IO;
         goto out;
     }
-    rc = parse(app, buf, (size_t)st.st_size);
+    rc = parse(f, buf, (size_t)st.st_size);
 out:
     close(fd);
     free(buf);
     if (rc != 0) {
-        free(app->ck_vw);
-        app->ck_vw = NULL;
-        app->ck_nwords = 0;
-        app->ck_processed = 0;
-        app->ck_committed = 0;
+        free(f->ck_vw);
+        f->ck_vw = NULL;
+        f->ck_nwords = 0;
+        f->ck_processed = 0;
+        f->ck_committed = 0;
         col_log(COL_LOG_WARN, "flow",
                 "checkpoint %s unusable (%s); replay protection starts empty, every journal "
                 "record is checked again",
@@ -269,21 +269,21 @@ out:
     }
     col_log(COL_LOG_INFO, "flow",
             "checkpoint loaded: %zu devices' replay state, records up to %llu known",
-            col_dedup_count(col_pipeline_devices(app->pipeline)),
-            (unsigned long long)app->ck_processed);
+            col_dedup_count(col_pipeline_devices(f->pipeline)),
+            (unsigned long long)f->ck_processed);
     return 0;
 }
 
 /* Where the flow starts: after the commit point of the journal or of the checkpoint, whichever
  * is later (the journal persists its own commit point lazily). */
-void app_ckpt_begin(struct col_app *app, uint64_t spool_commit)
+void flow_ckpt_begin(struct col_flow *f, uint64_t spool_commit)
 {
-    uint64_t c = spool_commit > app->ck_committed ? spool_commit : app->ck_committed;
+    uint64_t c = spool_commit > f->ck_committed ? spool_commit : f->ck_committed;
 
-    app->next_seq = c + 1;
-    app->committed = c;
-    app->vw_base = c / 64;
-    app->ck_last_p = app->ck_processed;
+    f->next_seq = c + 1;
+    f->committed = c;
+    f->vw_base = c / 64;
+    f->ck_last_p = f->ck_processed;
 }
 
 /* ---- writing ---- */
@@ -313,9 +313,9 @@ static void ser_dev(void *arg, const struct col_devstate *s)
     x->n++;
 }
 
-static int serialise(struct col_app *app, struct ct_buf *b, uint64_t p, uint64_t c)
+static int serialise(struct col_flow *f, struct ct_buf *b, uint64_t p, uint64_t c)
 {
-    struct col_dedup *d = col_pipeline_devices(app->pipeline);
+    struct col_dedup *d = col_pipeline_devices(f->pipeline);
     uint32_t window = col_dedup_window(d);
     uint64_t first = c / 64;
     uint64_t last = p > 0 ? (p - 1) / 64 : 0;
@@ -336,8 +336,8 @@ static int serialise(struct col_app *app, struct ct_buf *b, uint64_t p, uint64_t
     put32(b, 0, &rc);
     for (uint64_t w = first; w < first + nwords; w++) {
         uint64_t v = 0;
-        if (w >= app->vw_base && w - app->vw_base < app->vw_cap) {
-            v = app->vw[w - app->vw_base];
+        if (w >= f->vw_base && w - f->vw_base < f->vw_cap) {
+            v = f->vw[w - f->vw_base];
         }
         put64(b, v, &rc);
     }
@@ -394,102 +394,99 @@ static int write_file(const char *dir, const void *p, size_t len, bool sync)
 
 static void ckpt_work(uv_work_t *w)
 {
-    struct col_app *app = w->data;
+    struct col_flow *f = w->data;
 
-    app->ckpt_errno = write_file(app->cfg.spool_dir, app->ckpt_buf.p, app->ckpt_buf.len,
-                                 app->cfg.spool_fsync != COL_CFG_FSYNC_NONE);
+    f->ckpt_errno = write_file(f->cfg.spool_dir, f->ckpt_buf.p, f->ckpt_buf.len, f->cfg.ckpt_sync);
 }
 
 static void ckpt_after(uv_work_t *w, int status)
 {
-    struct col_app *app = w->data;
+    struct col_flow *f = w->data;
 
-    app->ckpt_busy = false;
-    if (status != 0 || app->ckpt_errno != 0) {
-        if (!app->ckpt_failing) {
+    f->ckpt_busy = false;
+    if (status != 0 || f->ckpt_errno != 0) {
+        if (!f->ckpt_failing) {
             col_log(COL_LOG_ERROR, "flow",
                     "cannot write the checkpoint in %s: %s; the journal is not committed until "
                     "it can be",
-                    app->cfg.spool_dir,
-                    status != 0 ? uv_strerror(status) : strerror(app->ckpt_errno));
+                    f->cfg.spool_dir, status != 0 ? uv_strerror(status) : strerror(f->ckpt_errno));
         }
-        app->ckpt_failing = true;
+        f->ckpt_failing = true;
         return;
     }
-    if (app->ckpt_failing) {
+    if (f->ckpt_failing) {
         col_log(COL_LOG_INFO, "flow", "the checkpoint is written again");
-        app->ckpt_failing = false;
+        f->ckpt_failing = false;
     }
-    app->ck_last_p = app->ckpt_p;
-    if (app->ckpt_c > app->committed && app->spool != NULL) {
-        if (col_spool_commit(app->spool, app->ckpt_c) == 0) {
-            app->committed = app->ckpt_c;
+    f->ck_last_p = f->ckpt_p;
+    if (f->ckpt_c > f->committed && f->spool != NULL) {
+        if (col_spool_commit(f->spool, f->ckpt_c) == 0) {
+            f->committed = f->ckpt_c;
         }
     }
-    verdict_trim(app, app->committed);
-    if (app->ck_vw != NULL && app->committed >= app->ck_processed) {
-        free(app->ck_vw);
-        app->ck_vw = NULL;
-        app->ck_nwords = 0;
+    verdict_trim(f, f->committed);
+    if (f->ck_vw != NULL && f->committed >= f->ck_processed) {
+        free(f->ck_vw);
+        f->ck_vw = NULL;
+        f->ck_nwords = 0;
     }
 }
 
 /* Writes a checkpoint and then commits the journal up to 'upto', when either moved. */
-void app_ckpt_commit(struct col_app *app, uint64_t upto)
+void flow_ckpt_commit(struct col_flow *f, uint64_t upto)
 {
-    uint64_t p = app->next_seq - 1;
-    uint64_t now = uv_now(app->loop);
+    uint64_t p = f->next_seq - 1;
+    uint64_t now = uv_now(f->loop);
     int rc;
 
-    if (app->ckpt_busy || (upto <= app->committed && p == app->ck_last_p)) {
+    if (f->ckpt_busy || (upto <= f->committed && p == f->ck_last_p)) {
         return;
     }
-    if (now - app->ckpt_at < CKPT_MIN_INTERVAL_MS && !app->stopping_ckpt) {
+    if (now - f->ckpt_at < CKPT_MIN_INTERVAL_MS && !f->stopping_ckpt) {
         return;
     }
-    if (upto < app->committed) {
-        upto = app->committed;
+    if (upto < f->committed) {
+        upto = f->committed;
     }
-    ct_buf_reset(&app->ckpt_buf);
-    rc = serialise(app, &app->ckpt_buf, p, upto);
+    ct_buf_reset(&f->ckpt_buf);
+    rc = serialise(f, &f->ckpt_buf, p, upto);
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "flow", "cannot build the checkpoint: %s", ct_strerror(rc));
         return;
     }
-    app->ckpt_p = p;
-    app->ckpt_c = upto;
-    app->ckpt_at = now;
-    app->ckpt_busy = true;
-    app->ckpt_req.data = app;
-    if (uv_queue_work(app->loop, &app->ckpt_req, ckpt_work, ckpt_after) != 0) {
-        app->ckpt_busy = false;
+    f->ckpt_p = p;
+    f->ckpt_c = upto;
+    f->ckpt_at = now;
+    f->ckpt_busy = true;
+    f->ckpt_req.data = f;
+    if (uv_queue_work(f->loop, &f->ckpt_req, ckpt_work, ckpt_after) != 0) {
+        f->ckpt_busy = false;
     }
 }
 
 /* At exit, after the loop stopped: the last checkpoint and commit, synchronously. */
-void app_ckpt_final(struct col_app *app, uint64_t upto)
+void flow_ckpt_final(struct col_flow *f, uint64_t upto)
 {
-    uint64_t p = app->next_seq - 1;
+    uint64_t p = f->next_seq - 1;
     int err;
 
-    if (app->spool == NULL || app->pipeline == NULL || !app->flow_started) {
+    if (f->spool == NULL || f->pipeline == NULL || !f->flow_started) {
         return;
     }
-    if (upto < app->committed) {
-        upto = app->committed;
+    if (upto < f->committed) {
+        upto = f->committed;
     }
-    ct_buf_reset(&app->ckpt_buf);
-    if (serialise(app, &app->ckpt_buf, p, upto) != 0) {
+    ct_buf_reset(&f->ckpt_buf);
+    if (serialise(f, &f->ckpt_buf, p, upto) != 0) {
         return;
     }
-    err = write_file(app->cfg.spool_dir, app->ckpt_buf.p, app->ckpt_buf.len,
-                     app->cfg.spool_fsync != COL_CFG_FSYNC_NONE);
+    err = write_file(f->cfg.spool_dir, f->ckpt_buf.p, f->ckpt_buf.len, f->cfg.ckpt_sync);
     if (err != 0) {
         col_log(COL_LOG_ERROR, "flow", "cannot write the checkpoint: %s", strerror(err));
         return;
     }
-    if (upto > app->committed) {
-        col_spool_commit(app->spool, upto);
-        app->committed = upto;
+    if (upto > f->committed) {
+        col_spool_commit(f->spool, upto);
+        f->committed = upto;
     }
 }
