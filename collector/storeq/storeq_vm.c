@@ -388,7 +388,9 @@ static int build(struct red *r, char **out)
     cJSON *results = root ? cJSON_AddArrayToObject(root, "results") : NULL;
     int rc = results ? 0 : CT_E_NOMEM;
 
-    qsort(r->recs, r->nrecs, sizeof(*r->recs), rec_cmp);
+    if (r->nrecs > 0) { /* qsort's array may not be NULL, even for none */
+        qsort(r->recs, r->nrecs, sizeof(*r->recs), rec_cmp);
+    }
     for (size_t i = 0; rc == 0 && i < r->n; i++) {
         cJSON *res = cJSON_CreateObject();
         cJSON *series;
@@ -443,7 +445,9 @@ static int take_pairs(struct red *r, struct qres *q, size_t n)
 {
     int rc = 0;
 
-    qsort(q, n, sizeof(*q), qres_cmp);
+    if (n > 0) {
+        qsort(q, n, sizeof(*q), qres_cmp);
+    }
     for (size_t i = 0; rc == 0 && i < n;) {
         size_t e = i;
         const struct qres *v = NULL;
