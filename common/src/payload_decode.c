@@ -219,6 +219,33 @@ static int sort_members(const cJSON *root, const char *const *names, int n, cons
     return 0;
 }
 
+/* The members every message starts with: "v" (schema version 1), "id" (a device id, copied into
+ * id_out), "boot" and "seq" (integers >= 0). Returns 0 or a negative CT_E_* with 'why' set. */
+static int want_head(const cJSON *v_item, const cJSON *id, const cJSON *boot, const cJSON *seq,
+                     const struct ct_scan_result *scan, char *id_out, size_t id_cap,
+                     uint64_t *boot_out, uint64_t *seq_out, struct ct_reason *why)
+{
+    char got[48];
+    int64_t v = 0;
+    int rc = want_int(v_item, scan, "v", &v, why);
+
+    if (rc == 0 && v != 1) {
+        rc = ct_payload_fail(why, CT_REJ_SCHEMA, "v", "expected schema version 1, got %lld",
+                             (long long)v);
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    if (!cJSON_IsString(id) || !ct_device_id_valid(id->valuestring, strlen(id->valuestring))) {
+        describe(id, got, sizeof(got));
+        return ct_payload_fail(why, CT_REJ_SCHEMA, "id",
+                               "expected a device id of 1..64 chars [a-z0-9-], got %s", got);
+    }
+    snprintf(id_out, id_cap, "%s", id->valuestring);
+    rc = want_uint(boot, scan, "boot", boot_out, why);
+    return rc == 0 ? want_uint(seq, scan, "seq", seq_out, why) : rc;
+}
+
 static int decode_tree(const cJSON *root, const struct ct_scan_result *scan, struct ct_reading *out,
                        struct ct_reason *why)
 {
@@ -236,26 +263,8 @@ static int decode_tree(const cJSON *root, const struct ct_scan_result *scan, str
         }
     }
 
-    int64_t v = 0;
-    rc = want_int(seen[TM_V], scan, "v", &v, why);
-    if (rc == 0 && v != 1) {
-        rc = ct_payload_fail(why, CT_REJ_SCHEMA, "v", "expected schema version 1, got %lld",
-                             (long long)v);
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    const cJSON *id = seen[TM_ID];
-    if (!cJSON_IsString(id) || !ct_device_id_valid(id->valuestring, strlen(id->valuestring))) {
-        describe(id, got, sizeof(got));
-        return ct_payload_fail(why, CT_REJ_SCHEMA, "id",
-                               "expected a device id of 1..64 chars [a-z0-9-], got %s", got);
-    }
-    snprintf(out->id, sizeof(out->id), "%s", id->valuestring);
-    rc = want_uint(seen[TM_BOOT], scan, "boot", &out->boot, why);
-    if (rc == 0) {
-        rc = want_uint(seen[TM_SEQ], scan, "seq", &out->seq, why);
-    }
+    rc = want_head(seen[TM_V], seen[TM_ID], seen[TM_BOOT], seen[TM_SEQ], scan, out->id,
+                   sizeof(out->id), &out->boot, &out->seq, why);
     if (rc == 0) {
         rc = want_int(seen[TM_TS], scan, "ts", &out->ts_ms, why);
     }
@@ -365,7 +374,6 @@ static int decode_status_tree(const cJSON *root, const struct ct_scan_result *sc
 {
     const cJSON *seen[SM__COUNT] = {NULL};
     char got[48];
-    int64_t v = 0;
 
     int rc = sort_members(root, status_names, SM__COUNT, seen, "unknown status member", why);
     if (rc != 0) {
@@ -377,25 +385,8 @@ static int decode_status_tree(const cJSON *root, const struct ct_scan_result *sc
                                    "required member is missing");
         }
     }
-    rc = want_int(seen[SM_V], scan, "v", &v, why);
-    if (rc == 0 && v != 1) {
-        rc = ct_payload_fail(why, CT_REJ_SCHEMA, "v", "expected schema version 1, got %lld",
-                             (long long)v);
-    }
-    if (rc != 0) {
-        return rc;
-    }
-    const cJSON *id = seen[SM_ID];
-    if (!cJSON_IsString(id) || !ct_device_id_valid(id->valuestring, strlen(id->valuestring))) {
-        describe(id, got, sizeof(got));
-        return ct_payload_fail(why, CT_REJ_SCHEMA, "id",
-                               "expected a device id of 1..64 chars [a-z0-9-], got %s", got);
-    }
-    snprintf(out->id, sizeof(out->id), "%s", id->valuestring);
-    rc = want_uint(seen[SM_BOOT], scan, "boot", &out->boot, why);
-    if (rc == 0) {
-        rc = want_uint(seen[SM_SEQ], scan, "seq", &out->seq, why);
-    }
+    rc = want_head(seen[SM_V], seen[SM_ID], seen[SM_BOOT], seen[SM_SEQ], scan, out->id,
+                   sizeof(out->id), &out->boot, &out->seq, why);
     if (rc != 0) {
         return rc;
     }
