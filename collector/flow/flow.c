@@ -44,13 +44,13 @@ void col_flow_on_mqtt_msg(void *arg, const struct col_mqtt_msg *m)
     struct col_flow *f = arg;
     int rc;
 
-    rc = col_intake_add(f->intake, m->topic, m->topic_len, m->sig, m->sig_len, m->payload,
+    rc = col_intake_add(f->parts.intake, m->topic, m->topic_len, m->sig, m->sig_len, m->payload,
                         m->payload_len, col_now_ms(), m->token);
     if (rc == CT_E_NOMEM) {
         /* Not acknowledged; PUBACKs go out in order, so nothing after it could be either:
          * reconnect and let the broker deliver it again. */
         col_log(COL_LOG_ERROR, "ingest", "out of memory for a message; reconnecting");
-        col_mqtt_reconnect(f->mqtt, "out of memory");
+        col_mqtt_reconnect(f->parts.mqtt, "out of memory");
     }
 }
 
@@ -67,8 +67,8 @@ void col_flow_on_mqtt_event(void *arg, enum col_mqtt_event ev, const char *why)
         if (atomic_exchange(&f->mqtt_connected, false)) {
             col_log(COL_LOG_WARN, "ingest", "MQTT connection down: %s", why);
         }
-        if (f->intake != NULL) {
-            col_intake_connection_lost(f->intake);
+        if (f->parts.intake != NULL) {
+            col_intake_connection_lost(f->parts.intake);
         }
         break;
     case COL_MQTT_SUB_REFUSED:
@@ -88,8 +88,8 @@ static void intake_ack(void *arg, uint64_t token)
         }
         return;
     }
-    if (f->mqtt != NULL) {
-        col_mqtt_ack(f->mqtt, token);
+    if (f->parts.mqtt != NULL) {
+        col_mqtt_ack(f->parts.mqtt, token);
     }
 }
 
@@ -97,16 +97,16 @@ static void intake_pause(void *arg, bool pause, const char *why)
 {
     struct col_flow *f = arg;
 
-    if (f->mqtt == NULL) {
+    if (f->parts.mqtt == NULL) {
         return;
     }
     if (pause) {
         col_log(COL_LOG_WARN, "ingest", "MQTT delivery paused: %s (the broker keeps the messages)",
                 why);
-        col_mqtt_pause(f->mqtt);
+        col_mqtt_pause(f->parts.mqtt);
     } else {
         col_log(COL_LOG_INFO, "ingest", "MQTT delivery resumed: %s", why);
-        col_mqtt_resume(f->mqtt);
+        col_mqtt_resume(f->parts.mqtt);
     }
 }
 
@@ -158,7 +158,7 @@ int col_flow_create_intake(struct col_flow *f, struct col_spool *spool, struct c
     };
     struct col_intake_callbacks cbs = {intake_ack, intake_durable, intake_pause};
 
-    f->spool = spool;
+    f->parts.spool = spool;
     return col_intake_create(f->loop, spool, &ic, &cbs, f, out);
 }
 
@@ -174,11 +174,11 @@ int col_flow_enqueue(struct col_flow *f, const char *lp, size_t len, uint64_t ma
 {
     int rc;
 
-    if (f->sink == NULL || len == 0) {
+    if (f->parts.sink == NULL || len == 0) {
         return 0;
     }
     if (f->overflow.len == 0) {
-        rc = col_sink_enqueue(f->sink, lp, len, mark);
+        rc = col_sink_enqueue(f->parts.sink, lp, len, mark);
         if (rc == 0) {
             return 0;
         }
@@ -206,7 +206,7 @@ static bool flush_overflow(struct col_flow *f)
     if (f->overflow.len == 0) {
         return true;
     }
-    if (col_sink_enqueue(f->sink, f->overflow.p, f->overflow.len, f->overflow_mark) != 0) {
+    if (col_sink_enqueue(f->parts.sink, f->overflow.p, f->overflow.len, f->overflow_mark) != 0) {
         return false;
     }
     f->overflow_mark = 0;
@@ -285,7 +285,7 @@ static void reject_flush_cb(uv_timer_t *t)
     struct ct_buf out;
 
     reject_log_summary(f);
-    if (f->nrejects == 0 || f->sink_full || f->sink == NULL) {
+    if (f->nrejects == 0 || f->sink_full || f->parts.sink == NULL) {
         return;
     }
     ct_buf_init(&out, 4u << 20);
@@ -315,13 +315,13 @@ static void quarantine(struct col_flow *f, const struct col_msg *m, const struct
     };
     char topic[COL_MSG_TOPIC_MAX + 1];
 
-    if (f->quarantine == NULL) {
+    if (f->parts.quarantine == NULL) {
         return;
     }
     memcpy(topic, col_msg_topic(m), m->topic_len);
     topic[m->topic_len] = '\0';
     e.topic = topic;
-    if (col_quarantine_write(f->quarantine, &e) == 0) {
+    if (col_quarantine_write(f->parts.quarantine, &e) == 0) {
         f->quarantined++;
     }
 }
@@ -374,12 +374,12 @@ static bool process(struct col_flow *f, struct col_msg *m)
     if (reject_cut(m, &v)) {
         f->rejected_cut[v.reject]++;
     } else {
-        col_pipeline_set_reprocess(f->pipeline, accepted_before);
+        col_pipeline_set_reprocess(f->parts.pipeline, accepted_before);
         /* Validated against the time it was received, not the time of a later replay. */
-        col_pipeline_process(f->pipeline, f->registry, col_msg_topic(m), m->topic_len,
+        col_pipeline_process(f->parts.pipeline, f->parts.registry, col_msg_topic(m), m->topic_len,
                              m->sig_len ? col_msg_sig(m) : NULL, m->sig_len, col_msg_payload(m),
                              m->payload_len, m->recv_ms, &v);
-        col_pipeline_set_reprocess(f->pipeline, false);
+        col_pipeline_set_reprocess(f->parts.pipeline, false);
     }
     flow_verdict_set(f, m->seq, v.reject == CT_REJ_NONE);
     if (v.reject != CT_REJ_NONE) {
@@ -399,11 +399,11 @@ static bool process(struct col_flow *f, struct col_msg *m)
         count_reject(f, v.reading.drops[i].reason, v.device);
     }
     if (v.type == CT_TOPIC_STATUS) {
-        if (f->derive != NULL && v.status_online >= 0) {
-            col_derive_status(f->derive, v.dev, v.status_online == 1, m->recv_ms);
+        if (f->parts.derive != NULL && v.status_online >= 0) {
+            col_derive_status(f->parts.derive, v.dev, v.status_online == 1, m->recv_ms);
         }
         if (v.status_online >= 0) {
-            col_console_status(f->console, v.device, v.status_online == 1, m->recv_ms);
+            col_console_status(f->parts.console, v.device, v.status_online == 1, m->recv_ms);
         }
         goto out_done;
     }
@@ -414,19 +414,20 @@ static bool process(struct col_flow *f, struct col_msg *m)
                 ct_strerror(rc));
         goto out_done;
     }
-    if (f->derive != NULL) {
+    if (f->parts.derive != NULL) {
         struct col_derive_qc qc;
-        if (col_derive_qc(f->derive, v.dev, &v.reading, &qc) == 0) {
+        if (col_derive_qc(f->parts.derive, v.dev, &v.reading, &qc) == 0) {
             col_derive_qc_lp(&qc, &f->lp, 0);
         }
-        col_derive_add(f->derive, v.dev, &v.reading, m->seq, m->recv_ms);
+        col_derive_add(f->parts.derive, v.dev, &v.reading, m->seq, m->recv_ms);
         if (f->cfg.on_reading != NULL) {
             f->cfg.on_reading(f->cfg.arg, v.dev, &v.reading, qc.text, m->seq);
         }
     }
-    col_console_reading(f->console, &v.reading, m->recv_ms);
+    col_console_reading(f->parts.console, &v.reading, m->recv_ms);
 out_send:
-    rc = flush_overflow(f) ? col_sink_enqueue(f->sink, f->lp.p, f->lp.len, m->seq) : CT_E_FULL;
+    rc =
+        flush_overflow(f) ? col_sink_enqueue(f->parts.sink, f->lp.p, f->lp.len, m->seq) : CT_E_FULL;
     if (rc == CT_E_FULL) {
         f->held = m;
         ct_buf_reset(&f->held_lp);
@@ -471,6 +472,21 @@ static void reader_retry_cb(uv_timer_t *t)
     flow_kick(f);
 }
 
+/* Takes the head of the flow's memory queue (not empty), unlinked. */
+static struct col_msg *q_pop(struct col_flow *f)
+{
+    struct col_msg *m = f->q_head;
+
+    f->q_head = m->next;
+    if (f->q_head == NULL) {
+        f->q_tail = NULL;
+    }
+    f->q_count--;
+    f->q_bytes -= col_msg_record_len(m);
+    m->next = NULL;
+    return m;
+}
+
 /* The next message in journal order, from memory or from the journal; NULL when there is none
  * now (or the journal cannot be read: the read is retried after APP_READER_RETRY_MS and next_seq
  * stays where it is). */
@@ -484,24 +500,10 @@ static struct col_msg *next_message(struct col_flow *f)
 
         /* Memory entries the reader already delivered. */
         while (f->q_head != NULL && f->q_head->seq < f->next_seq) {
-            m = f->q_head;
-            f->q_head = m->next;
-            if (f->q_head == NULL) {
-                f->q_tail = NULL;
-            }
-            f->q_count--;
-            f->q_bytes -= col_msg_record_len(m);
-            free(m);
+            free(q_pop(f));
         }
         if (f->q_head != NULL && f->q_head->seq == f->next_seq) {
-            m = f->q_head;
-            f->q_head = m->next;
-            if (f->q_head == NULL) {
-                f->q_tail = NULL;
-            }
-            f->q_count--;
-            f->q_bytes -= col_msg_record_len(m);
-            m->next = NULL;
+            m = q_pop(f);
             f->next_seq = m->seq + 1;
             if (f->behind && f->next_seq > f->durable_seq && f->q_head == NULL) {
                 f->behind = false;
@@ -521,7 +523,7 @@ static struct col_msg *next_message(struct col_flow *f)
             return NULL;
         }
         if (f->reader == NULL) {
-            rc = col_spool_reader_open(f->spool, f->next_seq, &f->reader);
+            rc = col_spool_reader_open(f->parts.spool, f->next_seq, &f->reader);
             f->reader_fresh = rc == 0;
             if (rc != 0) {
                 col_log(COL_LOG_ERROR, "spool", "cannot open a journal reader: %s",
@@ -581,8 +583,8 @@ static void drain(struct col_flow *f)
     size_t done = 0;
 
     if (f->held != NULL) {
-        if (!flush_overflow(f) ||
-            col_sink_enqueue(f->sink, f->held_lp.p, f->held_lp.len, f->held->seq) == CT_E_FULL) {
+        if (!flush_overflow(f) || col_sink_enqueue(f->parts.sink, f->held_lp.p, f->held_lp.len,
+                                                   f->held->seq) == CT_E_FULL) {
             uv_idle_stop(&f->drain_idle);
             return;
         }
@@ -650,13 +652,13 @@ static void sink_on_reject(void *arg, enum col_sink_reject cls, const char *line
                 (int)cls, reason,
                 f->store_rejects_logged == 20 ? " (further refusals: see the quarantine)" : "");
     }
-    if (f->quarantine != NULL) {
+    if (f->parts.quarantine != NULL) {
         struct col_quarantine_entry e = {.time_ms = (uint64_t)col_now_ms(),
                                          .reason = "store_rejected",
                                          .detail = reason,
                                          .payload = lines,
                                          .payload_len = len};
-        col_quarantine_write(f->quarantine, &e);
+        col_quarantine_write(f->parts.quarantine, &e);
     }
 }
 
@@ -698,12 +700,12 @@ uint64_t flow_commit_target(struct col_flow *f)
     uint64_t low;
     uint64_t upto = col_flow_processed_through(f);
 
-    low = col_sink_low_water(f->sink);
+    low = col_sink_low_water(f->parts.sink);
     if (low != UINT64_MAX && low - 1 < upto) {
         upto = low - 1;
     }
     /* Open aggregation windows hold data that lives only in memory: keep their records. */
-    low = f->derive != NULL ? col_derive_low_water(f->derive) : UINT64_MAX;
+    low = f->parts.derive != NULL ? col_derive_low_water(f->parts.derive) : UINT64_MAX;
     if (low != UINT64_MAX && low - 1 < upto) {
         upto = low - 1;
     }
@@ -723,7 +725,7 @@ static void commit_cb(uv_timer_t *t)
 {
     struct col_flow *f = container_of(t, struct col_flow, commit_timer);
 
-    if (f->sink == NULL || f->spool == NULL || !f->flow_started) {
+    if (f->parts.sink == NULL || f->parts.spool == NULL || !f->flow_started) {
         return;
     }
     flow_ckpt_commit(f, flow_commit_target(f));
@@ -738,7 +740,7 @@ int col_flow_start(struct col_flow *f)
     struct col_spool_stats st;
     int rc;
 
-    col_spool_stats(f->spool, &st);
+    col_spool_stats(f->parts.spool, &st);
     f->committed = st.commit_seq;
     flow_ckpt_begin(f, st.commit_seq);
     f->durable_seq = st.last_seq;
@@ -751,7 +753,7 @@ int col_flow_start(struct col_flow *f)
     }
     f->flow_started = true;
     flow_kick(f);
-    rc = col_mqtt_start(f->mqtt);
+    rc = col_mqtt_start(f->parts.mqtt);
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "ingest", "cannot start the MQTT client: %s", ct_strerror(rc));
     }
@@ -779,7 +781,7 @@ int col_flow_create(uv_loop_t *loop, const struct col_flow_cfg *cfg, struct col_
     }
     f->loop = loop;
     f->cfg = *cfg;
-    f->pipeline = cfg->pipeline;
+    f->parts.pipeline = cfg->pipeline;
     ct_buf_init(&f->lp, 64 * 1024);
     ct_buf_init(&f->held_lp, 64 * 1024);
     ct_buf_init(&f->ckpt_buf, 1u << 30);
@@ -805,21 +807,13 @@ int col_flow_create(uv_loop_t *loop, const struct col_flow_cfg *cfg, struct col_
 
 void col_flow_set_parts(struct col_flow *f, const struct col_flow_parts *p)
 {
-    f->registry = p->registry;
-    f->pipeline = p->pipeline;
-    f->spool = p->spool;
-    f->sink = p->sink;
-    f->mqtt = p->mqtt;
-    f->intake = p->intake;
-    f->quarantine = p->quarantine;
-    f->derive = p->derive;
-    f->console = p->console;
+    f->parts = *p;
 }
 
 void col_flow_set_registry(struct col_flow *f, const struct ct_registry *reg)
 {
     if (f != NULL) {
-        f->registry = reg;
+        f->parts.registry = reg;
     }
 }
 
@@ -851,9 +845,9 @@ void col_flow_stop(struct col_flow *f)
 
 void col_flow_seal(struct col_flow *f)
 {
-    if (f != NULL && f->sink != NULL) {
+    if (f != NULL && f->parts.sink != NULL) {
         f->final_upto = flow_commit_target(f);
-        f->sink = NULL;
+        f->parts.sink = NULL;
     }
 }
 

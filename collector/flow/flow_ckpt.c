@@ -153,7 +153,7 @@ static void ckpt_path(const struct col_flow *f, char *out, size_t cap, const cha
 static int parse(struct col_flow *f, const uint8_t *p, size_t len)
 {
     struct rd r = {p, len, 0, false};
-    struct col_dedup *d = col_pipeline_devices(f->pipeline);
+    struct col_dedup *d = col_pipeline_devices(f->parts.pipeline);
     uint64_t pr;
     uint64_t c;
     uint64_t nwords;
@@ -269,7 +269,7 @@ out:
     }
     col_log(COL_LOG_INFO, "flow",
             "checkpoint loaded: %zu devices' replay state, records up to %llu known",
-            col_dedup_count(col_pipeline_devices(f->pipeline)),
+            col_dedup_count(col_pipeline_devices(f->parts.pipeline)),
             (unsigned long long)f->ck_processed);
     return 0;
 }
@@ -315,7 +315,7 @@ static void ser_dev(void *arg, const struct col_devstate *s)
 
 static int serialise(struct col_flow *f, struct ct_buf *b, uint64_t p, uint64_t c)
 {
-    struct col_dedup *d = col_pipeline_devices(f->pipeline);
+    struct col_dedup *d = col_pipeline_devices(f->parts.pipeline);
     uint32_t window = col_dedup_window(d);
     uint64_t first = c / 64;
     uint64_t last = p > 0 ? (p - 1) / 64 : 0;
@@ -419,8 +419,8 @@ static void ckpt_after(uv_work_t *w, int status)
         f->ckpt_failing = false;
     }
     f->ck_last_p = f->ckpt_p;
-    if (f->ckpt_c > f->committed && f->spool != NULL) {
-        if (col_spool_commit(f->spool, f->ckpt_c) == 0) {
+    if (f->ckpt_c > f->committed && f->parts.spool != NULL) {
+        if (col_spool_commit(f->parts.spool, f->ckpt_c) == 0) {
             f->committed = f->ckpt_c;
         }
     }
@@ -470,7 +470,7 @@ void flow_ckpt_final(struct col_flow *f, uint64_t upto)
     uint64_t p = f->next_seq - 1;
     int err;
 
-    if (f->spool == NULL || f->pipeline == NULL || !f->flow_started) {
+    if (f->parts.spool == NULL || f->parts.pipeline == NULL || !f->flow_started) {
         return;
     }
     if (upto < f->committed) {
@@ -486,7 +486,7 @@ void flow_ckpt_final(struct col_flow *f, uint64_t upto)
         return;
     }
     if (upto > f->committed) {
-        col_spool_commit(f->spool, upto);
+        col_spool_commit(f->parts.spool, upto);
         f->committed = upto;
     }
 }

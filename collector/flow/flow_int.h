@@ -36,16 +36,7 @@ struct app_reject_slot {
 struct col_flow {
     uv_loop_t *loop;
     struct col_flow_cfg cfg;
-    /* Borrowed parts (col_flow_set_parts). */
-    const struct ct_registry *registry;
-    struct col_pipeline *pipeline;
-    struct col_spool *spool;
-    struct col_sink *sink;
-    struct col_mqtt *mqtt;
-    struct col_intake *intake;
-    struct col_quarantine *quarantine;
-    struct col_derive *derive;
-    struct col_console *console;
+    struct col_flow_parts parts; /* borrowed (col_flow_set_parts) */
 
     uv_idle_t drain_idle;    /* continues a drain that yielded */
     uv_timer_t reader_timer; /* retries a journal read that failed */
