@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app_console.h"
+#include "app_derive.h"
 #include "col_obs.h"
 #include "ct/err.h"
 #include "ct/lp.h"
@@ -37,16 +38,6 @@ static int write_points(void *arg, const char *lp, size_t len)
         len -= n;
     }
     return rc;
-}
-
-static void publish(void *arg, const char *topic, const char *payload, size_t len)
-{
-    struct col_app *app = arg;
-
-    col_log(COL_LOG_WARN, "alert", "%s %.*s", topic, (int)(len < 300 ? len : 300), payload);
-    if (app->mqtt != NULL && col_mqtt_publish(app->mqtt, topic, payload, len, 1, false) != 0) {
-        app->alerts_unsent++;
-    }
 }
 
 struct silent_walk {
@@ -88,8 +79,10 @@ int app_console_start(struct col_app *app)
                                  .approach = k->console_approach,
                                  .instance = k->collector_instance,
                                  .stale_intervals = (uint32_t)k->liveness_stale_intervals};
-    struct col_console_hooks hooks = {
-        .write_points = write_points, .each_silent = each_silent, .publish = publish, .arg = app};
+    struct col_console_hooks hooks = {.write_points = write_points,
+                                      .each_silent = each_silent,
+                                      .publish = app_alert_publish,
+                                      .arg = app};
     char state_file[4096];
     char err[256];
     int rc;

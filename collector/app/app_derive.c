@@ -23,7 +23,7 @@ static int on_points(void *arg, const char *lp, size_t len, uint64_t mark)
     return col_flow_enqueue(app->flow, lp, len, mark);
 }
 
-static void on_alert(void *arg, const char *topic, const char *payload, size_t len)
+void app_alert_publish(void *arg, const char *topic, const char *payload, size_t len)
 {
     struct col_app *app = arg;
 
@@ -48,7 +48,7 @@ static void on_tick(uv_timer_t *t)
 int app_derive_create(struct col_app *app)
 {
     struct col_derive_cfg dc;
-    struct col_derive_emit emit = {on_points, on_alert, app};
+    struct col_derive_emit emit = {on_points, app_alert_publish, app};
     int rc;
 
     memset(&dc, 0, sizeof(dc));

@@ -5,6 +5,9 @@
 #include "app_int.h"
 
 int app_derive_create(struct col_app *app);
+/* Logs an alert and publishes it at QoS 1 on the MQTT client ('arg': the app); a refusal of the
+ * client's queue is counted (alerts_unsent). The derive module's and the console's alerts. */
+void app_alert_publish(void *arg, const char *topic, const char *payload, size_t len);
 /* Starts the rebuild queries; 'done' runs once all have answered (not when stopping). */
 int app_derive_rebuild(struct col_app *app, void (*done)(struct col_app *app));
 void app_derive_close(struct col_app *app);
