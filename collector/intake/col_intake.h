@@ -89,7 +89,7 @@ int col_intake_add(struct col_intake *in, const char *topic, size_t topic_len, c
 /* The connection that delivered the waiting messages is gone: their tokens are worthless and the
  * broker will deliver them again. Messages not yet written are dropped (counted dropped_stale);
  * a group already being written still becomes durable (its duplicate is dropped later by the
- * pipeline's (boot, seq) check). */
+ * pipeline's (boot, seq) check); test_intake's test_connection_lost_drops_unwritten. */
 void col_intake_connection_lost(struct col_intake *in);
 /* Applies new group limits (SIGHUP). */
 void col_intake_set_limits(struct col_intake *in, const struct col_intake_cfg *cfg);
