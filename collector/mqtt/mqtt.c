@@ -175,6 +175,13 @@ void mqtt_drop(struct col_mqtt *c, const char *why)
     mqtt_emit(c, COL_MQTT_DOWN, why);
 }
 
+void mqtt_drop_uv(struct col_mqtt *c, const char *what, int uverr)
+{
+    char why[160];
+    snprintf(why, sizeof(why), "%s: %s", what, uv_strerror(uverr));
+    mqtt_drop(c, why);
+}
+
 void mqtt_transport_up(struct col_mqtt *c)
 {
     struct col_mqtt_connect cc = {.client_id = c->client_id,
@@ -200,9 +207,7 @@ static void on_connected(uv_connect_t *req, int status)
         return;
     }
     if (status < 0) {
-        char why[160];
-        snprintf(why, sizeof(why), "cannot connect: %s", uv_strerror(status));
-        mqtt_drop(c, why);
+        mqtt_drop_uv(c, "cannot connect", status);
         return;
     }
     mqtt_read_start(c);
@@ -256,9 +261,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     }
     uv_freeaddrinfo(res);
     if (rc != 0) {
-        char why[160];
-        snprintf(why, sizeof(why), "cannot connect: %s", uv_strerror(rc));
-        mqtt_drop(c, why);
+        mqtt_drop_uv(c, "cannot connect", rc);
         return;
     }
     c->st = ST_TCP;

@@ -136,6 +136,8 @@ static inline bool mqtt_live(const struct col_mqtt *c)
 /* Ends the current connection or attempt: forgets its tokens, closes the transport, tells the
  * application (DOWN) and schedules the next attempt. */
 void mqtt_drop(struct col_mqtt *c, const char *why);
+/* mqtt_drop with the reason "<what>: <libuv's message for uverr>". */
+void mqtt_drop_uv(struct col_mqtt *c, const char *what, int uverr);
 /* Closes the TCP handle (once) and frees the TLS connection. */
 void mqtt_close_transport(struct col_mqtt *c);
 /* The byte stream is up (TCP, then TLS when ssl://): sends CONNECT and waits for CONNACK. */

@@ -438,9 +438,7 @@ void mqtt_read_start(struct col_mqtt *c)
 {
     int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
     if (rc != 0) {
-        char why[128];
-        snprintf(why, sizeof(why), "cannot read: %s", uv_strerror(rc));
-        mqtt_drop(c, why);
+        mqtt_drop_uv(c, "cannot read", rc);
         return;
     }
     c->tcp_reading = true;

@@ -158,9 +158,7 @@ void mqtt_kick(struct col_mqtt *c)
     uv_buf_t b = uv_buf_init(c->out_wire.p, (unsigned)c->out_wire.len);
     int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
     if (rc != 0) {
-        char why[128];
-        snprintf(why, sizeof(why), "write failed: %s", uv_strerror(rc));
-        mqtt_drop(c, why);
+        mqtt_drop_uv(c, "write failed", rc);
         return;
     }
     c->writing = true;

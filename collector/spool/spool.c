@@ -224,20 +224,8 @@ int col_spool_sync(struct col_spool *s)
     uint64_t c = s->commit_seq;
     s->commit_dirty = false;
     pthread_mutex_unlock(&s->mu);
-    if (fd >= 0) {
-        int r =
-            s->cfg.fdatasync_fn != NULL ? s->cfg.fdatasync_fn(s->cfg.hook_arg, fd) : fdatasync(fd);
-        int e = errno;
-        close(fd);
-        pthread_mutex_lock(&s->mu);
-        s->st.fsyncs++;
-        if (r != 0) {
-            s->st.io_errors++;
-            s->dirty = true;
-            rc = CT_E_IO;
-            col_spool_log(s, "spool: fdatasync failed: %s", strerror(e));
-        }
-        pthread_mutex_unlock(&s->mu);
+    if (fd >= 0 && col_spool_sync_dup(s, fd, "") != 0) {
+        rc = CT_E_IO;
     }
     if (col_spool_commit_persist(s, c) != 0) {
         pthread_mutex_lock(&s->mu);

@@ -80,6 +80,27 @@ void col_spool_deadline_in(struct timespec *ts, uint64_t ms)
     }
 }
 
+int col_spool_sync_dup(struct col_spool *s, int fd, const char *who)
+{
+    int r = -1;
+    if (fd >= 0) {
+        r = s->cfg.fdatasync_fn != NULL ? s->cfg.fdatasync_fn(s->cfg.hook_arg, fd) : fdatasync(fd);
+    }
+    int e = errno;
+    if (fd >= 0) {
+        close(fd);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->st.fsyncs++;
+    if (r != 0) {
+        s->st.io_errors++;
+        s->dirty = true;
+        col_spool_log(s, "spool: %sfdatasync failed: %s", who, strerror(e));
+    }
+    pthread_mutex_unlock(&s->mu);
+    return r != 0 ? CT_E_IO : 0;
+}
+
 /* The flusher: fdatasync()s appended data every fsync_interval_ms (fsync "interval"), persists a
  * changed commit point at most every commit_interval_ms, and deletes a wholly committed newest
  * segment when commit asks (retire_newest()). It never holds the lock while it syncs: it syncs a
@@ -109,22 +130,8 @@ void *col_spool_flusher_main(void *arg)
             s->dirty = false;
             next_fsync = now + s->cfg.fsync_interval_ms;
             pthread_mutex_unlock(&s->mu);
-            int r = -1;
-            if (fd >= 0) {
-                r = s->cfg.fdatasync_fn != NULL ? s->cfg.fdatasync_fn(s->cfg.hook_arg, fd)
-                                                : fdatasync(fd);
-            }
-            int e = errno;
-            if (fd >= 0) {
-                close(fd);
-            }
+            (void)col_spool_sync_dup(s, fd, "flusher ");
             pthread_mutex_lock(&s->mu);
-            s->st.fsyncs++;
-            if (r != 0) {
-                s->st.io_errors++;
-                s->dirty = true;
-                col_spool_log(s, "spool: flusher fdatasync failed: %s", strerror(e));
-            }
         }
         if (s->commit_dirty && now >= next_commit) {
             uint64_t c = s->commit_seq;

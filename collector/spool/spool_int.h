@@ -174,6 +174,11 @@ void col_spool_delete_first(struct col_spool *s);
 bool col_spool_retire_due(const struct col_spool *s);
 /* *ts = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on a monotonic condvar). */
 void col_spool_deadline_in(struct timespec *ts, uint64_t ms);
+/* fdatasync()s and closes 'fd', a dup() of the newest segment's descriptor taken under 'mu' (-1:
+ * the dup failed, errno set), with 'mu' not held: a roll-over cannot close it away. Then, under
+ * 'mu', counts the fsync and on failure counts an I/O error, marks the spool dirty again and logs
+ * "spool: <who>fdatasync failed". Returns 0 or CT_E_IO. */
+int col_spool_sync_dup(struct col_spool *s, int fd, const char *who);
 /* The flusher thread's body; arg is the struct col_spool. */
 void *col_spool_flusher_main(void *arg);
 
