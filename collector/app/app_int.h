@@ -1,5 +1,6 @@
 /* app_int.h - the collector application's state (struct col_app), shared by the app's files
- * only; each app file declares its functions in its own header (app_http.h, ...).
+ * only, but app_http.c and app_metrics.c, which get their own context of borrowed pointers from
+ * app.c (style_modules checks it); each app file declares its functions in its own header.
  *
  * The app owns every module, creates them, starts them in the documented order, stops and
  * closes them (app.c; docs/architecture.md). The ingest flow is collector/flow: MQTT client ->
