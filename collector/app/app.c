@@ -321,7 +321,12 @@ static void app_close(struct col_app *app)
         app->sink = NULL;
     }
     app_layers_close(app);
-    app_http_close(app);
+    if (app->http_app != NULL) {
+        app->open_handles++;
+        app_http_close(app->http_app);
+        app->http_app = NULL;
+        app->http = app->http_staff = NULL;
+    }
     if (app->flow != NULL) {
         app->open_handles++;
         col_flow_close(app->flow, on_part_closed, app);
@@ -509,6 +514,71 @@ static int start_ingest_side(struct col_app *app)
     return 0;
 }
 
+static int http_staff_routes(void *arg)
+{
+    return app_console_start(arg);
+}
+
+static int http_public_routes(void *arg)
+{
+    return app_layers_routes(arg);
+}
+
+static void on_http_closed(void *arg)
+{
+    struct col_app *app = arg;
+
+    app->open_handles--;
+}
+
+/* The HTTP surfaces (app_start, step 3): both listeners, what /metrics reads (app->metrics, owned
+ * by the app), the console's and the layers' routes. */
+static int start_http(struct col_app *app)
+{
+    struct app_http_parts hp = {.loop = app->loop,
+                                .cfg = &app->cfg,
+                                .flow = app->flow,
+                                .sink = app->sink,
+                                .spool = app->spool,
+                                .intake = app->intake,
+                                .derive = app->derive,
+                                .staff_routes = http_staff_routes,
+                                .public_routes = http_public_routes,
+                                .on_closed = on_http_closed,
+                                .arg = app};
+    int rc;
+
+    app->metrics = calloc(1, sizeof(*app->metrics));
+    if (app->metrics == NULL) {
+        return CT_E_NOMEM;
+    }
+    hp.metrics = app->metrics;
+    rc = app_http_create(&hp, &app->http_app);
+    if (rc != 0) {
+        return rc;
+    }
+    app->http = app_http_public(app->http_app);
+    app->http_staff = app_http_staff(app->http_app);
+    *app->metrics = (struct app_metrics_src){.cfg = &app->cfg,
+                                             .registry = &app->registry,
+                                             .pipeline = app->pipeline,
+                                             .flow = app->flow,
+                                             .spool = app->spool,
+                                             .sink = app->sink,
+                                             .mqtt = app->mqtt,
+                                             .intake = app->intake,
+                                             .derive = app->derive,
+                                             .tt10 = app->tt10,
+                                             .tt10_in = app->tt10_in,
+                                             .http = app->http,
+                                             .http_staff = app->http_staff,
+                                             .tt10_in_flagged = &app->tt10_in_flagged,
+                                             .tt10_in_refused = &app->tt10_in_refused,
+                                             .wd_reconnects = &app->wd_reconnects,
+                                             .started_ms = app->started_ms};
+    return app_http_start(app->http_app);
+}
+
 /* Start-up, step 3: the derived state is rebuilt; the flow replays the journal, then subscribes. */
 static void on_rebuilt(struct col_app *app)
 {
@@ -581,7 +651,7 @@ static int app_start(struct col_app *app)
             return rc;
         }
     }
-    rc = app_http_start(app);
+    rc = start_http(app);
     if (rc != 0) {
         return rc;
     }
@@ -633,6 +703,7 @@ static void app_free(struct col_app *app)
     col_derive_free(app->derive);
     ct_registry_free(app->registry);
     col_config_free(&app->cfg);
+    free(app->metrics);
 }
 
 int col_app_run(const struct col_app_opts *opts)

@@ -4,20 +4,26 @@
  * own connection limit, so that clients filling the public listener cannot blind the
  * operators (tests/e2e/test_staff_listener.py). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "app_console.h"
 #include "app_http.h"
-#include "app_layers.h"
-#include "app_metrics.h"
 #include "col_obs.h"
 #include "ct/err.h"
+
+struct app_http {
+    struct app_http_parts p;
+    struct col_http *http;       /* public */
+    struct col_http *http_staff; /* staff */
+    int open;                    /* listeners not yet closed (app_http_close) */
+};
 
 /* /healthz: 200 when the subscription is connected and the store answers (or holds nothing),
  * 503 otherwise, with a JSON body that says which part is unwell. */
 static void on_healthz(struct col_http_req *req, void *arg)
 {
-    struct col_app *app = arg;
+    struct app_http *h = arg;
+    const struct app_http_parts *app = &h->p;
     struct col_sink_stats ss = {0};
     struct col_spool_stats sp = {0};
     char body[1024];
@@ -31,7 +37,7 @@ static void on_healthz(struct col_http_req *req, void *arg)
     int n;
 
     col_flow_stats(app->flow, &fs);
-    mqtt = fs.mqtt_up || app->cfg.collector_role == COL_CFG_ROLE_LAYERS;
+    mqtt = fs.mqtt_up || app->cfg->collector_role == COL_CFG_ROLE_LAYERS;
     if (app->sink != NULL) {
         col_sink_stats(app->sink, &ss);
     }
@@ -68,11 +74,12 @@ static void on_healthz(struct col_http_req *req, void *arg)
 
 static void on_metrics(struct col_http_req *req, void *arg)
 {
-    struct col_app *app = arg;
+    struct app_http *h = arg;
+    const struct app_http_parts *app = &h->p;
     struct ct_buf out;
 
     ct_buf_init(&out, 4u << 20);
-    if (app_metrics_render(app, &out) != 0) {
+    if (app_metrics_render(app->metrics, &out) != 0) {
         ct_buf_free(&out);
         col_http_respond_error(req, 500);
         return;
@@ -90,14 +97,16 @@ static void on_metrics(struct col_http_req *req, void *arg)
 /* /config.json: what the map page needs to know (the base-map tiles; empty for offline). */
 static void on_map_config(struct col_http_req *req, void *arg)
 {
-    struct col_app *app = arg;
+    struct app_http *h = arg;
+    const struct app_http_parts *app = &h->p;
     struct ct_buf out;
 
     ct_buf_init(&out, 16384);
     ct_buf_adds(&out, "{\"tile_url\":");
-    ct_buf_add_json_str(&out, app->cfg.map_tile_url, strlen(app->cfg.map_tile_url));
+    ct_buf_add_json_str(&out, app->cfg->map_tile_url, strlen(app->cfg->map_tile_url));
     ct_buf_adds(&out, ",\"attribution\":");
-    ct_buf_add_json_str(&out, app->cfg.map_tile_attribution, strlen(app->cfg.map_tile_attribution));
+    ct_buf_add_json_str(&out, app->cfg->map_tile_attribution,
+                        strlen(app->cfg->map_tile_attribution));
     ct_buf_adds(&out, ",\"layers\":[\"air\",\"water\",\"rain\",\"flood\",\"parking\"]}\n");
     struct col_http_resp resp = {.status = 200,
                                  .content_type = "application/json",
@@ -111,18 +120,19 @@ static void on_map_config(struct col_http_req *req, void *arg)
 
 static void on_static(struct col_http_req *req, void *arg)
 {
-    struct col_app *app = arg;
+    struct app_http *h = arg;
+    const struct app_http_parts *app = &h->p;
     const char *path = col_http_req_path(req);
 
     size_t plen = strlen(path);
 
     /* Source maps are development files: never published, even when one was left in map.dir
      * (tests/e2e/test_map.py asserts /app.js.map is 404). */
-    if (app->cfg.map_dir[0] == '\0' || (plen >= 4 && strcmp(path + plen - 4, ".map") == 0)) {
+    if (app->cfg->map_dir[0] == '\0' || (plen >= 4 && strcmp(path + plen - 4, ".map") == 0)) {
         col_http_respond_error(req, 404);
         return;
     }
-    col_http_serve_file(req, app->cfg.map_dir, path[0] == '/' ? path + 1 : path);
+    col_http_serve_file(req, app->cfg->map_dir, path[0] == '/' ? path + 1 : path);
 }
 
 static int write_port_file(const char *path, uint16_t port)
@@ -144,9 +154,17 @@ static int write_port_file(const char *path, uint16_t port)
 
 static void on_http_closed(void *arg)
 {
-    struct col_app *app = arg;
+    struct app_http *h = arg;
 
-    app->open_handles--;
+    if (--h->open == 0) {
+        void (*cb)(void *) = h->p.on_closed;
+        void *cb_arg = h->p.arg;
+
+        free(h);
+        if (cb != NULL) {
+            cb(cb_arg);
+        }
+    }
 }
 
 /* Binds 'h', logs where, and writes its port to 'port_file' when set. */
@@ -168,9 +186,9 @@ static int listen_on(struct col_http *h, const char *what, const char *addr, int
     return 0;
 }
 
-int app_http_start(struct col_app *app)
+int app_http_create(const struct app_http_parts *parts, struct app_http **out)
 {
-    const struct col_config *c = &app->cfg;
+    const struct col_config *c = parts->cfg;
     struct col_http_cfg hc = {.listen = c->http_listen,
                               .port = (uint16_t)c->http_port,
                               .max_request_bytes = (size_t)c->http_max_request_bytes,
@@ -186,53 +204,84 @@ int app_http_start(struct col_app *app)
                               .max_connections = (size_t)c->http_staff_max_connections,
                               .timeout_ms = (uint64_t)c->http_timeout_ms,
                               .rate_per_client = 0};
-    int rc = col_http_create(app->loop, &hc, &app->http);
+    struct app_http *h = calloc(1, sizeof(*h));
+    int rc;
 
-    rc = rc ? rc : col_http_create(app->loop, &sc, &app->http_staff);
-    if (rc != 0) {
-        return rc;
+    *out = NULL;
+    if (h == NULL) {
+        return CT_E_NOMEM;
     }
-    rc = col_http_route(app->http_staff, "GET", "/healthz", false, on_healthz, app);
-    rc = rc ? rc : app_console_start(app);
-    rc = rc ? rc : col_http_route(app->http_staff, "GET", "/metrics", false, on_metrics, app);
+    h->p = *parts;
+    rc = col_http_create(parts->loop, &hc, &h->http);
+    if (rc == 0) {
+        h->open++;
+        rc = col_http_create(parts->loop, &sc, &h->http_staff);
+    }
+    if (rc == 0) {
+        h->open++;
+        *out = h;
+        return 0;
+    }
+    if (h->open > 0) {
+        h->p.on_closed = NULL; /* a failed create: nothing for the app to count */
+        col_http_close(h->http, on_http_closed, h);
+    } else {
+        free(h);
+    }
+    return rc;
+}
+
+struct col_http *app_http_public(const struct app_http *h)
+{
+    return h->http;
+}
+
+struct col_http *app_http_staff(const struct app_http *h)
+{
+    return h->http_staff;
+}
+
+int app_http_start(struct app_http *h)
+{
+    const struct col_config *c = h->p.cfg;
+    int rc;
+
+    rc = col_http_route(h->http_staff, "GET", "/healthz", false, on_healthz, h);
+    rc = rc ? rc : h->p.staff_routes(h->p.arg);
+    rc = rc ? rc : col_http_route(h->http_staff, "GET", "/metrics", false, on_metrics, h);
     if (c->collector_role != COL_CFG_ROLE_INGEST) {
-        rc = rc ? rc : col_http_route(app->http, "GET", "/config.json", false, on_map_config, app);
-        rc = rc ? rc : app_layers_routes(app);
-        rc = rc ? rc : col_http_route(app->http, "GET", "/", true, on_static, app);
+        rc = rc ? rc : col_http_route(h->http, "GET", "/config.json", false, on_map_config, h);
+        rc = rc ? rc : h->p.public_routes(h->p.arg);
+        rc = rc ? rc : col_http_route(h->http, "GET", "/", true, on_static, h);
     }
     if (rc != 0) {
         return rc;
     }
-    rc = listen_on(app->http_staff, "staff", c->http_staff_listen, c->http_staff_port,
+    rc = listen_on(h->http_staff, "staff", c->http_staff_listen, c->http_staff_port,
                    c->http_staff_port_file);
-    return rc ? rc
-              : listen_on(app->http, "public", c->http_listen, c->http_port, c->http_port_file);
+    return rc ? rc : listen_on(h->http, "public", c->http_listen, c->http_port, c->http_port_file);
 }
 
-void app_http_apply_limits(struct col_app *app)
+void app_http_apply_limits(struct app_http *h)
 {
-    const struct col_config *c = &app->cfg;
+    const struct col_config *c;
 
-    if (app->http != NULL) {
-        col_http_set_limits(app->http, (uint64_t)c->http_timeout_ms,
-                            (size_t)c->http_max_connections, c->http_rate_per_client);
-        col_http_set_max_per_client(app->http, (size_t)c->http_max_connections_per_client);
+    if (h == NULL) {
+        return;
     }
-    if (app->http_staff != NULL) {
-        col_http_set_limits(app->http_staff, (uint64_t)c->http_timeout_ms,
-                            (size_t)c->http_staff_max_connections, -1);
-    }
+    c = h->p.cfg;
+    col_http_set_limits(h->http, (uint64_t)c->http_timeout_ms, (size_t)c->http_max_connections,
+                        c->http_rate_per_client);
+    col_http_set_max_per_client(h->http, (size_t)c->http_max_connections_per_client);
+    col_http_set_limits(h->http_staff, (uint64_t)c->http_timeout_ms,
+                        (size_t)c->http_staff_max_connections, -1);
 }
 
-void app_http_close(struct col_app *app)
+void app_http_close(struct app_http *h)
 {
-    struct col_http **servers[] = {&app->http, &app->http_staff};
-
-    for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
-        if (*servers[i] != NULL) {
-            app->open_handles++;
-            col_http_close(*servers[i], on_http_closed, app);
-            *servers[i] = NULL;
-        }
+    if (h == NULL) {
+        return;
     }
+    col_http_close(h->http, on_http_closed, h);
+    col_http_close(h->http_staff, on_http_closed, h);
 }

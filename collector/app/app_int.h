@@ -1,5 +1,6 @@
 /* app_int.h - the collector application's state (struct col_app), shared by the app's files
- * only; each app file declares its functions in its own header (app_http.h, ...).
+ * only, but app_http.c and app_metrics.c, which get their own context of borrowed pointers from
+ * app.c (style_modules checks it); each app file declares its functions in its own header.
  *
  * The app owns every module, creates them, starts them in the documented order, stops and
  * closes them (app.c; docs/architecture.md). The ingest flow is collector/flow: MQTT client ->
@@ -47,8 +48,10 @@ struct col_app {
     struct col_mqtt *mqtt;
     struct col_intake *intake;
     struct col_quarantine *quarantine;
-    struct col_http *http;        /* public listener: map, layers, OGC API */
-    struct col_http *http_staff;  /* staff listener: /healthz, /metrics */
+    struct app_http *http_app;       /* both listeners (app_http.c) */
+    struct app_metrics_src *metrics; /* what /metrics reads (app.c fills it; app_metrics.c) */
+    struct col_http *http;        /* public listener: map, layers, OGC API (borrowed, http_app) */
+    struct col_http *http_staff;  /* staff listener: /healthz, /metrics (borrowed, http_app) */
     struct app_layers *layers;    /* the public layers (app_layers.c) */
     struct col_console *console;  /* the staff console (app_console.c); NULL when off */
     struct col_derive *derive;    /* app_derive.c */

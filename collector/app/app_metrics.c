@@ -42,7 +42,7 @@ static void put(struct mset *m, enum col_metric_type type, const char *name, con
 /* 'ms' milliseconds, exposed in seconds. */
 #define SECONDS(m, name, help, ms) put(m, COL_METRIC_GAUGE_MILLI, name, help, NULL, (int64_t)(ms))
 
-static void pipeline_metrics(struct col_app *app, struct mset *m)
+static void pipeline_metrics(const struct app_metrics_src *app, struct mset *m)
 {
     struct col_flow_stats fs;
     const struct col_pipeline_stats *ps;
@@ -78,7 +78,7 @@ static void pipeline_metrics(struct col_app *app, struct mset *m)
           col_dedup_count(col_pipeline_devices(app->pipeline)));
 }
 
-static void sink_metrics(struct col_app *app, struct mset *m)
+static void sink_metrics(const struct app_metrics_src *app, struct mset *m)
 {
     struct col_sink_stats s;
 
@@ -124,7 +124,7 @@ static void sink_metrics(struct col_app *app, struct mset *m)
             s.store_failures);
 }
 
-static void spool_metrics(struct col_app *app, struct mset *m)
+static void spool_metrics(const struct app_metrics_src *app, struct mset *m)
 {
     struct col_flow_stats fs;
     struct col_spool_stats s;
@@ -140,7 +140,7 @@ static void spool_metrics(struct col_app *app, struct mset *m)
     GAUGE(m, "citytel_spool_bytes", "Bytes of journal segment files.", s.bytes);
     GAUGE(m, "citytel_spool_segments", "Journal segment files.", s.segments);
     GAUGE(m, "citytel_spool_max_bytes", "The journal's size limit (spool.max_bytes).",
-          app->cfg.spool_max_bytes);
+          app->cfg->spool_max_bytes);
     GAUGE(m, "citytel_spool_oldest_age_seconds", "Age of the oldest uncommitted record.",
           s.oldest_ms > 0 && (int64_t)s.oldest_ms < now ? (now - (int64_t)s.oldest_ms) / 1000 : 0);
     COUNTER(m, "citytel_spool_appended_total", "Records appended since start.", s.appended);
@@ -181,7 +181,7 @@ static void spool_metrics(struct col_app *app, struct mset *m)
     GAUGE(m, "citytel_flow_lag_records", "Durable records not yet processed.", fs.backlog);
 }
 
-static void ingest_metrics(struct col_app *app, struct mset *m)
+static void ingest_metrics(const struct app_metrics_src *app, struct mset *m)
 {
     struct col_flow_stats fs;
     struct col_mqtt_stats s = {0};
@@ -210,10 +210,10 @@ static void ingest_metrics(struct col_app *app, struct mset *m)
             s.publish_refused);
     COUNTER(m, "citytel_mqtt_watchdog_reconnects_total",
             "Reconnections made because a connected subscription stayed silent.",
-            app->wd_reconnects);
+            *app->wd_reconnects);
 }
 
-static void derive_metrics(struct col_app *app, struct mset *m)
+static void derive_metrics(const struct app_metrics_src *app, struct mset *m)
 {
     struct col_flow_stats fs;
     struct col_derive_stats s;
@@ -259,7 +259,7 @@ static void derive_metrics(struct col_app *app, struct mset *m)
 
 /* Both HTTP listeners' requests, refusals by reason and open connections, labelled
  * listener="public" or "staff" (tests/e2e/test_staff_listener.py). */
-static void http_metrics(struct col_app *app, struct mset *m)
+static void http_metrics(const struct app_metrics_src *app, struct mset *m)
 {
     struct col_http *servers[] = {app->http, app->http_staff};
     static const char *const names[] = {"public", "staff"};
@@ -286,7 +286,7 @@ static void http_metrics(struct col_app *app, struct mset *m)
 }
 
 /* TT 10/2021 station files (docs/tt10.md). */
-static void tt10_metrics(struct col_app *app, struct mset *m)
+static void tt10_metrics(const struct app_metrics_src *app, struct mset *m)
 {
     if (app->tt10 != NULL) {
         struct col_tt10_writer_stats ws;
@@ -322,13 +322,13 @@ static void tt10_metrics(struct col_app *app, struct mset *m)
         }
         COUNTER(m, "citytel_tt10_in_flagged_values_total",
                 "Incoming values with status 01 or 02, kept out of the validated data.",
-                app->tt10_in_flagged);
+                *app->tt10_in_flagged);
         COUNTER(m, "citytel_tt10_in_refused_total", "Incoming files the journal could not take.",
-                app->tt10_in_refused);
+                *app->tt10_in_refused);
     }
 }
 
-int app_metrics_render(struct col_app *app, struct ct_buf *out)
+int app_metrics_render(const struct app_metrics_src *app, struct ct_buf *out)
 {
     struct col_flow_stats fs;
     struct mset m = {NULL, 0};
@@ -342,7 +342,7 @@ int app_metrics_render(struct col_app *app, struct ct_buf *out)
     GAUGE(&m, "citytel_up_seconds", "Seconds since the collector started.",
           (col_now_ms() - app->started_ms) / 1000);
     GAUGE(&m, "citytel_registry_devices", "Devices in the registry.",
-          ct_registry_count(app->registry));
+          ct_registry_count(*app->registry));
     pipeline_metrics(app, &m);
     sink_metrics(app, &m);
     spool_metrics(app, &m);

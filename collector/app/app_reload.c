@@ -84,7 +84,7 @@ static void apply_liveness(struct col_app *app)
 
 static void apply_http(struct col_app *app)
 {
-    app_http_apply_limits(app);
+    app_http_apply_limits(app->http_app);
 }
 
 static const struct applier appliers[] = {

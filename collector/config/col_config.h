@@ -188,7 +188,7 @@ struct col_cfg_key {
     const char *choices; /* enum: "a|b|c" */
     size_t offset;       /* of the field in struct col_config */
     bool reloadable;     /* a SIGHUP reload may change it */
-    bool secret;         /* never printed (passwords, tokens) */
+    bool secret;         /* printed as "***" when set (config_check.c) */
     const char *desc;    /* one sentence for the documentation */
 };
 

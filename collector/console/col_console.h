@@ -2,7 +2,8 @@
  * (never the public one): sign-in with roles (viewer, operator, approver), station states with
  * the time they began, the silent stations, staff decisions (a station calibrating or in fault,
  * a range of a parameter marked invalid, a day approved), and the audit log of every change
- * written to the store (measurement console_audit). Docs: docs/console.md.
+ * written to the store (measurement console_audit). Docs: docs/console.md. The public listener
+ * answers 404 for it (tests/e2e/test_console.py).
  *
  * Everything runs on the loop thread, except password checks (argon2id), which run on the libuv
  * thread pool (uv_queue_work) so that the slow hash runs off the loop.

@@ -14,7 +14,11 @@
  * Before each commit the flow writes its checkpoint (flow_ckpt.c): the per-device (boot, seq)
  * state and which records after the commit point were accepted. So after a restart a replayed
  * captured message is still a duplicate (tests/e2e/test_dur_replay.py), and a record accepted
- * before the crash is accepted again, not taken for its own duplicate (test_dur_kill.py). */
+ * before the crash is accepted again, not taken for its own duplicate (test_dur_kill.py).
+ *
+ * Files: flow.c (the sink path, processing in journal order, commit, start and life cycle),
+ * flow_intake.c (the MQTT client's callbacks and the intake's), flow_reject.c (counting, logging
+ * and quarantining rejected messages), flow_ckpt.c (the checkpoint); shared state in flow_int.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,144 +29,13 @@
 #include "ct/err.h"
 #include "ct/lp.h"
 
-#define APP_FLOW_MEM_MAX 16384         /* durable messages queued in memory for the flow */
-#define APP_FLOW_MEM_BYTES (32u << 20) /* and their bytes */
 #define APP_READER_RETRY_MS 1000
 
-static void flow_kick(struct col_flow *f);
 static void drain_idle_cb(uv_idle_t *h);
+
 static bool flush_overflow(struct col_flow *f);
-static void reject_flush_cb(uv_timer_t *t);
+
 static void commit_cb(uv_timer_t *t);
-
-/* ---- MQTT client and intake ---- */
-
-/* Loop thread: a message from the broker. It is not acknowledged here: the intake acknowledges
- * it once it is in the journal. */
-void col_flow_on_mqtt_msg(void *arg, const struct col_mqtt_msg *m)
-{
-    struct col_flow *f = arg;
-    int rc;
-
-    rc = col_intake_add(f->parts.intake, m->topic, m->topic_len, m->sig, m->sig_len, m->payload,
-                        m->payload_len, col_now_ms(), m->token);
-    if (rc == CT_E_NOMEM) {
-        /* Not acknowledged; PUBACKs go out in order, so nothing after it could be either:
-         * reconnect and let the broker deliver it again. */
-        col_log(COL_LOG_ERROR, "ingest", "out of memory for a message; reconnecting");
-        col_mqtt_reconnect(f->parts.mqtt, "out of memory");
-    }
-}
-
-void col_flow_on_mqtt_event(void *arg, enum col_mqtt_event ev, const char *why)
-{
-    struct col_flow *f = arg;
-
-    switch (ev) {
-    case COL_MQTT_UP:
-        atomic_store(&f->mqtt_connected, true);
-        col_log(COL_LOG_INFO, "ingest", "subscribed: %s", why);
-        break;
-    case COL_MQTT_DOWN:
-        if (atomic_exchange(&f->mqtt_connected, false)) {
-            col_log(COL_LOG_WARN, "ingest", "MQTT connection down: %s", why);
-        }
-        if (f->parts.intake != NULL) {
-            col_intake_connection_lost(f->parts.intake);
-        }
-        break;
-    case COL_MQTT_SUB_REFUSED:
-        f->sub_refused++;
-        col_log(COL_LOG_ERROR, "ingest", "ALERT: subscription refused or downgraded: %s", why);
-        break;
-    }
-}
-
-static void intake_ack(void *arg, uint64_t token)
-{
-    struct col_flow *f = arg;
-
-    if (token & COL_INTAKE_TOKEN_LOCAL) { /* not from the broker: a station file's reading */
-        if (f->cfg.on_local_ack != NULL) {
-            f->cfg.on_local_ack(f->cfg.arg, token & ~COL_INTAKE_TOKEN_LOCAL);
-        }
-        return;
-    }
-    if (f->parts.mqtt != NULL) {
-        col_mqtt_ack(f->parts.mqtt, token);
-    }
-}
-
-static void intake_pause(void *arg, bool pause, const char *why)
-{
-    struct col_flow *f = arg;
-
-    if (f->parts.mqtt == NULL) {
-        return;
-    }
-    if (pause) {
-        col_log(COL_LOG_WARN, "ingest", "MQTT delivery paused: %s (the broker keeps the messages)",
-                why);
-        col_mqtt_pause(f->parts.mqtt);
-    } else {
-        col_log(COL_LOG_INFO, "ingest", "MQTT delivery resumed: %s", why);
-        col_mqtt_resume(f->parts.mqtt);
-    }
-}
-
-static void free_list(struct col_msg *m)
-{
-    while (m != NULL) {
-        struct col_msg *next = m->next;
-        free(m);
-        m = next;
-    }
-}
-
-/* Loop thread: a group is durable (and acknowledged). */
-static void intake_durable(void *arg, struct col_msg *list, size_t n)
-{
-    struct col_flow *f = arg;
-    struct col_msg *last = list;
-    size_t bytes = 0;
-
-    for (struct col_msg *m = list; m != NULL; m = m->next) {
-        bytes += col_msg_record_len(m);
-        last = m;
-    }
-    f->durable_seq = last->seq;
-    if (f->behind || f->q_count + n > APP_FLOW_MEM_MAX || f->q_bytes + bytes > APP_FLOW_MEM_BYTES ||
-        list->seq != f->q_next_expected) {
-        /* They are in the journal: the reader takes them from there. */
-        f->behind = true;
-        free_list(list);
-    } else {
-        if (f->q_tail != NULL) {
-            f->q_tail->next = list;
-        } else {
-            f->q_head = list;
-        }
-        f->q_tail = last;
-        f->q_count += n;
-        f->q_bytes += bytes;
-    }
-    f->q_next_expected = last->seq + 1;
-    flow_kick(f);
-}
-
-int col_flow_create_intake(struct col_flow *f, struct col_spool *spool, struct col_intake **out)
-{
-    struct col_intake_cfg ic = {
-        .group_max_records = f->cfg.group_max_records,
-        .group_max_bytes = f->cfg.group_max_bytes,
-    };
-    struct col_intake_callbacks cbs = {intake_ack, intake_durable, intake_pause};
-
-    f->parts.spool = spool;
-    return col_intake_create(f->loop, spool, &ic, &cbs, f, out);
-}
-
-/* ---- the sink path ---- */
 
 /* The one way points reach the sink. Each point keeps its own mark (the lowest journal record it
  * came from), so the journal is never committed past a record whose derived points the store
@@ -214,142 +87,6 @@ static bool flush_overflow(struct col_flow *f)
     return true;
 }
 
-/* ---- rejections ---- */
-
-static void count_reject(struct col_flow *f, enum ct_reject reason, const char *device)
-{
-    for (size_t i = 0; i < f->nrejects; i++) {
-        struct app_reject_slot *s = &f->rejects[i];
-        if (s->reason == reason && strcmp(s->device, device) == 0) {
-            s->count++;
-            return;
-        }
-    }
-    if (f->nrejects == APP_REJECT_SLOTS) {
-        /* Policy when full: count under the reason without a device. */
-        f->reject_overflow++;
-        for (size_t i = 0; i < f->nrejects; i++) {
-            if (f->rejects[i].reason == reason && f->rejects[i].device[0] == '\0') {
-                f->rejects[i].count++;
-                return;
-            }
-        }
-        return;
-    }
-    f->rejects[f->nrejects].reason = (uint8_t)reason;
-    snprintf(f->rejects[f->nrejects].device, sizeof(f->rejects[0].device), "%s", device);
-    f->rejects[f->nrejects].count = 1;
-    f->nrejects++;
-}
-
-/* Writes the counted rejections as `rejected` points (tags reason, device; field count) at the
- * flush time, so that operators see them in the store. Their mark is the last processed record:
- * the journal is not committed past them before the store has them. */
-/* Logs one WARN line summarising the messages rejected since the last summary (duplicates are
- * not errors and are left out): hostile or broken input is told, at most once per flush period,
- * whatever its rate (e2e_hostile checks the line). */
-static void reject_log_summary(struct col_flow *f)
-{
-    char text[512];
-    size_t len = 0;
-    uint64_t total = 0;
-
-    for (int r = 0; r < CT_REJ__COUNT; r++) {
-        uint64_t n = f->rejlog_count[r];
-        if (n == 0) {
-            continue;
-        }
-        total += n;
-        if (len < sizeof(text)) {
-            int w = snprintf(text + len, sizeof(text) - len, "%s%s %llu", len ? ", " : "",
-                             ct_reject_name((enum ct_reject)r), (unsigned long long)n);
-            len += w > 0 ? (size_t)w : 0;
-        }
-        f->rejlog_count[r] = 0;
-    }
-    if (total == 0) {
-        return;
-    }
-    col_log(COL_LOG_WARN, "pipeline",
-            "rejected %llu message(s) in the last %d s: %s; newest: %s from %s: %s (quarantined; "
-            "see citytel_rejected_total)",
-            (unsigned long long)total, APP_REJECT_FLUSH_MS / 1000, len ? text : "",
-            ct_reject_name(f->rejlog_reason),
-            f->rejlog_device[0] ? f->rejlog_device : "an unknown device", f->rejlog_why);
-}
-
-static void reject_flush_cb(uv_timer_t *t)
-{
-    struct col_flow *f = container_of(t, struct col_flow, reject_timer);
-    int64_t now = col_now_ms();
-    struct ct_buf out;
-
-    reject_log_summary(f);
-    if (f->nrejects == 0 || f->sink_full || f->parts.sink == NULL) {
-        return;
-    }
-    ct_buf_init(&out, 4u << 20);
-    for (size_t i = 0; i < f->nrejects; i++) {
-        struct app_reject_slot *s = &f->rejects[i];
-        struct ct_lp_tag tags[2] = {{"device", s->device},
-                                    {"reason", ct_reject_name((enum ct_reject)s->reason)}};
-        struct ct_lp_field fld = {.key = "count", .type = CT_LP_INT, .i = (int64_t)s->count};
-        ct_lp_point(&out, "rejected", tags, 2, &fld, 1, now);
-    }
-    if (col_flow_enqueue(f, out.p, out.len, f->next_seq > 1 ? f->next_seq - 1 : 1) == 0) {
-        f->nrejects = 0;
-    }
-    ct_buf_free(&out);
-}
-
-static void quarantine(struct col_flow *f, const struct col_msg *m, const struct col_verdict *v)
-{
-    struct col_quarantine_entry e = {
-        .time_ms = (uint64_t)m->recv_ms,
-        .reason = ct_reject_name(v->reject),
-        .device = v->device[0] ? v->device : NULL,
-        .topic = NULL,
-        .detail = v->why.text,
-        .payload = col_msg_payload(m),
-        .payload_len = m->payload_len,
-    };
-    char topic[COL_MSG_TOPIC_MAX + 1];
-
-    if (f->parts.quarantine == NULL) {
-        return;
-    }
-    memcpy(topic, col_msg_topic(m), m->topic_len);
-    topic[m->topic_len] = '\0';
-    e.topic = topic;
-    if (col_quarantine_write(f->parts.quarantine, &e) == 0) {
-        f->quarantined++;
-    }
-}
-
-/* A record journaled cut to the record limits is refused with its reason, never parsed. */
-static bool reject_cut(const struct col_msg *m, struct col_verdict *v)
-{
-    if (m->flags == 0) {
-        return false;
-    }
-    memset(v, 0, sizeof(*v));
-    v->status_online = -1;
-    if (m->flags & COL_MSG_TOPIC_CUT) {
-        v->reject = CT_REJ_TOPIC;
-        snprintf(v->why.text, sizeof(v->why.text), "topic longer than %d bytes", COL_MSG_TOPIC_MAX);
-    } else if (m->flags & COL_MSG_SIG_CUT) {
-        v->reject = CT_REJ_BAD_SIG;
-        snprintf(v->why.text, sizeof(v->why.text), "`sig` longer than %d bytes", COL_MSG_SIG_MAX);
-    } else {
-        v->reject = CT_REJ_SIZE;
-        snprintf(v->why.text, sizeof(v->why.text), "payload longer than %d bytes",
-                 COL_MSG_PAYLOAD_MAX);
-    }
-    return true;
-}
-
-/* ---- processing ---- */
-
 /* Processes one durable message. Returns false when the sink is full: the message is then held
  * with its encoded points and the flow stops until on_room. Takes ownership of 'm'. */
 static bool process(struct col_flow *f, struct col_msg *m)
@@ -371,7 +108,7 @@ static bool process(struct col_flow *f, struct col_msg *m)
         ct_buf_add(&f->lp, col_msg_payload(m), m->payload_len);
         goto out_send;
     }
-    if (reject_cut(m, &v)) {
+    if (flow_reject_cut(m, &v)) {
         f->rejected_cut[v.reject]++;
     } else {
         col_pipeline_set_reprocess(f->parts.pipeline, accepted_before);
@@ -383,7 +120,7 @@ static bool process(struct col_flow *f, struct col_msg *m)
     }
     flow_verdict_set(f, m->seq, v.reject == CT_REJ_NONE);
     if (v.reject != CT_REJ_NONE) {
-        count_reject(f, v.reject, v.device);
+        flow_count_reject(f, v.reject, v.device);
         if (v.reject != CT_REJ_DUPLICATE) {
             col_log(COL_LOG_DEBUG, "pipeline", "rejected %s: %s", ct_reject_name(v.reject),
                     v.why.text);
@@ -391,12 +128,12 @@ static bool process(struct col_flow *f, struct col_msg *m)
             f->rejlog_reason = v.reject;
             snprintf(f->rejlog_device, sizeof(f->rejlog_device), "%s", v.device);
             snprintf(f->rejlog_why, sizeof(f->rejlog_why), "%s", v.why.text);
-            quarantine(f, m, &v);
+            flow_quarantine(f, m, &v);
         }
         goto out_done;
     }
     for (size_t i = 0; i < v.reading.ndrops; i++) {
-        count_reject(f, v.reading.drops[i].reason, v.device);
+        flow_count_reject(f, v.reading.drops[i].reason, v.device);
     }
     if (v.type == CT_TOPIC_STATUS) {
         if (f->parts.derive != NULL && v.status_online >= 0) {
@@ -607,7 +344,7 @@ static void drain(struct col_flow *f)
     uv_idle_start(&f->drain_idle, drain_idle_cb);
 }
 
-static void flow_kick(struct col_flow *f)
+void flow_kick(struct col_flow *f)
 {
     if (f->flow_started && !f->sink_full) {
         uv_idle_start(&f->drain_idle, drain_idle_cb);
@@ -650,7 +387,8 @@ static void sink_on_reject(void *arg, enum col_sink_reject cls, const char *line
         f->store_rejects_logged++;
         col_log(COL_LOG_ERROR, "sink", "the store refused a line (HTTP %d, class %d): %s%s", status,
                 (int)cls, reason,
-                f->store_rejects_logged == 20 ? " (further refusals: see the quarantine)" : "");
+                f->store_rejects_logged == 20 ? " (further refusals: see the flow_quarantine)"
+                                              : "");
     }
     if (f->parts.quarantine != NULL) {
         struct col_quarantine_entry e = {.time_ms = (uint64_t)col_now_ms(),
@@ -681,8 +419,6 @@ static void sink_on_auth_error(void *arg, int status, const char *reason)
             "password or influx.token",
             status, reason);
 }
-
-/* ---- commit ---- */
 
 /* The highest seq such that every record at or below it is processed and not held. */
 uint64_t col_flow_processed_through(const struct col_flow *f)
@@ -731,8 +467,6 @@ static void commit_cb(uv_timer_t *t)
     flow_ckpt_commit(f, flow_commit_target(f));
 }
 
-/* ---- start ---- */
-
 /* Starts the flow once the derived state is rebuilt: the journal's uncommitted records first
  * (read back in order), then the MQTT client. */
 int col_flow_start(struct col_flow *f)
@@ -764,8 +498,6 @@ bool col_flow_live(const struct col_flow *f)
 {
     return f != NULL && f->flow_started && f->replay_until == 0;
 }
-
-/* ---- wiring and life cycle ---- */
 
 const struct col_sink_callbacks col_flow_sink_callbacks = {sink_on_room, sink_on_reject,
                                                            sink_on_auth_error};
@@ -800,7 +532,8 @@ int col_flow_create(uv_loop_t *loop, const struct col_flow_cfg *cfg, struct col_
         return rc;
     }
     uv_timer_start(&f->commit_timer, commit_cb, APP_COMMIT_MS, APP_COMMIT_MS);
-    uv_timer_start(&f->reject_timer, reject_flush_cb, APP_REJECT_FLUSH_MS, APP_REJECT_FLUSH_MS);
+    uv_timer_start(&f->reject_timer, flow_reject_flush_cb, APP_REJECT_FLUSH_MS,
+                   APP_REJECT_FLUSH_MS);
     *out = f;
     return 0;
 }
@@ -889,7 +622,7 @@ void col_flow_free(struct col_flow *f)
     flow_ckpt_final(f, f->final_upto);
     f->flow_started = false;
     free(f->held);
-    free_list(f->q_head);
+    flow_free_list(f->q_head);
     col_spool_reader_close(f->reader);
     free(f->reader_buf);
     free(f->vw);

@@ -1,5 +1,6 @@
 /* flow_int.h - the ingest flow's state, shared by flow.c (journal order, the sink path, the
- * commit) and flow_ckpt.c (the checkpoint) only. */
+ * commit), flow_intake.c (the MQTT client and intake callbacks), flow_reject.c (rejections) and
+ * flow_ckpt.c (the checkpoint) only. */
 #ifndef FLOW_INT_H
 #define FLOW_INT_H
 #include <stdatomic.h>
@@ -20,8 +21,10 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
-#define APP_DRAIN_BATCH 2048  /* messages processed per loop turn before yielding */
-#define APP_REJECT_SLOTS 4096 /* distinct (reason, device) pairs counted between flushes */
+#define APP_FLOW_MEM_MAX 16384         /* durable messages queued in memory for the flow */
+#define APP_FLOW_MEM_BYTES (32u << 20) /* and their bytes */
+#define APP_DRAIN_BATCH 2048           /* messages processed per loop turn before yielding */
+#define APP_REJECT_SLOTS 4096          /* distinct (reason, device) pairs counted between flushes */
 #define APP_REJECT_FLUSH_MS 10000
 #define APP_COMMIT_MS 250
 #define APP_OVERFLOW_MAX (16u << 20) /* derived points held while the sink is full */
@@ -99,7 +102,7 @@ struct col_flow {
     uint64_t ckpt_at;
     int ckpt_errno;
 
-    /* Rejections (flow.c). */
+    /* Rejections (flow_reject.c). */
     struct ct_buf lp; /* scratch for one message's points */
     struct app_reject_slot rejects[APP_REJECT_SLOTS];
     size_t nrejects;
@@ -124,5 +127,23 @@ void flow_ckpt_final(struct col_flow *f, uint64_t upto);
 
 /* flow.c */
 uint64_t flow_commit_target(struct col_flow *f);
+/* Schedules a drain (the idle handle: messages in journal order, from memory or the journal)
+ * when the flow is started and the sink is not full. */
+void flow_kick(struct col_flow *f);
+
+/* flow_intake.c */
+/* Frees a list of messages linked through 'next'. */
+void flow_free_list(struct col_msg *m);
+
+/* flow_reject.c */
+/* Counts one rejection of 'device' ("" when unknown) for the next flush. */
+void flow_count_reject(struct col_flow *f, enum ct_reject reason, const char *device);
+/* reject_timer: writes the counts as points (col_flow_enqueue) and the log's summary line. */
+void flow_reject_flush_cb(uv_timer_t *t);
+/* Writes the rejected message and its verdict to the quarantine, when one is set. */
+void flow_quarantine(struct col_flow *f, const struct col_msg *m, const struct col_verdict *v);
+/* A record journaled cut to the record limits is refused with its reason, never parsed: fills *v
+ * and returns true for such a record. */
+bool flow_reject_cut(const struct col_msg *m, struct col_verdict *v);
 
 #endif

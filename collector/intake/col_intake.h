@@ -41,7 +41,8 @@ struct col_intake_cfg {
 
 /* A token with this bit is the app's own, not a broker's (a station file, docs/tt10.md): no one
  * delivers such a message again, so a lost connection keeps it (as a token 0 one), and on_ack
- * still tells the app when it is durable. MQTT tokens never have it (collector/mqtt/mqtt.c). */
+ * still tells the app when it is durable. MQTT tokens leave it clear: their connection
+ * generation is masked below bit 63 (GEN_MASK in collector/mqtt/mqtt_int.h). */
 #define COL_INTAKE_TOKEN_LOCAL (UINT64_C(1) << 63)
 
 /* Loop thread: acknowledge the message that carried 'token' (0: nothing to acknowledge). */
@@ -88,7 +89,7 @@ int col_intake_add(struct col_intake *in, const char *topic, size_t topic_len, c
 /* The connection that delivered the waiting messages is gone: their tokens are worthless and the
  * broker will deliver them again. Messages not yet written are dropped (counted dropped_stale);
  * a group already being written still becomes durable (its duplicate is dropped later by the
- * pipeline's (boot, seq) check). */
+ * pipeline's (boot, seq) check); test_intake's test_connection_lost_drops_unwritten. */
 void col_intake_connection_lost(struct col_intake *in);
 /* Applies new group limits (SIGHUP). */
 void col_intake_set_limits(struct col_intake *in, const struct col_intake_cfg *cfg);

@@ -18,8 +18,9 @@
     65536 /* the broker's max_packet_size; the contract's 4096 is checked later */
 
 /* Flags of a record. A part over its limit is journaled cut to the limit with its flag set, so
- * that the message is still acknowledged once, rejected with a reason and counted (never lost
- * without a trace, never journaled at an unbounded size). */
+ * that the message is still acknowledged once, rejected with a reason and counted, not lost
+ * without a trace nor journaled at an unbounded size (test_intake's
+ * test_oversized_parts_are_cut_and_flagged). */
 #define COL_MSG_TOPIC_CUT 0x02u
 #define COL_MSG_SIG_CUT 0x04u
 #define COL_MSG_PAYLOAD_CUT 0x08u

@@ -8,8 +8,9 @@
  * "water", "rain", "flood", "parking") and use enum ct_kind.
  *
  * Public data only: a feature carries the registry's public members (id, name, district, ward,
- * position) and the measurement and index fields listed below, never keys, raw payloads, tags
- * other than those, or addresses. Columns of a response that are not in this list are ignored.
+ * position) and the measurement and index fields listed below: no keys, raw payloads, other tags
+ * or addresses (test_layers_air_features looks for a key, the addresses and a private station).
+ * Columns of a response that are not in this list are ignored.
  *
  * Documents are returned as NUL-terminated UTF-8 text in a malloc'd buffer that the caller
  * frees with free(). Errors: 0 on success or a negative CT_E_* code (ct/err.h); on error *out

@@ -3,7 +3,8 @@
  * Why it exists: Paho MQTT C 1.3 sends the PUBACK of a QoS 1 message as soon as the message
  * callback returns, so a message could not be made durable before it was acknowledged. This
  * client acknowledges a QoS 1 message only when the application calls col_mqtt_ack() (after the
- * journal's group commit). See docs/mqtt-client.md.
+ * journal's group commit; test_mqtt_broker's withheld_acks_redelivered: no PUBACK leaves without
+ * col_mqtt_ack). See docs/mqtt-client.md.
  *
  * Threading: everything runs on the loop passed to col_mqtt_create(); every function must be
  * called on that loop's thread, and both callbacks are called there. No threads, no blocking
@@ -35,11 +36,11 @@
 struct col_mqtt_cfg {
     const char *uri;       /* "tcp://host:port", "mqtt://", "ssl://", "mqtts://" (TLS); copied */
     const char *client_id; /* copied; required */
-    const char *username, *password; /* NULL/"" none; copied; password never logged */
+    const char *username, *password; /* NULL/"" none; copied; the client logs neither */
     const char *ca_file, *cert_file,
         *key_file;             /* TLS; NULL/"" none (ca NULL: system CAs); copied */
     unsigned keepalive_s;      /* default 30 */
-    uint32_t session_expiry_s; /* CONNECT property; we always connect with clean start = 0 */
+    uint32_t session_expiry_s; /* CONNECT property; the CONNECT has clean start 0 */
     uint16_t receive_max; /* CONNECT Receive Maximum: QoS1 messages in flight to us; default 1000 */
     uint32_t max_packet;  /* CONNECT property Maximum Packet Size; default 65536+1024 */
     unsigned reconnect_min_ms, reconnect_max_ms; /* backoff with jitter; defaults 500 / 30000 */

@@ -64,8 +64,10 @@ int col_pipeline_process(struct col_pipeline *p, const struct ct_registry *reg, 
                          size_t payload_len, int64_t now_ms, struct col_verdict *v);
 /* Appends the raw point of an accepted reading (protocol.md section 4): measurement = kind,
  * tags device, district, ward, fields = accepted values (floats; integers for tips, capacity and a
- * lot's occupied; a bay's occupied as integer 0/1), time = ts in ms. Deterministic: the same
- * reading always gives the same bytes. Returns 0, CT_E_TOOBIG or CT_E_NOMEM. */
+ * lot's occupied; a bay's occupied as integer 0/1), time = ts in ms. Deterministic: the bytes come
+ * from the reading and the registry only, with tags sorted by ct_lp (test_common_lp's
+ * test_tags_sorted_bytewise), so the same reading gives the same bytes. Returns 0, CT_E_TOOBIG or
+ * CT_E_NOMEM. */
 int col_pipeline_raw_lp(const struct ct_device *dev, const struct ct_reading *r,
                         struct ct_buf *out);
 /* While on, col_pipeline_process accepts a reading without the duplicate/replay check and

@@ -1,5 +1,5 @@
-/* col_quarantine.h - a bounded, rotating file of rejected raw messages, for operators only (never
- * served on a public layer).
+/* col_quarantine.h - a bounded, rotating file of rejected raw messages, for operators only (no HTTP
+ * route serves it).
  *
  * One JSON object per line (format in docs/spool.md, "Quarantine"): time, reason tag, device,
  * topic, the reason sentence and the payload, as a JSON string when it is valid UTF-8, else

@@ -34,9 +34,11 @@ struct col_curl_xfer {
  * or uv initialisation failed); on error *out is untouched. */
 int col_curl_uv_create(uv_loop_t *loop, struct col_curl_uv **out);
 
-/* Adds xfer->easy to the multi; 'done' is called exactly once later unless the transfer is
- * cancelled. Borrows 'xfer', which must stay valid until done or cancel. Returns 0, CT_E_STATE
- * (closing) or CT_E_IO (curl refused the handle); on error 'done' is never called. */
+/* Adds xfer->easy to the multi; 'done' is called from the loop when curl reports the transfer
+ * finished (CURLMSG_DONE: the handle leaves the multi before the call, so once per start), and
+ * not after col_curl_uv_cancel or col_curl_uv_close. Borrows 'xfer', which must stay valid until
+ * done or cancel. Returns 0, CT_E_STATE (closing) or CT_E_IO (curl refused the handle); on error
+ * 'done' is not called. */
 int col_curl_uv_start(struct col_curl_uv *cu, struct col_curl_xfer *xfer, col_curl_done_cb done);
 
 /* Removes an active transfer without calling its done callback. No-op if it is not active. */

@@ -36,7 +36,7 @@ int col_store_create(uv_loop_t *loop, const struct col_store_cfg *cfg, struct co
 
 /* Starts a query ('influxql' is copied). Returns 0 and calls cb later, or CT_E_FULL (max_inflight
  * queries running), CT_E_STATE (closing), CT_E_INVAL (empty query), CT_E_NOMEM or CT_E_IO; on
- * error cb is never called. */
+ * error cb is not called. */
 int col_store_query(struct col_store *st, const char *influxql, col_store_cb cb, void *arg);
 
 /* Starts a GET of '<url><path>' ('path' copied, from its '/' with its query string already

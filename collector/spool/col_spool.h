@@ -27,12 +27,14 @@ struct iovec;
 struct col_spool;        /* opaque; owns the segment files' descriptors and the flusher thread */
 struct col_spool_reader; /* opaque; one reader's file descriptor and read buffer */
 
-/* What survives a crash (see docs/spool.md). */
+/* What survives a crash (see docs/spool.md). A process crash loses no appended record in any
+ * mode: it is in the page cache once the append returned (test_spool_crash's
+ * test_spool_sigkill_mid_append kills an appender, fsync "interval"). */
 enum col_spool_fsync {
     COL_SPOOL_FSYNC_INTERVAL = 0, /* default: flusher fsyncs every fsync_interval_ms; survives a
                                      process crash, loses at most that much on power loss */
     COL_SPOOL_FSYNC_ALWAYS,       /* fdatasync() before append returns; survives power loss */
-    COL_SPOOL_FSYNC_NONE,         /* never fsync (the OS writes back); survives a process crash */
+    COL_SPOOL_FSYNC_NONE,         /* no fsync (the OS writes back); survives a process crash */
 };
 
 /* What an append does when max_total_bytes would be exceeded. */
@@ -113,12 +115,13 @@ struct col_spool_stats {
 
 /* Opens (creating if needed) the journal in cfg->dir, scans and validates every segment, loads
  * the commit point and starts the flusher. Damage (torn tails, CRC mismatches, bad headers) is
- * counted, logged and skipped, never a reason to fail; appends after a damaged tail go to a fresh
- * segment. A segment whose header is damaged keeps its intact records (they carry their own
- * sequence numbers and CRCs; the file name gives the first sequence number) and gets a fresh
- * header (test_spool_header_damage_recovers_records). Returns 0, CT_E_INVAL (bad cfg), CT_E_IO
- * (directory unusable) or CT_E_NOMEM; on error *out is untouched. One directory must be opened by
- * one spool at a time. */
+ * counted, logged and skipped, never a reason to fail (test_spool's test_spool_torn_tail,
+ * test_spool_corrupt_middle); appends after a damaged tail go to a fresh segment. A segment whose
+ * header is damaged keeps its intact records (they carry their own sequence numbers and CRCs; the
+ * file name gives the first sequence number) and gets a fresh header
+ * (test_spool_header_damage_recovers_records). Returns 0, CT_E_INVAL (bad cfg), CT_E_IO (directory
+ * unusable) or CT_E_NOMEM; on error *out is untouched. One directory must be opened by one spool at
+ * a time. */
 int col_spool_open(const struct col_spool_cfg *cfg, struct col_spool **out);
 
 /* Appends recs[0..n-1] in order as one batch: frames them, writes them with as few writev()

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #define SEG_HDR_LEN 40u
 #define REC_HDR_LEN 32u
@@ -157,5 +158,28 @@ int col_spool_recover(struct col_spool *s);
 void col_spool_commit_load(struct col_spool *s, uint64_t *seq);
 /* Writes seq to the commit file (temp name, fsync, rename, fsync dir). Returns 0 or CT_E_IO. */
 int col_spool_commit_persist(struct col_spool *s, uint64_t seq);
+
+/* spool.c */
+
+/* Records of g above the commit point (seqs within a segment are contiguous but for skipped
+ * corrupt ones, so this is exact for clean segments and an upper bound otherwise). */
+uint64_t col_spool_uncommitted(const struct col_spool *s, const struct seg *g);
+/* Deletes segs[0], never the newest; 'mu' held. */
+void col_spool_delete_first(struct col_spool *s);
+
+/* spool_flush.c */
+
+/* True when the newest segment holds records and every record is committed, and deleting it is
+ * worth a new file; 'mu' held. */
+bool col_spool_retire_due(const struct col_spool *s);
+/* *ts = CLOCK_MONOTONIC now + ms (for pthread_cond_timedwait on a monotonic condvar). */
+void col_spool_deadline_in(struct timespec *ts, uint64_t ms);
+/* fdatasync()s and closes 'fd', a dup() of the newest segment's descriptor taken under 'mu' (-1:
+ * the dup failed, errno set), with 'mu' not held: a roll-over cannot close it away. Then, under
+ * 'mu', counts the fsync and on failure counts an I/O error, marks the spool dirty again and logs
+ * "spool: <who>fdatasync failed". Returns 0 or CT_E_IO. */
+int col_spool_sync_dup(struct col_spool *s, int fd, const char *who);
+/* The flusher thread's body; arg is the struct col_spool. */
+void *col_spool_flusher_main(void *arg);
 
 #endif

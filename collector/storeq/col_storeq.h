@@ -84,7 +84,7 @@ typedef void (*col_storeq_cb)(void *arg, int status, const char *body, size_t le
 
 /* Runs 'n' (1..COL_STOREQ_SEL_MAX) selections on 'st' (borrowed; made with epoch "ms") as one
  * request. 'sel' is copied (its strings are not). Returns 0 and calls cb later, or an error of
- * col_store_query / col_store_get (then cb is never called). */
+ * col_store_query / col_store_get (then cb is not called). */
 int col_storeq_query(struct col_store *st, enum col_storeq_kind kind,
                      const struct col_storeq_sel *sel, size_t n, col_storeq_cb cb, void *arg);
 

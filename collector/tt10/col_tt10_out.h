@@ -77,7 +77,8 @@ int col_tt10_out_create(uv_loop_t *loop, const struct col_tt10_out_cfg *cfg,
  * 'mark' is the lowest journal record the file was made from (0: none): it is held (see
  * col_tt10_out_low_water) until the file is written. A name already in files/ (written by an
  * earlier run: a journal replay after a restart makes the same interval again) is not written or
- * queued again, so a receiver never gets a file twice (counted in 'skipped').
+ * queued again, so a receiver does not get a file twice (counted in 'skipped';
+ * tests/e2e/test_tt10_collector.py replays an interval and checks the file is not sent again).
  * Returns 0, CT_E_INVAL (bad name), CT_E_FULL (max_puts waiting) or CT_E_STATE (closing). */
 int col_tt10_out_put(struct col_tt10_out *o, const char *name, const void *data, size_t len,
                      uint64_t mark);

@@ -5,14 +5,15 @@
  * The file's time is the interval's end (a 14:25:00..14:29:59 mean is written as 14:30:00, as
  * data loggers stamp their averages). Status per value: 00 when at least one value of the
  * interval passed quality control (the mean is of those), 02 (fault) when every value was
- * flagged by QC (the mean is of all of them); 01 (calibrating) is never written from MQTT data,
- * which has no calibration state. An interval is written once its end plus a grace (a quarter of
+ * flagged by QC (the mean is of all of them); the writer writes no 01 (calibrating): MQTT data
+ * has no calibration state. An interval is written once its end plus a grace (a quarter of
  * the interval, at least 10 s) has passed; values that arrive later for a written interval are
  * counted in 'late' and dropped.
  *
  * Restarts: an open interval lives in memory only, so it holds the journal
  * (col_tt10_writer_low_water: the lowest record of every open interval and of every file not yet
- * written) and the app never commits past it. After a stop or a crash the journal's replay feeds
+ * written; test_tt10_writer_interval_means), which the flow's commit target includes (the
+ * app's low_water callback, flow_commit_target). After a stop or a crash the journal's replay feeds
  * the interval's readings again and its file is written (at once when its end + grace passed
  * while the collector was down); intervals written before the restart that the replay makes
  * again are not written or sent again (col_tt10_out_put skips names already in files/).

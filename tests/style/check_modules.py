@@ -9,7 +9,9 @@ module of its own that includes no other app/ header. The check fails when
     the modules, nothing calls up into it);
   - the include graph between modules has a cycle;
   - the call graph between modules has a cycle: module A calls a function defined (not static)
-    in module B and B calls, directly or through others, a function of A.
+    in module B and B calls, directly or through others, a function of A;
+  - a file of an app/ module that takes its own context (OWN_CONTEXT: app_http, app_metrics)
+    includes app_int.h: those see only the borrowed pointers their context struct holds.
 Calls are found by name: every function defined at the start of a line in a .c file, without
 `static`, is that file's module's; a use of the name in another module's .c file is a call.
 Usage: check_modules.py [repo root]. Prints each violation; exit status 1 when there is one.
@@ -26,6 +28,7 @@ DEFN = re.compile(r'^(?!static\b)(?:[A-Za-z_][\w \t\*]*?[\s\*])([a-z_][a-z0-9_]*
                   re.M)
 COMMENTS = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
 STRINGS = re.compile(r'"(?:\\.|[^"\\])*"')
+OWN_CONTEXT = ("app/app_http", "app/app_metrics")
 
 
 def module_of(path):
@@ -111,6 +114,9 @@ def main():
             if (hm == "app" or hm.startswith("app/")) and not (m == "app" or (m or "").startswith("app/")):
                 bad.append("%s includes %s, a header of collector/app/ (nothing outside app/ may)"
                            % (os.path.relpath(p, ROOT), h))
+            if m in OWN_CONTEXT and hm == "app/state":
+                bad.append("%s includes %s: %s takes its own context struct, not struct col_app"
+                           % (os.path.relpath(p, ROOT), h, m))
             if m is not None and hm != m:
                 inc.setdefault(m, {}).setdefault(hm, []).append(os.path.relpath(p, ROOT))
     for comp in cycles({k: set(v) for k, v in inc.items()}):

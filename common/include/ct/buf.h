@@ -2,8 +2,10 @@
  *
  * The caller allocates struct ct_buf. ct_buf_init() cannot fail and allocates nothing; the
  * buffer grows on demand up to 'limit' bytes and then refuses with CT_E_TOOBIG. A buffer made
- * with ct_buf_init_fixed() uses caller memory and never allocates (firmware path). The content is
- * always kept NUL-terminated (the NUL is not counted in len and needs one byte of room). */
+ * with ct_buf_init_fixed() uses caller memory and never allocates (firmware path;
+ * test_common_buf's test_fixed_never_allocates). The content is always kept NUL-terminated (the
+ * NUL is not counted in len and needs one byte of room; test_heap_grows_to_limit reads it as a
+ * C string at the limit). */
 #ifndef CT_BUF_H
 #define CT_BUF_H
 #include <stdarg.h>

@@ -83,7 +83,8 @@ const struct ct_value *ct_reading_get(const struct ct_reading *r, const char *na
 /* Writes x in its shortest form that reads back exactly ("41.2", "78", "1e-07"), NUL-terminated.
  * Plain digits only for integral values below 2^53 in magnitude; from 2^53 up, exponent form
  * ("3.3333333333333332e+16"), so the strict decoder never sees an inexact integer token and
- * every finite double encodes to text that decodes to the same double.
+ * every finite double encodes to text that decodes to the same double (test_common_payload's
+ * test_roundtrip_above_2p53).
  * 'out' needs 32 bytes. Returns 0 or CT_E_RANGE for NaN/Inf. Shared with the line protocol. */
 int ct_fmt_double(double x, char out[32]);
 
