@@ -180,10 +180,11 @@ def queries_since(log, offset):
     with open(log, errors="replace") as f:
         f.seek(offset)
         text = f.read()
-    out = []
+    out, seen = [], set()
     for m in re.finditer(r'msg="Executing query" .*?query="((?:[^"\\]|\\.)*)"', text):
         q = m.group(1).replace('\\"', '"')
-        if q not in out:
+        if shown(q) not in seen:  # the repeats of a request differ only in their times
+            seen.add(shown(q))
             out.append(q)
     return out
 
@@ -282,11 +283,15 @@ def main():
         print(f"store: {n[0]['count'] if n else 0} points of {dev}", flush=True)
 
         def get(path):
+            """(seconds, bytes of the answer, HTTP status)"""
             req = urllib.request.Request(c.base + path, headers={"Cookie": c.cookie})
             t = time.monotonic()
-            with urllib.request.urlopen(req, timeout=600) as r:
-                body = r.read()
-            return time.monotonic() - t, len(body)
+            try:
+                with urllib.request.urlopen(req, timeout=600) as r:
+                    body, status = r.read(), r.status
+            except urllib.error.HTTPError as e:
+                body, status = e.read(), e.code
+            return time.monotonic() - t, len(body), status
         cases = [("stations (1 000 of them)", "stations"), ("silent", "silent"),
                  (f"completeness {day}", f"completeness?id={dev}&day={day}"),
                  ("  the same, CSV", f"completeness?id={dev}&day={day}&format=csv"),
@@ -297,10 +302,8 @@ def main():
                  ("alerts, last 7 days", "alerts")]
 
         def approved():
-            try:
-                return get(f"export?id={dev}&day={day}")
-            except urllib.error.HTTPError:
-                return None
+            r = get(f"export?id={dev}&day={day}")
+            return r if r[2] == 200 else None
         wait_until(approved, 60, "the approval stored")
         print(f"{a.stations} stations; {len(days)} days of 5-min data each; "
               f"{os.cpu_count()} CPUs; median (worst) of {a.repeat}")
@@ -316,8 +319,10 @@ def main():
             issued.append((name, qs))
             ms = [r[0] * 1000 for r in runs]
             direct = f"{store_ms(st, qs, a.repeat):10.1f}" if qs else f"{'-':>10}"
+            bad = [r[2] for r in runs if r[2] != 200]
             print(f"{name:28} {statistics.median(ms):10.1f} {max(ms):10.1f} {runs[0][1]:10d} "
-                  f"{direct}", flush=True)
+                  f"{direct}" + (f"  HTTP {bad} in {len(bad)} of {len(runs)}" if bad else ""),
+                  flush=True)
         print("\n(store ms: the same InfluxQL sent straight to InfluxDB's /query, median)")
         print("resident memory after the requests: " + ", ".join(
             f"{name} {rss_mib(st.procs[name][0].pid):.0f} MiB" for name in ("influxd", "collector")))
