@@ -84,6 +84,7 @@ int app_console_start(struct col_app *app)
                                       .publish = app_alert_publish,
                                       .arg = app};
     char state_file[4096];
+    char staff_file[4096];
     char err[256];
     int rc;
 
@@ -92,6 +93,8 @@ int app_console_start(struct col_app *app)
     }
     snprintf(state_file, sizeof(state_file), "%s/console-alerts", k->spool_dir);
     cc.state_file = state_file;
+    snprintf(staff_file, sizeof(staff_file), "%s/console-states", k->spool_dir);
+    cc.staff_file = staff_file;
     rc = col_console_create(app->loop, &cc, &hooks, app->store, &app->console, err, sizeof(err));
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "console", "%s", rc == CT_E_NOMEM ? "out of memory" : err);

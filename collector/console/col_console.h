@@ -56,6 +56,8 @@ struct col_console_cfg {
                                  disconnect in the completeness report */
     const char *state_file;   /* copied; the ongoing "exceeding" alerts, kept across restarts
                                  (written atomically on the thread pool); NULL or "": not kept */
+    const char *staff_file;   /* copied; the staff-set states (calibrating, fault) with who, why
+                                 and since when, kept likewise; NULL or "": not kept */
 };
 
 struct col_console_hooks {

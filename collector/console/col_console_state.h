@@ -2,7 +2,9 @@
  * no I/O, no libuv; the loop thread owns a struct col_console_states.
  *
  * A station's state, with the time it began:
- *   fault / calibrating: set by staff (with who and why) and kept until staff set measuring;
+ *   fault / calibrating: set by staff (with who, why and since when) and kept until staff set
+ *           measuring; kept across a restart (col_console_staff_text/_restore: the console
+ *           writes them to <spool.dir>/console-states);
  *   silent: liveness says so (collector/derive's rule: no reading for interval_s x
  *           liveness.stale_intervals; the app passes derive's verdict in col_console_states_tick);
  *   offline: the node's own status (its retained status or MQTT will) says offline;
@@ -85,6 +87,7 @@ struct col_console_station {
     bool silent;
     bool offline;
     enum col_console_st staff; /* MEASURING (none), CALIBRATING or FAULT */
+    int64_t staff_since_ms;    /* when staff set 'staff' (the state's 'since' while it lasts) */
     char staff_by[33];
     char staff_why[128];
     size_t nparams;
@@ -119,8 +122,9 @@ void col_console_states_reading(struct col_console_states *s, const struct ct_re
 /* The node's own status. */
 void col_console_states_status(struct col_console_states *s, const char *id, bool online,
                                int64_t now_ms);
-/* Staff set a station's state (MEASURING clears theirs). Returns 0, CT_E_NOTFOUND or
- * CT_E_INVAL. */
+/* Staff set a station's state (MEASURING clears theirs). The state begins at now_ms, shown from
+ * the next tick; setting the state a station already has keeps its start (who and why are
+ * replaced). Returns 0, CT_E_NOTFOUND or CT_E_INVAL. */
 int col_console_states_staff(struct col_console_states *s, const char *id, enum col_console_st st,
                              const char *by, const char *why, int64_t now_ms);
 /* Liveness, before each tick: clear every station's silent flag, then mark those that
@@ -139,6 +143,14 @@ int col_console_alerts_text(const struct col_console_states *s, struct ct_buf *o
  * lines naming no station or parameter of the table, or malformed, are skipped. Returns the
  * number of parameters marked. */
 size_t col_console_alerts_restore(struct col_console_states *s, const char *text, size_t len);
+
+/* The staff-set states, one "device state since_ms by why" line each (control characters of
+ * 'why' written as spaces), appended to 'out'. Returns 0 or CT_E_NOMEM. */
+int col_console_staff_text(const struct col_console_states *s, struct ct_buf *out);
+/* Sets the staff states named in 'text' (col_console_staff_text's lines; borrowed), with their
+ * start, who and why; lines naming no station of the table, or malformed, are skipped. Returns
+ * the number of stations set (test_console_staff_restore). */
+size_t col_console_staff_restore(struct col_console_states *s, const char *text, size_t len);
 
 const char *col_console_st_name(enum col_console_st st);
 /* "calibrating" -> CALIBRATING; false for an unknown name. */

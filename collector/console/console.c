@@ -3,14 +3,12 @@
  * tests/e2e/test_console.py (the real collector in headless Chromium). */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "col_console.h"
 #include "col_console_auth.h"
@@ -38,14 +36,6 @@ struct login_job {
     bool ok;
 };
 
-struct save_job {
-    uv_work_t work;
-    struct col_console *c;
-    char *path; /* borrowed from c */
-    struct ct_buf text;
-    int err; /* errno of a failed write, 0 */
-};
-
 struct col_console {
     uv_loop_t *loop;
     uv_timer_t tick;
@@ -63,11 +53,10 @@ struct col_console {
     int jobs; /* login jobs running */
     int64_t last_audit_ms;
     uint32_t stale_intervals;
-    char *state_file; /* NULL: the ongoing alerts are not kept across restarts */
-    char *restore;    /* the state file read at creation, applied with the first registry */
-    size_t restore_len;
-    bool saving;     /* a state file write is running on the thread pool */
-    bool save_again; /* and the alerts changed since it began */
+    /* Kept across restarts, read at creation and applied with the first registry: the ongoing
+     * alerts (console-alerts) and the staff-set states (console-states). */
+    struct col_console_keep alerts_keep;
+    struct col_console_keep staff_keep;
     bool closing;
     bool timer_closed;
     void (*closed_cb)(void *arg);
@@ -244,7 +233,8 @@ static void session_json(struct ct_buf *b, const struct col_console_session *s)
 /* Frees 'c' and calls its closed_cb once it is closing, its timer is closed and no job runs. */
 static void maybe_closed(struct col_console *c)
 {
-    if (c->closing && c->jobs == 0 && c->timer_closed) {
+    if (c->closing && c->jobs == 0 && c->timer_closed && !c->alerts_keep.saving &&
+        !c->staff_keep.saving) {
         void (*cb)(void *) = c->closed_cb;
         void *arg = c->closed_arg;
         col_console_free_now(c);
@@ -254,118 +244,19 @@ static void maybe_closed(struct col_console *c)
     }
 }
 
-/* ---- the ongoing alerts' state file ---- */
-
-/* Thread pool: writes the text to path.tmp, fsyncs it and renames it over path, so a crash
- * leaves the old file or the new one, never a torn one. */
-static void save_work(uv_work_t *w)
+void col_console_maybe_closed(struct col_console *c)
 {
-    struct save_job *j = container_of(w, struct save_job, work);
-    char tmp[4096];
-    int fd;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", j->path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        j->err = errno;
-        return;
-    }
-    if ((j->text.len > 0 && write(fd, j->text.p, j->text.len) != (ssize_t)j->text.len) ||
-        fsync(fd) != 0) {
-        j->err = errno != 0 ? errno : EIO;
-    }
-    if (close(fd) != 0 && j->err == 0) {
-        j->err = errno;
-    }
-    if (j->err == 0 && rename(tmp, j->path) != 0) {
-        j->err = errno;
-    }
-}
-
-static void save_state(struct col_console *c);
-
-static void save_done(uv_work_t *w, int status)
-{
-    struct save_job *j = container_of(w, struct save_job, work);
-    struct col_console *c = j->c;
-
-    c->jobs--;
-    c->saving = false;
-    if (status == 0 && j->err != 0) {
-        col_log(COL_LOG_ERROR, "console",
-                "cannot write %s: %s (ongoing alerts may be raised again "
-                "after a restart)",
-                j->path, strerror(j->err));
-    }
-    ct_buf_free(&j->text);
-    free(j);
-    if (c->save_again) {
-        save_state(c);
-    }
     maybe_closed(c);
 }
 
-/* Writes the ongoing alerts to the state file (one write at a time; a change during a write
- * starts another when it ends). */
-static void save_state(struct col_console *c)
+uv_loop_t *col_console_loop(struct col_console *c)
 {
-    struct save_job *j;
-
-    if (c->state_file == NULL) {
-        return;
-    }
-    if (c->saving) {
-        c->save_again = true;
-        return;
-    }
-    c->save_again = false;
-    j = calloc(1, sizeof(*j));
-    if (j == NULL) {
-        return;
-    }
-    j->c = c;
-    j->path = c->state_file;
-    ct_buf_init(&j->text, 16u << 20);
-    if (col_console_alerts_text(&c->states, &j->text) != 0 ||
-        uv_queue_work(c->loop, &j->work, save_work, save_done) != 0) {
-        col_log(COL_LOG_ERROR, "console", "cannot save the ongoing alerts to %s", c->state_file);
-        ct_buf_free(&j->text);
-        free(j);
-        return;
-    }
-    c->saving = true;
-    c->jobs++;
+    return c->loop;
 }
 
-/* Reads the state file at creation (a missing file: no ongoing alert). */
-static int load_state(struct col_console *c, char *err, size_t errcap)
+void col_console_staff_kept(struct col_console *c, struct col_http_req *req)
 {
-    FILE *f = fopen(c->state_file, "rb");
-    size_t cap = 1u << 20;
-    size_t n = 0;
-
-    if (f == NULL) {
-        if (errno == ENOENT) {
-            return 0;
-        }
-        snprintf(err, errcap, "%s: %s", c->state_file, strerror(errno));
-        return CT_E_IO;
-    }
-    c->restore = malloc(cap);
-    while (c->restore != NULL &&
-           (n = fread(c->restore + c->restore_len, 1, cap - c->restore_len, f)) > 0) {
-        c->restore_len += n;
-        if (c->restore_len == cap) {
-            char *more = realloc(c->restore, cap * 2);
-            if (more == NULL) {
-                free(c->restore);
-            }
-            c->restore = more;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    return c->restore != NULL ? 0 : CT_E_NOMEM;
+    col_console_keep_save(&c->staff_keep, req);
 }
 
 /* ---- sign-in ---- */
@@ -631,7 +522,7 @@ static void on_tick(uv_timer_t *t)
     col_console_states_tick(&c->states, col_console_now_ms());
     if (c->states.alerts_changed) {
         c->states.alerts_changed = false;
-        save_state(c);
+        col_console_keep_save(&c->alerts_keep, NULL);
     }
 }
 
@@ -670,12 +561,15 @@ int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
         rc = CT_E_NOMEM;
         goto out_free;
     }
-    if (cfg->state_file != NULL && cfg->state_file[0] != '\0') {
-        c->state_file = strdup(cfg->state_file);
-        rc = c->state_file != NULL ? load_state(c, err, errcap) : CT_E_NOMEM;
-        if (rc != 0) {
-            goto out_free;
-        }
+    rc = col_console_keep_init(&c->alerts_keep, c, cfg->state_file, "the ongoing alerts",
+                               col_console_alerts_text);
+    rc = rc ? rc
+            : col_console_keep_init(&c->staff_keep, c, cfg->staff_file, "the staff-set states",
+                                    col_console_staff_text);
+    rc = rc ? rc : col_console_keep_load(&c->alerts_keep, err, errcap);
+    rc = rc ? rc : col_console_keep_load(&c->staff_keep, err, errcap);
+    if (rc != 0) {
+        goto out_free;
     }
     rc = col_console_limits_parse(cfg->limits, &c->limits, err, errcap);
     if (rc != 0) {
@@ -807,12 +701,21 @@ int col_console_registry(struct col_console *c, const struct ct_registry *reg)
     c->states = fresh;
     c->states.on_exceed = on_exceed;
     c->states.exceed_arg = c;
-    if (c->restore != NULL) {
-        size_t n = col_console_alerts_restore(&c->states, c->restore, c->restore_len);
+    if (c->alerts_keep.restore != NULL) {
+        struct col_console_keep *k = &c->alerts_keep;
+        size_t n = col_console_alerts_restore(&c->states, k->restore, k->restore_len);
         col_log(COL_LOG_INFO, "console", "%zu ongoing exceeding alert(s) restored from %s", n,
-                c->state_file);
-        free(c->restore);
-        c->restore = NULL;
+                k->path);
+        free(k->restore);
+        k->restore = NULL;
+    }
+    if (c->staff_keep.restore != NULL) {
+        struct col_console_keep *k = &c->staff_keep;
+        size_t n = col_console_staff_restore(&c->states, k->restore, k->restore_len);
+        col_log(COL_LOG_INFO, "console", "%zu staff-set station state(s) restored from %s", n,
+                k->path);
+        free(k->restore);
+        k->restore = NULL;
     }
     return 0;
 }
@@ -841,8 +744,8 @@ void col_console_free_now(struct col_console *c)
     col_console_users_free(&c->users);
     free(c->users_file);
     free(c->instance);
-    free(c->state_file);
-    free(c->restore);
+    col_console_keep_free(&c->alerts_keep);
+    col_console_keep_free(&c->staff_keep);
     free(c);
 }
 

@@ -220,7 +220,7 @@ static void post_station_state(struct col_console *c, struct col_http_req *req)
         goto out_free;
     }
     col_console_states_staff(col_console_states_of(c), id, st, s->user, why, col_console_now_ms());
-    ok(req);
+    col_console_staff_kept(c, req); /* answered once console-states holds it */
 out_free:
     cJSON_Delete(j);
 }

@@ -40,6 +40,39 @@ struct col_store *col_console_store(struct col_console *c);
 /* Frees at once (no handle open). */
 void col_console_free_now(struct col_console *c);
 
+/* console_keep.c: a file the console keeps across restarts (the ongoing alerts, the staff
+ * states), rewritten whole after a change on the thread pool (temporary file, fsync, rename), one
+ * write at a time. The loop thread owns it; it lives inside struct col_console. */
+typedef int (*col_console_keep_text_fn)(const struct col_console_states *s, struct ct_buf *out);
+struct col_console_keep {
+    struct col_console *c;         /* the owner */
+    char *path;                    /* owned; NULL: not kept */
+    const char *what;              /* for messages: "the ongoing alerts" (static) */
+    col_console_keep_text_fn text; /* the file's text from the states */
+    char *restore;                 /* the file as read at creation (owned), until applied */
+    size_t restore_len;
+    bool saving;                         /* a write runs on the thread pool */
+    uint64_t gen;                        /* changes asked to be saved */
+    uint64_t saved_gen;                  /* the changes the running (or last) write holds */
+    struct col_console_keep_wait *waits; /* requests answered once their change is written */
+};
+/* 'path' copied (NULL or "": not kept); 'what' static. Returns 0 or CT_E_NOMEM. */
+int col_console_keep_init(struct col_console_keep *k, struct col_console *c, const char *path,
+                          const char *what, col_console_keep_text_fn text);
+/* Reads the file into k->restore (a missing file: nothing). Returns 0, CT_E_IO (err says why) or
+ * CT_E_NOMEM. */
+int col_console_keep_load(struct col_console_keep *k, char *err, size_t errcap);
+/* Saves the states' text after a change. With 'req' (may be NULL), answers it {"ok":true} once
+ * the change is in the file (at once when nothing is kept), or 500 when it cannot be written. */
+void col_console_keep_save(struct col_console_keep *k, struct col_http_req *req);
+/* Frees the path and the restore text (no write may be running). */
+void col_console_keep_free(struct col_console_keep *k);
+/* console.c: the loop; frees 'c' when it is closing and nothing runs any more. */
+uv_loop_t *col_console_loop(struct col_console *c);
+void col_console_maybe_closed(struct col_console *c);
+/* Answers {"ok":true} to a change of the staff states once they are kept (console-states). */
+void col_console_staff_kept(struct col_console *c, struct col_http_req *req);
+
 /* Answers; each ends the request. */
 void col_console_reply_json(struct col_http_req *req, int status, struct ct_buf *b);
 void col_console_reply_error(struct col_http_req *req, int status, const char *why);

@@ -163,6 +163,7 @@ int col_console_states_build(struct col_console_states *out, const struct ct_reg
             st->silent = was->silent;
             st->offline = was->offline;
             st->staff = was->staff;
+            st->staff_since_ms = was->staff_since_ms;
             memcpy(st->staff_by, was->staff_by, sizeof(st->staff_by));
             memcpy(st->staff_why, was->staff_why, sizeof(st->staff_why));
             for (size_t j = 0; j < st->nparams; j++) {
@@ -254,10 +255,13 @@ int col_console_states_staff(struct col_console_states *s, const char *id, enum 
         st != COL_CONSOLE_ST_FAULT) {
         return CT_E_INVAL;
     }
+    if (st != x->staff) {
+        x->staff_since_ms = st != COL_CONSOLE_ST_MEASURING ? now_ms : 0;
+    }
     x->staff = st;
     snprintf(x->staff_by, sizeof(x->staff_by), "%s", by != NULL ? by : "");
     snprintf(x->staff_why, sizeof(x->staff_why), "%s", why != NULL ? why : "");
-    (void)now_ms; /* the state itself changes (and its since begins) at the next tick */
+    /* the state itself changes at the next tick */
     return 0;
 }
 
@@ -325,7 +329,14 @@ void col_console_states_tick(struct col_console_states *s, int64_t now_ms)
                : st->silent                          ? COL_CONSOLE_ST_SILENT
                : st->offline                         ? COL_CONSOLE_ST_OFFLINE
                                                      : COL_CONSOLE_ST_MEASURING;
-        if (want != st->state || st->since_ms == 0) {
+        if (st->staff != COL_CONSOLE_ST_MEASURING) {
+            /* a staff state began when staff set it, also before a restart */
+            if (st->staff_since_ms == 0) {
+                st->staff_since_ms = now_ms; /* set without a time */
+            }
+            st->state = want;
+            st->since_ms = st->staff_since_ms;
+        } else if (want != st->state || st->since_ms == 0) {
             st->state = want;
             st->since_ms = now_ms;
         }
@@ -406,4 +417,67 @@ size_t col_console_alerts_restore(struct col_console_states *s, const char *text
         }
     }
     return marked;
+}
+
+int col_console_staff_text(const struct col_console_states *s, struct ct_buf *out)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const struct col_console_station *st = &s->v[i];
+        char why[sizeof(st->staff_why)];
+        if (st->staff == COL_CONSOLE_ST_MEASURING) {
+            continue;
+        }
+        memcpy(why, st->staff_why, sizeof(why));
+        for (char *w = why; *w != '\0'; w++) {
+            if ((unsigned char)*w < 0x20 || *w == 0x7f) {
+                *w = ' '; /* one line per station */
+            }
+        }
+        if (ct_buf_printf(out, "%s %s %lld %s %s\n", st->dev->id, col_console_st_name(st->staff),
+                          (long long)st->staff_since_ms, st->staff_by[0] ? st->staff_by : "-",
+                          why) != 0) {
+            return CT_E_NOMEM;
+        }
+    }
+    return 0;
+}
+
+size_t col_console_staff_restore(struct col_console_states *s, const char *text, size_t len)
+{
+    char line[CT_ID_MAX + 256];
+    char id[CT_ID_MAX + 1];
+    char state[16];
+    char by[33];
+    long long since;
+    int why_at;
+    size_t set = 0;
+    enum col_console_st st;
+
+    _Static_assert(CT_ID_MAX == 64, "the sscanf width below");
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = (nl != NULL ? (size_t)(nl - text) : len) - pos;
+        if (n < sizeof(line)) {
+            memcpy(line, text + pos, n);
+            line[n] = '\0';
+        } else {
+            line[0] = '\0';
+        }
+        pos += n + 1;
+        why_at = -1;
+        if (sscanf(line, "%64s %15s %lld %32s %n", id, state, &since, by, &why_at) != 4 ||
+            why_at < 0 || !col_console_st_parse(state, &st) ||
+            (st != COL_CONSOLE_ST_CALIBRATING && st != COL_CONSOLE_ST_FAULT) || since <= 0) {
+            continue;
+        }
+        struct col_console_station *x = col_console_station_find(s, id);
+        if (x != NULL) {
+            x->staff = st;
+            x->staff_since_ms = since;
+            snprintf(x->staff_by, sizeof(x->staff_by), "%s", strcmp(by, "-") ? by : "");
+            snprintf(x->staff_why, sizeof(x->staff_why), "%s", line + why_at);
+            set++;
+        }
+    }
+    return set;
 }

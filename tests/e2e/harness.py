@@ -88,15 +88,16 @@ class Stack:
         self.wait_port(self.mqtt_port, 20)
         return self.mqtt_port
 
-    def start_influxdb(self, port=None):
-        """Starts InfluxDB with the stack's data folder; again on 'port' after a stop."""
+    def start_influxdb(self, port=None, conf_edit=None):
+        """Starts InfluxDB with the stack's data folder; again on 'port' after a stop.
+        conf_edit(text) -> text may change the configuration (the console benchmark's)."""
         d = os.path.join(self.dir, "influxdb")
         os.makedirs(d, exist_ok=True)
         self.influx_port = port or free_port()
         rpc = free_port()
         conf = os.path.join(d, "influxdb.conf")
         with open(conf, "w") as f:
-            f.write(f"""reporting-disabled = true
+            text = f"""reporting-disabled = true
 bind-address = "127.0.0.1:{rpc}"
 [meta]
   dir = "{d}/meta"
@@ -113,7 +114,8 @@ bind-address = "127.0.0.1:{rpc}"
   store-enabled = false
 [continuous_queries]
   enabled = false
-""")
+"""
+            f.write(conf_edit(text) if conf_edit else text)
         self._spawn("influxd", ["influxd", "run", "-config", conf], os.path.join(d, "out.log"))
         wait_until(self._influx_ping, 60, "InfluxDB /ping")
         self.influx_post(f'CREATE DATABASE "{self.db}"')

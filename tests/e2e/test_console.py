@@ -28,7 +28,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Stack, wait_until  # noqa: E402
+from harness import Stack, device_key, sign, wait_until  # noqa: E402
 
 # Usage: test_console.py BUILD_DIR [--browser]. Without --browser only the HTTP checks run (the
 # ctest e2e_console); with it the Chromium test runs too (e2e_console_browser, release pass).
@@ -225,19 +225,60 @@ def audit_with(st, why):
     return [r for r in st.query("SELECT * FROM console_audit") if r.get("why") == why]
 
 
+def publish_status(st, dev, seq, state):
+    """The node's own signed status, retained (as a node's status and will are)."""
+    topic = f"city/v1/air/{dev}/status"
+    payload = json.dumps({"v": 1, "id": dev, "boot": 1, "seq": seq, "state": state}).encode()
+    sig = sign(device_key(st.master, dev), topic, payload)
+    subprocess.run(["mosquitto_pub", "-V", "5", "-h", "127.0.0.1", "-p", str(st.mqtt_port), "-q",
+                    "1", "-r", "-t", topic, "-s", "-D", "publish", "user-property", "sig", sig],
+                   input=payload, check=True, timeout=20)
+
+
+def station_in(client, dev, state):
+    """The station's row of the stations page when its state is 'state', else None."""
+    s, d = client.call("GET", "stations")
+    x = next((x for x in d.get("stations", []) if x["id"] == dev), None) if s == 200 else None
+    return x if x and x["state"] == state else None
+
+
+def check_staff_state_kept(st, cal, how):
+    """After a restart: STEADY is still calibrating, with the same start, who and why."""
+    op = Client(st.staff_port)
+    op.login("operator")
+    x = wait_until(lambda: station_in(op, STEADY, "calibrating"), 30,
+                   f"the staff state after {how}")
+    check(x["since"] == cal["since"] and x["staff_by"] == "oanh"
+          and x["staff_why"] == "monthly calibration",
+          f"calibrating survives {how} with its start, who and why (since {x['since']}, "
+          f"before {cal['since']})")
+    return op
+
+
 def check_outage_restart(st, extra):
     """The store stops; a change is made; the collector restarts before the store is back:
-    the audit point lands. The exceedance of hn-water-0001 goes on: no second alert."""
+    the audit point lands. The exceedance of hn-water-0001 goes on: no second alert. A station
+    set calibrating during the outage stays so across a SIGTERM and a SIGKILL restart, with the
+    time it began; cleared, it shows the node's own (retained, signed) offline status."""
     n_store = len(exceeding_in_store(st, "hn-water-0001"))
     n_mqtt = len(alert_lines(st, "hn-water-0001"))
-    st.stop("influxd")
     op = Client(st.staff_port)
     status, _ = op.login("operator")
+    publish_status(st, STEADY, 1, "offline")
+    wait_until(lambda: station_in(op, STEADY, "offline"), 20, "the node's offline status shown")
+    st.stop("influxd")
     status2, _ = op.call("POST", "station-state", {"id": FLAKY, "state": "measuring",
                                                    "why": "noted during the store outage"})
     check(status == 200 and status2 == 200, "sign-in and a change while the store is down")
+    status3, _ = op.call("POST", "station-state", {"id": STEADY, "state": "calibrating",
+                                                   "why": "monthly calibration"})
+    cal = wait_until(lambda: station_in(op, STEADY, "calibrating"), 10, "calibrating shown")
+    check(status3 == 200 and cal["since"] > 0,
+          "staff set a station calibrating while the store is down; it wins over the node's "
+          "offline status")
     st.stop("collector")
     st.start_collector(extra=extra)
+    check_staff_state_kept(st, cal, "a restart (SIGTERM) during the store outage")
     st.start_influxdb(port=st.influx_port)
     rows = wait_until(lambda: audit_with(st, "noted during the store outage"), 60,
                       "the audit point made during the outage")
@@ -261,6 +302,20 @@ def check_outage_restart(st, extra):
           f"{exceeding_in_store(st, 'hn-water-0001')})")
     check(os.path.exists(os.path.join(st.dir, "collector-spool", "console-alerts")),
           "the ongoing alerts are kept in spool.dir/console-alerts")
+
+    st.stop("collector", sig=signal.SIGKILL)
+    st.start_collector(extra=extra)
+    op = check_staff_state_kept(st, cal, "a crash (SIGKILL)")
+    status, _ = op.call("POST", "station-state", {"id": STEADY, "state": "measuring",
+                                                  "why": "calibrated"})
+    x = wait_until(lambda: station_in(op, STEADY, "offline"), 20, "the node's status again")
+    check(status == 200 and x["since"] > cal["since"],
+          f"cleared after the restarts, the station shows the node's own offline status "
+          f"(since {x['since']})")
+    kept = open(os.path.join(st.dir, "collector-spool", "console-states")).read()
+    check(STEADY not in kept, f"spool.dir/console-states no longer holds it ({kept!r})")
+    publish_status(st, STEADY, 2, "online")
+    wait_until(lambda: station_in(op, STEADY, "measuring"), 20, "measuring once the node is online")
 
 
 def check_completeness(st, pub):

@@ -448,14 +448,73 @@ static void test_console_exceed_once(void **state)
     ct_registry_free(reg);
 }
 
+/* Staff states across a restart: col_console_staff_text's lines restore the state with its
+ * start, who and why; the node's own status and liveness come back under it. */
+static void test_console_staff_restore(void **state)
+{
+    struct ct_registry *reg;
+    struct col_console_limits l;
+    struct col_console_states s = {0}, after = {0};
+    struct col_console_station *a;
+    struct ct_buf text;
+    char err[200];
+    const int64_t t0 = 1000 * 3600000LL;
+
+    (void)state;
+    assert_int_equal(ct_registry_parse(REG, strlen(REG), "test", &reg, err, sizeof(err)), 0);
+    assert_int_equal(col_console_limits_parse("water.do:1h:min:6", &l, err, sizeof(err)), 0);
+    l.approach = 0.8;
+    assert_int_equal(col_console_states_build(&s, reg, &l, NULL), 0);
+    assert_int_equal(col_console_states_staff(&s, "hn-air-0001", COL_CONSOLE_ST_CALIBRATING, "an",
+                                              "monthly\ncalibration", t0),
+                     0);
+    /* The same state again keeps its start; who and why are replaced. */
+    assert_int_equal(col_console_states_staff(&s, "hn-air-0001", COL_CONSOLE_ST_CALIBRATING, "oanh",
+                                              "monthly\ncalibration", t0 + 5000),
+                     0);
+    col_console_states_tick(&s, t0 + 9000);
+    a = col_console_station_find(&s, "hn-air-0001");
+    assert_int_equal(a->state, COL_CONSOLE_ST_CALIBRATING);
+    assert_int_equal(a->since_ms, t0);
+    ct_buf_init(&text, 4096);
+    assert_int_equal(col_console_staff_text(&s, &text), 0);
+    assert_string_equal(text.p, "hn-air-0001 calibrating 3600000000 oanh monthly calibration\n");
+
+    assert_int_equal(col_console_states_build(&after, reg, &l, NULL), 0);
+    const char *junk = "junk\nnope calibrating 5 an x\nhn-air-0001 silent 5 an x\n";
+    assert_int_equal(col_console_staff_restore(&after, junk, strlen(junk)), 0);
+    assert_int_equal(col_console_staff_restore(&after, text.p, text.len), 1);
+    col_console_states_status(&after, "hn-air-0001", false, t0 + 20000);
+    col_console_states_tick(&after, t0 + 20000);
+    a = col_console_station_find(&after, "hn-air-0001");
+    assert_int_equal(a->state, COL_CONSOLE_ST_CALIBRATING);
+    assert_int_equal(a->since_ms, t0);
+    assert_string_equal(a->staff_by, "oanh");
+    assert_string_equal(a->staff_why, "monthly calibration");
+    /* Cleared: the node's own "offline" shows, from the clearing. */
+    col_console_states_staff(&after, "hn-air-0001", COL_CONSOLE_ST_MEASURING, "an", "done",
+                             t0 + 30000);
+    col_console_states_tick(&after, t0 + 31000);
+    assert_int_equal(a->state, COL_CONSOLE_ST_OFFLINE);
+    assert_int_equal(a->since_ms, t0 + 31000);
+    ct_buf_reset(&text);
+    assert_int_equal(col_console_staff_text(&after, &text), 0);
+    assert_int_equal(text.len, 0);
+    ct_buf_free(&text);
+    col_console_states_free(&s);
+    col_console_states_free(&after);
+    ct_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_console_roles),      cmocka_unit_test(test_console_password_hash),
-        cmocka_unit_test(test_console_users_file), cmocka_unit_test(test_console_user_put),
-        cmocka_unit_test(test_console_lockout),    cmocka_unit_test(test_console_sessions),
-        cmocka_unit_test(test_console_cookie),     cmocka_unit_test(test_console_limits_parse),
-        cmocka_unit_test(test_console_states),     cmocka_unit_test(test_console_exceed_once),
+        cmocka_unit_test(test_console_roles),         cmocka_unit_test(test_console_password_hash),
+        cmocka_unit_test(test_console_users_file),    cmocka_unit_test(test_console_user_put),
+        cmocka_unit_test(test_console_lockout),       cmocka_unit_test(test_console_sessions),
+        cmocka_unit_test(test_console_cookie),        cmocka_unit_test(test_console_limits_parse),
+        cmocka_unit_test(test_console_states),        cmocka_unit_test(test_console_exceed_once),
+        cmocka_unit_test(test_console_staff_restore),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
