@@ -107,10 +107,10 @@ struct dv *col_derive_dv_find(struct col_derive *d, const char *id)
     return NULL;
 }
 
-static int dv_alloc_kind(struct dv *v)
+static int dv_alloc_kind(const struct col_derive *d, struct dv *v)
 {
     if (v->kind == CT_KIND_AIR || v->kind == CT_KIND_WATER || v->kind == CT_KIND_FLOOD) {
-        v->qc = calloc(1, sizeof(*v->qc));
+        v->qc = col_derive_qc_new(v->kind, d->cfg.qc_window);
         if (v->qc == NULL) {
             return CT_E_NOMEM;
         }
@@ -141,6 +141,9 @@ static int dv_alloc_kind(struct dv *v)
 
 static void dv_release(struct dv *v)
 {
+    for (size_t i = 0; i < v->nagg; i++) {
+        col_derive_agg_release(&v->agg[i]);
+    }
     free(v->qc);
     free(v->air);
     free(v->rain);
@@ -173,7 +176,7 @@ struct dv *col_derive_dv_get(struct col_derive *d, const char *id, enum ct_kind 
         col_derive_agg_init(&v->agg[1], HOUR_MS);
         v->nagg = 2;
     }
-    if (dv_alloc_kind(v) != 0) {
+    if (dv_alloc_kind(d, v) != 0) {
         dv_release(v);
         memset(v, 0, sizeof(*v));
         return NULL;

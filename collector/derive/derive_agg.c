@@ -2,6 +2,7 @@
  * member, one point per device, window and collector, with late parts and the low-water mark. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ct/err.h"
@@ -102,7 +103,18 @@ static void emit_window(struct col_derive *d, struct dv *v, size_t ai, struct ag
         }
     }
     w->used = false;
+    free(w->m);
+    w->m = NULL;
     d->cur_mark = saved_mark;
+}
+
+void col_derive_agg_release(struct agg *a)
+{
+    for (size_t i = 0; i < AGG_PENDING; i++) {
+        free(a->pend[i].m);
+        a->pend[i].m = NULL;
+        a->pend[i].used = false;
+    }
 }
 
 static struct agg_win *oldest(struct agg *a)
@@ -130,7 +142,7 @@ static void add_value(struct agg_win *w, const char *name, double x)
         }
     }
     if (m == NULL) {
-        if (w->n == DV_MEMBERS) {
+        if (w->n == w->cap) {
             return;
         }
         m = &w->m[w->n++];
@@ -173,7 +185,20 @@ void col_derive_agg_add(struct col_derive *d, struct dv *v, size_t ai, const str
             emit_window(d, v, ai, w);
             d->st.windows_forced++;
         }
+        size_t cap = 0;
+        (void)ct_schema_members(v->kind, &cap);
+        if (cap == 0 || cap > DV_MEMBERS) {
+            cap = DV_MEMBERS;
+        }
         memset(w, 0, sizeof(*w));
+        w->m = calloc(cap, sizeof(*w->m));
+        if (w->m == NULL) {
+            /* Without memory the window's point cannot be written: counted as an emit error
+             * (citytel_derive_emit_errors_total); the reading itself is still stored. */
+            d->st.emit_errors++;
+            return;
+        }
+        w->cap = cap;
         w->used = true;
         w->start_ms = start;
         w->low_mark = mark;

@@ -29,6 +29,14 @@ static size_t slot_of(int64_t start_ms)
     return (size_t)(h < 0 ? h + HIST_HOURS : h);
 }
 
+/* count + add, saturating at UINT32_MAX (an hour holds far fewer readings). */
+static uint32_t cnt_add(uint32_t count, int64_t add)
+{
+    int64_t sum = (int64_t)count + add;
+
+    return sum <= 0 ? 0 : sum >= (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+}
+
 static size_t slot_prepare(struct hist *h, int64_t start_ms)
 {
     size_t s = slot_of(start_ms);
@@ -50,7 +58,7 @@ void col_derive_hist_put(struct hist *h, int64_t start_ms, int member, double su
     }
     s = slot_prepare(h, start_ms);
     h->sum[s][member] = sum;
-    h->cnt[s][member] = count;
+    h->cnt[s][member] = cnt_add(0, count);
 }
 
 void col_derive_hist_set(struct hist *h, enum ct_kind kind, int64_t start_ms,
@@ -66,7 +74,7 @@ void col_derive_hist_set(struct hist *h, enum ct_kind kind, int64_t start_ms,
         int m = col_derive_hist_member(kind, w->m[i].name);
         if (m >= 0) {
             h->sum[s][m] += w->m[i].sum;
-            h->cnt[s][m] += w->m[i].count;
+            h->cnt[s][m] = cnt_add(h->cnt[s][m], w->m[i].count);
         }
     }
 }

@@ -31,6 +31,10 @@ struct agg_metric {
     int64_t count;
 };
 
+/* An open window. Its metrics are allocated when it opens, one per member of the device's
+ * kind (ct_schema_members), and freed when it is written: a device holds memory only for the
+ * windows it has open (about 0.4 KiB each for air), not for AGG_PENDING full windows
+ * (run.py memory: 100 000 devices). */
 struct agg_win {
     bool used;
     int64_t start_ms;
@@ -39,7 +43,8 @@ struct agg_win {
     int64_t opened_ms; /* arrival time of its first reading */
     int64_t added_ms;  /* arrival time of its latest reading */
     size_t n;
-    struct agg_metric m[DV_MEMBERS];
+    size_t cap;
+    struct agg_metric *m; /* owned; cap entries while used, NULL otherwise */
 };
 
 struct agg {
@@ -56,20 +61,24 @@ struct qc_member {
     double last;
     int64_t last_ts;
     int64_t since_ts; /* first ts of the current run of equal values */
-    double ring[COL_DERIVE_QC_WINDOW_MAX];
+    double *ring;     /* cfg.qc_window values, inside the qc_state's allocation */
     size_t n;
     size_t next;
 };
 
+/* One allocation per device (col_derive_qc_new): the header, cap members (the kind's member
+ * count) and their rings of cfg.qc_window values each, so a device's QC state is sized by its
+ * kind and the configured window, not by the largest of either. */
 struct qc_state {
     size_t n;
-    struct qc_member m[DV_MEMBERS];
+    size_t cap;
+    struct qc_member m[];
 };
 
 struct hist {
     int64_t start[HIST_HOURS]; /* hour start ms; INT64_MIN = empty */
     double sum[HIST_HOURS][HIST_MEMBERS];
-    int64_t cnt[HIST_HOURS][HIST_MEMBERS];
+    uint32_t cnt[HIST_HOURS][HIST_MEMBERS]; /* readings in the hour (saturating) */
 };
 
 struct air_state {
@@ -164,6 +173,8 @@ void col_derive_agg_add(struct col_derive *d, struct dv *v, size_t ai, const str
                         uint64_t mark, int64_t now_ms);
 void col_derive_agg_tick(struct col_derive *d, struct dv *v, int64_t now_ms);
 uint64_t col_derive_agg_low(const struct dv *v);
+/* Frees the open windows' metrics (the windows are dropped, not written). */
+void col_derive_agg_release(struct agg *a);
 
 /* derive_hour.c */
 int col_derive_hist_member(enum ct_kind kind, const char *name);
@@ -185,6 +196,9 @@ void col_derive_alert(struct col_derive *d, const struct dv *v, const char *type
                       int level, const char *label_vi, const char *label_en, double value);
 
 /* derive_qc.c */
+/* A QC state for a device of 'kind' keeping 'window' values per member; NULL without memory.
+ * Freed with free(). */
+struct qc_state *col_derive_qc_new(enum ct_kind kind, size_t window);
 void col_derive_qc_run(struct col_derive *d, struct dv *v, const struct ct_reading *r,
                        struct col_derive_qc *out);
 

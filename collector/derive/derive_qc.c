@@ -74,6 +74,28 @@ static bool is_spike(const struct col_derive *d, const struct qc_member *m, doub
     return dev >= jump && (mad == 0 || 0.6745 * dev / mad > d->cfg.qc_spike_z);
 }
 
+struct qc_state *col_derive_qc_new(enum ct_kind kind, size_t window)
+{
+    size_t cap = 0;
+    struct qc_state *q;
+    double *rings;
+
+    (void)ct_schema_members(kind, &cap);
+    if (cap == 0 || cap > DV_MEMBERS) {
+        cap = DV_MEMBERS;
+    }
+    q = calloc(1, sizeof(*q) + cap * sizeof(q->m[0]) + cap * window * sizeof(double));
+    if (q == NULL) {
+        return NULL;
+    }
+    q->cap = cap;
+    rings = (double *)(void *)((char *)q + sizeof(*q) + cap * sizeof(q->m[0]));
+    for (size_t i = 0; i < cap; i++) {
+        q->m[i].ring = rings + i * window;
+    }
+    return q;
+}
+
 static struct qc_member *member(struct qc_state *q, const char *name)
 {
     for (size_t i = 0; i < q->n; i++) {
@@ -81,11 +103,10 @@ static struct qc_member *member(struct qc_state *q, const char *name)
             return &q->m[i];
         }
     }
-    if (q->n == DV_MEMBERS) {
+    if (q->n == q->cap) {
         return NULL;
     }
     struct qc_member *m = &q->m[q->n++];
-    memset(m, 0, sizeof(*m));
     col_derive_copy_str(m->name, sizeof(m->name), name);
     return m;
 }
