@@ -614,16 +614,17 @@ def sec_latency(args):
 
 
 def sample_rss(pids, stop, interval, out, accepted=None):
-    """Appends (time, {name: VmRSS KiB}) every interval; with 'accepted' (a callable), also the
-    collector's accepted-message count under the key "acc"."""
+    """Appends (time, {name: VmRSS KiB}) every interval; with 'accepted' (a callable returning
+    two numbers), also the collector's accepted-message count under the key "acc" and the bytes
+    its store queue holds (citytel_store_pending_bytes) under "pend"."""
     while not stop.is_set():
         t = time.time()
         row = {k: rss_kib(p) for k, p in pids.items()}
         if accepted is not None:
             try:
-                row["acc"] = accepted()
+                row["acc"], row["pend"] = accepted()
             except Exception:  # the collector busy or gone: the sample has no count
-                row["acc"] = None
+                row["acc"], row["pend"] = None, None
         out.append((t, row))
         stop.wait(interval)
 
@@ -645,7 +646,8 @@ def sec_memory(args):
         samples, stop = [], threading.Event()
         th = threading.Thread(target=sample_rss, args=(
             {"citytel": coll.pid, "base": sub.pid}, stop, 5.0, samples,
-            lambda: b.st.metric("citytel_messages_accepted_total")))
+            lambda: (b.st.metric("citytel_messages_accepted_total"),
+                     b.st.metric("citytel_store_pending_bytes"))))
         pub = b.spawn(b.pub_argv(n, rate=rate))
         th.start()
         pres = kv(pub.communicate(timeout=secs + 300)[0])
@@ -697,6 +699,15 @@ def sec_memory(args):
         step = max(1, (len(series) + 24) // 25)
         print(f"collector VmRSS, MiB, every {5 * step} s: " + " ".join(
             f"{v / mib:.0f}" for v in series[::step]))
+        # The store queue (influx.max_pending_bytes, 256 MiB by default) fills while the store
+        # is slower than the readings; its bytes are a bounded buffer, not per-device state, so
+        # they are shown apart: VmRSS minus the queue's bytes is what the devices' state costs.
+        pend = [(v["citytel"], v["pend"]) for _, v in samples
+                if v["citytel"] is not None and v.get("pend") is not None]
+        print(f"store queue (citytel_store_pending_bytes), MiB, every {5 * step} s: " + " ".join(
+            f"{q / 1048576:.0f}" for _, q in pend[::step]))
+        print(f"VmRSS minus the store queue, MiB, every {5 * step} s: " + " ".join(
+            f"{(r * 1024 - q) / 1048576:.0f}" for r, q in pend[::step]))
         b.print_commands()
     finally:
         b.close()
