@@ -175,9 +175,18 @@ int col_layers_history_influxql(enum ct_kind kind, char *buf, size_t cap);
 
 /* The same statement as a store-neutral selection (col_storeq.h). Returns 0 or CT_E_INVAL. */
 int col_layers_history_sel(enum ct_kind kind, struct col_storeq_sel *sel);
+/* The history's selections: that one (air also last(validated): the hour's index recomputed
+ * from validated data) and the ranges staff marked invalid in the last 24 hours (as in
+ * col_layers_sel); fills sel[0..*n) (room for 2). Returns 0 or CT_E_INVAL. */
+int col_layers_history_sels(enum ct_kind kind, struct col_storeq_sel *sel, size_t *n);
 /* The document: {"layer", "hours", "title_vi", "title_en", "unit", "series": {"<id>": [[ms,
  * value], ...]}} with only the public stations of the layer in the registry ('src->devs');
- * 'src->now_ms' and the stale fields are not used. Errors as col_layers_geojson. */
+ * 'src->now_ms' and the stale fields are not used. With the decisions of
+ * col_layers_history_sels among the answers, a value whose data meets a range staff marked
+ * invalid of its station is left out (air: the 12 hours before the index's time, unless the
+ * hour's index was recomputed from validated data; water: the hour before; rain: the hour before
+ * and the bucket's; flood, parking: the bucket's hour) (test_layers_history_invalid). Errors as
+ * col_layers_geojson. */
 int col_layers_history(const struct col_layers_src *src, enum ct_kind kind, char **out);
 
 /* Parses an OGC items query string ('len' bytes, without '?'; percent-decoding applied):

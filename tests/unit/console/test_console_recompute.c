@@ -1,0 +1,149 @@
+/* test_console_recompute: the points the console writes again from the validated data after a
+ * range is marked invalid (console_recompute.c): the hour's aggregate and air index without the
+ * values inside the ranges (the caller's and the store's decisions), same series and time as
+ * derive's, with validated=true; validated=false alone when only the invalid values made an
+ * index; and the statements it asks the store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "col_console_recompute.h"
+#include "ct/err.h"
+
+#define H 3600000LL
+#define T07 1795417200000LL /* 2026-11-23T07:00Z */
+#define T09 (T07 + 2 * H)
+
+static struct ct_device dev(void)
+{
+    struct ct_device d;
+
+    memset(&d, 0, sizeof(d));
+    snprintf(d.id, sizeof(d.id), "hn-air-0001");
+    d.kind = CT_KIND_AIR;
+    d.district = (char *)"Hoàn Kiếm";
+    d.ward = (char *)"Hàng Bông";
+    d.interval_s = 60;
+    return d;
+}
+
+/* PM2.5 41 in 07:00, 08:00 and 09:00 (one reading each) and two spikes of 400 at 09:20 and
+ * 09:21 (the first with PM10 50); the store's decisions mark 09:21 invalid, the caller's range
+ * 09:20. */
+static const char answer[] =
+    "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\",\"columns\":[\"time\","
+    "\"device\",\"pm10\",\"pm25\",\"qc\"],\"values\":["
+    "[1795417800000,\"hn-air-0001\",null,41,null],"
+    "[1795421400000,\"hn-air-0001\",null,41,null],"
+    "[1795425000000,\"hn-air-0001\",null,41,null],"
+    "[1795425600000,\"hn-air-0001\",50,400,\"pm25:spike\"],"
+    "[1795425660000,\"hn-air-0001\",null,400,null]]}]},"
+    "{\"statement_id\":1,\"series\":[{\"name\":\"console_decision\",\"columns\":[\"time\","
+    "\"action\",\"by\",\"from\",\"param\",\"station\",\"to\"],\"values\":["
+    "[1795427000000,\"invalid\",\"oanh\",1795425660000,\"pm25\",\"hn-air-0001\","
+    "1795425660000]]}]}]}";
+
+/* The points of the 09:00 hour with PM2.5 marked invalid from 'from' to 'to' by the caller (and
+ * 09:21 by the store's decision) into *lp (initialised here; the caller frees it). */
+static void recompute(int64_t from, int64_t to, struct ct_buf *lp)
+{
+    struct ct_device d = dev();
+    struct col_console_range r = {"pm25", from, to};
+    struct col_console_recompute_in in = {.dev = &d,
+                                          .instance = "col-a",
+                                          .first_ms = T09,
+                                          .last_ms = T09,
+                                          .ranges = &r,
+                                          .nranges = 1};
+
+    ct_buf_init(lp, 1u << 20);
+    assert_int_equal(col_console_recompute_lp(&in, answer, sizeof(answer) - 1, lp), 0);
+    printf("%.*s", (int)lp->len, lp->p);
+}
+
+static void test_console_recompute_points(void **state)
+{
+    struct ct_buf lp;
+
+    (void)state;
+    recompute(1795425600000LL, 1795425600000LL, &lp);
+    /* The hour's aggregate: PM2.5 41 alone (both spikes left out), PM10 of the spike's reading
+     * kept (only PM2.5 was marked); derive's series (collector, device, district, ward) and time
+     * (the hour's start). */
+    assert_non_null(strstr(lp.p, "air_agg_1h,collector=col-a,device=hn-air-0001,"
+                                 "district=Hoàn\\ Kiếm,ward=Hàng\\ Bông pm25_min=41,pm25_max=41,"
+                                 "pm25_sum=41,pm25_count=1i,pm10_min=50,pm10_max=50,pm10_sum=50,"
+                                 "pm10_count=1i,interval_s=60i,validated=true 1795424400000\n"));
+    /* The hour's index at its end: PM2.5 NowCast over 41, 41, 41 = 41 -> VN_AQI 82 (Trung bình),
+     * US AQI 115; the spikes would have made it far higher. */
+    assert_non_null(strstr(lp.p, "air_aqi,device=hn-air-0001,district=Hoàn\\ Kiếm,ward=Hàng\\ "
+                                 "Bông aqi_vn=82i,aqi_vn_level=2i,aqi_vn_category=\"Trung bình\","
+                                 "aqi_vn_color=\"#FFFF00\",dominant=\"pm25\",aqi_us=115i,"
+                                 "aqi_us_category=\"Unhealthy for Sensitive Groups\","
+                                 "nowcast_pm25=41,validated=true 1795428000000\n"));
+    /* Only the two points: the hours before first_ms are read, not written. */
+    size_t lines = 0;
+    for (size_t i = 0; i < lp.len; i++) {
+        lines += lp.p[i] == '\n';
+    }
+    assert_int_equal(lines, 2);
+    ct_buf_free(&lp);
+}
+
+/* Every PM2.5 of 08:00 and 09:00 marked invalid: the aggregate says count 0, and the index, which
+ * the raw data had, has no validated value any more: validated=false alone. */
+static void test_console_recompute_no_index(void **state)
+{
+    struct ct_buf lp;
+
+    (void)state;
+    recompute(T07 + H, T09 + H - 1, &lp);
+    assert_non_null(strstr(lp.p, "Bông pm25_sum=0,pm25_count=0i,pm10_min=50,"));
+    assert_null(strstr(lp.p, "pm25_min"));
+    assert_non_null(strstr(lp.p, "air_aqi,device=hn-air-0001,district=Hoàn\\ Kiếm,ward=Hàng\\ "
+                                 "Bông validated=false 1795428000000\n"));
+    ct_buf_free(&lp);
+}
+
+static void test_console_recompute_query(void **state)
+{
+    struct ct_device d = dev();
+    struct col_console_recompute_in in = {
+        .dev = &d, .instance = "col-a", .first_ms = T09, .last_ms = T09 + H};
+    struct ct_buf ql, lp;
+
+    (void)state;
+    ct_buf_init(&ql, 8192);
+    assert_int_equal(col_console_recompute_ql(&in, &ql), 0);
+    assert_string_equal(ql.p, "SELECT * FROM \"air\" WHERE device='hn-air-0001' AND time >= "
+                              "1795341600000ms AND time < 1795431600000ms; SELECT * FROM "
+                              "console_decision WHERE \"action\"='invalid' AND "
+                              "station='hn-air-0001'");
+    ct_buf_free(&ql);
+    /* Bad input: an hour not on the hour, a reversed window, not the store's answer. */
+    ct_buf_init(&lp, 4096);
+    in.first_ms = T09 + 1;
+    assert_int_equal(col_console_recompute_lp(&in, answer, sizeof(answer) - 1, &lp), CT_E_INVAL);
+    in.first_ms = T09 + 2 * H;
+    assert_int_equal(col_console_recompute_lp(&in, answer, sizeof(answer) - 1, &lp), CT_E_INVAL);
+    in.first_ms = T09;
+    assert_int_equal(col_console_recompute_lp(&in, "nope", 4, &lp), CT_E_PARSE);
+    assert_int_equal(lp.len, 0);
+    ct_buf_free(&lp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_console_recompute_points),
+        cmocka_unit_test(test_console_recompute_no_index),
+        cmocka_unit_test(test_console_recompute_query),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
