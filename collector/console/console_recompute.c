@@ -160,6 +160,13 @@ static int aqi_point(const struct col_console_recompute_in *in, const struct cel
     size_t nf;
     bool has;
 
+    bool data = false;
+    for (size_t j = 0; j < nm; j++) {
+        data = data || cells[b * nm + j].all_n > 0;
+    }
+    if (!data) {
+        return 0; /* derive writes an hour's index only when the hour has readings */
+    }
     col_aqi_hour_clear(&valid);
     col_aqi_hour_clear(&all);
     for (size_t k = 0; k < COL_AQI_HOUR_BACK && k <= b; k++) {
@@ -287,10 +294,16 @@ void col_console_recompute_add(struct col_console *c, const char *id, const char
 
 /* The next run of 'j' after one that wrote through 'last': the next hour close, or at once when
  * a long range has hours left that have closed. */
+/* The last hour whose live points are written by now: closed recompute_after_ms ago. */
+static int64_t last_closed(const struct col_console_rc *rc, int64_t now_ms)
+{
+    return hour_floor(now_ms - rc->after_ms) - COL_CONSOLE_HOUR_MS;
+}
+
 static void job_next(struct col_console_rc *rc, struct col_console_rc_job *j, int64_t last,
                      int64_t now_ms)
 {
-    int64_t closed = hour_floor(now_ms) - COL_CONSOLE_HOUR_MS; /* the last closed hour */
+    int64_t closed = last_closed(rc, now_ms);
 
     j->done_ms = last;
     if (last >= j->until_ms) {
@@ -298,7 +311,7 @@ static void job_next(struct col_console_rc *rc, struct col_console_rc_job *j, in
     } else if (last < closed) {
         j->due_ms = now_ms;
     } else {
-        j->due_ms = hour_floor(now_ms) + COL_CONSOLE_HOUR_MS + rc->after_ms;
+        j->due_ms = last_closed(rc, now_ms) + 2 * COL_CONSOLE_HOUR_MS + rc->after_ms;
     }
 }
 
@@ -346,15 +359,16 @@ static void on_answer(void *arg, int status, const char *body, size_t len)
     col_console_maybe_closed(c);
 }
 
-/* Starts the recompute of 'j' (the hours from its range's first, or two before the last written
- * so that a live hourly point written after ours is replaced, to the last closed one). */
+/* Starts the recompute of 'j': the hours from its range's first (or from two before the last
+ * written, so that a live hourly point written after ours is replaced) to the last one closed
+ * recompute_after_ms ago (so that derive has written its own points of the hour first). */
 static void run_job(struct col_console *c, struct col_console_rc_job *j, int64_t now_ms)
 {
     struct col_console_rc *rc = col_console_rc_of(c);
     const struct col_console_station *st =
         col_console_station_find(col_console_states_of(c), j->id);
     int64_t first = hour_floor(j->r.from_ms);
-    int64_t last = hour_floor(now_ms) - COL_CONSOLE_HOUR_MS;
+    int64_t last = last_closed(rc, now_ms);
     struct rc_run *run;
     struct ct_buf ql;
 
@@ -370,7 +384,8 @@ static void run_job(struct col_console *c, struct col_console_rc_job *j, int64_t
         last = first + (COL_CONSOLE_RECOMPUTE_HOURS_MAX - 1) * COL_CONSOLE_HOUR_MS;
     }
     if (last < first) {
-        j->due_ms = hour_floor(now_ms) + COL_CONSOLE_HOUR_MS + rc->after_ms; /* none closed */
+        j->due_ms =
+            last_closed(rc, now_ms) + 2 * COL_CONSOLE_HOUR_MS + rc->after_ms; /* none closed */
         return;
     }
     run = calloc(1, sizeof(*run));

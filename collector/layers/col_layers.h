@@ -153,8 +153,11 @@ int col_layers_devices(const struct ct_registry *reg, const struct ct_device ***
  * Validated data: with a console_decision answer among the responses (col_layers_influxql's
  * last statement), a newest raw value inside a range staff marked invalid is left out, and so
  * are the index properties (air aqi_vn, aqi_us, dominant; water wqi_vn, preliminary) when a
- * range marked invalid meets the index's hour; the feature's "withheld" array names what was
- * left out (test_layers_withheld).
+ * range marked invalid meets the data behind the index (air: the 12 hours before its time;
+ * water: the hour before), unless the index point was recomputed by the console from the
+ * validated data (air_aqi validated=true: the feature then has "validated": true); the
+ * feature's "withheld" array names what was left out (test_layers_withheld,
+ * test_layers_validated).
  * Foreign members of the collection: "updated" (ISO time of the newest value of any feature,
  * null when none) and "legend" (layer, title_vi/en, note_vi/en, method_vi/en, source_vi/en,
  * stale_vi/en, and "bands": every band of the layer in order, each with band, vi, en, range,
