@@ -12,7 +12,11 @@
  *                  VN_AQI, US AQI and NowCasts of col_aqi_hour_compute (the live index's code)
  *                  over the valid hourly means, validated=true; when the raw data had an index
  *                  and the valid data has none, only validated=false (so that the public layer
- *                  withholds the raw index).
+ *                  withholds the raw index);
+ *   water_wqi      (water only; same tags and time as air_aqi): the hourly VN_WQI of
+ *                  col_wqi_compute over the hour's valid means, validated=true (or false, as
+ *                  above).
+ * An index point is written only for an hour with readings (as derive does).
  * The pure part (the query and the points) is here for tests (test_console_recompute); the loop
  * part (jobs, the timer, the store query, the journalled write) runs inside the console. */
 #ifndef COL_CONSOLE_RECOMPUTE_H

@@ -11,6 +11,7 @@
 
 #include "col_console_recompute.h"
 #include "col_indices_aqi_hour.h"
+#include "col_indices_wqi_hour.h"
 #include "col_obs.h"
 #include "console_int.h"
 #include "ct/err.h"
@@ -148,8 +149,36 @@ static int agg_point(const struct col_console_recompute_in *in, const struct cel
     return ct_lp_point(lp, meas, tags, 4, f, nf, start);
 }
 
-/* The air_aqi point of the hour in bucket b, from the valid means (and, to know whether the raw
- * data had an index, every value's). */
+/* True when the hour of bucket b has readings: derive writes an hour's index only then. */
+static bool hour_has_data(const struct cell *cells, size_t nm, size_t b)
+{
+    for (size_t j = 0; j < nm; j++) {
+        if (cells[b * nm + j].all_n > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The index point 'meas' of an hour: its nf fields from the valid data (room for one more in
+ * f) and validated=true; or, when only the raw data ('raw_has') had an index, validated=false
+ * alone, so that the public layer withholds the raw index. */
+static int index_point(const struct col_console_recompute_in *in, const char *meas,
+                       struct ct_lp_field *f, size_t nf, bool raw_has, int64_t ts,
+                       struct ct_buf *lp)
+{
+    bool has = nf > 0;
+
+    if (!has && !raw_has) {
+        return 0;
+    }
+    f[nf++] = (struct ct_lp_field){.key = "validated", .type = CT_LP_BOOL, .b = has};
+    struct ct_lp_tag tags[3] = {
+        {"device", in->dev->id}, {"district", in->dev->district}, {"ward", in->dev->ward}};
+    return ct_lp_point(lp, meas, tags, 3, f, nf, ts);
+}
+
+/* The air_aqi point of the hour in bucket b (col_aqi_hour_compute over the 24 hours' means). */
 static int aqi_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t nm,
                      size_t b, int64_t start, struct ct_buf *lp)
 {
@@ -157,16 +186,7 @@ static int aqi_point(const struct col_console_recompute_in *in, const struct cel
     struct col_aqi_hour_in valid, all;
     struct col_aqi_hour_out vo, ao;
     struct ct_lp_field f[COL_AQI_HOUR_FIELDS + 1];
-    size_t nf;
-    bool has;
 
-    bool data = false;
-    for (size_t j = 0; j < nm; j++) {
-        data = data || cells[b * nm + j].all_n > 0;
-    }
-    if (!data) {
-        return 0; /* derive writes an hour's index only when the hour has readings */
-    }
     col_aqi_hour_clear(&valid);
     col_aqi_hour_clear(&all);
     for (size_t k = 0; k < COL_AQI_HOUR_BACK && k <= b; k++) {
@@ -183,15 +203,33 @@ static int aqi_point(const struct col_console_recompute_in *in, const struct cel
     if (col_aqi_hour_compute(&valid, &vo) != 0 || col_aqi_hour_compute(&all, &ao) != 0) {
         return CT_E_INVAL;
     }
-    nf = col_aqi_hour_fields(&vo, f);
-    has = nf > 0;
-    if (!has && col_aqi_hour_fields(&ao, f) == 0) {
-        return 0; /* no index either way: derive wrote none */
+    size_t nf = col_aqi_hour_fields(&vo, f);
+    bool raw_has = ao.vn.aqi != COL_AQI_NONE || ao.us.aqi != COL_AQI_NONE;
+    return index_point(in, "air_aqi", f, nf, raw_has, start + COL_CONSOLE_HOUR_MS, lp);
+}
+
+/* The water_wqi point of the hour in bucket b (the hour's means of the probe members). */
+static int wqi_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t nm,
+                     size_t b, int64_t start, struct ct_buf *lp)
+{
+    const struct ct_member *ms = ct_schema_members(in->dev->kind, &nm);
+    struct col_wqi_in valid, all;
+    struct col_wqi_result vr, ar;
+    struct ct_lp_field f[COL_WQI_HOUR_FIELDS + 1];
+
+    col_wqi_hour_clear(&valid);
+    col_wqi_hour_clear(&all);
+    for (size_t j = 0; j < nm; j++) {
+        const struct cell *c = &cells[b * nm + j];
+        col_wqi_hour_set(&valid, ms[j].name, c->n > 0 ? c->sum / c->n : NAN);
+        col_wqi_hour_set(&all, ms[j].name, c->all_n > 0 ? c->all_sum / c->all_n : NAN);
     }
-    f[nf++] = (struct ct_lp_field){.key = "validated", .type = CT_LP_BOOL, .b = has};
-    struct ct_lp_tag tags[3] = {
-        {"device", in->dev->id}, {"district", in->dev->district}, {"ward", in->dev->ward}};
-    return ct_lp_point(lp, "air_aqi", tags, 3, f, nf, start + COL_CONSOLE_HOUR_MS);
+    if (col_wqi_compute(&valid, &vr) != 0 || col_wqi_compute(&all, &ar) != 0) {
+        return CT_E_INVAL;
+    }
+    size_t nf = col_wqi_hour_fields(&vr, f);
+    return index_point(in, "water_wqi", f, nf, ar.wqi != COL_WQI_NONE, start + COL_CONSOLE_HOUR_MS,
+                       lp);
 }
 
 int col_console_recompute_lp(const struct col_console_recompute_in *in, const char *answer,
@@ -230,8 +268,11 @@ int col_console_recompute_lp(const struct col_console_recompute_in *in, const ch
     for (size_t h = 0; h < nh && rc == 0; h++) {
         int64_t start = in->first_ms + (int64_t)h * COL_CONSOLE_HOUR_MS;
         rc = agg_point(in, &cells[(h + BACK) * nm], nm, start, lp);
-        if (rc == 0 && in->dev->kind == CT_KIND_AIR) {
+        if (rc == 0 && hour_has_data(cells, nm, h + BACK) && in->dev->kind == CT_KIND_AIR) {
             rc = aqi_point(in, cells, nm, h + BACK, start, lp);
+        } else if (rc == 0 && hour_has_data(cells, nm, h + BACK) &&
+                   in->dev->kind == CT_KIND_WATER) {
+            rc = wqi_point(in, cells, nm, h + BACK, start, lp);
         }
     }
     free(cells);

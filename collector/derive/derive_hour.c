@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "col_indices_aqi_hour.h"
+#include "col_indices_wqi_hour.h"
 #include "derive_int.h"
 
 static const char *const air_members[HIST_MEMBERS] = {"pm25", "pm10", "o3", "co", "so2", "no2"};
@@ -185,26 +186,27 @@ static void air_daily(struct col_derive *d, struct dv *v, int64_t day_end)
 static void water_hourly(struct col_derive *d, struct dv *v, int64_t start)
 {
     const struct hist *h = &v->air->h;
-    struct col_wqi_in in = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    struct col_wqi_in in;
     struct col_wqi_result res;
-    struct ct_lp_field f[5];
+    struct ct_lp_field f[COL_WQI_HOUR_FIELDS];
     struct ct_lp_tag t[3];
+    size_t nf;
 
-    in.ph = mean_at(h, start, 0);
-    in.do_mg_l = mean_at(h, start, 1);
-    in.temp_c = mean_at(h, start, 2);
-    in.cod_mg_l = mean_at(h, start, 3);
-    in.nh4_mg_l = mean_at(h, start, 4);
-    if (col_wqi_compute(&in, &res) != 0 || res.wqi == COL_WQI_NONE) {
+    col_wqi_hour_clear(&in);
+    for (int i = 0; i < HIST_MEMBERS; i++) {
+        if (water_members[i] != NULL) {
+            col_wqi_hour_set(&in, water_members[i], mean_at(h, start, i));
+        }
+    }
+    if (col_wqi_compute(&in, &res) != 0) {
         return;
     }
-    col_derive_fld_int(&f[0], "wqi", res.wqi);
-    col_derive_fld_s(&f[1], "category_vi", col_wqi_category_name(res.wqi, true));
-    col_derive_fld_s(&f[2], "category_en", col_wqi_category_name(res.wqi, false));
-    col_derive_fld_s(&f[3], "color", col_wqi_color(res.wqi));
-    col_derive_fld_b(&f[4], "preliminary", res.preliminary);
+    nf = col_wqi_hour_fields(&res, f);
+    if (nf == 0) {
+        return;
+    }
     tags3(v, t);
-    col_derive_emit_point(d, "water_wqi", t, 3, f, 5, start + HOUR_MS);
+    col_derive_emit_point(d, "water_wqi", t, 3, f, nf, start + HOUR_MS);
 }
 
 void col_derive_hour_closed(struct col_derive *d, struct dv *v, const struct agg_win *w)

@@ -167,7 +167,8 @@ static int apply_column(struct col_layers_station *st, enum ct_kind kind, const 
         }
         return 0;
     }
-    if (strcmp(meas, "air_aqi") == 0 && strcmp(col, "validated") == 0) {
+    if ((strcmp(meas, "air_aqi") == 0 || strcmp(meas, "water_wqi") == 0) &&
+        strcmp(col, "validated") == 0) {
         /* Recomputed by the console from the validated data (console_recompute.c). */
         st->validated = cJSON_IsTrue(v) || (cJSON_IsNumber(v) && v->valuedouble != 0);
         return 0;
@@ -446,7 +447,8 @@ static bool withhold(cJSON *p, const char *prop)
 /* Validated data on the public map: a raw value staff marked invalid in the console is not
  * shown; an index computed from an hour that holds a range marked invalid (air: the 12 hours of
  * its NowCast; water: its hour) is shown only from the point the console recomputed from the
- * validated data (air_aqi with validated=true: "validated": true on the feature), else withheld
+ * validated data (air_aqi or water_wqi with validated=true: "validated": true on the feature),
+ * else withheld
  * until the recompute lands; the feature names what it withholds in "withheld"
  * (test_layers_withheld, test_layers_validated, e2e_console). */
 static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
@@ -458,8 +460,8 @@ static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
                                                        : NULL;
     size_t nm = 0;
     const struct ct_member *ms = ct_schema_members(kind, &nm);
-    bool shown = kind == CT_KIND_AIR && st->validated &&
-                 cJSON_GetObjectItemCaseSensitive(st->props, "aqi_vn") != NULL;
+    bool shown = index != NULL && st->validated &&
+                 cJSON_GetObjectItemCaseSensitive(st->props, index[0]) != NULL;
     int64_t from = 0, to = 0;
     bool ok = !shown || cJSON_AddTrueToObject(st->props, "validated") != NULL;
 

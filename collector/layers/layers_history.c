@@ -20,11 +20,11 @@ static const struct {
                          "chỗ"},
 };
 
-/* The aggregate of each layer (its fn, column, as "v"), for the selections below; air also
- * whether the hour's index was recomputed from validated data (console_recompute.c). */
+/* The aggregate of each layer (its fn, column, as "v"), for the selections below; air and water
+ * also whether the hour's index was recomputed from validated data (console_recompute.c). */
 static const struct col_storeq_agg hist_aggs[CT_KIND__COUNT][2] = {
     [CT_KIND_AIR] = {{"max", "aqi_vn", "v"}, {"last", "validated", "validated"}},
-    [CT_KIND_WATER] = {{"max", "wqi", "v"}},
+    [CT_KIND_WATER] = {{"max", "wqi", "v"}, {"last", "validated", "validated"}},
     [CT_KIND_RAIN] = {{"max", "mm", "v"}},
     [CT_KIND_FLOOD] = {{"max", "depth", "v"}},
     [CT_KIND_PARKING] = {{"min", "free", "v"}},
@@ -37,7 +37,7 @@ int col_layers_history_sel(enum ct_kind kind, struct col_storeq_sel *sel)
     }
     *sel = (struct col_storeq_sel){.meas = hist[kind].meas,
                                    .aggs = hist_aggs[kind],
-                                   .naggs = kind == CT_KIND_AIR ? 2 : 1,
+                                   .naggs = kind == CT_KIND_AIR || kind == CT_KIND_WATER ? 2 : 1,
                                    .window_s = COL_LAYERS_HISTORY_H * 3600,
                                    .window_unit = 'h',
                                    .hourly = true,

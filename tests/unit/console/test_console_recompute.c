@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "col_console_recompute.h"
+#include "col_indices_wqi_hour.h"
 #include "ct/err.h"
 
 #define H 3600000LL
@@ -49,22 +51,27 @@ static const char answer[] =
     "[1795427000000,\"invalid\",\"oanh\",1795425660000,\"pm25\",\"hn-air-0001\","
     "1795425660000]]}]}]}";
 
-/* The points of the 09:00 hour with PM2.5 marked invalid from 'from' to 'to' by the caller (and
- * 09:21 by the store's decision) into *lp (initialised here; the caller frees it). */
+/* The points of station 'd''s 09:00 hour from the store's answer 'ans', with 'r' marked invalid
+ * by the caller, into *lp (initialised here; the caller frees it). */
+static void recompute_of(const struct ct_device *d, const char *ans,
+                         const struct col_console_range *r, struct ct_buf *lp)
+{
+    struct col_console_recompute_in in = {
+        .dev = d, .instance = "col-a", .first_ms = T09, .last_ms = T09, .ranges = r, .nranges = 1};
+
+    ct_buf_init(lp, 1u << 20);
+    assert_int_equal(col_console_recompute_lp(&in, ans, strlen(ans), lp), 0);
+    printf("%.*s", (int)lp->len, lp->p);
+}
+
+/* The same for the air station's answer above with PM2.5 marked invalid from 'from' to 'to' (and
+ * 09:21 by the store's decision). */
 static void recompute(int64_t from, int64_t to, struct ct_buf *lp)
 {
     struct ct_device d = dev();
     struct col_console_range r = {"pm25", from, to};
-    struct col_console_recompute_in in = {.dev = &d,
-                                          .instance = "col-a",
-                                          .first_ms = T09,
-                                          .last_ms = T09,
-                                          .ranges = &r,
-                                          .nranges = 1};
 
-    ct_buf_init(lp, 1u << 20);
-    assert_int_equal(col_console_recompute_lp(&in, answer, sizeof(answer) - 1, lp), 0);
-    printf("%.*s", (int)lp->len, lp->p);
+    recompute_of(&d, answer, &r, lp);
 }
 
 static void test_console_recompute_points(void **state)
@@ -111,6 +118,43 @@ static void test_console_recompute_no_index(void **state)
     ct_buf_free(&lp);
 }
 
+/* The water index of an hour: an NH4 spike (5 mg/L at 09:20) marked invalid; the hour's
+ * water_wqi is the index of the other reading's means (its own point, validated=true), which
+ * the spike would have lowered. */
+static void test_console_recompute_water(void **state)
+{
+    static const char water[] =
+        "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"water\",\"columns\":["
+        "\"time\",\"cod\",\"do\",\"nh4\",\"ph\",\"t\"],\"values\":["
+        "[1795425000000,10,6.5,0.1,7.0,26],[1795425600000,null,null,5.0,null,null]]}]},"
+        "{\"statement_id\":1}]}";
+    struct ct_device d = dev();
+    struct col_console_range r = {"nh4", 1795425600000LL, 1795425600000LL};
+    struct col_wqi_in valid, raw;
+    struct col_wqi_result vr, rr;
+    char want[160];
+    struct ct_buf lp;
+
+    (void)state;
+    snprintf(d.id, sizeof(d.id), "hn-water-0001");
+    d.kind = CT_KIND_WATER;
+    valid = (struct col_wqi_in){7.0, 6.5, 26, 10, 0.1, NAN, NAN, NAN, NAN};
+    raw = valid;
+    raw.nh4_mg_l = (0.1 + 5.0) / 2;
+    assert_int_equal(col_wqi_compute(&valid, &vr), 0);
+    assert_int_equal(col_wqi_compute(&raw, &rr), 0);
+    assert_true(rr.wqi < vr.wqi);
+    recompute_of(&d, water, &r, &lp);
+    assert_non_null(strstr(lp.p, "water_agg_1h,collector=col-a,device=hn-water-0001,"));
+    assert_non_null(strstr(lp.p, "nh4_min=0.1,nh4_max=0.1,nh4_sum=0.1,nh4_count=1i"));
+    snprintf(want, sizeof(want),
+             "water_wqi,device=hn-water-0001,district=Hoàn\\ Kiếm,ward=Hàng\\ Bông wqi=%di,",
+             vr.wqi);
+    assert_non_null(strstr(lp.p, want));
+    assert_non_null(strstr(lp.p, ",validated=true 1795428000000\n"));
+    ct_buf_free(&lp);
+}
+
 static void test_console_recompute_query(void **state)
 {
     struct ct_device d = dev();
@@ -143,6 +187,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_console_recompute_points),
         cmocka_unit_test(test_console_recompute_no_index),
+        cmocka_unit_test(test_console_recompute_water),
         cmocka_unit_test(test_console_recompute_query),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -115,6 +115,10 @@ static void test_sels(void)
                            "\"console_decision\" WHERE \"action\" = 'invalid' AND time > now() - "
                            "24h GROUP BY \"station\", \"param\"");
     assert_int_equal(col_layers_history_sels(CT_KIND_AIR, sel, NULL), CT_E_INVAL);
+    assert_int_equal(col_layers_history_sels(CT_KIND_FLOOD, sel, &n), 0);
+    assert_int_equal(col_storeq_influxql(sel, 1, q, sizeof(q)), 0);
+    assert_string_equal(q, "SELECT max(\"depth\") AS \"v\" FROM \"flood\" WHERE time > now() - "
+                           "24h GROUP BY time(1h), \"device\" fill(none)");
 }
 
 static void test_layers_history_invalid(void **state)

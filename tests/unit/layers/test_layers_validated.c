@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,10 +99,57 @@ static void test_layers_validated(void **state)
     fx_teardown(&fx);
 }
 
+/* Water: the hourly VN_WQI of 09:00 reads the hour 08:00-09:00, which holds an NH4 range
+ * marked invalid: shown once recomputed (validated true), withheld before. */
+static void test_layers_validated_water(void **state)
+{
+    static const char *const fmt =
+        "{\"results\":[{\"statement_id\":0,\"series\":["
+        "{\"name\":\"water\",\"tags\":{\"device\":\"hn-water-0001\"},\"columns\":[\"time\","
+        "\"ph\"],\"values\":[[1795427700000,7.4]]}]},{\"statement_id\":1,\"series\":["
+        "{\"name\":\"water_wqi\",\"tags\":{\"device\":\"hn-water-0001\"},"
+        "\"columns\":[\"time\",\"wqi\",\"validated\"],\"values\":[[1795424400000,70,%s]]}]},"
+        "{\"statement_id\":2,\"series\":[{\"name\":\"console_decision\",\"tags\":{\"param\":"
+        "\"nh4\",\"station\":\"hn-water-0001\"},\"columns\":[\"time\",\"from\",\"to\"],"
+        "\"values\":[[1795427000000,1795422600000,1795422660000]]}]}]}";
+    static const char *const validated[2] = {"true", "null"};
+    struct fx fx;
+
+    (void)state;
+    fx_setup(&fx, CT_KIND_WATER);
+    for (int i = 0; i < 2; i++) {
+        char body[2048];
+        char *text = NULL;
+        snprintf(body, sizeof(body), fmt, validated[i]);
+        const char *r[1] = {body};
+        size_t rl[1] = {strlen(body)};
+        fx.src.resp = r;
+        fx.src.resp_len = rl;
+        fx.src.nresp = 1;
+        assert_int_equal(col_layers_geojson(&fx.src, CT_KIND_WATER, &text), 0);
+        cJSON *doc = cJSON_Parse(text);
+        free(text);
+        const cJSON *f = fx_feature(doc, "hn-water-0001");
+        if (i == 0) {
+            assert_true(cJSON_GetNumberValue(fx_prop(f, "wqi_vn")) == 70);
+            assert_true(cJSON_IsTrue(fx_prop(f, "validated")));
+            assert_null(fx_prop(f, "withheld"));
+        } else {
+            assert_null(fx_prop(f, "wqi_vn"));
+            assert_null(fx_prop(f, "validated"));
+            assert_true(withheld(f, "wqi_vn"));
+        }
+        cJSON_Delete(doc);
+    }
+    fx.src.nresp = 0;
+    fx_teardown(&fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layers_validated),
+        cmocka_unit_test(test_layers_validated_water),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
