@@ -16,6 +16,8 @@
  *   water_wqi      (water only; same tags and time as air_aqi): the hourly VN_WQI of
  *                  col_wqi_compute over the hour's valid means, validated=true (or false, as
  *                  above).
+ *   air_aqi_daily  (air only; at a day's end, 00:00 Asia/Ho_Chi_Minh, when its last hour is
+ *                  written): the daily VN_AQI of col_aqi_day_compute, validated as above.
  * An index point is written only for an hour with readings (as derive does).
  * The pure part (the query and the points) is here for tests (test_console_recompute); the loop
  * part (jobs, the timer, the store query, the journalled write) runs inside the console. */
@@ -30,7 +32,8 @@
 #include "ct/schema.h"
 
 #define COL_CONSOLE_HOUR_MS 3600000LL
-/* Hours after a range's last hour whose indices still read it: the PM NowCast's 12 hours. */
+/* Hours after a range's last hour whose indices still read it: the PM NowCast's 12 hours (and
+ * at least to the end of the range's local day, for its daily index). */
 #define COL_CONSOLE_RECOMPUTE_AFTER_H 12
 /* Hours one recompute writes at most; a longer range is done in several passes. */
 #define COL_CONSOLE_RECOMPUTE_HOURS_MAX (24 * 31)
@@ -52,8 +55,8 @@ struct col_console_recompute_in {
     size_t nranges;
 };
 
-/* The two InfluxQL statements of a recompute into 'ql': the station's raw points from 23 hours
- * before first_ms (the US SO2 24-h mean) to the end of the last hour, and the station's
+/* The two InfluxQL statements of a recompute into 'ql': the station's raw points from 30 hours
+ * before first_ms (the daily O3 8-h means) to the end of the last hour, and the station's
  * console_decision rows with action invalid. Returns 0, CT_E_INVAL or CT_E_NOMEM. */
 int col_console_recompute_ql(const struct col_console_recompute_in *in, struct ct_buf *ql);
 

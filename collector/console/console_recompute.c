@@ -17,8 +17,10 @@
 #include "ct/err.h"
 #include "ct/lp.h"
 
-#define BACK (COL_AQI_HOUR_BACK - 1) /* hours read before the first hour written */
-#define RETRY_MS 30000               /* a failed recompute runs again after this */
+#define BACK (COL_AQI_DAY_BACK - 1) /* hours read before the first hour written */
+#define DAY_MS (24 * COL_CONSOLE_HOUR_MS)
+#define LOCAL_OFFSET_MS (7 * COL_CONSOLE_HOUR_MS) /* Asia/Ho_Chi_Minh: a day ends at 17:00Z */
+#define RETRY_MS 30000                            /* a failed recompute runs again after this */
 
 /* Per hour bucket and member: the valid values' min, max, sum, count, and every value's. */
 struct cell {
@@ -208,6 +210,37 @@ static int aqi_point(const struct col_console_recompute_in *in, const struct cel
     return index_point(in, "air_aqi", f, nf, raw_has, start + COL_CONSOLE_HOUR_MS, lp);
 }
 
+/* The air_aqi_daily point of the day whose last hour is bucket b (col_aqi_day_compute over the
+ * day's hours and the 7 before). */
+static int day_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t nm,
+                     size_t b, int64_t day_end, struct ct_buf *lp)
+{
+    const struct ct_member *ms = ct_schema_members(in->dev->kind, &nm);
+    struct col_aqi_day_in valid, all;
+    struct col_aqi_result vr, ar;
+    struct ct_lp_field f[COL_AQI_DAY_FIELDS + 1];
+
+    for (size_t k = 0; k < COL_AQI_DAY_BACK; k++) {
+        for (size_t p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            valid.mean[k][p] = NAN;
+            all.mean[k][p] = NAN;
+        }
+        for (size_t j = 0; j < nm && k <= b; j++) {
+            const struct cell *c = &cells[(b - k) * nm + j];
+            enum col_aqi_pollutant p;
+            if (col_aqi_pollutant_parse(ms[j].name, &p) == 0) {
+                valid.mean[k][p] = c->n > 0 ? c->sum / c->n : NAN;
+                all.mean[k][p] = c->all_n > 0 ? c->all_sum / c->all_n : NAN;
+            }
+        }
+    }
+    if (col_aqi_day_compute(&valid, &vr) != 0 || col_aqi_day_compute(&all, &ar) != 0) {
+        return CT_E_INVAL;
+    }
+    size_t nf = col_aqi_day_fields(&vr, f);
+    return index_point(in, "air_aqi_daily", f, nf, ar.aqi != COL_AQI_NONE, day_end, lp);
+}
+
 /* The water_wqi point of the hour in bucket b (the hour's means of the probe members). */
 static int wqi_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t nm,
                      size_t b, int64_t start, struct ct_buf *lp)
@@ -270,6 +303,11 @@ int col_console_recompute_lp(const struct col_console_recompute_in *in, const ch
         rc = agg_point(in, &cells[(h + BACK) * nm], nm, start, lp);
         if (rc == 0 && hour_has_data(cells, nm, h + BACK) && in->dev->kind == CT_KIND_AIR) {
             rc = aqi_point(in, cells, nm, h + BACK, start, lp);
+            /* The day's index at its end (00:00 local), as derive writes it then. */
+            int64_t end = start + COL_CONSOLE_HOUR_MS;
+            if (rc == 0 && (end + LOCAL_OFFSET_MS) % DAY_MS == 0) {
+                rc = day_point(in, cells, nm, h + BACK, end, lp);
+            }
         } else if (rc == 0 && hour_has_data(cells, nm, h + BACK) &&
                    in->dev->kind == CT_KIND_WATER) {
             rc = wqi_point(in, cells, nm, h + BACK, start, lp);
@@ -331,6 +369,10 @@ void col_console_recompute_add(struct col_console *c, const char *id, const char
     j->due_ms = now_ms + rc->after_ms;
     j->done_ms = INT64_MIN;
     j->until_ms = hour_floor(to_ms) + COL_CONSOLE_RECOMPUTE_AFTER_H * COL_CONSOLE_HOUR_MS;
+    /* And the day's last hour (its daily index), when that is later. */
+    int64_t day_last =
+        ((to_ms + LOCAL_OFFSET_MS) / DAY_MS + 1) * DAY_MS - LOCAL_OFFSET_MS - COL_CONSOLE_HOUR_MS;
+    j->until_ms = day_last > j->until_ms ? day_last : j->until_ms;
 }
 
 /* The next run of 'j' after one that wrote through 'last': the next hour close, or at once when

@@ -92,14 +92,6 @@ static double mean_at(const struct hist *h, int64_t start_ms, int member)
     return h->sum[s][member] / (double)h->cnt[s][member];
 }
 
-/* n hourly means ending with the hour starting at 'last', oldest first. */
-static void series(const struct hist *h, int64_t last, int member, double *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[i] = mean_at(h, last - (int64_t)(n - 1 - i) * HOUR_MS, member);
-    }
-}
-
 static void tags3(const struct dv *v, struct ct_lp_tag t[3])
 {
     t[0] = (struct ct_lp_tag){"device", v->id};
@@ -148,39 +140,26 @@ static void air_daily(struct col_derive *d, struct dv *v, int64_t day_end)
 {
     const struct hist *h = &v->air->h;
     int64_t last = day_end - HOUR_MS;
-    struct col_aqi_vn_day_in in;
+    struct col_aqi_day_in in;
     struct col_aqi_result res;
-    struct ct_lp_field f[5];
+    struct ct_lp_field f[COL_AQI_DAY_FIELDS];
     struct ct_lp_tag t[3];
-    double s24[24];
-    double s31[31];
-    double m8[24];
+    size_t nf;
 
-    series(h, last, COL_AQI_PM25, s24, 24);
-    in.pm25_24h = col_aqi_mean(s24, 24, 18);
-    series(h, last, COL_AQI_PM10, s24, 24);
-    in.pm10_24h = col_aqi_mean(s24, 24, 18);
-    series(h, last, COL_AQI_O3, s24, 24);
-    in.o3_1h_max = col_aqi_max(s24, 24);
-    series(h, last, COL_AQI_O3, s31, 31);
-    in.o3_8h_max = col_aqi_rolling8(s31, 31, 6, m8, 24) == 24 ? col_aqi_max(m8, 24) : NAN;
-    series(h, last, COL_AQI_CO, s24, 24);
-    in.co_1h_max = col_aqi_max(s24, 24);
-    series(h, last, COL_AQI_SO2, s24, 24);
-    in.so2_1h_max = col_aqi_max(s24, 24);
-    series(h, last, COL_AQI_NO2, s24, 24);
-    in.no2_1h_max = col_aqi_max(s24, 24);
-    if (col_aqi_vn_daily(&in, &res) != 0 || res.aqi == COL_AQI_NONE) {
+    for (size_t k = 0; k < COL_AQI_DAY_BACK; k++) {
+        for (int p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            in.mean[k][p] = mean_at(h, last - (int64_t)k * HOUR_MS, p);
+        }
+    }
+    if (col_aqi_day_compute(&in, &res) != 0) {
         return;
     }
-    col_derive_fld_int(&f[0], "aqi_vn", res.aqi);
-    col_derive_fld_int(&f[1], "aqi_vn_level", col_aqi_category(res.aqi) + 1);
-    col_derive_fld_s(&f[2], "aqi_vn_category", col_aqi_category_name(COL_AQI_VN, res.aqi, true));
-    col_derive_fld_s(&f[3], "aqi_vn_color", col_aqi_color(res.aqi));
-    col_derive_fld_s(&f[4], "dominant",
-                     col_aqi_pollutant_name((enum col_aqi_pollutant)res.dominant));
+    nf = col_aqi_day_fields(&res, f);
+    if (nf == 0) {
+        return;
+    }
     tags3(v, t);
-    col_derive_emit_point(d, "air_aqi_daily", t, 3, f, 5, day_end);
+    col_derive_emit_point(d, "air_aqi_daily", t, 3, f, nf, day_end);
 }
 
 static void water_hourly(struct col_derive *d, struct dv *v, int64_t start)

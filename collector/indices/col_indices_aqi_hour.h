@@ -15,6 +15,10 @@
 
 /* Hours of means an hourly index reads: the hour and the 23 before (the US SO2 24-h mean). */
 #define COL_AQI_HOUR_BACK 24
+/* Hours of means a daily index reads: the day's 24 and the 7 before (O3 8-h means). */
+#define COL_AQI_DAY_BACK 31
+/* Fields of an air_aqi_daily point (col_aqi_day_fields). */
+#define COL_AQI_DAY_FIELDS 5
 /* Fields of an air_aqi point at most (col_aqi_hour_fields). */
 #define COL_AQI_HOUR_FIELDS 9
 
@@ -43,5 +47,21 @@ int col_aqi_hour_compute(const struct col_aqi_hour_in *in, struct col_aqi_hour_o
  * strings are static; 'o' must outlive the use of f (nothing of it is borrowed today). */
 size_t col_aqi_hour_fields(const struct col_aqi_hour_out *o,
                            struct ct_lp_field f[COL_AQI_HOUR_FIELDS]);
+
+/* mean[k][p]: the mean of pollutant p over the hour k hours before the day's last hour (k = 0:
+ * 23:00-00:00 local; the day is 01:00 .. 00:00, Decision 1459), ug/m3, NAN when absent. */
+struct col_aqi_day_in {
+    double mean[COL_AQI_DAY_BACK][COL_AQI_N_POLLUTANTS];
+};
+
+/* The daily VN_AQI (air_aqi_daily) of the day: PM 24-h means (18 of 24 hours), O3 the larger of
+ * the day's max 1-h mean and max rolling 8-h mean (6 of 8 hours), CO, SO2, NO2 their max 1-h
+ * means. Returns 0 or CT_E_INVAL; out->aqi COL_AQI_NONE when undefined. The one implementation
+ * of collector/derive and the console's recompute (test_derive_air, test_console_recompute). */
+int col_aqi_day_compute(const struct col_aqi_day_in *in, struct col_aqi_result *out);
+
+/* The air_aqi_daily fields of 'r' (aqi_vn, aqi_vn_level, aqi_vn_category, aqi_vn_color,
+ * dominant) into f; returns 5, or 0 when r->aqi is COL_AQI_NONE. Static strings. */
+size_t col_aqi_day_fields(const struct col_aqi_result *r, struct ct_lp_field f[COL_AQI_DAY_FIELDS]);
 
 #endif

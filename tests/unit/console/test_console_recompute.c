@@ -155,6 +155,41 @@ static void test_console_recompute_water(void **state)
     ct_buf_free(&lp);
 }
 
+/* The daily VN_AQI at the day's end (17:00Z = 00:00 in Hanoi) when its last hour is written:
+ * PM2.5 41 in each of the day's 24 hours and a spike of 400 in the last, marked invalid: the
+ * 24-h mean is 41, VN_AQI 82 (the spike would have made it 97). */
+static void test_console_recompute_daily(void **state)
+{
+    const int64_t last = 1795449600000LL; /* 16:00Z, the day's last hour */
+    struct ct_device d = dev();
+    struct col_console_range r = {"pm25", last + 1200000, last + 1200000};
+    struct col_console_recompute_in in = {.dev = &d,
+                                          .instance = "col-a",
+                                          .first_ms = last,
+                                          .last_ms = last,
+                                          .ranges = &r,
+                                          .nranges = 1};
+    struct ct_buf ans, lp;
+
+    (void)state;
+    ct_buf_init(&ans, 1u << 16);
+    ct_buf_adds(&ans, "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\","
+                      "\"columns\":[\"time\",\"pm25\"],\"values\":[");
+    for (int h = 0; h < 24; h++) {
+        ct_buf_printf(&ans, "[%lld,41],", (long long)(last - h * H + 600000));
+    }
+    ct_buf_printf(&ans, "[%lld,400]]}]},{\"statement_id\":1}]}", (long long)(last + 1200000));
+    ct_buf_init(&lp, 1u << 20);
+    assert_int_equal(col_console_recompute_lp(&in, ans.p, ans.len, &lp), 0);
+    printf("%.*s", (int)lp.len, lp.p);
+    assert_non_null(strstr(lp.p, "air_aqi_daily,device=hn-air-0001,district=Hoàn\\ Kiếm,"
+                                 "ward=Hàng\\ Bông aqi_vn=82i,aqi_vn_level=2i,"
+                                 "aqi_vn_category=\"Trung bình\",aqi_vn_color=\"#FFFF00\","
+                                 "dominant=\"pm25\",validated=true 1795453200000\n"));
+    ct_buf_free(&lp);
+    ct_buf_free(&ans);
+}
+
 static void test_console_recompute_query(void **state)
 {
     struct ct_device d = dev();
@@ -166,7 +201,7 @@ static void test_console_recompute_query(void **state)
     ct_buf_init(&ql, 8192);
     assert_int_equal(col_console_recompute_ql(&in, &ql), 0);
     assert_string_equal(ql.p, "SELECT * FROM \"air\" WHERE device='hn-air-0001' AND time >= "
-                              "1795341600000ms AND time < 1795431600000ms; SELECT * FROM "
+                              "1795316400000ms AND time < 1795431600000ms; SELECT * FROM "
                               "console_decision WHERE \"action\"='invalid' AND "
                               "station='hn-air-0001'");
     ct_buf_free(&ql);
@@ -188,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_console_recompute_points),
         cmocka_unit_test(test_console_recompute_no_index),
         cmocka_unit_test(test_console_recompute_water),
+        cmocka_unit_test(test_console_recompute_daily),
         cmocka_unit_test(test_console_recompute_query),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
