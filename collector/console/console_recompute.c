@@ -180,28 +180,40 @@ static int index_point(const struct col_console_recompute_in *in, const char *me
     return ct_lp_point(lp, meas, tags, 3, f, nf, ts);
 }
 
-/* The air_aqi point of the hour in bucket b (col_aqi_hour_compute over the 24 hours' means). */
-static int aqi_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t nm,
-                     size_t b, int64_t start, struct ct_buf *lp)
+/* The hourly means of the pollutants over the n hours ending with bucket b, newest first:
+ * valid[k][p] from the valid values, all[k][p] from every value; NAN when absent. */
+static void pollutant_means(const struct col_console_recompute_in *in, const struct cell *cells,
+                            size_t b, size_t n, double (*valid)[COL_AQI_N_POLLUTANTS],
+                            double (*all)[COL_AQI_N_POLLUTANTS])
 {
+    size_t nm = 0;
     const struct ct_member *ms = ct_schema_members(in->dev->kind, &nm);
+
+    for (size_t k = 0; k < n; k++) {
+        for (size_t p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            valid[k][p] = NAN;
+            all[k][p] = NAN;
+        }
+        for (size_t j = 0; j < nm && k <= b; j++) {
+            const struct cell *c = &cells[(b - k) * nm + j];
+            enum col_aqi_pollutant p;
+            if (col_aqi_pollutant_parse(ms[j].name, &p) == 0) {
+                valid[k][p] = c->n > 0 ? c->sum / c->n : NAN;
+                all[k][p] = c->all_n > 0 ? c->all_sum / c->all_n : NAN;
+            }
+        }
+    }
+}
+
+/* The air_aqi point of the hour in bucket b (col_aqi_hour_compute over the 24 hours' means). */
+static int aqi_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t b,
+                     int64_t start, struct ct_buf *lp)
+{
     struct col_aqi_hour_in valid, all;
     struct col_aqi_hour_out vo, ao;
     struct ct_lp_field f[COL_AQI_HOUR_FIELDS + 1];
 
-    col_aqi_hour_clear(&valid);
-    col_aqi_hour_clear(&all);
-    for (size_t k = 0; k < COL_AQI_HOUR_BACK && k <= b; k++) {
-        for (size_t j = 0; j < nm; j++) {
-            const struct cell *c = &cells[(b - k) * nm + j];
-            enum col_aqi_pollutant p;
-            if (col_aqi_pollutant_parse(ms[j].name, &p) != 0) {
-                continue;
-            }
-            valid.mean[k][p] = c->n > 0 ? c->sum / c->n : NAN;
-            all.mean[k][p] = c->all_n > 0 ? c->all_sum / c->all_n : NAN;
-        }
-    }
+    pollutant_means(in, cells, b, COL_AQI_HOUR_BACK, valid.mean, all.mean);
     if (col_aqi_hour_compute(&valid, &vo) != 0 || col_aqi_hour_compute(&all, &ao) != 0) {
         return CT_E_INVAL;
     }
@@ -212,28 +224,14 @@ static int aqi_point(const struct col_console_recompute_in *in, const struct cel
 
 /* The air_aqi_daily point of the day whose last hour is bucket b (col_aqi_day_compute over the
  * day's hours and the 7 before). */
-static int day_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t nm,
-                     size_t b, int64_t day_end, struct ct_buf *lp)
+static int day_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t b,
+                     int64_t day_end, struct ct_buf *lp)
 {
-    const struct ct_member *ms = ct_schema_members(in->dev->kind, &nm);
     struct col_aqi_day_in valid, all;
     struct col_aqi_result vr, ar;
     struct ct_lp_field f[COL_AQI_DAY_FIELDS + 1];
 
-    for (size_t k = 0; k < COL_AQI_DAY_BACK; k++) {
-        for (size_t p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
-            valid.mean[k][p] = NAN;
-            all.mean[k][p] = NAN;
-        }
-        for (size_t j = 0; j < nm && k <= b; j++) {
-            const struct cell *c = &cells[(b - k) * nm + j];
-            enum col_aqi_pollutant p;
-            if (col_aqi_pollutant_parse(ms[j].name, &p) == 0) {
-                valid.mean[k][p] = c->n > 0 ? c->sum / c->n : NAN;
-                all.mean[k][p] = c->all_n > 0 ? c->all_sum / c->all_n : NAN;
-            }
-        }
-    }
+    pollutant_means(in, cells, b, COL_AQI_DAY_BACK, valid.mean, all.mean);
     if (col_aqi_day_compute(&valid, &vr) != 0 || col_aqi_day_compute(&all, &ar) != 0) {
         return CT_E_INVAL;
     }
@@ -302,11 +300,11 @@ int col_console_recompute_lp(const struct col_console_recompute_in *in, const ch
         int64_t start = in->first_ms + (int64_t)h * COL_CONSOLE_HOUR_MS;
         rc = agg_point(in, &cells[(h + BACK) * nm], nm, start, lp);
         if (rc == 0 && hour_has_data(cells, nm, h + BACK) && in->dev->kind == CT_KIND_AIR) {
-            rc = aqi_point(in, cells, nm, h + BACK, start, lp);
+            rc = aqi_point(in, cells, h + BACK, start, lp);
             /* The day's index at its end (00:00 local), as derive writes it then. */
             int64_t end = start + COL_CONSOLE_HOUR_MS;
             if (rc == 0 && (end + LOCAL_OFFSET_MS) % DAY_MS == 0) {
-                rc = day_point(in, cells, nm, h + BACK, end, lp);
+                rc = day_point(in, cells, h + BACK, end, lp);
             }
         } else if (rc == 0 && hour_has_data(cells, nm, h + BACK) &&
                    in->dev->kind == CT_KIND_WATER) {

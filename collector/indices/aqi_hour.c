@@ -5,15 +5,6 @@
 #include "col_indices_aqi_hour.h"
 #include "ct/err.h"
 
-void col_aqi_hour_clear(struct col_aqi_hour_in *in)
-{
-    for (size_t k = 0; k < COL_AQI_HOUR_BACK; k++) {
-        for (size_t p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
-            in->mean[k][p] = NAN;
-        }
-    }
-}
-
 /* The means of pollutant p over the n hours ending with the hour computed. */
 static double mean_back(const struct col_aqi_hour_in *in, int p, size_t n, size_t min_valid)
 {

@@ -35,9 +35,6 @@ struct col_aqi_hour_out {
     double nowcast_pm10;
 };
 
-/* Fills 'in' with NAN (no hour has a value). */
-void col_aqi_hour_clear(struct col_aqi_hour_in *in);
-
 /* Computes the hour's indices. Returns 0, or CT_E_INVAL for NULL pointers (out untouched). */
 int col_aqi_hour_compute(const struct col_aqi_hour_in *in, struct col_aqi_hour_out *out);
 
