@@ -1,7 +1,7 @@
 /* col_indices_wqi_hour.h - the hourly water index of one station and hour, as the water_wqi
  * point holds it, from the hourly means of the probe members (ph, do, t, cod, nh4). The one
  * implementation collector/derive (the live water_wqi) and the console's recompute from
- * validated data (console_recompute.c) call (test_derive_water, test_console_recompute).
+ * validated data (console_recompute.c) call (test_derive_air, test_console_recompute).
  *
  * Pure: no I/O, no allocation; safe on any thread. */
 #ifndef COL_INDICES_WQI_HOUR_H
