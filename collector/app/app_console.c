@@ -77,6 +77,7 @@ int app_console_start(struct col_app *app)
                                  .cookie_secure = k->console_cookie_secure,
                                  .limits = k->console_limits,
                                  .approach = k->console_approach,
+                                 .recompute_after_ms = k->console_recompute_after_ms,
                                  .instance = k->collector_instance,
                                  .stale_intervals = (uint32_t)k->liveness_stale_intervals};
     struct col_console_hooks hooks = {.write_points = write_points,

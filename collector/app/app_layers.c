@@ -220,7 +220,7 @@ static void refresh(struct app_layer *l)
     if (l->refreshing || l->owner->store == NULL) {
         return;
     }
-    if ((l->history ? col_layers_history_sel(l->kind, q)
+    if ((l->history ? col_layers_history_sels(l->kind, q, &n)
                     : col_layers_sel(l->kind, APP_LAYER_LOOKBACK_S, q, &n)) != 0) {
         return;
     }

@@ -153,6 +153,7 @@ struct col_config {
     bool console_cookie_secure;
     char *console_limits;
     double console_approach;
+    int64_t console_recompute_after_ms;
 
     char *map_dir;
     char *map_tile_url;

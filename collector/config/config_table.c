@@ -249,6 +249,10 @@ static const struct col_cfg_key keys[] = {
       "comma-separated (defaults: QCVN 05:2023/BTNMT and QCVN 08:2023/BTNMT, docs/console.md)."),
     D("console.approach", console_approach, "0.8", 0.01, 0.99, false,
       "A parameter is approaching its limit past this fraction of it."),
+    MS("console.recompute_after_ms", console_recompute_after_ms, "5m", 0, DAY_MS, false,
+       "A range staff mark invalid is recomputed from the validated data this long after the "
+       "decision and after each hour close (for 12 h), so that the live hourly points are "
+       "written first."),
 
     S("map.dir", map_dir, "map", false, "Directory of the public map's static files."),
     S("map.tile_url", map_tile_url, "", true,

@@ -42,22 +42,24 @@ static inline bool col_console_record_topic(const char *topic, size_t topic_len)
 }
 
 struct col_console_cfg {
-    const char *users_file;   /* copied; the accounts (col_console_auth.h) */
-    int64_t session_idle_ms;  /* a session unused this long ends */
-    int64_t session_max_ms;   /* and any session this old */
-    size_t max_sessions;      /* sessions kept; the least recently used goes first */
-    uint32_t max_failures;    /* wrong passwords in a row before a lockout (0 = never) */
-    int64_t lockout_ms;       /* how long a lockout lasts */
-    bool cookie_secure;       /* add Secure to the cookie (behind a TLS proxy) */
-    const char *limits;       /* console.limits spec; copied */
-    double approach;          /* fraction of a limit where "approaching" begins */
-    const char *instance;     /* the collector's name, a tag of the audit points; copied */
-    uint32_t stale_intervals; /* liveness.stale_intervals: a gap this many intervals long is a
-                                 disconnect in the completeness report */
-    const char *state_file;   /* copied; the ongoing "exceeding" alerts, kept across restarts
-                                 (written atomically on the thread pool); NULL or "": not kept */
-    const char *staff_file;   /* copied; the staff-set states (calibrating, fault) with who, why
-                                 and since when, kept likewise; NULL or "": not kept */
+    const char *users_file;     /* copied; the accounts (col_console_auth.h) */
+    int64_t session_idle_ms;    /* a session unused this long ends */
+    int64_t session_max_ms;     /* and any session this old */
+    size_t max_sessions;        /* sessions kept; the least recently used goes first */
+    uint32_t max_failures;      /* wrong passwords in a row before a lockout (0 = never) */
+    int64_t lockout_ms;         /* how long a lockout lasts */
+    bool cookie_secure;         /* add Secure to the cookie (behind a TLS proxy) */
+    const char *limits;         /* console.limits spec; copied */
+    double approach;            /* fraction of a limit where "approaching" begins */
+    const char *instance;       /* the collector's name, a tag of the audit points; copied */
+    uint32_t stale_intervals;   /* liveness.stale_intervals: a gap this many intervals long is a
+                                   disconnect in the completeness report */
+    const char *state_file;     /* copied; the ongoing "exceeding" alerts, kept across restarts
+                                   (written atomically on the thread pool); NULL or "": not kept */
+    const char *staff_file;     /* copied; the staff-set states (calibrating, fault) with who, why
+                                   and since when, kept likewise; NULL or "": not kept */
+    int64_t recompute_after_ms; /* a range marked invalid is recomputed this long after the
+                                   decision and after each hour close (docs/console.md) */
 };
 
 struct col_console_hooks {

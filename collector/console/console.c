@@ -57,6 +57,7 @@ struct col_console {
      * alerts (console-alerts) and the staff-set states (console-states). */
     struct col_console_keep alerts_keep;
     struct col_console_keep staff_keep;
+    struct col_console_rc rc; /* ranges waiting for their recompute (console_recompute.c) */
     bool closing;
     bool timer_closed;
     void (*closed_cb)(void *arg);
@@ -234,7 +235,7 @@ static void session_json(struct ct_buf *b, const struct col_console_session *s)
 static void maybe_closed(struct col_console *c)
 {
     if (c->closing && c->jobs == 0 && c->timer_closed && !c->alerts_keep.saving &&
-        !c->staff_keep.saving) {
+        !c->staff_keep.saving && !c->rc.busy) {
         void (*cb)(void *) = c->closed_cb;
         void *arg = c->closed_arg;
         col_console_free_now(c);
@@ -247,6 +248,16 @@ static void maybe_closed(struct col_console *c)
 void col_console_maybe_closed(struct col_console *c)
 {
     maybe_closed(c);
+}
+
+struct col_console_rc *col_console_rc_of(struct col_console *c)
+{
+    return &c->rc;
+}
+
+const char *col_console_instance(const struct col_console *c)
+{
+    return c->instance;
 }
 
 uv_loop_t *col_console_loop(struct col_console *c)
@@ -520,6 +531,9 @@ static void on_tick(uv_timer_t *t)
         c->hooks.each_silent(c->hooks.arg, mark_silent, c);
     }
     col_console_states_tick(&c->states, col_console_now_ms());
+    if (!c->closing) {
+        col_console_recompute_tick(c, col_console_now_ms());
+    }
     if (c->states.alerts_changed) {
         c->states.alerts_changed = false;
         col_console_keep_save(&c->alerts_keep, NULL);
@@ -555,6 +569,7 @@ int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
     c->lockout_ms = cfg->lockout_ms;
     c->cookie_secure = cfg->cookie_secure;
     c->stale_intervals = cfg->stale_intervals;
+    c->rc.after_ms = cfg->recompute_after_ms;
     c->users_file = strdup(cfg->users_file);
     c->instance = strdup(cfg->instance != NULL ? cfg->instance : "");
     if (c->users_file == NULL || c->instance == NULL) {

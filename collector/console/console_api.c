@@ -282,6 +282,8 @@ static void post_invalid(struct col_console *c, struct col_http_req *req)
                    (int64_t)to->valuedouble, "", why) != 0) {
             col_console_reply_error(req, 503, "The decision cannot be recorded now.");
         } else {
+            col_console_recompute_add(c, id, param, (int64_t)from->valuedouble,
+                                      (int64_t)to->valuedouble, col_console_now_ms());
             ok(req);
         }
     }

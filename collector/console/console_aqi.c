@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "col_indices_aqi.h"
+#include "col_indices_aqi_hour.h"
 #include "console_int.h"
 #include "ct/err.h"
 
@@ -32,21 +32,18 @@ static double mean_at(const struct sums *s, int h, int p)
     return h >= 0 && s->n[h][p] > 0 ? s->sum[h][p] / s->n[h][p] : NAN;
 }
 
-/* The hourly VN_AQI of bucket 'h' (COL_AQI_NONE when undefined). */
+/* The hourly VN_AQI of bucket 'h' (COL_AQI_NONE when undefined), by the live index's code. */
 static int hourly(const struct sums *s, int h)
 {
-    struct col_aqi_vn_hour_in in;
-    struct col_aqi_result out;
+    struct col_aqi_hour_in in;
+    struct col_aqi_hour_out out;
 
-    for (int k = 0; k < COL_AQI_NOWCAST_HOURS; k++) {
-        in.pm25[k] = mean_at(s, h - k, COL_AQI_PM25);
-        in.pm10[k] = mean_at(s, h - k, COL_AQI_PM10);
+    for (int k = 0; k < COL_AQI_HOUR_BACK; k++) {
+        for (int p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            in.mean[k][p] = mean_at(s, h - k, p);
+        }
     }
-    in.o3_1h = mean_at(s, h, COL_AQI_O3);
-    in.co_1h = mean_at(s, h, COL_AQI_CO);
-    in.so2_1h = mean_at(s, h, COL_AQI_SO2);
-    in.no2_1h = mean_at(s, h, COL_AQI_NO2);
-    return col_aqi_vn_hourly(&in, &out) == 0 ? out.aqi : COL_AQI_NONE;
+    return col_aqi_hour_compute(&in, &out) == 0 ? out.vn.aqi : COL_AQI_NONE;
 }
 
 static void on_aqi(void *arg, int status, const char *body, size_t len)

@@ -8,6 +8,7 @@
 
 #include "col_console.h"
 #include "col_console_auth.h"
+#include "col_console_recompute.h"
 #include "col_console_state.h"
 #include "col_store.h"
 #include "ct/buf.h"
@@ -72,6 +73,19 @@ uv_loop_t *col_console_loop(struct col_console *c);
 void col_console_maybe_closed(struct col_console *c);
 /* Answers {"ok":true} to a change of the staff states once they are kept (console-states). */
 void col_console_staff_kept(struct col_console *c, struct col_http_req *req);
+
+/* The recompute state, the collector's name (the agg_1h tag) and whether the console closes. */
+struct col_console_rc *col_console_rc_of(struct col_console *c);
+const char *col_console_instance(const struct col_console *c);
+
+/* console_recompute.c: a range staff marked invalid waits for its recompute (docs/console.md):
+ * recompute_after_ms after the decision, then after each hour close until the range's last hour
+ * and COL_CONSOLE_RECOMPUTE_AFTER_H more have been written (test_console_recompute, e2e_console).
+ */
+void col_console_recompute_add(struct col_console *c, const char *id, const char *param,
+                               int64_t from_ms, int64_t to_ms, int64_t now_ms);
+/* From the console's tick: starts the next due recompute when none runs. */
+void col_console_recompute_tick(struct col_console *c, int64_t now_ms);
 
 /* Answers; each ends the request. */
 void col_console_reply_json(struct col_http_req *req, int status, struct ct_buf *b);

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "col_indices_aqi_hour.h"
+#include "col_indices_wqi_hour.h"
 #include "derive_int.h"
 
 static const char *const air_members[HIST_MEMBERS] = {"pm25", "pm10", "o3", "co", "so2", "no2"};
@@ -90,14 +92,6 @@ static double mean_at(const struct hist *h, int64_t start_ms, int member)
     return h->sum[s][member] / (double)h->cnt[s][member];
 }
 
-/* n hourly means ending with the hour starting at 'last', oldest first. */
-static void series(const struct hist *h, int64_t last, int member, double *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[i] = mean_at(h, last - (int64_t)(n - 1 - i) * HOUR_MS, member);
-    }
-}
-
 static void tags3(const struct dv *v, struct ct_lp_tag t[3])
 {
     t[0] = (struct ct_lp_tag){"device", v->id};
@@ -108,73 +102,34 @@ static void tags3(const struct dv *v, struct ct_lp_tag t[3])
 static void air_hourly(struct col_derive *d, struct dv *v, int64_t start)
 {
     const struct hist *h = &v->air->h;
-    struct col_aqi_vn_hour_in vin;
-    struct col_aqi_us_in uin;
-    struct col_aqi_result vn;
-    struct col_aqi_result us;
-    struct ct_lp_field f[12];
+    struct col_aqi_hour_in in;
+    struct col_aqi_hour_out out;
+    struct ct_lp_field f[COL_AQI_HOUR_FIELDS];
     struct ct_lp_tag t[3];
-    double w8[8];
-    double w24[24];
-    size_t nf = 0;
+    size_t nf;
     int level;
 
-    for (size_t i = 0; i < COL_AQI_NOWCAST_HOURS; i++) {
-        vin.pm25[i] = mean_at(h, start - (int64_t)i * HOUR_MS, COL_AQI_PM25);
-        vin.pm10[i] = mean_at(h, start - (int64_t)i * HOUR_MS, COL_AQI_PM10);
+    for (size_t k = 0; k < COL_AQI_HOUR_BACK; k++) {
+        for (int p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            in.mean[k][p] = mean_at(h, start - (int64_t)k * HOUR_MS, p);
+        }
     }
-    vin.o3_1h = mean_at(h, start, COL_AQI_O3);
-    vin.co_1h = mean_at(h, start, COL_AQI_CO);
-    vin.so2_1h = mean_at(h, start, COL_AQI_SO2);
-    vin.no2_1h = mean_at(h, start, COL_AQI_NO2);
-    memcpy(uin.pm25, vin.pm25, sizeof(uin.pm25));
-    memcpy(uin.pm10, vin.pm10, sizeof(uin.pm10));
-    series(h, start, COL_AQI_O3, w8, 8);
-    uin.o3_8h = col_aqi_ugm3_to_ppm(COL_AQI_O3, col_aqi_mean(w8, 8, 6));
-    uin.o3_1h = col_aqi_ugm3_to_ppm(COL_AQI_O3, vin.o3_1h);
-    series(h, start, COL_AQI_CO, w8, 8);
-    uin.co_8h = col_aqi_ugm3_to_ppm(COL_AQI_CO, col_aqi_mean(w8, 8, 6));
-    uin.so2_1h = col_aqi_ugm3_to_ppb(COL_AQI_SO2, vin.so2_1h);
-    series(h, start, COL_AQI_SO2, w24, 24);
-    uin.so2_24h = col_aqi_ugm3_to_ppb(COL_AQI_SO2, col_aqi_mean(w24, 24, 18));
-    uin.no2_1h = col_aqi_ugm3_to_ppb(COL_AQI_NO2, vin.no2_1h);
-    if (col_aqi_vn_hourly(&vin, &vn) != 0 || col_aqi_us_current(&uin, &us) != 0) {
+    if (col_aqi_hour_compute(&in, &out) != 0) {
         return;
     }
-    if (vn.aqi != COL_AQI_NONE) {
-        level = col_aqi_category(vn.aqi) + 1;
-        col_derive_fld_int(&f[nf++], "aqi_vn", vn.aqi);
-        col_derive_fld_int(&f[nf++], "aqi_vn_level", level);
-        col_derive_fld_s(&f[nf++], "aqi_vn_category",
-                         col_aqi_category_name(COL_AQI_VN, vn.aqi, true));
-        col_derive_fld_s(&f[nf++], "aqi_vn_color", col_aqi_color(vn.aqi));
-        col_derive_fld_s(&f[nf++], "dominant",
-                         col_aqi_pollutant_name((enum col_aqi_pollutant)vn.dominant));
-    }
-    if (us.aqi != COL_AQI_NONE) {
-        col_derive_fld_int(&f[nf++], "aqi_us", us.aqi);
-        col_derive_fld_s(&f[nf++], "aqi_us_category",
-                         col_aqi_category_name(COL_AQI_US, us.aqi, false));
-    }
+    nf = col_aqi_hour_fields(&out, f);
     if (nf == 0) {
         return;
     }
-    double nc25 = col_aqi_nowcast(vin.pm25, COL_AQI_NOWCAST_HOURS, COL_AQI_NOWCAST_MIN_WEIGHT);
-    double nc10 = col_aqi_nowcast(vin.pm10, COL_AQI_NOWCAST_HOURS, COL_AQI_NOWCAST_MIN_WEIGHT);
-    if (!isnan(nc25)) {
-        col_derive_fld_f(&f[nf++], "nowcast_pm25", nc25);
-    }
-    if (!isnan(nc10)) {
-        col_derive_fld_f(&f[nf++], "nowcast_pm10", nc10);
-    }
     tags3(v, t);
     col_derive_emit_point(d, "air_aqi", t, 3, f, nf, start + HOUR_MS);
-    if (vn.aqi != COL_AQI_NONE) {
-        level = col_aqi_category(vn.aqi) + 1;
+    if (out.vn.aqi != COL_AQI_NONE) {
+        level = col_aqi_category(out.vn.aqi) + 1;
         if (level >= 4 && level > v->air->last_level) {
             col_derive_alert(d, v, "aqi", start + HOUR_MS, level,
-                             col_aqi_category_name(COL_AQI_VN, vn.aqi, true),
-                             col_aqi_category_name(COL_AQI_VN, vn.aqi, false), (double)vn.aqi);
+                             col_aqi_category_name(COL_AQI_VN, out.vn.aqi, true),
+                             col_aqi_category_name(COL_AQI_VN, out.vn.aqi, false),
+                             (double)out.vn.aqi);
         }
         v->air->last_level = level;
     }
@@ -185,64 +140,52 @@ static void air_daily(struct col_derive *d, struct dv *v, int64_t day_end)
 {
     const struct hist *h = &v->air->h;
     int64_t last = day_end - HOUR_MS;
-    struct col_aqi_vn_day_in in;
+    struct col_aqi_day_in in;
     struct col_aqi_result res;
-    struct ct_lp_field f[5];
+    struct ct_lp_field f[COL_AQI_DAY_FIELDS];
     struct ct_lp_tag t[3];
-    double s24[24];
-    double s31[31];
-    double m8[24];
+    size_t nf;
 
-    series(h, last, COL_AQI_PM25, s24, 24);
-    in.pm25_24h = col_aqi_mean(s24, 24, 18);
-    series(h, last, COL_AQI_PM10, s24, 24);
-    in.pm10_24h = col_aqi_mean(s24, 24, 18);
-    series(h, last, COL_AQI_O3, s24, 24);
-    in.o3_1h_max = col_aqi_max(s24, 24);
-    series(h, last, COL_AQI_O3, s31, 31);
-    in.o3_8h_max = col_aqi_rolling8(s31, 31, 6, m8, 24) == 24 ? col_aqi_max(m8, 24) : NAN;
-    series(h, last, COL_AQI_CO, s24, 24);
-    in.co_1h_max = col_aqi_max(s24, 24);
-    series(h, last, COL_AQI_SO2, s24, 24);
-    in.so2_1h_max = col_aqi_max(s24, 24);
-    series(h, last, COL_AQI_NO2, s24, 24);
-    in.no2_1h_max = col_aqi_max(s24, 24);
-    if (col_aqi_vn_daily(&in, &res) != 0 || res.aqi == COL_AQI_NONE) {
+    for (size_t k = 0; k < COL_AQI_DAY_BACK; k++) {
+        for (int p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            in.mean[k][p] = mean_at(h, last - (int64_t)k * HOUR_MS, p);
+        }
+    }
+    if (col_aqi_day_compute(&in, &res) != 0) {
         return;
     }
-    col_derive_fld_int(&f[0], "aqi_vn", res.aqi);
-    col_derive_fld_int(&f[1], "aqi_vn_level", col_aqi_category(res.aqi) + 1);
-    col_derive_fld_s(&f[2], "aqi_vn_category", col_aqi_category_name(COL_AQI_VN, res.aqi, true));
-    col_derive_fld_s(&f[3], "aqi_vn_color", col_aqi_color(res.aqi));
-    col_derive_fld_s(&f[4], "dominant",
-                     col_aqi_pollutant_name((enum col_aqi_pollutant)res.dominant));
+    nf = col_aqi_day_fields(&res, f);
+    if (nf == 0) {
+        return;
+    }
     tags3(v, t);
-    col_derive_emit_point(d, "air_aqi_daily", t, 3, f, 5, day_end);
+    col_derive_emit_point(d, "air_aqi_daily", t, 3, f, nf, day_end);
 }
 
 static void water_hourly(struct col_derive *d, struct dv *v, int64_t start)
 {
     const struct hist *h = &v->air->h;
-    struct col_wqi_in in = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    struct col_wqi_in in;
     struct col_wqi_result res;
-    struct ct_lp_field f[5];
+    struct ct_lp_field f[COL_WQI_HOUR_FIELDS];
     struct ct_lp_tag t[3];
+    size_t nf;
 
-    in.ph = mean_at(h, start, 0);
-    in.do_mg_l = mean_at(h, start, 1);
-    in.temp_c = mean_at(h, start, 2);
-    in.cod_mg_l = mean_at(h, start, 3);
-    in.nh4_mg_l = mean_at(h, start, 4);
-    if (col_wqi_compute(&in, &res) != 0 || res.wqi == COL_WQI_NONE) {
+    col_wqi_hour_clear(&in);
+    for (int i = 0; i < HIST_MEMBERS; i++) {
+        if (water_members[i] != NULL) {
+            col_wqi_hour_set(&in, water_members[i], mean_at(h, start, i));
+        }
+    }
+    if (col_wqi_compute(&in, &res) != 0) {
         return;
     }
-    col_derive_fld_int(&f[0], "wqi", res.wqi);
-    col_derive_fld_s(&f[1], "category_vi", col_wqi_category_name(res.wqi, true));
-    col_derive_fld_s(&f[2], "category_en", col_wqi_category_name(res.wqi, false));
-    col_derive_fld_s(&f[3], "color", col_wqi_color(res.wqi));
-    col_derive_fld_b(&f[4], "preliminary", res.preliminary);
+    nf = col_wqi_hour_fields(&res, f);
+    if (nf == 0) {
+        return;
+    }
     tags3(v, t);
-    col_derive_emit_point(d, "water_wqi", t, 3, f, 5, start + HOUR_MS);
+    col_derive_emit_point(d, "water_wqi", t, 3, f, nf, start + HOUR_MS);
 }
 
 void col_derive_hour_closed(struct col_derive *d, struct dv *v, const struct agg_win *w)

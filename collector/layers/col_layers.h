@@ -153,8 +153,11 @@ int col_layers_devices(const struct ct_registry *reg, const struct ct_device ***
  * Validated data: with a console_decision answer among the responses (col_layers_influxql's
  * last statement), a newest raw value inside a range staff marked invalid is left out, and so
  * are the index properties (air aqi_vn, aqi_us, dominant; water wqi_vn, preliminary) when a
- * range marked invalid meets the index's hour; the feature's "withheld" array names what was
- * left out (test_layers_withheld).
+ * range marked invalid meets the data behind the index (air: the 12 hours before its time;
+ * water: the hour before), unless the index point was recomputed by the console from the
+ * validated data (air_aqi or water_wqi validated=true: the feature then has "validated": true); the
+ * feature's "withheld" array names what was left out (test_layers_withheld,
+ * test_layers_validated).
  * Foreign members of the collection: "updated" (ISO time of the newest value of any feature,
  * null when none) and "legend" (layer, title_vi/en, note_vi/en, method_vi/en, source_vi/en,
  * stale_vi/en, and "bands": every band of the layer in order, each with band, vi, en, range,
@@ -175,9 +178,18 @@ int col_layers_history_influxql(enum ct_kind kind, char *buf, size_t cap);
 
 /* The same statement as a store-neutral selection (col_storeq.h). Returns 0 or CT_E_INVAL. */
 int col_layers_history_sel(enum ct_kind kind, struct col_storeq_sel *sel);
+/* The history's selections: that one (air, water also last(validated): the hour's index recomputed
+ * from validated data) and the ranges staff marked invalid in the last 24 hours (as in
+ * col_layers_sel); fills sel[0..*n) (room for 2). Returns 0 or CT_E_INVAL. */
+int col_layers_history_sels(enum ct_kind kind, struct col_storeq_sel *sel, size_t *n);
 /* The document: {"layer", "hours", "title_vi", "title_en", "unit", "series": {"<id>": [[ms,
  * value], ...]}} with only the public stations of the layer in the registry ('src->devs');
- * 'src->now_ms' and the stale fields are not used. Errors as col_layers_geojson. */
+ * 'src->now_ms' and the stale fields are not used. With the decisions of
+ * col_layers_history_sels among the answers, a value whose data meets a range staff marked
+ * invalid of its station is left out, unless the hour's index was recomputed from validated data
+ * (air: the 12 hours before the index's time; water: the hour before; rain: the hour before
+ * and the bucket's; flood, parking: the bucket's hour) (test_layers_history_invalid). Errors as
+ * col_layers_geojson. */
 int col_layers_history(const struct col_layers_src *src, enum ct_kind kind, char **out);
 
 /* Parses an OGC items query string ('len' bytes, without '?'; percent-decoding applied):

@@ -167,6 +167,12 @@ static int apply_column(struct col_layers_station *st, enum ct_kind kind, const 
         }
         return 0;
     }
+    if ((strcmp(meas, "air_aqi") == 0 || strcmp(meas, "water_wqi") == 0) &&
+        strcmp(col, "validated") == 0) {
+        /* Recomputed by the console from the validated data (console_recompute.c). */
+        st->validated = cJSON_IsTrue(v) || (cJSON_IsNumber(v) && v->valuedouble != 0);
+        return 0;
+    }
     if (strcmp(meas, "air_aqi") == 0 && (strcmp(col, "dominant") == 0)) {
         /* Only a known member name is published, never free text from the store. */
         if (cJSON_IsString(v) &&
@@ -439,8 +445,12 @@ static bool withhold(cJSON *p, const char *prop)
 }
 
 /* Validated data on the public map: a raw value staff marked invalid in the console is not
- * shown, nor an index whose hour holds a value marked invalid; the feature names them in
- * "withheld" (test_layers_withheld, e2e_console). */
+ * shown; an index computed from an hour that holds a range marked invalid (air: the 12 hours of
+ * its NowCast; water: its hour) is shown only from the point the console recomputed from the
+ * validated data (air_aqi or water_wqi with validated=true: "validated": true on the feature),
+ * else withheld
+ * until the recompute lands; the feature names what it withholds in "withheld"
+ * (test_layers_withheld, test_layers_validated, e2e_console). */
 static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
 {
     static const char *const air_index[] = {"aqi_vn", "aqi_us", "dominant", NULL};
@@ -450,10 +460,13 @@ static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
                                                        : NULL;
     size_t nm = 0;
     const struct ct_member *ms = ct_schema_members(kind, &nm);
-    bool ok = true;
+    bool shown = index != NULL && st->validated &&
+                 cJSON_GetObjectItemCaseSensitive(st->props, index[0]) != NULL;
+    int64_t from = 0, to = 0;
+    bool ok = !shown || cJSON_AddTrueToObject(st->props, "validated") != NULL;
 
     if (st->ninval == 0 && !st->inval_overflow) {
-        return true;
+        return ok;
     }
     for (size_t i = 0; ms != NULL && st->t_raw >= 0 && i < nm && ok; i++) {
         const struct ct_member *m = &ms[i];
@@ -461,8 +474,10 @@ static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
             ok = withhold(st->props, kind == CT_KIND_FLOOD ? "depth_cm" : m->name);
         }
     }
-    if (index != NULL && st->t_index >= 0 &&
-        marked_invalid(st, NULL, st->t_index, st->t_index + 3600000 - 1)) {
+    if (index != NULL && st->t_index >= 0) {
+        col_layers_index_window(kind, false, st->t_index, &from, &to);
+    }
+    if (index != NULL && st->t_index >= 0 && !shown && marked_invalid(st, NULL, from, to)) {
         for (size_t i = 0; index[i] != NULL && ok; i++) {
             ok = withhold(st->props, index[i]);
         }

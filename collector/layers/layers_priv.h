@@ -25,6 +25,7 @@ struct col_layers_station {
     } inval[COL_LAYERS_INVALID_MAX];
     size_t ninval;
     bool inval_overflow; /* more than COL_LAYERS_INVALID_MAX: every value is withheld */
+    bool validated;      /* the newest index point was recomputed from validated data */
 };
 
 struct col_layers_build {
@@ -54,6 +55,16 @@ extern const char *const col_layers_meas[CT_KIND__COUNT][3];
  * "legend" member of a layer to 'fc'. 0 or CT_E_NOMEM. */
 int col_layers_band_apply(enum ct_kind kind, cJSON *props);
 int col_layers_legend_add(enum ct_kind kind, cJSON *fc);
+
+/* The selection of the ranges staff marked invalid (console_decision rows with action invalid,
+ * tags station and param, columns from and to) decided in the last 'window_s' seconds. */
+void col_layers_decisions_sel(uint32_t window_s, char unit, struct col_storeq_sel *sel);
+
+/* The hours before and after an index's (or a history value's) time whose data it is computed
+ * from, per layer: air_aqi at the hour's end reads 12 hours back (the PM NowCast), water_wqi
+ * one hour back; history buckets of raw or point-in-time values the hour after their start. */
+void col_layers_index_window(enum ct_kind kind, bool history, int64_t t, int64_t *from,
+                             int64_t *to);
 
 /* Whether a device belongs to the public layer of 'kind'. */
 bool col_layers_dev_public(const struct ct_device *dev, enum ct_kind kind);

@@ -78,18 +78,23 @@ int col_layers_sel(enum ct_kind kind, uint32_t lookback_s, struct col_storeq_sel
         (*n)++;
     }
     /* The ranges staff marked invalid in the console (docs/console.md): a decision about a
-     * value in the lookback is made after it, so the decision's own time bounds the query. Only
-     * the range and the parameter are read (never who or why). */
-    sel[*n] = (struct col_storeq_sel){.meas = "console_decision",
-                                      .window_s = lookback_s,
-                                      .window_unit = 's',
-                                      .tags = {"station", "param"},
-                                      .rows = true,
-                                      .cols = {"from", "to", NULL},
-                                      .where_tag = "action",
-                                      .where_value = "invalid"};
+     * value in the lookback is made after it, so the decision's own time bounds the query. */
+    col_layers_decisions_sel(lookback_s, 's', &sel[*n]);
     (*n)++;
     return 0;
+}
+
+void col_layers_decisions_sel(uint32_t window_s, char unit, struct col_storeq_sel *sel)
+{
+    /* Only the range and the parameter are read (never who or why). */
+    *sel = (struct col_storeq_sel){.meas = "console_decision",
+                                   .window_s = window_s,
+                                   .window_unit = unit,
+                                   .tags = {"station", "param"},
+                                   .rows = true,
+                                   .cols = {"from", "to", NULL},
+                                   .where_tag = "action",
+                                   .where_value = "invalid"};
 }
 
 int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap)
@@ -102,6 +107,17 @@ int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_
         return CT_E_INVAL;
     }
     return rc ? rc : col_storeq_influxql(sel, n, buf, cap);
+}
+
+void col_layers_index_window(enum ct_kind kind, bool history, int64_t t, int64_t *from, int64_t *to)
+{
+    const int64_t h = 3600000;
+    /* Hours back and forward of the data behind a value at 't'. */
+    int64_t back = kind == CT_KIND_AIR ? 12 : kind == CT_KIND_WATER || kind == CT_KIND_RAIN ? 1 : 0;
+    int64_t fwd = !history || kind == CT_KIND_AIR || kind == CT_KIND_WATER ? 0 : 1;
+
+    *from = t - back * h;
+    *to = t + fwd * h - 1;
 }
 
 bool col_layers_dev_public(const struct ct_device *dev, enum ct_kind kind)

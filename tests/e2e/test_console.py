@@ -414,46 +414,108 @@ def check_export(st, day, where):
 
 
 def check_aqi(st, day, op):
-    """Three PM2.5 spikes raise the station's hourly VN_AQI; marked invalid, the validated hourly
-    VN_AQI falls back while the raw one keeps them."""
-    now = int(time.time() * 1000)
-    spikes = [now - 3000, now - 2000, now - 1000]
-    # A NowCast needs two of the last three hours: one reading in each of the two before.
-    for i, (ts, v) in enumerate([(now - 7200000, 41.0), (now - 3600000, 41.0)]
-                                + [(t, 400.0) for t in spikes]):
+    """Three PM2.5 spikes in a past hour raise the station's hourly VN_AQI (derive's air_aqi);
+    marked invalid, the console recomputes the hour from the validated data: the store holds the
+    hour's air_aqi again, same series and time, with validated=true and the value the console's
+    raw-and-validated page gives (82: NowCast of 41, 41, 41), and the hour's air_agg_1h without
+    the spikes; the public layer shows the recomputed index with "validated": true (and, with
+    --browser, the map's popup says so)."""
+    hour_ms = 3600000
+    cur = int(time.time() * 1000) // hour_ms * hour_ms
+    a, b, c = cur - 4 * hour_ms, cur - 3 * hour_ms, cur - 2 * hour_ms  # hours no one else fills
+    spikes = [c + 1200000, c + 1201000, c + 1202000]
+    seq = [0]
+
+    def publish(ts, v):
+        seq[0] += 1
         st.publish(f"city/v1/air/{STEADY}/up", json.dumps(
-            {"v": 1, "id": STEADY, "boot": 2, "seq": i + 1, "ts": ts, "m": {"pm25": v}}),
+            {"v": 1, "id": STEADY, "boot": 2, "seq": seq[0], "ts": ts, "m": {"pm25": v}}),
             key_of=STEADY)
-    hour = (now // 1000 + 7 * 3600) % 86400 // 3600
 
-    def aqi():
-        s, d = op.call("GET", f"aqi?id={STEADY}&day={day}")
-        return d["hours"][hour] if s == 200 and d["hours"][hour]["aqi_raw"] is not None else None
+    def agg(start):
+        rows = st.query(f"SELECT * FROM air_agg_1h WHERE device='{STEADY}' AND "
+                        f"time = {start}ms")
+        return rows[0] if rows else None
 
-    def spikes_stored():
-        n = len(st.query(f"SELECT pm25 FROM air WHERE device='{STEADY}' AND pm25 = 400"))
-        return aqi() if n == 3 else None
-    before = wait_until(spikes_stored, 20, "the spikes in the store")
+    def aqi_point():
+        rows = st.query(f"SELECT * FROM air_aqi WHERE device='{STEADY}' AND time = {c + hour_ms}ms")
+        return rows[0] if rows else None
+    # The NowCast's earlier hours first, so that derive has them when the spiky hour closes.
+    publish(a + 600000, 41.0)
+    publish(b + 600000, 41.0)
+    wait_until(lambda: agg(a) and agg(b), 30, "the hourly aggregates of the two hours before")
+    publish(c + 600000, 41.0)
+    for t in spikes:
+        publish(t, 400.0)
+    raw = wait_until(lambda: (lambda p: p if p and p.get("aqi_vn", 0) > 100 else None)(
+        aqi_point()), 40, "derive's hourly VN_AQI over the spikes")
+    check(raw.get("validated") is None, f"derive's own hourly point has no validated field ({raw})")
+    cday = time.strftime("%Y-%m-%d", time.gmtime(c / 1000 + 7 * 3600))
+    chour = (c // 1000 + 7 * 3600) % 86400 // 3600
+
+    def page():
+        s, d = op.call("GET", f"aqi?id={STEADY}&day={cday}")
+        return d["hours"][chour] if s == 200 else None
+    before = page()
+    check(before is not None and before["aqi_raw"] == raw["aqi_vn"],
+          f"the console's raw hourly VN_AQI is derive's ({before}, {raw['aqi_vn']})")
     status, _ = op.call("POST", "invalid", {"id": STEADY, "param": "pm25", "from": spikes[0],
                                             "to": spikes[-1], "reason": "outlier",
                                             "why": "three spikes"})
     check(status == 200, "the operator marks the spikes invalid")
-    after = wait_until(lambda: (lambda h: h if h and h["aqi_validated"] < before["aqi_validated"]
-                                else None)(aqi()), 20, "the validated VN_AQI without the spikes")
-    check(after["aqi_raw"] == before["aqi_raw"] and after["aqi_validated"] < after["aqi_raw"],
-          f"the hourly VN_AQI from validated data drops ({before} -> {after})")
+    after = wait_until(lambda: (lambda h: h if h and h["aqi_validated"] is not None
+                                and h["aqi_validated"] < h["aqi_raw"] else None)(page()), 20,
+                       "the validated VN_AQI without the spikes")
+    check(after["aqi_raw"] == before["aqi_raw"] and after["aqi_validated"] == 82,
+          f"the console's hourly VN_AQI from validated data drops ({before} -> {after})")
+    point = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        aqi_point()), 60, "the recomputed air_aqi in the store")
+    check(point["aqi_vn"] == after["aqi_validated"] == 82 and point["dominant"] == "pm25"
+          and point["aqi_vn_level"] == 2 and point["aqi_vn_category"] == "Trung bình"
+          and point["nowcast_pm25"] == 41,
+          f"the store's hourly air_aqi is recomputed from the validated data ({point})")
+    ag = agg(c)
+    check(ag is not None and ag.get("validated") is True and ag["pm25_count"] == 1
+          and ag["pm25_max"] == 41 and ag["pm25_sum"] == 41 and ag["collector"] == "c1",
+          f"the hour's air_agg_1h is recomputed without the spikes ({ag})")
+    keys = {r["fieldKey"]: r["fieldType"] for r in st.query("SHOW FIELD KEYS FROM air_aqi")}
+    from test_schema_doc import doc_table  # the schema table of docs/protocol.md
+    doc = next(f for pat, (_, f) in doc_table().items() if pat == "^air_aqi$")
+    check(keys.get("validated") == "boolean" and doc.get("validated") == "boolean",
+          f"air_aqi's validated field is a boolean, as docs/protocol.md says ({keys})")
 
-    # The public map: the newest reading is a spike marked invalid; its PM2.5 is withheld (and
-    # an hourly VN_AQI over it, test_layers_withheld) and the feature says so.
+    # The public map: the newest index reads the invalid hour (NowCast); it is shown from the
+    # recomputed point and says so.
     def public_props():
         s, _, body = st.http_get("/layers/air.geojson")
         f = next((f for f in json.loads(body)["features"] if f.get("id") == STEADY),
                  None) if s == 200 else None
         p = f["properties"] if f else {}
-        return p if "pm25" in p.get("withheld", []) else None
-    p = wait_until(public_props, 30, "the public map withholding the invalid PM2.5")
-    check("pm25" not in p and "aqi_vn" not in p,
-          f"the public map withholds the PM2.5 staff marked invalid and says so ({p})")
+        return p if p.get("validated") is True else None
+    p = wait_until(public_props, 60, "the public layer showing the recomputed VN_AQI")
+    check(p.get("aqi_vn") == 82 and "aqi_vn" not in p.get("withheld", []),
+          f"the public map shows the VN_AQI recomputed from validated data ({p})")
+    s, _, body = st.http_get("/layers/air.history.json")
+    hist = dict((int(t), v) for t, v in json.loads(body)["series"].get(STEADY, [])) \
+        if s == 200 else {}
+    check(hist.get(c + hour_ms) == 82,
+          f"the 24-hour history shows the recomputed hour ({hist.get(c + hour_ms)})")
+    if BROWSER:
+        check_map_popup(st)
+
+
+def check_map_popup(st):
+    """Chromium: the public map's popup of the station shows the recomputed VN_AQI and says, in
+    Vietnamese first, that it is computed from validated data (tests/e2e/map/validated.test.mjs;
+    a screenshot goes to <build>/artifacts/console)."""
+    env = dict(os.environ, MAP_URL=f"http://127.0.0.1:{st.http_port}/", STATION=STEADY,
+               EXPECT_AQI="82",
+               CT_ARTIFACT_DIR=os.path.join(os.path.abspath(BUILD), "artifacts", "console"))
+    r = subprocess.run(["node", "--test", "validated.test.mjs"],
+                       cwd=os.path.join(SRC, "tests", "e2e", "map"), env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    print(r.stdout.decode(errors="replace")[-3000:])
+    check(r.returncode == 0, "the map popup shows the recomputed VN_AQI and the validated note")
 
 
 def run_browser(st, pub):
@@ -503,9 +565,14 @@ def main():
         ])
         st.write_master_key()
         users_file = os.path.join(st.dir, "staff-users")
+        # Short aggregate windows (their grace is 2 x window_s), and the recompute 25 s after a
+        # decision or an hour close, past that grace (docs/console.md).
         extra = {"console": {"users_file": users_file, "session_idle_ms": "6s",
-                             "max_failures": 3, "lockout_ms": "10m"},
-                 "liveness": {"stale_intervals": 2}, "layers": {"refresh_ms": "1s"}}
+                             "max_failures": 3, "lockout_ms": "10m",
+                             "recompute_after_ms": "25s"},
+                 "aggregate": {"window_s": 10, "update_s": 1},
+                 "liveness": {"stale_intervals": 2}, "layers": {"refresh_ms": "1s"},
+                 "map": {"dir": os.path.join(SRC, "dashboards", "map", "dist")}}
         # The config first (not started), to add the accounts with the CLI.
         cfg = st.start_collector(extra=extra, wait_http=False)
         st.stop("collector")

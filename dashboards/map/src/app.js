@@ -13,7 +13,7 @@ import './style.css';
 import districtsUrl from './districts.geojson';
 import {
   FIELDS, LAYERS, circleStyle, dominantName, formatHash, formatTime, formatValue, headline,
-  nearSentence, nearest, parseHash, withheldNote,
+  nearSentence, nearest, parseHash, validatedNote, withheldNote,
 } from './present.js';
 
 const REFRESH_MS = 60_000;
@@ -125,6 +125,8 @@ function popupContent(layer, p, coords) {
   }
   const held = withheldNote(layer, p);
   if (held) box.append(bilingual('p', 'withheld-note', `⚠ ${held.vi}`, held.en));
+  const checked = validatedNote(layer, p);
+  if (checked) box.append(bilingual('p', 'validated-note', `✓ ${checked.vi}`, checked.en));
   const chart = el('div', 'chart');
   chart.append(bilingual('p', 'chart-title', 'Đang tải lịch sử 24 giờ…', 'Loading the last 24 h…'));
   box.append(chart);

@@ -81,6 +81,17 @@ export function withheldNote(layer, p) {
   };
 }
 
+/** The note of an index the collector recomputed from the data left after staff marked some
+ * invalid (the feature's "validated": true, docs/console.md): { vi, en }, or null. */
+export function validatedNote(layer, p) {
+  if (p?.validated !== true) return null;
+  const name = layer === 'water' ? 'VN_WQI' : 'VN_AQI';
+  return {
+    vi: `${name} được tính từ số liệu đã kiểm tra (bỏ số liệu cán bộ đánh dấu không hợp lệ).`,
+    en: `${name} computed from validated data (values staff marked invalid left out).`,
+  };
+}
+
 /** The main value of a feature as text ("VN_AQI 128"), or null. */
 export function mainValue(layer, p) {
   switch (layer) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   circleStyle, contrast, distanceM, formatHash, formatTime, formatValue, headline, nearSentence, nearest, parseHash,
-  withheldNote,
+  validatedNote, withheldNote,
 } from '../src/present.js';
 
 test('values carry readable units and Vietnamese decimal commas', () => {
@@ -61,6 +61,14 @@ test('near me: the nearest station with data, in a sentence', () => {
   const best = nearest(feats, 21.0287, 105.8524);
   assert.equal(best.f.properties.id, 'b');
   assert.equal(nearSentence('air', best.f.properties, 1200).vi, 'Không khí gần bạn: Kém (VN_AQI 128), 1,2 km, cập nhật 14:05');
+});
+
+test('an index recomputed from validated data says so, Vietnamese first', () => {
+  const n = validatedNote('air', { aqi_vn: 82, validated: true });
+  assert.equal(n.en, 'VN_AQI computed from validated data (values staff marked invalid left out).');
+  assert.match(n.vi, /^VN_AQI được tính từ số liệu đã kiểm tra/);
+  assert.equal(validatedNote('air', { aqi_vn: 82 }), null);
+  assert.equal(validatedNote('air', { validated: 'true' }), null);
 });
 
 test('values staff marked invalid are named as withheld', () => {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "col_indices.h"
+#include "col_indices_aqi_hour.h"
 #include "ct/err.h"
 
 /* The decision's NowCast example, 09:00 .. 20:00, turned newest first (c1 = 20:00). */
@@ -321,6 +322,70 @@ static void test_vn_categories(void **state)
     assert_int_equal(col_aqi_category(500), 5);
 }
 
+/* The one hourly and daily index of derive and the console (aqi_hour.c) is the decision's
+ * methods applied to the station's hourly means: the same values as the parts called directly,
+ * and the air_aqi / air_aqi_daily fields in derive's order. */
+static void test_aqi_hour_matches_parts(void **state)
+{
+    struct col_aqi_hour_in in;
+    struct col_aqi_hour_out out;
+    struct col_aqi_vn_hour_in vin;
+    struct col_aqi_result vn;
+    struct ct_lp_field f[COL_AQI_HOUR_FIELDS];
+    struct col_aqi_day_in day;
+    struct col_aqi_vn_day_in din = {41, NAN, NAN, NAN, NAN, NAN, NAN};
+    struct col_aqi_result dres, dvn;
+
+    (void)state;
+    for (size_t k = 0; k < COL_AQI_HOUR_BACK; k++) {
+        for (size_t p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            in.mean[k][p] = NAN;
+        }
+    }
+    for (size_t k = 0; k < 12; k++) {
+        in.mean[k][COL_AQI_PM25] = decision_pm25[k];
+        vin.pm25[k] = decision_pm25[k];
+        vin.pm10[k] = NAN;
+    }
+    in.mean[0][COL_AQI_NO2] = 250;
+    vin.o3_1h = vin.co_1h = vin.so2_1h = NAN;
+    vin.no2_1h = 250;
+    assert_int_equal(col_aqi_hour_compute(&in, &out), 0);
+    assert_int_equal(col_aqi_vn_hourly(&vin, &vn), 0);
+    assert_int_equal(out.vn.aqi, vn.aqi);
+    assert_int_equal(out.vn.dominant, vn.dominant);
+    assert_near(out.nowcast_pm25, 20.2658, 1e-4);
+    assert_true(isnan(out.nowcast_pm10));
+    assert_int_equal(col_aqi_hour_fields(&out, f), 8);
+    assert_string_equal(f[0].key, "aqi_vn");
+    assert_int_equal(f[0].i, vn.aqi);
+    assert_string_equal(f[4].key, "dominant");
+    assert_string_equal(f[4].s, col_aqi_pollutant_name((enum col_aqi_pollutant)vn.dominant));
+    assert_string_equal(f[5].key, "aqi_us");
+    assert_string_equal(f[7].key, "nowcast_pm25");
+    assert_int_equal(col_aqi_hour_compute(NULL, &out), CT_E_INVAL);
+
+    /* A day of PM2.5 41 in each hour: the 24-h mean 41, VN_AQI 82 like col_aqi_vn_daily. */
+    for (size_t k = 0; k < COL_AQI_DAY_BACK; k++) {
+        for (size_t p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            day.mean[k][p] = p == COL_AQI_PM25 && k < 24 ? 41 : NAN;
+        }
+    }
+    assert_int_equal(col_aqi_day_compute(&day, &dres), 0);
+    assert_int_equal(col_aqi_vn_daily(&din, &dvn), 0);
+    assert_int_equal(dres.aqi, 82);
+    assert_int_equal(dres.aqi, dvn.aqi);
+    assert_int_equal(col_aqi_day_fields(&dres, f), COL_AQI_DAY_FIELDS);
+    assert_string_equal(f[4].s, "pm25");
+    /* Fewer than 18 of the 24 hours: no daily PM index, no fields. */
+    for (size_t k = 0; k < 7; k++) {
+        day.mean[k][COL_AQI_PM25] = NAN;
+    }
+    assert_int_equal(col_aqi_day_compute(&day, &dres), 0);
+    assert_int_equal(dres.aqi, COL_AQI_NONE);
+    assert_int_equal(col_aqi_day_fields(&dres, f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_rolling8_decision_example),
         cmocka_unit_test(test_rolling8_missing_hours),
         cmocka_unit_test(test_vn_categories),
+        cmocka_unit_test(test_aqi_hour_matches_parts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

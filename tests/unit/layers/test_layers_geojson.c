@@ -292,15 +292,16 @@ static void test_layers_aqi_categories(void **state)
     assert_int_equal(n, 6);
 }
 
-/* Validated data: a raw value staff marked invalid (console_decision) is withheld with the
- * index of its hour, and the feature says so; a range elsewhere in time withholds nothing. */
+/* Validated data: a raw value staff marked invalid (console_decision) is withheld, and so is the
+ * index whose hours hold the range (not recomputed: no validated field), and the feature says
+ * so; a range elsewhere in time withholds nothing. */
 static void test_layers_withheld(void **state)
 {
     static const char decisions[] =
         "{\"results\":[{\"statement_id\":0,\"series\":["
         "{\"name\":\"console_decision\",\"tags\":{\"param\":\"pm25\",\"station\":\"hn-air-0001\"},"
         "\"columns\":[\"time\",\"from\",\"to\"],"
-        "\"values\":[[1795428000000,1795427640000,1795427700000]]},"
+        "\"values\":[[1795428000000,1795425000000,1795427700000]]},"
         "{\"name\":\"console_decision\",\"tags\":{\"param\":\"no2\",\"station\":\"hn-air-0002\"},"
         "\"columns\":[\"time\",\"from\",\"to\"],\"values\":[[1600000000000,1,2]]}]}]}";
     struct fx fx;

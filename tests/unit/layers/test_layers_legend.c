@@ -190,8 +190,9 @@ static void test_history(void **state)
     cJSON_Delete(doc);
     char q[512];
     assert_int_equal(col_layers_history_influxql(CT_KIND_AIR, q, sizeof(q)), 0);
-    assert_string_equal(q, "SELECT max(\"aqi_vn\") AS \"v\" FROM \"air_aqi\" WHERE time > now() - "
-                           "24h GROUP BY time(1h), \"device\" fill(none)");
+    assert_string_equal(q, "SELECT max(\"aqi_vn\") AS \"v\", last(\"validated\") AS \"validated\" "
+                           "FROM \"air_aqi\" WHERE time > now() - 24h GROUP BY time(1h), "
+                           "\"device\" fill(none)");
     assert_int_equal(col_layers_history_influxql(CT_KIND_AIR, q, 10), CT_E_TOOBIG);
     fx_teardown(&fx);
 }

@@ -1,0 +1,502 @@
+/* console_recompute.c - a station's hourly aggregates and air index recomputed from the
+ * validated data after staff mark a range invalid (col_console_recompute.h; docs/console.md).
+ * Pure part: the query and the points (test_console_recompute). Loop part: the waiting ranges,
+ * run from the console's tick one query at a time, written through the console's journalled
+ * write path (records of COL_CONSOLE_TOPIC), so a store outage or a restart loses no point. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "col_console_recompute.h"
+#include "col_indices_aqi_hour.h"
+#include "col_indices_wqi_hour.h"
+#include "col_obs.h"
+#include "console_int.h"
+#include "ct/err.h"
+#include "ct/lp.h"
+
+#define BACK (COL_AQI_DAY_BACK - 1) /* hours read before the first hour written */
+#define DAY_MS (24 * COL_CONSOLE_HOUR_MS)
+#define LOCAL_OFFSET_MS (7 * COL_CONSOLE_HOUR_MS) /* Asia/Ho_Chi_Minh: a day ends at 17:00Z */
+#define RETRY_MS 30000                            /* a failed recompute runs again after this */
+
+/* Per hour bucket and member: the valid values' min, max, sum, count, and every value's. */
+struct cell {
+    double min, max, sum, all_sum;
+    uint32_t n, all_n;
+};
+
+static int64_t hour_floor(int64_t ms)
+{
+    int64_t h = ms / COL_CONSOLE_HOUR_MS;
+
+    return (ms < 0 && h * COL_CONSOLE_HOUR_MS != ms ? h - 1 : h) * COL_CONSOLE_HOUR_MS;
+}
+
+int col_console_recompute_ql(const struct col_console_recompute_in *in, struct ct_buf *ql)
+{
+    if (in == NULL || in->dev == NULL || ql == NULL || in->last_ms < in->first_ms) {
+        return CT_E_INVAL;
+    }
+    ct_buf_printf(ql, "SELECT * FROM \"%s\" WHERE device='", ct_kind_name(in->dev->kind));
+    col_console_ql_str(ql, in->dev->id);
+    ct_buf_printf(ql, "' AND time >= %lldms AND time < %lldms; ",
+                  (long long)(in->first_ms - BACK * COL_CONSOLE_HOUR_MS),
+                  (long long)(in->last_ms + COL_CONSOLE_HOUR_MS));
+    ct_buf_adds(ql, "SELECT * FROM console_decision WHERE \"action\"='invalid' AND station='");
+    col_console_ql_str(ql, in->dev->id);
+    return ct_buf_adds(ql, "'");
+}
+
+/* True when 'param' at 'ts' is inside one of the caller's ranges or the answer's decisions. */
+static bool invalid(const struct col_console_recompute_in *in, const cJSON *dec, const char *param,
+                    int64_t ts)
+{
+    for (size_t i = 0; i < in->nranges; i++) {
+        const struct col_console_range *r = &in->ranges[i];
+        if (strcmp(r->param, param) == 0 && ts >= r->from_ms && ts <= r->to_ms) {
+            return true;
+        }
+    }
+    return dec != NULL &&
+           col_console_invalid_at(cJSON_GetObjectItemCaseSensitive(dec, "columns"),
+                                  cJSON_GetObjectItemCaseSensitive(dec, "values"), param, ts);
+}
+
+/* Adds the raw series' values to the cells (nb buckets from 'base', nm members). */
+static void fill(const struct col_console_recompute_in *in, const cJSON *raw, const cJSON *dec,
+                 int64_t base, size_t nb, struct cell *cells, size_t nm)
+{
+    const struct ct_member *ms = ct_schema_members(in->dev->kind, &nm);
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(raw, "columns");
+    const cJSON *row;
+
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(raw, "values"))
+    {
+        const cJSON *t = cJSON_GetArrayItem(row, 0), *col;
+        int64_t ts = cJSON_IsNumber(t) ? (int64_t)t->valuedouble : INT64_MIN;
+        int64_t b = ts == INT64_MIN ? -1 : (ts - base) / COL_CONSOLE_HOUR_MS;
+        int i = 0;
+
+        if (ts < base || b < 0 || (size_t)b >= nb) {
+            continue;
+        }
+        cJSON_ArrayForEach(col, cols)
+        {
+            const cJSON *v = cJSON_GetArrayItem(row, i++);
+            const struct ct_member *m;
+            struct cell *c;
+            if (!cJSON_IsString(col) || !cJSON_IsNumber(v) || !isfinite(v->valuedouble)) {
+                continue;
+            }
+            m = ct_schema_find(in->dev->kind, col->valuestring, strlen(col->valuestring));
+            if (m == NULL) {
+                continue;
+            }
+            c = &cells[(size_t)b * nm + (size_t)(m - ms)];
+            c->all_sum += v->valuedouble;
+            c->all_n++;
+            if (invalid(in, dec, m->name, ts)) {
+                continue;
+            }
+            c->min = c->n == 0 ? v->valuedouble : fmin(c->min, v->valuedouble);
+            c->max = c->n == 0 ? v->valuedouble : fmax(c->max, v->valuedouble);
+            c->sum += v->valuedouble;
+            c->n++;
+        }
+    }
+}
+
+/* The <kind>_agg_1h point of bucket b (hour start 'start'). */
+static int agg_point(const struct col_console_recompute_in *in, const struct cell *row, size_t nm,
+                     int64_t start, struct ct_buf *lp)
+{
+    const struct ct_member *ms = ct_schema_members(in->dev->kind, &nm);
+    char keys[64][CT_MEMBER_NAME_MAX + 8];
+    struct ct_lp_field f[64];
+    size_t nf = 0;
+    uint32_t iv =
+        in->dev->interval_s ? in->dev->interval_s : ct_kind_default_interval_s(in->dev->kind);
+    char meas[48];
+
+    for (size_t j = 0; j < nm && nf + 6 <= 64; j++) {
+        const struct cell *c = &row[j];
+        static const char *const sfx[4] = {"min", "max", "sum", "count"};
+        for (size_t s = 0; s < 4 && c->all_n > 0; s++) {
+            if (c->n == 0 && s < 2) {
+                continue; /* every value invalid: sum 0, count 0 */
+            }
+            snprintf(keys[nf], sizeof(keys[0]), "%s_%s", ms[j].name, sfx[s]);
+            f[nf] = (struct ct_lp_field){.key = keys[nf],
+                                         .type = s == 3 ? CT_LP_INT : CT_LP_FLOAT,
+                                         .f = s == 0   ? c->min
+                                              : s == 1 ? c->max
+                                                       : c->sum,
+                                         .i = c->n};
+            nf++;
+        }
+    }
+    if (nf == 0) {
+        return 0;
+    }
+    f[nf++] = (struct ct_lp_field){.key = "interval_s", .type = CT_LP_INT, .i = iv};
+    f[nf++] = (struct ct_lp_field){.key = "validated", .type = CT_LP_BOOL, .b = true};
+    struct ct_lp_tag tags[4] = {{"collector", in->instance},
+                                {"device", in->dev->id},
+                                {"district", in->dev->district},
+                                {"ward", in->dev->ward}};
+    snprintf(meas, sizeof(meas), "%s_agg_1h", ct_kind_name(in->dev->kind));
+    return ct_lp_point(lp, meas, tags, 4, f, nf, start);
+}
+
+/* True when the hour of bucket b has readings: derive writes an hour's index only then. */
+static bool hour_has_data(const struct cell *cells, size_t nm, size_t b)
+{
+    for (size_t j = 0; j < nm; j++) {
+        if (cells[b * nm + j].all_n > 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The index point 'meas' of an hour: its nf fields from the valid data (room for one more in
+ * f) and validated=true; or, when only the raw data ('raw_has') had an index, validated=false
+ * alone, so that the public layer withholds the raw index. */
+static int index_point(const struct col_console_recompute_in *in, const char *meas,
+                       struct ct_lp_field *f, size_t nf, bool raw_has, int64_t ts,
+                       struct ct_buf *lp)
+{
+    bool has = nf > 0;
+
+    if (!has && !raw_has) {
+        return 0;
+    }
+    f[nf++] = (struct ct_lp_field){.key = "validated", .type = CT_LP_BOOL, .b = has};
+    struct ct_lp_tag tags[3] = {
+        {"device", in->dev->id}, {"district", in->dev->district}, {"ward", in->dev->ward}};
+    return ct_lp_point(lp, meas, tags, 3, f, nf, ts);
+}
+
+/* The hourly means of the pollutants over the n hours ending with bucket b, newest first:
+ * valid[k][p] from the valid values, all[k][p] from every value; NAN when absent. */
+static void pollutant_means(const struct col_console_recompute_in *in, const struct cell *cells,
+                            size_t b, size_t n, double (*valid)[COL_AQI_N_POLLUTANTS],
+                            double (*all)[COL_AQI_N_POLLUTANTS])
+{
+    size_t nm = 0;
+    const struct ct_member *ms = ct_schema_members(in->dev->kind, &nm);
+
+    for (size_t k = 0; k < n; k++) {
+        for (size_t p = 0; p < COL_AQI_N_POLLUTANTS; p++) {
+            valid[k][p] = NAN;
+            all[k][p] = NAN;
+        }
+        for (size_t j = 0; j < nm && k <= b; j++) {
+            const struct cell *c = &cells[(b - k) * nm + j];
+            enum col_aqi_pollutant p;
+            if (col_aqi_pollutant_parse(ms[j].name, &p) == 0) {
+                valid[k][p] = c->n > 0 ? c->sum / c->n : NAN;
+                all[k][p] = c->all_n > 0 ? c->all_sum / c->all_n : NAN;
+            }
+        }
+    }
+}
+
+/* The air_aqi point of the hour in bucket b (col_aqi_hour_compute over the 24 hours' means). */
+static int aqi_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t b,
+                     int64_t start, struct ct_buf *lp)
+{
+    struct col_aqi_hour_in valid, all;
+    struct col_aqi_hour_out vo, ao;
+    struct ct_lp_field f[COL_AQI_HOUR_FIELDS + 1];
+
+    pollutant_means(in, cells, b, COL_AQI_HOUR_BACK, valid.mean, all.mean);
+    if (col_aqi_hour_compute(&valid, &vo) != 0 || col_aqi_hour_compute(&all, &ao) != 0) {
+        return CT_E_INVAL;
+    }
+    size_t nf = col_aqi_hour_fields(&vo, f);
+    bool raw_has = ao.vn.aqi != COL_AQI_NONE || ao.us.aqi != COL_AQI_NONE;
+    return index_point(in, "air_aqi", f, nf, raw_has, start + COL_CONSOLE_HOUR_MS, lp);
+}
+
+/* The air_aqi_daily point of the day whose last hour is bucket b (col_aqi_day_compute over the
+ * day's hours and the 7 before). */
+static int day_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t b,
+                     int64_t day_end, struct ct_buf *lp)
+{
+    struct col_aqi_day_in valid, all;
+    struct col_aqi_result vr, ar;
+    struct ct_lp_field f[COL_AQI_DAY_FIELDS + 1];
+
+    pollutant_means(in, cells, b, COL_AQI_DAY_BACK, valid.mean, all.mean);
+    if (col_aqi_day_compute(&valid, &vr) != 0 || col_aqi_day_compute(&all, &ar) != 0) {
+        return CT_E_INVAL;
+    }
+    size_t nf = col_aqi_day_fields(&vr, f);
+    return index_point(in, "air_aqi_daily", f, nf, ar.aqi != COL_AQI_NONE, day_end, lp);
+}
+
+/* The water_wqi point of the hour in bucket b (the hour's means of the probe members). */
+static int wqi_point(const struct col_console_recompute_in *in, const struct cell *cells, size_t nm,
+                     size_t b, int64_t start, struct ct_buf *lp)
+{
+    const struct ct_member *ms = ct_schema_members(in->dev->kind, &nm);
+    struct col_wqi_in valid, all;
+    struct col_wqi_result vr, ar;
+    struct ct_lp_field f[COL_WQI_HOUR_FIELDS + 1];
+
+    col_wqi_hour_clear(&valid);
+    col_wqi_hour_clear(&all);
+    for (size_t j = 0; j < nm; j++) {
+        const struct cell *c = &cells[b * nm + j];
+        col_wqi_hour_set(&valid, ms[j].name, c->n > 0 ? c->sum / c->n : NAN);
+        col_wqi_hour_set(&all, ms[j].name, c->all_n > 0 ? c->all_sum / c->all_n : NAN);
+    }
+    if (col_wqi_compute(&valid, &vr) != 0 || col_wqi_compute(&all, &ar) != 0) {
+        return CT_E_INVAL;
+    }
+    size_t nf = col_wqi_hour_fields(&vr, f);
+    return index_point(in, "water_wqi", f, nf, ar.wqi != COL_WQI_NONE, start + COL_CONSOLE_HOUR_MS,
+                       lp);
+}
+
+int col_console_recompute_lp(const struct col_console_recompute_in *in, const char *answer,
+                             size_t len, struct ct_buf *lp)
+{
+    size_t nm = 0, nh, nb;
+    struct cell *cells;
+    cJSON *root;
+    int rc = 0;
+
+    if (in == NULL || in->dev == NULL || in->instance == NULL || answer == NULL || lp == NULL ||
+        in->last_ms < in->first_ms || hour_floor(in->first_ms) != in->first_ms ||
+        hour_floor(in->last_ms) != in->last_ms ||
+        (in->last_ms - in->first_ms) / COL_CONSOLE_HOUR_MS >= COL_CONSOLE_RECOMPUTE_HOURS_MAX ||
+        ct_schema_members(in->dev->kind, &nm) == NULL || nm == 0) {
+        return CT_E_INVAL;
+    }
+    root = cJSON_ParseWithLength(answer, len);
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "results");
+    if (!cJSON_IsArray(res)) {
+        cJSON_Delete(root);
+        return CT_E_PARSE;
+    }
+    const cJSON *raw = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 0), "series"), 0);
+    const cJSON *dec = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 1), "series"), 0);
+    nh = (size_t)((in->last_ms - in->first_ms) / COL_CONSOLE_HOUR_MS) + 1;
+    nb = nh + BACK;
+    cells = calloc(nb * nm, sizeof(*cells));
+    if (cells == NULL) {
+        cJSON_Delete(root);
+        return CT_E_NOMEM;
+    }
+    fill(in, raw, dec, in->first_ms - BACK * COL_CONSOLE_HOUR_MS, nb, cells, nm);
+    for (size_t h = 0; h < nh && rc == 0; h++) {
+        int64_t start = in->first_ms + (int64_t)h * COL_CONSOLE_HOUR_MS;
+        rc = agg_point(in, &cells[(h + BACK) * nm], nm, start, lp);
+        if (rc == 0 && hour_has_data(cells, nm, h + BACK) && in->dev->kind == CT_KIND_AIR) {
+            rc = aqi_point(in, cells, h + BACK, start, lp);
+            /* The day's index at its end (00:00 local), as derive writes it then. */
+            int64_t end = start + COL_CONSOLE_HOUR_MS;
+            if (rc == 0 && (end + LOCAL_OFFSET_MS) % DAY_MS == 0) {
+                rc = day_point(in, cells, h + BACK, end, lp);
+            }
+        } else if (rc == 0 && hour_has_data(cells, nm, h + BACK) &&
+                   in->dev->kind == CT_KIND_WATER) {
+            rc = wqi_point(in, cells, nm, h + BACK, start, lp);
+        }
+    }
+    free(cells);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- the loop part ---- */
+
+struct rc_run {
+    struct col_console *c;
+    struct col_console_rc_job job; /* a copy: the table may change while the query runs */
+    int64_t first_ms, last_ms;
+};
+
+static struct col_console_rc_job *job_find(struct col_console_rc *rc, const char *id,
+                                           const struct col_console_range *r)
+{
+    for (size_t i = 0; i < rc->n; i++) {
+        struct col_console_rc_job *j = &rc->jobs[i];
+        if (strcmp(j->id, id) == 0 && strcmp(j->r.param, r->param) == 0 &&
+            j->r.from_ms == r->from_ms && j->r.to_ms == r->to_ms) {
+            return j;
+        }
+    }
+    return NULL;
+}
+
+static void job_remove(struct col_console_rc *rc, struct col_console_rc_job *j)
+{
+    size_t i = (size_t)(j - rc->jobs);
+
+    memmove(&rc->jobs[i], &rc->jobs[i + 1], (rc->n - i - 1) * sizeof(*j));
+    rc->n--;
+}
+
+void col_console_recompute_add(struct col_console *c, const char *id, const char *param,
+                               int64_t from_ms, int64_t to_ms, int64_t now_ms)
+{
+    struct col_console_rc *rc = col_console_rc_of(c);
+    struct col_console_rc_job *j;
+
+    if (rc->n == COL_CONSOLE_RECOMPUTE_JOBS) {
+        col_log(COL_LOG_WARN, "console",
+                "recompute: %zu ranges already wait; the oldest (%s %s) is dropped", rc->n,
+                rc->jobs[0].id, rc->jobs[0].r.param);
+        job_remove(rc, &rc->jobs[0]);
+        rc->dropped++;
+    }
+    j = &rc->jobs[rc->n++];
+    memset(j, 0, sizeof(*j));
+    snprintf(j->id, sizeof(j->id), "%s", id);
+    snprintf(j->r.param, sizeof(j->r.param), "%s", param);
+    j->r.from_ms = from_ms;
+    j->r.to_ms = to_ms;
+    j->due_ms = now_ms + rc->after_ms;
+    j->done_ms = INT64_MIN;
+    j->until_ms = hour_floor(to_ms) + COL_CONSOLE_RECOMPUTE_AFTER_H * COL_CONSOLE_HOUR_MS;
+    /* And the day's last hour (its daily index), when that is later. */
+    int64_t day_last =
+        ((to_ms + LOCAL_OFFSET_MS) / DAY_MS + 1) * DAY_MS - LOCAL_OFFSET_MS - COL_CONSOLE_HOUR_MS;
+    j->until_ms = day_last > j->until_ms ? day_last : j->until_ms;
+}
+
+/* The next run of 'j' after one that wrote through 'last': the next hour close, or at once when
+ * a long range has hours left that have closed. */
+/* The last hour whose live points are written by now: closed recompute_after_ms ago. */
+static int64_t last_closed(const struct col_console_rc *rc, int64_t now_ms)
+{
+    return hour_floor(now_ms - rc->after_ms) - COL_CONSOLE_HOUR_MS;
+}
+
+static void job_next(struct col_console_rc *rc, struct col_console_rc_job *j, int64_t last,
+                     int64_t now_ms)
+{
+    int64_t closed = last_closed(rc, now_ms);
+
+    j->done_ms = last;
+    if (last >= j->until_ms) {
+        job_remove(rc, j);
+    } else if (last < closed) {
+        j->due_ms = now_ms;
+    } else {
+        j->due_ms = last_closed(rc, now_ms) + 2 * COL_CONSOLE_HOUR_MS + rc->after_ms;
+    }
+}
+
+static void on_answer(void *arg, int status, const char *body, size_t len)
+{
+    struct rc_run *run = arg;
+    struct col_console *c = run->c;
+    struct col_console_rc *rc = col_console_rc_of(c);
+    const struct col_console_station *st =
+        col_console_station_find(col_console_states_of(c), run->job.id);
+    struct col_console_rc_job *j = job_find(rc, run->job.id, &run->job.r);
+    struct col_console_recompute_in in = {.dev = st != NULL ? st->dev : NULL,
+                                          .instance = col_console_instance(c),
+                                          .first_ms = run->first_ms,
+                                          .last_ms = run->last_ms,
+                                          .ranges = &run->job.r,
+                                          .nranges = 1};
+    struct ct_buf lp;
+    int e = status == 200 && in.dev != NULL ? 0 : CT_E_IO;
+    int64_t now = col_console_now_ms();
+
+    rc->busy = false;
+    ct_buf_init(&lp, 64u << 20);
+    e = e ? e : col_console_recompute_lp(&in, body, len, &lp);
+    e = e || lp.len == 0 ? e : col_console_write(c, lp.p, lp.len);
+    if (e == 0) {
+        rc->written++;
+        col_log(COL_LOG_INFO, "console",
+                "recompute: %s %s hours %lld..%lld from the validated data (%zu bytes)",
+                run->job.id, run->job.r.param, (long long)run->first_ms, (long long)run->last_ms,
+                lp.len);
+        if (j != NULL) {
+            job_next(rc, j, run->last_ms, now);
+        }
+    } else {
+        rc->failed++;
+        col_log(COL_LOG_WARN, "console", "recompute: %s %s failed (status %d, %s); again in %d s",
+                run->job.id, run->job.r.param, status, ct_strerror(e), RETRY_MS / 1000);
+        if (j != NULL) {
+            j->due_ms = now + RETRY_MS;
+        }
+    }
+    ct_buf_free(&lp);
+    free(run);
+    col_console_maybe_closed(c);
+}
+
+/* Starts the recompute of 'j': the hours from its range's first (or from two before the last
+ * written, so that a live hourly point written after ours is replaced) to the last one closed
+ * recompute_after_ms ago (so that derive has written its own points of the hour first). */
+static void run_job(struct col_console *c, struct col_console_rc_job *j, int64_t now_ms)
+{
+    struct col_console_rc *rc = col_console_rc_of(c);
+    const struct col_console_station *st =
+        col_console_station_find(col_console_states_of(c), j->id);
+    int64_t first = hour_floor(j->r.from_ms);
+    int64_t last = last_closed(rc, now_ms);
+    struct rc_run *run;
+    struct ct_buf ql;
+
+    if (st == NULL) {
+        job_remove(rc, j); /* the station left the registry */
+        return;
+    }
+    if (j->done_ms != INT64_MIN && j->done_ms - 2 * COL_CONSOLE_HOUR_MS > first) {
+        first = j->done_ms - 2 * COL_CONSOLE_HOUR_MS;
+    }
+    last = last < j->until_ms ? last : j->until_ms;
+    if (last - first >= (COL_CONSOLE_RECOMPUTE_HOURS_MAX - 1) * COL_CONSOLE_HOUR_MS) {
+        last = first + (COL_CONSOLE_RECOMPUTE_HOURS_MAX - 1) * COL_CONSOLE_HOUR_MS;
+    }
+    if (last < first) {
+        j->due_ms =
+            last_closed(rc, now_ms) + 2 * COL_CONSOLE_HOUR_MS + rc->after_ms; /* none closed */
+        return;
+    }
+    run = calloc(1, sizeof(*run));
+    if (run == NULL) {
+        j->due_ms = now_ms + RETRY_MS;
+        return;
+    }
+    *run = (struct rc_run){.c = c, .job = *j, .first_ms = first, .last_ms = last};
+    struct col_console_recompute_in in = {
+        .dev = st->dev, .instance = "", .first_ms = first, .last_ms = last};
+    ct_buf_init(&ql, 8192);
+    if (col_console_store(c) == NULL || col_console_recompute_ql(&in, &ql) != 0 ||
+        col_store_query(col_console_store(c), ql.p, on_answer, run) != 0) {
+        j->due_ms = now_ms + RETRY_MS;
+        rc->failed++;
+        free(run);
+    } else {
+        rc->busy = true;
+    }
+    ct_buf_free(&ql);
+}
+
+void col_console_recompute_tick(struct col_console *c, int64_t now_ms)
+{
+    struct col_console_rc *rc = col_console_rc_of(c);
+
+    for (size_t i = 0; i < rc->n && !rc->busy; i++) {
+        if (rc->jobs[i].due_ms <= now_ms) {
+            run_job(c, &rc->jobs[i], now_ms);
+            return; /* one a tick: the table may have changed */
+        }
+    }
+}
