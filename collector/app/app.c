@@ -312,7 +312,10 @@ static void app_close(struct col_app *app)
         app->store = NULL;
     }
     app_console_close(app);
-    app_derive_close(app);
+    if (app->derived != NULL) {
+        app->open_handles++;
+        app_derive_close(app->derived);
+    }
     app_tt10_close(app);
     if (app->sink != NULL) {
         col_flow_seal(app->flow);
@@ -333,7 +336,6 @@ static void app_close(struct col_app *app)
     }
     close_handle(app, (uv_handle_t *)&app->stop_timer);
     close_handle(app, (uv_handle_t *)&app->watchdog_timer);
-    close_handle(app, (uv_handle_t *)&app->tick_timer);
     close_handle(app, (uv_handle_t *)&app->sig_int);
     close_handle(app, (uv_handle_t *)&app->sig_term);
     close_handle(app, (uv_handle_t *)&app->sig_hup);
@@ -449,6 +451,41 @@ static int start_handles(struct col_app *app)
     return 0;
 }
 
+/* Start-up, step 6: the derived state is rebuilt; the flow replays the journal, then subscribes. */
+static void on_rebuilt(void *arg)
+{
+    struct col_app *app = arg;
+
+    if (col_flow_start(app->flow) != 0) {
+        col_log(COL_LOG_ERROR, "app", "cannot start the message flow");
+    }
+}
+
+/* The derived flow's tick: the TT 10 station files close their intervals. */
+static void on_derive_tick(void *arg, int64_t now_ms)
+{
+    app_tt10_tick(arg, now_ms);
+}
+
+/* The derived flow (app_derive.c): app->derived, and its state app->derive for the other parts. */
+static int create_derive(struct col_app *app)
+{
+    struct app_derive_parts dp = {.loop = app->loop,
+                                  .cfg = &app->cfg,
+                                  .flow = app->flow,
+                                  .mqtt = app->mqtt,
+                                  .store = app->store,
+                                  .closing = &app->closing,
+                                  .on_tick = on_derive_tick,
+                                  .on_rebuilt = on_rebuilt,
+                                  .on_closed = on_part_closed,
+                                  .arg = app};
+    int rc = app_derive_create(&dp, app->registry, &app->derived);
+
+    app->derive = app_derive_state(app->derived);
+    return rc;
+}
+
 /* The ingest side: spool, quarantine, queue, sink, MQTT client (not for the layers role). */
 static int start_ingest_side(struct col_app *app)
 {
@@ -500,7 +537,7 @@ static int start_ingest_side(struct col_app *app)
         col_log(COL_LOG_ERROR, "ingest", "cannot create the MQTT client: %s", ct_strerror(rc));
         return rc;
     }
-    rc = app_derive_create(app);
+    rc = create_derive(app);
     if (rc != 0) {
         return rc;
     }
@@ -577,14 +614,6 @@ static int start_http(struct col_app *app)
                                              .wd_reconnects = &app->wd_reconnects,
                                              .started_ms = app->started_ms};
     return app_http_start(app->http_app);
-}
-
-/* Start-up, step 3: the derived state is rebuilt; the flow replays the journal, then subscribes. */
-static void on_rebuilt(struct col_app *app)
-{
-    if (col_flow_start(app->flow) != 0) {
-        col_log(COL_LOG_ERROR, "app", "cannot start the message flow");
-    }
 }
 
 /* Create: loads the config, the registry and the keys, and makes the pipeline; nothing touches
@@ -673,7 +702,7 @@ static int app_start(struct col_app *app)
     if (app->cfg.collector_role == COL_CFG_ROLE_LAYERS) {
         return 0;
     }
-    return app_derive_rebuild(app, on_rebuilt);
+    return app_derive_start(app->derived);
 }
 
 /* A zeroed app on 'loop' (initialised here); NULL when either fails. Free with free() after
@@ -700,7 +729,7 @@ static void app_free(struct col_app *app)
     col_spool_close(app->spool);
     col_quarantine_close(app->quarantine);
     col_pipeline_free(app->pipeline);
-    col_derive_free(app->derive);
+    app_derive_free(app->derived);
     ct_registry_free(app->registry);
     col_config_free(&app->cfg);
     free(app->metrics);

@@ -65,6 +65,14 @@ static void each_silent(void *arg, void (*mark)(struct col_console *c, const cha
     }
 }
 
+/* The console's alerts are published like the derived flow's. */
+static void publish_alert(void *arg, const char *topic, const char *payload, size_t len)
+{
+    struct col_app *app = arg;
+
+    app_alert_publish(app->derived, topic, payload, len);
+}
+
 int app_console_start(struct col_app *app)
 {
     const struct col_config *k = &app->cfg;
@@ -81,7 +89,7 @@ int app_console_start(struct col_app *app)
                                  .stale_intervals = (uint32_t)k->liveness_stale_intervals};
     struct col_console_hooks hooks = {.write_points = write_points,
                                       .each_silent = each_silent,
-                                      .publish = app_alert_publish,
+                                      .publish = publish_alert,
                                       .arg = app};
     char state_file[4096];
     char staff_file[4096];

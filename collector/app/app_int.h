@@ -54,22 +54,17 @@ struct col_app {
     struct col_http *http_staff;  /* staff listener: /healthz, /metrics (borrowed, http_app) */
     struct app_layers *layers;    /* the public layers (app_layers.c) */
     struct col_console *console;  /* the staff console (app_console.c); NULL when off */
-    struct col_derive *derive;    /* app_derive.c */
+    struct app_derive *derived;   /* the derived flow (app_derive.c) */
+    struct col_derive *derive;    /* its state (borrowed: app_derive_state) */
     struct col_tt10_writer *tt10; /* app_tt10.c; NULL when tt10.out_dir is empty */
     struct col_tt10_in *tt10_in;  /* app_tt10.c; NULL when tt10.in_dir is empty */
     uint8_t tt10_master[256];     /* master key: signs incoming files' readings (app_tt10.c) */
     size_t tt10_master_len;
-    uint64_t tt10_in_flagged; /* incoming values with status 01/02, kept out */
-    uint64_t tt10_in_refused; /* incoming files the intake refused */
-    uint64_t tt10_closed_low; /* app_tt10_low_water at the writer's close; 0: none */
-    struct col_flow *flow;    /* the ingest flow (collector/flow); NULL for the layers role */
-    struct col_store *store;  /* the query client (app.c): rebuild, layers, console */
-    uv_timer_t tick_timer;    /* drives col_derive_tick */
-    uint64_t alerts_unsent;   /* alerts the MQTT client's queue refused */
-    bool rebuilding;          /* rebuild queries running: replay and ticks wait */
-    int rebuild_pending;
-    void (*rebuilt)(struct col_app *app); /* app.c: starts the flow */
-    uint64_t rebuild_rows;
+    uint64_t tt10_in_flagged;  /* incoming values with status 01/02, kept out */
+    uint64_t tt10_in_refused;  /* incoming files the intake refused */
+    uint64_t tt10_closed_low;  /* app_tt10_low_water at the writer's close; 0: none */
+    struct col_flow *flow;     /* the ingest flow (collector/flow); NULL for the layers role */
+    struct col_store *store;   /* the query client (app.c): rebuild, layers, console */
     uv_timer_t stop_timer;     /* polls the sink's drain while stopping */
     uv_timer_t watchdog_timer; /* silent-subscription watchdog */
     uint64_t wd_messages;      /* messages counted at the last change */

@@ -10,8 +10,8 @@ module of its own that includes no other app/ header. The check fails when
   - the include graph between modules has a cycle;
   - the call graph between modules has a cycle: module A calls a function defined (not static)
     in module B and B calls, directly or through others, a function of A;
-  - a file of an app/ module that takes its own context (OWN_CONTEXT: app_http, app_metrics)
-    includes app_int.h: those see only the borrowed pointers their context struct holds.
+  - a file of an app/ module that takes its own context (the OWN_CONTEXT tuple below) includes
+    app_int.h: those see only the borrowed pointers their context struct holds.
 Calls are found by name: every function defined at the start of a line in a .c file, without
 `static`, is that file's module's; a use of the name in another module's .c file is a call.
 Usage: check_modules.py [repo root]. Prints each violation; exit status 1 when there is one.
@@ -28,7 +28,7 @@ DEFN = re.compile(r'^(?!static\b)(?:[A-Za-z_][\w \t\*]*?[\s\*])([a-z_][a-z0-9_]*
                   re.M)
 COMMENTS = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
 STRINGS = re.compile(r'"(?:\\.|[^"\\])*"')
-OWN_CONTEXT = ("app/app_http", "app/app_metrics")
+OWN_CONTEXT = ("app/app_http", "app/app_metrics", "app/app_derive")
 
 
 def module_of(path):
