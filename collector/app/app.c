@@ -316,7 +316,10 @@ static void app_close(struct col_app *app)
         app->open_handles++;
         app_derive_close(app->derived);
     }
-    app_tt10_close(app);
+    if (app->tt10 != NULL) {
+        app->open_handles++;
+        app_tt10_close(app->tt10);
+    }
     if (app->sink != NULL) {
         col_flow_seal(app->flow);
         app->open_handles++;
@@ -464,7 +467,51 @@ static void on_rebuilt(void *arg)
 /* The derived flow's tick: the TT 10 station files close their intervals. */
 static void on_derive_tick(void *arg, int64_t now_ms)
 {
-    app_tt10_tick(arg, now_ms);
+    struct col_app *app = arg;
+
+    app_tt10_tick(app->tt10, now_ms);
+}
+
+/* The flow's hooks: the TT 10 station files take accepted readings, learn that an incoming file's
+ * reading is durable, and hold the journal while their intervals are open. */
+static void on_flow_reading(void *arg, const struct ct_device *dev, const struct ct_reading *r,
+                            const char *qc, uint64_t mark)
+{
+    struct col_app *app = arg;
+
+    app_tt10_add(app->tt10, dev, r, qc, mark);
+}
+
+static void on_flow_local_ack(void *arg, uint64_t ticket)
+{
+    struct col_app *app = arg;
+
+    app_tt10_durable(app->tt10, ticket);
+}
+
+static uint64_t flow_low_water(void *arg)
+{
+    const struct col_app *app = arg;
+
+    return app_tt10_low_water(app->tt10);
+}
+
+/* The TT 10 station files (app_tt10.c): app->tt10; the master key is copied there and zeroed
+ * here. */
+static int create_tt10(struct col_app *app)
+{
+    struct app_tt10_parts tp = {.loop = app->loop,
+                                .cfg = &app->cfg,
+                                .intake = app->intake,
+                                .master = app->tt10_master_len > 0 ? app->tt10_master : NULL,
+                                .master_len = app->tt10_master_len,
+                                .on_closed = on_part_closed,
+                                .arg = app};
+    int rc = app_tt10_create(&tp, app->registry, &app->tt10);
+
+    memset(app->tt10_master, 0, sizeof(app->tt10_master));
+    app->tt10_master_len = 0;
+    return rc;
 }
 
 /* The derived flow (app_derive.c): app->derived, and its state app->derive for the other parts. */
@@ -514,9 +561,9 @@ static int start_ingest_side(struct col_app *app)
         .ckpt_sync = app->cfg.spool_fsync != COL_CFG_FSYNC_NONE,
         .group_max_records = (size_t)app->cfg.ingest_group_max_records,
         .group_max_bytes = (size_t)app->cfg.ingest_group_max_bytes,
-        .on_reading = app_tt10_add,
-        .on_local_ack = app_tt10_durable,
-        .low_water = app_tt10_low_water,
+        .on_reading = on_flow_reading,
+        .on_local_ack = on_flow_local_ack,
+        .low_water = flow_low_water,
         .arg = app,
     };
     rc = col_flow_create(app->loop, &fc, &app->flow);
@@ -541,7 +588,7 @@ static int start_ingest_side(struct col_app *app)
     if (rc != 0) {
         return rc;
     }
-    rc = app_tt10_create(app);
+    rc = create_tt10(app);
     if (rc != 0) {
         return rc;
     }
@@ -583,6 +630,7 @@ static int start_http(struct col_app *app)
                                 .public_routes = http_public_routes,
                                 .on_closed = on_http_closed,
                                 .arg = app};
+    const struct app_tt10_counts *tt10_counts = app_tt10_counts(app->tt10);
     int rc;
 
     app->metrics = calloc(1, sizeof(*app->metrics));
@@ -596,23 +644,24 @@ static int start_http(struct col_app *app)
     }
     app->http = app_http_public(app->http_app);
     app->http_staff = app_http_staff(app->http_app);
-    *app->metrics = (struct app_metrics_src){.cfg = &app->cfg,
-                                             .registry = &app->registry,
-                                             .pipeline = app->pipeline,
-                                             .flow = app->flow,
-                                             .spool = app->spool,
-                                             .sink = app->sink,
-                                             .mqtt = app->mqtt,
-                                             .intake = app->intake,
-                                             .derive = app->derive,
-                                             .tt10 = app->tt10,
-                                             .tt10_in = app->tt10_in,
-                                             .http = app->http,
-                                             .http_staff = app->http_staff,
-                                             .tt10_in_flagged = &app->tt10_in_flagged,
-                                             .tt10_in_refused = &app->tt10_in_refused,
-                                             .wd_reconnects = &app->wd_reconnects,
-                                             .started_ms = app->started_ms};
+    *app->metrics = (struct app_metrics_src){
+        .cfg = &app->cfg,
+        .registry = &app->registry,
+        .pipeline = app->pipeline,
+        .flow = app->flow,
+        .spool = app->spool,
+        .sink = app->sink,
+        .mqtt = app->mqtt,
+        .intake = app->intake,
+        .derive = app->derive,
+        .tt10 = app_tt10_writer(app->tt10),
+        .tt10_in = app_tt10_in(app->tt10),
+        .http = app->http,
+        .http_staff = app->http_staff,
+        .tt10_in_flagged = tt10_counts != NULL ? &tt10_counts->in_flagged : NULL,
+        .tt10_in_refused = tt10_counts != NULL ? &tt10_counts->in_refused : NULL,
+        .wd_reconnects = &app->wd_reconnects,
+        .started_ms = app->started_ms};
     return app_http_start(app->http_app);
 }
 
@@ -641,7 +690,11 @@ static int app_create(struct col_app *app)
         if (rc != 0) {
             return rc;
         }
-        app_tt10_set_key(app, pc.master, pc.master_len);
+        /* For app_tt10_create, which copies it (signing incoming files' readings). */
+        if (pc.master != NULL && pc.master_len <= sizeof(app->tt10_master)) {
+            memcpy(app->tt10_master, pc.master, pc.master_len);
+            app->tt10_master_len = pc.master_len;
+        }
         pc.require_sig = app->cfg.security_require_signatures;
         pc.future_ms = app->cfg.validate_future_ms;
         pc.backlog_ms = app->cfg.validate_backlog_ms;
@@ -724,6 +777,7 @@ static struct col_app *app_alloc(uv_loop_t *loop)
 static void app_free(struct col_app *app)
 {
     col_flow_free(app->flow);
+    app_tt10_free(app->tt10);
     col_mqtt_free(app->mqtt);
     col_intake_free(app->intake);
     col_spool_close(app->spool);
@@ -733,6 +787,7 @@ static void app_free(struct col_app *app)
     ct_registry_free(app->registry);
     col_config_free(&app->cfg);
     free(app->metrics);
+    memset(app->tt10_master, 0, sizeof(app->tt10_master)); /* when start-up stopped before */
 }
 
 int col_app_run(const struct col_app_opts *opts)

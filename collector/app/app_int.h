@@ -50,19 +50,15 @@ struct col_app {
     struct col_quarantine *quarantine;
     struct app_http *http_app;       /* both listeners (app_http.c) */
     struct app_metrics_src *metrics; /* what /metrics reads (app.c fills it; app_metrics.c) */
-    struct col_http *http;        /* public listener: map, layers, OGC API (borrowed, http_app) */
-    struct col_http *http_staff;  /* staff listener: /healthz, /metrics (borrowed, http_app) */
-    struct app_layers *layers;    /* the public layers (app_layers.c) */
-    struct col_console *console;  /* the staff console (app_console.c); NULL when off */
-    struct app_derive *derived;   /* the derived flow (app_derive.c) */
-    struct col_derive *derive;    /* its state (borrowed: app_derive_state) */
-    struct col_tt10_writer *tt10; /* app_tt10.c; NULL when tt10.out_dir is empty */
-    struct col_tt10_in *tt10_in;  /* app_tt10.c; NULL when tt10.in_dir is empty */
-    uint8_t tt10_master[256];     /* master key: signs incoming files' readings (app_tt10.c) */
+    struct col_http *http;       /* public listener: map, layers, OGC API (borrowed, http_app) */
+    struct col_http *http_staff; /* staff listener: /healthz, /metrics (borrowed, http_app) */
+    struct app_layers *layers;   /* the public layers (app_layers.c) */
+    struct col_console *console; /* the staff console (app_console.c); NULL when off */
+    struct app_derive *derived;  /* the derived flow (app_derive.c) */
+    struct col_derive *derive;   /* its state (borrowed: app_derive_state) */
+    struct app_tt10 *tt10;       /* TT 10 station files (app_tt10.c); NULL for the layers role */
+    uint8_t tt10_master[256];    /* the master key until app_tt10_create copies it, then zeroed */
     size_t tt10_master_len;
-    uint64_t tt10_in_flagged;  /* incoming values with status 01/02, kept out */
-    uint64_t tt10_in_refused;  /* incoming files the intake refused */
-    uint64_t tt10_closed_low;  /* app_tt10_low_water at the writer's close; 0: none */
     struct col_flow *flow;     /* the ingest flow (collector/flow); NULL for the layers role */
     struct col_store *store;   /* the query client (app.c): rebuild, layers, console */
     uv_timer_t stop_timer;     /* polls the sink's drain while stopping */
