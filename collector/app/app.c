@@ -326,7 +326,8 @@ static void app_close(struct col_app *app)
         col_sink_close(app->sink, on_sink_closed, app);
         app->sink = NULL;
     }
-    app_layers_close(app);
+    app_layers_close(app->layers);
+    app->layers = NULL;
     if (app->http_app != NULL) {
         app->open_handles++;
         app_http_close(app->http_app);
@@ -603,9 +604,14 @@ static int http_staff_routes(void *arg)
     return app_console_start(arg);
 }
 
+/* The public layers and the OGC API (app_layers.c): app->layers. */
 static int http_public_routes(void *arg)
 {
-    return app_layers_routes(arg);
+    struct col_app *app = arg;
+    struct app_layers_parts lp = {
+        .cfg = &app->cfg, .registry = &app->registry, .store = app->store, .http = app->http};
+
+    return app_layers_start(&lp, &app->layers);
 }
 
 static void on_http_closed(void *arg)
