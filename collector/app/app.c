@@ -311,7 +311,12 @@ static void app_close(struct col_app *app)
         col_store_close(app->store, on_store_closed, app);
         app->store = NULL;
     }
-    app_console_close(app);
+    if (app->console_app != NULL) {
+        app->open_handles++;
+        app_console_close(app->console_app);
+        app->console_app = NULL;
+        app->console = NULL;
+    }
     if (app->derived != NULL) {
         app->open_handles++;
         app_derive_close(app->derived);
@@ -599,9 +604,27 @@ static int start_ingest_side(struct col_app *app)
     return 0;
 }
 
+/* The staff console (app_console.c): app->console_app, and its console app->console for the flow
+ * and the reload. */
 static int http_staff_routes(void *arg)
 {
-    return app_console_start(arg);
+    struct col_app *app = arg;
+    struct app_console_parts cp = {.loop = app->loop,
+                                   .cfg = &app->cfg,
+                                   .registry = app->registry,
+                                   .store = app->store,
+                                   .http_staff = app->http_staff,
+                                   .intake = app->intake,
+                                   .derive = app->derive,
+                                   .closing = &app->closing,
+                                   .publish = app_alert_publish,
+                                   .publish_arg = app->derived,
+                                   .on_closed = on_part_closed,
+                                   .arg = app};
+    int rc = app_console_start(&cp, &app->console_app);
+
+    app->console = app_console_state(app->console_app);
+    return rc;
 }
 
 /* The public layers and the OGC API (app_layers.c): app->layers. */

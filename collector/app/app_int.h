@@ -53,11 +53,12 @@ struct col_app {
     struct col_http *http;       /* public listener: map, layers, OGC API (borrowed, http_app) */
     struct col_http *http_staff; /* staff listener: /healthz, /metrics (borrowed, http_app) */
     struct app_layers *layers;   /* the public layers (app_layers.c) */
-    struct col_console *console; /* the staff console (app_console.c); NULL when off */
-    struct app_derive *derived;  /* the derived flow (app_derive.c) */
-    struct col_derive *derive;   /* its state (borrowed: app_derive_state) */
-    struct app_tt10 *tt10;       /* TT 10 station files (app_tt10.c); NULL for the layers role */
-    uint8_t tt10_master[256];    /* the master key until app_tt10_create copies it, then zeroed */
+    struct app_console *console_app; /* the staff console (app_console.c); NULL when off */
+    struct col_console *console;     /* its console (borrowed: app_console_state) */
+    struct app_derive *derived;      /* the derived flow (app_derive.c) */
+    struct col_derive *derive;       /* its state (borrowed: app_derive_state) */
+    struct app_tt10 *tt10;    /* TT 10 station files (app_tt10.c); NULL for the layers role */
+    uint8_t tt10_master[256]; /* the master key until app_tt10_create copies it, then zeroed */
     size_t tt10_master_len;
     struct col_flow *flow;     /* the ingest flow (collector/flow); NULL for the layers role */
     struct col_store *store;   /* the query client (app.c): rebuild, layers, console */

@@ -29,7 +29,7 @@ DEFN = re.compile(r'^(?!static\b)(?:[A-Za-z_][\w \t\*]*?[\s\*])([a-z_][a-z0-9_]*
 COMMENTS = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
 STRINGS = re.compile(r'"(?:\\.|[^"\\])*"')
 OWN_CONTEXT = ("app/app_http", "app/app_metrics", "app/app_derive", "app/app_tt10",
-               "app/app_layers")
+               "app/app_layers", "app/app_console")
 
 
 def module_of(path):
