@@ -1,6 +1,9 @@
-/* app_int.h - the collector application's state (struct col_app), shared by the app's files
- * only, but app_http.c and app_metrics.c, which get their own context of borrowed pointers from
- * app.c (style_modules checks it); each app file declares its functions in its own header.
+/* app_int.h - the wiring's state (struct col_app), shared by app.c (create, start, stop, close)
+ * and app_reload.c (SIGHUP: it reaches every part, so it stays on the wiring's state) only.
+ * Every other app file takes its own small context of borrowed pointers that app.c fills
+ * (struct app_http_parts, app_metrics_src, app_derive_parts, app_tt10_parts, app_layers_parts,
+ * app_console_parts; ownership in their headers) and may not include this header
+ * (style_modules checks it); each app file declares its functions in its own header.
  *
  * The app owns every module, creates them, starts them in the documented order, stops and
  * closes them (app.c; docs/architecture.md). The ingest flow is collector/flow: MQTT client ->
