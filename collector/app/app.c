@@ -311,16 +311,28 @@ static void app_close(struct col_app *app)
         col_store_close(app->store, on_store_closed, app);
         app->store = NULL;
     }
-    app_console_close(app);
-    app_derive_close(app);
-    app_tt10_close(app);
+    if (app->console_app != NULL) {
+        app->open_handles++;
+        app_console_close(app->console_app);
+        app->console_app = NULL;
+        app->console = NULL;
+    }
+    if (app->derived != NULL) {
+        app->open_handles++;
+        app_derive_close(app->derived);
+    }
+    if (app->tt10 != NULL) {
+        app->open_handles++;
+        app_tt10_close(app->tt10);
+    }
     if (app->sink != NULL) {
         col_flow_seal(app->flow);
         app->open_handles++;
         col_sink_close(app->sink, on_sink_closed, app);
         app->sink = NULL;
     }
-    app_layers_close(app);
+    app_layers_close(app->layers);
+    app->layers = NULL;
     if (app->http_app != NULL) {
         app->open_handles++;
         app_http_close(app->http_app);
@@ -333,7 +345,6 @@ static void app_close(struct col_app *app)
     }
     close_handle(app, (uv_handle_t *)&app->stop_timer);
     close_handle(app, (uv_handle_t *)&app->watchdog_timer);
-    close_handle(app, (uv_handle_t *)&app->tick_timer);
     close_handle(app, (uv_handle_t *)&app->sig_int);
     close_handle(app, (uv_handle_t *)&app->sig_term);
     close_handle(app, (uv_handle_t *)&app->sig_hup);
@@ -449,6 +460,85 @@ static int start_handles(struct col_app *app)
     return 0;
 }
 
+/* Start-up, step 6: the derived state is rebuilt; the flow replays the journal, then subscribes. */
+static void on_rebuilt(void *arg)
+{
+    struct col_app *app = arg;
+
+    if (col_flow_start(app->flow) != 0) {
+        col_log(COL_LOG_ERROR, "app", "cannot start the message flow");
+    }
+}
+
+/* The derived flow's tick: the TT 10 station files close their intervals. */
+static void on_derive_tick(void *arg, int64_t now_ms)
+{
+    struct col_app *app = arg;
+
+    app_tt10_tick(app->tt10, now_ms);
+}
+
+/* The flow's hooks: the TT 10 station files take accepted readings, learn that an incoming file's
+ * reading is durable, and hold the journal while their intervals are open. */
+static void on_flow_reading(void *arg, const struct ct_device *dev, const struct ct_reading *r,
+                            const char *qc, uint64_t mark)
+{
+    struct col_app *app = arg;
+
+    app_tt10_add(app->tt10, dev, r, qc, mark);
+}
+
+static void on_flow_local_ack(void *arg, uint64_t ticket)
+{
+    struct col_app *app = arg;
+
+    app_tt10_durable(app->tt10, ticket);
+}
+
+static uint64_t flow_low_water(void *arg)
+{
+    const struct col_app *app = arg;
+
+    return app_tt10_low_water(app->tt10);
+}
+
+/* The TT 10 station files (app_tt10.c): app->tt10; the master key is copied there and zeroed
+ * here. */
+static int create_tt10(struct col_app *app)
+{
+    struct app_tt10_parts tp = {.loop = app->loop,
+                                .cfg = &app->cfg,
+                                .intake = app->intake,
+                                .master = app->tt10_master_len > 0 ? app->tt10_master : NULL,
+                                .master_len = app->tt10_master_len,
+                                .on_closed = on_part_closed,
+                                .arg = app};
+    int rc = app_tt10_create(&tp, app->registry, &app->tt10);
+
+    memset(app->tt10_master, 0, sizeof(app->tt10_master));
+    app->tt10_master_len = 0;
+    return rc;
+}
+
+/* The derived flow (app_derive.c): app->derived, and its state app->derive for the other parts. */
+static int create_derive(struct col_app *app)
+{
+    struct app_derive_parts dp = {.loop = app->loop,
+                                  .cfg = &app->cfg,
+                                  .flow = app->flow,
+                                  .mqtt = app->mqtt,
+                                  .store = app->store,
+                                  .closing = &app->closing,
+                                  .on_tick = on_derive_tick,
+                                  .on_rebuilt = on_rebuilt,
+                                  .on_closed = on_part_closed,
+                                  .arg = app};
+    int rc = app_derive_create(&dp, app->registry, &app->derived);
+
+    app->derive = app_derive_state(app->derived);
+    return rc;
+}
+
 /* The ingest side: spool, quarantine, queue, sink, MQTT client (not for the layers role). */
 static int start_ingest_side(struct col_app *app)
 {
@@ -477,9 +567,9 @@ static int start_ingest_side(struct col_app *app)
         .ckpt_sync = app->cfg.spool_fsync != COL_CFG_FSYNC_NONE,
         .group_max_records = (size_t)app->cfg.ingest_group_max_records,
         .group_max_bytes = (size_t)app->cfg.ingest_group_max_bytes,
-        .on_reading = app_tt10_add,
-        .on_local_ack = app_tt10_durable,
-        .low_water = app_tt10_low_water,
+        .on_reading = on_flow_reading,
+        .on_local_ack = on_flow_local_ack,
+        .low_water = flow_low_water,
         .arg = app,
     };
     rc = col_flow_create(app->loop, &fc, &app->flow);
@@ -500,11 +590,11 @@ static int start_ingest_side(struct col_app *app)
         col_log(COL_LOG_ERROR, "ingest", "cannot create the MQTT client: %s", ct_strerror(rc));
         return rc;
     }
-    rc = app_derive_create(app);
+    rc = create_derive(app);
     if (rc != 0) {
         return rc;
     }
-    rc = app_tt10_create(app);
+    rc = create_tt10(app);
     if (rc != 0) {
         return rc;
     }
@@ -514,14 +604,37 @@ static int start_ingest_side(struct col_app *app)
     return 0;
 }
 
+/* The staff console (app_console.c): app->console_app, and its console app->console for the flow
+ * and the reload. */
 static int http_staff_routes(void *arg)
 {
-    return app_console_start(arg);
+    struct col_app *app = arg;
+    struct app_console_parts cp = {.loop = app->loop,
+                                   .cfg = &app->cfg,
+                                   .registry = app->registry,
+                                   .store = app->store,
+                                   .http_staff = app->http_staff,
+                                   .intake = app->intake,
+                                   .derive = app->derive,
+                                   .closing = &app->closing,
+                                   .publish = app_alert_publish,
+                                   .publish_arg = app->derived,
+                                   .on_closed = on_part_closed,
+                                   .arg = app};
+    int rc = app_console_start(&cp, &app->console_app);
+
+    app->console = app_console_state(app->console_app);
+    return rc;
 }
 
+/* The public layers and the OGC API (app_layers.c): app->layers. */
 static int http_public_routes(void *arg)
 {
-    return app_layers_routes(arg);
+    struct col_app *app = arg;
+    struct app_layers_parts lp = {
+        .cfg = &app->cfg, .registry = &app->registry, .store = app->store, .http = app->http};
+
+    return app_layers_start(&lp, &app->layers);
 }
 
 static void on_http_closed(void *arg)
@@ -546,6 +659,7 @@ static int start_http(struct col_app *app)
                                 .public_routes = http_public_routes,
                                 .on_closed = on_http_closed,
                                 .arg = app};
+    const struct app_tt10_counts *tt10_counts = app_tt10_counts(app->tt10);
     int rc;
 
     app->metrics = calloc(1, sizeof(*app->metrics));
@@ -559,32 +673,25 @@ static int start_http(struct col_app *app)
     }
     app->http = app_http_public(app->http_app);
     app->http_staff = app_http_staff(app->http_app);
-    *app->metrics = (struct app_metrics_src){.cfg = &app->cfg,
-                                             .registry = &app->registry,
-                                             .pipeline = app->pipeline,
-                                             .flow = app->flow,
-                                             .spool = app->spool,
-                                             .sink = app->sink,
-                                             .mqtt = app->mqtt,
-                                             .intake = app->intake,
-                                             .derive = app->derive,
-                                             .tt10 = app->tt10,
-                                             .tt10_in = app->tt10_in,
-                                             .http = app->http,
-                                             .http_staff = app->http_staff,
-                                             .tt10_in_flagged = &app->tt10_in_flagged,
-                                             .tt10_in_refused = &app->tt10_in_refused,
-                                             .wd_reconnects = &app->wd_reconnects,
-                                             .started_ms = app->started_ms};
+    *app->metrics = (struct app_metrics_src){
+        .cfg = &app->cfg,
+        .registry = &app->registry,
+        .pipeline = app->pipeline,
+        .flow = app->flow,
+        .spool = app->spool,
+        .sink = app->sink,
+        .mqtt = app->mqtt,
+        .intake = app->intake,
+        .derive = app->derive,
+        .tt10 = app_tt10_writer(app->tt10),
+        .tt10_in = app_tt10_in(app->tt10),
+        .http = app->http,
+        .http_staff = app->http_staff,
+        .tt10_in_flagged = tt10_counts != NULL ? &tt10_counts->in_flagged : NULL,
+        .tt10_in_refused = tt10_counts != NULL ? &tt10_counts->in_refused : NULL,
+        .wd_reconnects = &app->wd_reconnects,
+        .started_ms = app->started_ms};
     return app_http_start(app->http_app);
-}
-
-/* Start-up, step 3: the derived state is rebuilt; the flow replays the journal, then subscribes. */
-static void on_rebuilt(struct col_app *app)
-{
-    if (col_flow_start(app->flow) != 0) {
-        col_log(COL_LOG_ERROR, "app", "cannot start the message flow");
-    }
 }
 
 /* Create: loads the config, the registry and the keys, and makes the pipeline; nothing touches
@@ -612,7 +719,11 @@ static int app_create(struct col_app *app)
         if (rc != 0) {
             return rc;
         }
-        app_tt10_set_key(app, pc.master, pc.master_len);
+        /* For app_tt10_create, which copies it (signing incoming files' readings). */
+        if (pc.master != NULL && pc.master_len <= sizeof(app->tt10_master)) {
+            memcpy(app->tt10_master, pc.master, pc.master_len);
+            app->tt10_master_len = pc.master_len;
+        }
         pc.require_sig = app->cfg.security_require_signatures;
         pc.future_ms = app->cfg.validate_future_ms;
         pc.backlog_ms = app->cfg.validate_backlog_ms;
@@ -673,7 +784,7 @@ static int app_start(struct col_app *app)
     if (app->cfg.collector_role == COL_CFG_ROLE_LAYERS) {
         return 0;
     }
-    return app_derive_rebuild(app, on_rebuilt);
+    return app_derive_start(app->derived);
 }
 
 /* A zeroed app on 'loop' (initialised here); NULL when either fails. Free with free() after
@@ -695,15 +806,17 @@ static struct col_app *app_alloc(uv_loop_t *loop)
 static void app_free(struct col_app *app)
 {
     col_flow_free(app->flow);
+    app_tt10_free(app->tt10);
     col_mqtt_free(app->mqtt);
     col_intake_free(app->intake);
     col_spool_close(app->spool);
     col_quarantine_close(app->quarantine);
     col_pipeline_free(app->pipeline);
-    col_derive_free(app->derive);
+    app_derive_free(app->derived);
     ct_registry_free(app->registry);
     col_config_free(&app->cfg);
     free(app->metrics);
+    memset(app->tt10_master, 0, sizeof(app->tt10_master)); /* when start-up stopped before */
 }
 
 int col_app_run(const struct col_app_opts *opts)

@@ -6,21 +6,26 @@
  * so the journal keeps it until the store has it and a restart replays it (test_console.py:
  * check_outage_restart). Its "exceeding" alerts are published like collector/derive's. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app_console.h"
-#include "app_derive.h"
 #include "col_obs.h"
 #include "ct/err.h"
 #include "ct/lp.h"
 
+struct app_console {
+    struct app_console_parts p;
+    struct col_console *console; /* owned; freed by col_console_close */
+};
+
 /* Journals the points: records of whole lines, each at most COL_MSG_PAYLOAD_MAX bytes. */
 static int write_points(void *arg, const char *lp, size_t len)
 {
-    struct col_app *app = arg;
+    struct app_console *ac = arg;
     int rc = 0;
 
-    if (app->intake == NULL || atomic_load(&app->closing)) {
+    if (ac->p.intake == NULL || atomic_load(ac->p.closing)) {
         return CT_E_STATE;
     }
     while (rc == 0 && len > 0) {
@@ -32,7 +37,7 @@ static int write_points(void *arg, const char *lp, size_t len)
                 return CT_E_TOOBIG; /* one line longer than a record */
             }
         }
-        rc = col_intake_add(app->intake, COL_CONSOLE_TOPIC, sizeof(COL_CONSOLE_TOPIC) - 1, NULL, 0,
+        rc = col_intake_add(ac->p.intake, COL_CONSOLE_TOPIC, sizeof(COL_CONSOLE_TOPIC) - 1, NULL, 0,
                             lp, n, col_now_ms(), 0);
         lp += n;
         len -= n;
@@ -57,17 +62,25 @@ static bool on_stale(void *arg, const char *id, int64_t last_seen_ms)
 static void each_silent(void *arg, void (*mark)(struct col_console *c, const char *id),
                         struct col_console *c)
 {
-    struct col_app *app = arg;
+    struct app_console *ac = arg;
     struct silent_walk w = {mark, c};
 
-    if (app->derive != NULL) {
-        col_derive_stale_each(app->derive, on_stale, &w);
+    if (ac->p.derive != NULL) {
+        col_derive_stale_each(ac->p.derive, on_stale, &w);
     }
 }
 
-int app_console_start(struct col_app *app)
+/* The console's alerts go where the app's parts say (the derived flow's publisher). */
+static void publish_alert(void *arg, const char *topic, const char *payload, size_t len)
 {
-    const struct col_config *k = &app->cfg;
+    struct app_console *ac = arg;
+
+    ac->p.publish(ac->p.publish_arg, topic, payload, len);
+}
+
+int app_console_start(const struct app_console_parts *parts, struct app_console **out)
+{
+    const struct col_config *k = parts->cfg;
     struct col_console_cfg cc = {.users_file = k->console_users_file,
                                  .session_idle_ms = k->console_session_idle_ms,
                                  .session_max_ms = k->console_session_max_ms,
@@ -82,41 +95,56 @@ int app_console_start(struct col_app *app)
                                  .stale_intervals = (uint32_t)k->liveness_stale_intervals};
     struct col_console_hooks hooks = {.write_points = write_points,
                                       .each_silent = each_silent,
-                                      .publish = app_alert_publish,
-                                      .arg = app};
+                                      .publish = publish_alert,
+                                      .arg = NULL};
     char state_file[4096];
     char staff_file[4096];
     char err[256];
+    struct app_console *ac;
     int rc;
 
+    *out = NULL;
     if (k->console_users_file[0] == '\0') {
         return 0;
     }
+    ac = calloc(1, sizeof(*ac));
+    if (ac == NULL) {
+        return CT_E_NOMEM;
+    }
+    ac->p = *parts;
+    hooks.arg = ac;
     snprintf(state_file, sizeof(state_file), "%s/console-alerts", k->spool_dir);
     cc.state_file = state_file;
     snprintf(staff_file, sizeof(staff_file), "%s/console-states", k->spool_dir);
     cc.staff_file = staff_file;
-    rc = col_console_create(app->loop, &cc, &hooks, app->store, &app->console, err, sizeof(err));
+    rc = col_console_create(parts->loop, &cc, &hooks, parts->store, &ac->console, err, sizeof(err));
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "console", "%s", rc == CT_E_NOMEM ? "out of memory" : err);
+        free(ac);
         return rc;
     }
-    rc = col_console_registry(app->console, app->registry);
-    return rc ? rc : col_console_routes(app->console, app->http_staff);
+    *out = ac;
+    rc = col_console_registry(ac->console, parts->registry);
+    return rc ? rc : col_console_routes(ac->console, parts->http_staff);
+}
+
+struct col_console *app_console_state(const struct app_console *ac)
+{
+    return ac != NULL ? ac->console : NULL;
 }
 
 static void on_console_closed(void *arg)
 {
-    struct col_app *app = arg;
+    struct app_console *ac = arg;
 
-    app->open_handles--;
+    ac->p.on_closed(ac->p.arg);
+    free(ac);
 }
 
-void app_console_close(struct col_app *app)
+void app_console_close(struct app_console *ac)
 {
-    if (app->console != NULL) {
-        app->open_handles++;
-        col_console_close(app->console, on_console_closed, app);
-        app->console = NULL;
+    if (ac != NULL) {
+        col_console_close(ac->console, on_console_closed, ac);
+        ac->console = NULL;
     }
 }

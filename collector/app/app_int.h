@@ -1,6 +1,9 @@
-/* app_int.h - the collector application's state (struct col_app), shared by the app's files
- * only, but app_http.c and app_metrics.c, which get their own context of borrowed pointers from
- * app.c (style_modules checks it); each app file declares its functions in its own header.
+/* app_int.h - the wiring's state (struct col_app), shared by app.c (create, start, stop, close)
+ * and app_reload.c (SIGHUP: it reaches every part, so it stays on the wiring's state) only.
+ * Every other app file takes its own small context of borrowed pointers that app.c fills
+ * (struct app_http_parts, app_metrics_src, app_derive_parts, app_tt10_parts, app_layers_parts,
+ * app_console_parts; ownership in their headers) and may not include this header
+ * (style_modules checks it); each app file declares its functions in its own header.
  *
  * The app owns every module, creates them, starts them in the documented order, stops and
  * closes them (app.c; docs/architecture.md). The ingest flow is collector/flow: MQTT client ->
@@ -50,26 +53,18 @@ struct col_app {
     struct col_quarantine *quarantine;
     struct app_http *http_app;       /* both listeners (app_http.c) */
     struct app_metrics_src *metrics; /* what /metrics reads (app.c fills it; app_metrics.c) */
-    struct col_http *http;        /* public listener: map, layers, OGC API (borrowed, http_app) */
-    struct col_http *http_staff;  /* staff listener: /healthz, /metrics (borrowed, http_app) */
-    struct app_layers *layers;    /* the public layers (app_layers.c) */
-    struct col_console *console;  /* the staff console (app_console.c); NULL when off */
-    struct col_derive *derive;    /* app_derive.c */
-    struct col_tt10_writer *tt10; /* app_tt10.c; NULL when tt10.out_dir is empty */
-    struct col_tt10_in *tt10_in;  /* app_tt10.c; NULL when tt10.in_dir is empty */
-    uint8_t tt10_master[256];     /* master key: signs incoming files' readings (app_tt10.c) */
+    struct col_http *http;       /* public listener: map, layers, OGC API (borrowed, http_app) */
+    struct col_http *http_staff; /* staff listener: /healthz, /metrics (borrowed, http_app) */
+    struct app_layers *layers;   /* the public layers (app_layers.c) */
+    struct app_console *console_app; /* the staff console (app_console.c); NULL when off */
+    struct col_console *console;     /* its console (borrowed: app_console_state) */
+    struct app_derive *derived;      /* the derived flow (app_derive.c) */
+    struct col_derive *derive;       /* its state (borrowed: app_derive_state) */
+    struct app_tt10 *tt10;    /* TT 10 station files (app_tt10.c); NULL for the layers role */
+    uint8_t tt10_master[256]; /* the master key until app_tt10_create copies it, then zeroed */
     size_t tt10_master_len;
-    uint64_t tt10_in_flagged; /* incoming values with status 01/02, kept out */
-    uint64_t tt10_in_refused; /* incoming files the intake refused */
-    uint64_t tt10_closed_low; /* app_tt10_low_water at the writer's close; 0: none */
-    struct col_flow *flow;    /* the ingest flow (collector/flow); NULL for the layers role */
-    struct col_store *store;  /* the query client (app.c): rebuild, layers, console */
-    uv_timer_t tick_timer;    /* drives col_derive_tick */
-    uint64_t alerts_unsent;   /* alerts the MQTT client's queue refused */
-    bool rebuilding;          /* rebuild queries running: replay and ticks wait */
-    int rebuild_pending;
-    void (*rebuilt)(struct col_app *app); /* app.c: starts the flow */
-    uint64_t rebuild_rows;
+    struct col_flow *flow;     /* the ingest flow (collector/flow); NULL for the layers role */
+    struct col_store *store;   /* the query client (app.c): rebuild, layers, console */
     uv_timer_t stop_timer;     /* polls the sink's drain while stopping */
     uv_timer_t watchdog_timer; /* silent-subscription watchdog */
     uint64_t wd_messages;      /* messages counted at the last change */

@@ -54,8 +54,8 @@ struct app_layer {
 };
 
 struct app_layers {
-    struct col_app *app;
-    struct col_store *store; /* borrowed: app->store */
+    struct app_layers_parts p;
+    struct col_store *store; /* borrowed: p.store */
     struct app_layer layer[CT_KIND__COUNT];
     struct app_layer hist[CT_KIND__COUNT]; /* same cache and refresh rules as the layers */
     struct col_ogc *ogc;                   /* the OGC API and NGSI-LD endpoints (owned) */
@@ -67,7 +67,7 @@ static int build_src(struct app_layer *l, struct col_layers_src *src,
                      const struct ct_device ***devs)
 {
     size_t n;
-    int rc = col_layers_devices(l->owner->app->registry, devs, &n);
+    int rc = col_layers_devices(*l->owner->p.registry, devs, &n);
 
     if (rc != 0) {
         return rc;
@@ -79,7 +79,7 @@ static int build_src(struct app_layer *l, struct col_layers_src *src,
     src->resp_len = &l->resp_len;
     src->nresp = l->resp != NULL ? 1 : 0;
     src->now_ms = col_now_ms();
-    src->stale_intervals = (uint32_t)l->owner->app->cfg.liveness_stale_intervals;
+    src->stale_intervals = (uint32_t)l->owner->p.cfg->liveness_stale_intervals;
     src->stale_ms = col_layers_default_stale_ms(l->kind);
     return 0;
 }
@@ -224,8 +224,8 @@ static void refresh(struct app_layer *l)
                     : col_layers_sel(l->kind, APP_LAYER_LOOKBACK_S, q, &n)) != 0) {
         return;
     }
-    if (col_storeq_query(l->owner->store, l->owner->app->cfg.store_kind, q, n, on_store_answer,
-                         l) == 0) {
+    if (col_storeq_query(l->owner->store, l->owner->p.cfg->store_kind, q, n, on_store_answer, l) ==
+        0) {
         l->refreshing = true;
         l->owner->queries++;
     }
@@ -238,7 +238,7 @@ static void serve(struct app_layer *l, const struct layer_waiter *w)
     int64_t age = col_now_ms() - l->built_ms;
     bool have = l->built_ms != 0 && l->resp != NULL && l->geojson != NULL;
 
-    if (have && age < l->owner->app->cfg.layers_refresh_ms) {
+    if (have && age < l->owner->p.cfg->layers_refresh_ms) {
         answer(l, w);
         return;
     }
@@ -285,7 +285,7 @@ static int provide_devices(void *arg, const struct ct_device ***out, size_t *n)
 {
     struct app_layers *ls = arg;
 
-    return col_layers_devices(ls->app->registry, out, n);
+    return col_layers_devices(*ls->p.registry, out, n);
 }
 
 static int provide_layer(void *arg, enum ct_kind kind, col_ogc_layer_cb cb, void *ctx)
@@ -300,15 +300,16 @@ static int provide_layer(void *arg, enum ct_kind kind, col_ogc_layer_cb cb, void
     return 0;
 }
 
-int app_layers_routes(struct col_app *app)
+int app_layers_start(const struct app_layers_parts *parts, struct app_layers **out)
 {
     struct app_layers *ls = calloc(1, sizeof(*ls));
     int rc;
 
+    *out = ls;
     if (ls == NULL) {
         return CT_E_NOMEM;
     }
-    ls->app = app;
+    ls->p = *parts;
     for (int k = 0; k < CT_KIND__COUNT; k++) {
         ls->layer[k].owner = ls;
         ls->layer[k].kind = (enum ct_kind)k;
@@ -316,26 +317,22 @@ int app_layers_routes(struct col_app *app)
         ls->hist[k].kind = (enum ct_kind)k;
         ls->hist[k].history = true;
     }
-    ls->store = app->store;
-    app->layers = ls;
+    ls->store = parts->store;
     struct col_ogc_provider prov = {.devices = provide_devices, .layer = provide_layer, .arg = ls};
-    rc = col_http_route(app->http, "GET", "/layers/", true, on_layer, ls);
-    rc = rc ? rc : col_ogc_create(app->http, &prov, &ls->ogc);
-    if (rc == 0 && col_ogc_set_base_url(ls->ogc, app->cfg.ogc_base_url) != 0) {
+    rc = col_http_route(parts->http, "GET", "/layers/", true, on_layer, ls);
+    rc = rc ? rc : col_ogc_create(parts->http, &prov, &ls->ogc);
+    if (rc == 0 && col_ogc_set_base_url(ls->ogc, parts->cfg->ogc_base_url) != 0) {
         col_log(COL_LOG_ERROR, "ogc", "key \"ogc.base_url\": not an http(s) URL of a host");
         rc = CT_E_INVAL;
     }
     return rc;
 }
 
-void app_layers_close(struct col_app *app)
+void app_layers_close(struct app_layers *ls)
 {
-    struct app_layers *ls = app->layers;
-
     if (ls == NULL) {
         return;
     }
-    app->layers = NULL;
     col_ogc_free(ls->ogc);
     /* The shared query client was closed first (close_all): running queries were answered and
      * their waiters got 503. */

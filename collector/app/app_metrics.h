@@ -20,8 +20,9 @@
 /* What /metrics reads. Every pointer is borrowed from the app (app.c fills this once the
  * modules and both listeners exist, and owns it); the modules outlive every request, since the
  * app closes the listeners in the same loop turn as the modules. A module pointer is NULL when
- * the role has no such module. 'registry' and the counters point at the app's own fields: the
- * registry is replaced on reload, the counters change as app_tt10.c and the watchdog count. */
+ * the role has no such module. 'registry' and the counters point at live fields: the app's
+ * registry pointer (replaced on reload) and watchdog counter, app_tt10.c's counts (valid until
+ * app_tt10_free, after the loop). */
 struct app_metrics_src {
     const struct col_config *cfg;
     struct ct_registry *const *registry;

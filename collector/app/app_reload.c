@@ -197,7 +197,7 @@ void app_reload(struct col_app *app)
     col_flow_set_registry(app->flow, reg);
     if (app->derive != NULL) {
         col_derive_registry(app->derive, reg);
-        app_tt10_registry(app);
+        app_tt10_registry(app->tt10, reg);
     }
     for (size_t i = 0; i < ndone; i++) {
         if (to_apply[i]->apply != NULL) {

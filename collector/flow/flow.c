@@ -16,9 +16,10 @@
  * captured message is still a duplicate (tests/e2e/test_dur_replay.py), and a record accepted
  * before the crash is accepted again, not taken for its own duplicate (test_dur_kill.py).
  *
- * Files: flow.c (the sink path, processing in journal order, commit, start and life cycle),
- * flow_intake.c (the MQTT client's callbacks and the intake's), flow_reject.c (counting, logging
- * and quarantining rejected messages), flow_ckpt.c (the checkpoint); shared state in flow_int.h. */
+ * Files: flow.c (processing in journal order, commit, start and life cycle), flow_sink.c (the
+ * one path to the sink and the sink's callbacks), flow_intake.c (the MQTT client's callbacks and
+ * the intake's), flow_reject.c (counting, logging and quarantining rejected messages), flow_ckpt.c
+ * (the checkpoint); shared state in flow_int.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,59 +34,7 @@
 
 static void drain_idle_cb(uv_idle_t *h);
 
-static bool flush_overflow(struct col_flow *f);
-
 static void commit_cb(uv_timer_t *t);
-
-/* The one way points reach the sink. Each point keeps its own mark (the lowest journal record it
- * came from), so the journal is never committed past a record whose derived points the store
- * has not taken (tests/unit/derive, the sink's low water). When the sink is full, points wait in
- * a bounded overflow buffer (APP_OVERFLOW_MAX) under the lowest of their marks and go out first
- * when room returns; beyond it they are dropped and counted (citytel_points_dropped_total) with
- * a log line. */
-int col_flow_enqueue(struct col_flow *f, const char *lp, size_t len, uint64_t mark)
-{
-    int rc;
-
-    if (f->parts.sink == NULL || len == 0) {
-        return 0;
-    }
-    if (f->overflow.len == 0) {
-        rc = col_sink_enqueue(f->parts.sink, lp, len, mark);
-        if (rc == 0) {
-            return 0;
-        }
-        if (rc != CT_E_FULL) {
-            col_log(COL_LOG_ERROR, "sink", "points refused: %s", ct_strerror(rc));
-            f->points_dropped++;
-            return rc;
-        }
-    }
-    if (ct_buf_add(&f->overflow, lp, len) != 0) {
-        if (f->points_dropped++ == 0) {
-            col_log(COL_LOG_ERROR, "sink", "overflow buffer full: derived points dropped");
-        }
-        return CT_E_FULL;
-    }
-    if (f->overflow_mark == 0 || mark < f->overflow_mark) {
-        f->overflow_mark = mark;
-    }
-    return 0;
-}
-
-/* Moves the overflow buffer into the sink. Returns true when it is empty. */
-static bool flush_overflow(struct col_flow *f)
-{
-    if (f->overflow.len == 0) {
-        return true;
-    }
-    if (col_sink_enqueue(f->parts.sink, f->overflow.p, f->overflow.len, f->overflow_mark) != 0) {
-        return false;
-    }
-    f->overflow_mark = 0;
-    ct_buf_reset(&f->overflow);
-    return true;
-}
 
 /* Processes one durable message. Returns false when the sink is full: the message is then held
  * with its encoded points and the flow stops until on_room. Takes ownership of 'm'. */
@@ -163,8 +112,8 @@ static bool process(struct col_flow *f, struct col_msg *m)
     }
     col_console_reading(f->parts.console, &v.reading, m->recv_ms);
 out_send:
-    rc =
-        flush_overflow(f) ? col_sink_enqueue(f->parts.sink, f->lp.p, f->lp.len, m->seq) : CT_E_FULL;
+    rc = flow_flush_overflow(f) ? col_sink_enqueue(f->parts.sink, f->lp.p, f->lp.len, m->seq)
+                                : CT_E_FULL;
     if (rc == CT_E_FULL) {
         f->held = m;
         ct_buf_reset(&f->held_lp);
@@ -315,13 +264,13 @@ static struct col_msg *next_message(struct col_flow *f)
 
 /* Processes up to APP_DRAIN_BATCH messages, the held one first. Keeps the idle handle running
  * while work remains so that other loop work interleaves. */
-static void drain(struct col_flow *f)
+void flow_drain(struct col_flow *f)
 {
     size_t done = 0;
 
     if (f->held != NULL) {
-        if (!flush_overflow(f) || col_sink_enqueue(f->parts.sink, f->held_lp.p, f->held_lp.len,
-                                                   f->held->seq) == CT_E_FULL) {
+        if (!flow_flush_overflow(f) || col_sink_enqueue(f->parts.sink, f->held_lp.p, f->held_lp.len,
+                                                        f->held->seq) == CT_E_FULL) {
             uv_idle_stop(&f->drain_idle);
             return;
         }
@@ -359,65 +308,7 @@ static void drain_idle_cb(uv_idle_t *h)
         uv_idle_stop(h);
         return;
     }
-    drain(f);
-}
-
-static void sink_on_room(void *arg)
-{
-    struct col_flow *f = arg;
-
-    if (!flush_overflow(f)) {
-        return;
-    }
-    if (f->held == NULL) {
-        f->sink_full = false;
-    }
-    if (f->flow_started) {
-        drain(f);
-    }
-}
-
-static void sink_on_reject(void *arg, enum col_sink_reject cls, const char *lines, size_t len,
-                           int status, const char *reason)
-{
-    struct col_flow *f = arg;
-
-    /* One call per refused line (whole); the first 20 are logged, the counter has them all. */
-    if (f->store_rejects_logged < 20) {
-        f->store_rejects_logged++;
-        col_log(COL_LOG_ERROR, "sink", "the store refused a line (HTTP %d, class %d): %s%s", status,
-                (int)cls, reason,
-                f->store_rejects_logged == 20 ? " (further refusals: see the flow_quarantine)"
-                                              : "");
-    }
-    if (f->parts.quarantine != NULL) {
-        struct col_quarantine_entry e = {.time_ms = (uint64_t)col_now_ms(),
-                                         .reason = "store_rejected",
-                                         .detail = reason,
-                                         .payload = lines,
-                                         .payload_len = len};
-        col_quarantine_write(f->parts.quarantine, &e);
-    }
-}
-
-/* The sink logs each transition itself (one ERROR, one INFO line); /healthz and the metrics
- * read col_sink_ok() and the stats. */
-void col_flow_sink_on_state(void *arg, bool ok, const char *why)
-{
-    (void)arg;
-    (void)ok;
-    (void)why;
-}
-
-/* The sink counts 401/403 answers itself (citytel_store_auth_errors_total); this raises the
- * operator's alert in the log. */
-static void sink_on_auth_error(void *arg, int status, const char *reason)
-{
-    (void)arg;
-    col_log(COL_LOG_ERROR, "sink",
-            "ALERT: the store refused our credentials (HTTP %d): %s; check influx.username/"
-            "password or influx.token",
-            status, reason);
+    flow_drain(f);
 }
 
 /* The highest seq such that every record at or below it is processed and not held. */
@@ -498,9 +389,6 @@ bool col_flow_live(const struct col_flow *f)
 {
     return f != NULL && f->flow_started && f->replay_until == 0;
 }
-
-const struct col_sink_callbacks col_flow_sink_callbacks = {sink_on_room, sink_on_reject,
-                                                           sink_on_auth_error};
 
 int col_flow_create(uv_loop_t *loop, const struct col_flow_cfg *cfg, struct col_flow **out)
 {

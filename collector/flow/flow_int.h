@@ -127,9 +127,16 @@ void flow_ckpt_final(struct col_flow *f, uint64_t upto);
 
 /* flow.c */
 uint64_t flow_commit_target(struct col_flow *f);
+/* Processes up to a batch of messages in journal order, the held one first, now; keeps the idle
+ * handle running while work remains (the sink's room callback calls it). */
+void flow_drain(struct col_flow *f);
 /* Schedules a drain (the idle handle: messages in journal order, from memory or the journal)
  * when the flow is started and the sink is not full. */
 void flow_kick(struct col_flow *f);
+
+/* flow_sink.c */
+/* Moves the overflow buffer into the sink. Returns true when it is empty. */
+bool flow_flush_overflow(struct col_flow *f);
 
 /* flow_intake.c */
 /* Frees a list of messages linked through 'next'. */

@@ -1,7 +1,8 @@
 /* spool.c - open (with the defaults), commit, sync, stats and close of col_spool. The writer
- * (append, roll-over, full policies, the file-system budget) is in spool_append.c, the flusher
- * thread in spool_flush.c, recovery at open in spool_open.c, the on-disk format in
- * spool_format.c, the readers in spool_reader.c; their shared state is in spool_int.h. */
+ * (append, roll-over, full policies) is in spool_append.c, the room checks and the file-system
+ * budget in spool_room.c, the flusher thread in spool_flush.c, recovery at open in spool_open.c,
+ * the on-disk format in spool_format.c, the readers in spool_reader.c; their shared state is in
+ * spool_int.h. */
 #include "spool_int.h"
 
 #include "ct/err.h"

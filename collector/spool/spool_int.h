@@ -182,4 +182,11 @@ int col_spool_sync_dup(struct col_spool *s, int fd, const char *who);
 /* The flusher thread's body; arg is the struct col_spool. */
 void *col_spool_flusher_main(void *arg);
 
+/* spool_room.c */
+
+/* Estimated free bytes of the spool's file system now (UINT64_MAX when unknown): the last
+ * statvfs sample minus what was appended since (fs_since), sampled again when older than a
+ * second, invalidated by a deletion, or when 'fresh'. 'mu' not held (statvfs may be slow). */
+uint64_t col_spool_fs_free_now(struct col_spool *s, bool fresh);
+
 #endif

@@ -10,8 +10,10 @@ module of its own that includes no other app/ header. The check fails when
   - the include graph between modules has a cycle;
   - the call graph between modules has a cycle: module A calls a function defined (not static)
     in module B and B calls, directly or through others, a function of A;
-  - a file of an app/ module that takes its own context (OWN_CONTEXT: app_http, app_metrics)
-    includes app_int.h: those see only the borrowed pointers their context struct holds.
+  - a file of an app/ module that takes its own context (the OWN_CONTEXT tuple below) includes
+    app_int.h: those see only the borrowed pointers their context struct holds;
+  - any file but the wiring's (WIRING: app.c, main.c and app_reload.c, which reaches every part
+    on SIGHUP) includes app_int.h, so a new app/ file starts with its own context too.
 Calls are found by name: every function defined at the start of a line in a .c file, without
 `static`, is that file's module's; a use of the name in another module's .c file is a call.
 Usage: check_modules.py [repo root]. Prints each violation; exit status 1 when there is one.
@@ -28,7 +30,9 @@ DEFN = re.compile(r'^(?!static\b)(?:[A-Za-z_][\w \t\*]*?[\s\*])([a-z_][a-z0-9_]*
                   re.M)
 COMMENTS = re.compile(r'/\*.*?\*/|//[^\n]*', re.S)
 STRINGS = re.compile(r'"(?:\\.|[^"\\])*"')
-OWN_CONTEXT = ("app/app_http", "app/app_metrics")
+OWN_CONTEXT = ("app/app_http", "app/app_metrics", "app/app_derive", "app/app_tt10",
+               "app/app_layers", "app/app_console")
+WIRING = ("app", "app/app_reload", "app/state")
 
 
 def module_of(path):
@@ -117,6 +121,10 @@ def main():
             if m in OWN_CONTEXT and hm == "app/state":
                 bad.append("%s includes %s: %s takes its own context struct, not struct col_app"
                            % (os.path.relpath(p, ROOT), h, m))
+            elif m not in WIRING and hm == "app/state":
+                bad.append("%s includes %s: only the wiring (%s) shares struct col_app; give %s "
+                           "its own context struct" % (os.path.relpath(p, ROOT), h,
+                                                       ", ".join(WIRING[:2]), m))
             if m is not None and hm != m:
                 inc.setdefault(m, {}).setdefault(hm, []).append(os.path.relpath(p, ROOT))
     for comp in cycles({k: set(v) for k, v in inc.items()}):
