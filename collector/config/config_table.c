@@ -143,10 +143,11 @@ static const struct col_cfg_key keys[] = {
     E("influx.precision", influx_precision, "ms", "s|ms|us|ns", false,
       "Timestamp precision of the written points."),
     B("influx.gzip", influx_gzip, "true", false, "Compress write bodies with gzip."),
-    I("influx.batch_max_points", influx_batch_max_points, "5000", 1, 1000000, true,
-      "Flush a batch when it holds this many points."),
-    SZ("influx.batch_max_bytes", influx_batch_max_bytes, "1MiB", 1 * KIB, 256 * MIB, true,
-       "Flush a batch before its body would exceed this size."),
+    I("influx.batch_max_points", influx_batch_max_points, "10000", 1, 1000000, true,
+      "Flush a batch when it holds this many points; queued batches never sent are merged up to "
+      "it."),
+    SZ("influx.batch_max_bytes", influx_batch_max_bytes, "2MiB", 1 * KIB, 256 * MIB, true,
+       "Flush a batch before its body would exceed this size (before gzip)."),
     MS("influx.flush_ms", influx_flush_ms, "250ms", 10, 600000, true,
        "Flush a partial batch after this long (250 ms keeps the p99 from sample to queryable "
        "under 1 s at 1 000 msg/s, docs/benchmarks.md)."),

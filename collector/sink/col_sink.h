@@ -5,8 +5,11 @@
  * from, or for derived points the LOWEST seq of the records they were derived from. Marks need
  * not be monotonic. Chunks are cut into batches at line boundaries (batch_max_points,
  * batch_max_bytes, or flush_ms after the first line of a partial batch); a batch's mark is the
- * minimum mark of its lines. A batch's bytes never change once cut, so a retry is byte-identical
- * (test_sink_fail).
+ * minimum mark of its lines. A batch's bytes never change once sent, so a retry is
+ * byte-identical (test_sink_fail). Batches queued and never sent are merged into one POST when a
+ * slot frees, up to batch_max_points and batch_max_bytes, in queue order, with the lowest mark of
+ * the merged ones (test_sink_coalesce_queued): a backlog behind a slow or paused store goes out
+ * in full batches, not in the small ones flush_ms cut while it waited.
  *
  * Who is at fault decides what happens (tests: test_sink_fail, test_sink_state):
  *   2xx                        delivered (settled).
@@ -61,8 +64,8 @@ struct col_sink_cfg {
     const char *token;        /* v2 "Authorization: Token <token>", NULL for none */
     const char *precision;    /* "ns", "u", "ms", "s"; NULL means "ms"; v2 uses "us" for "u" */
     bool gzip;                /* send bodies with Content-Encoding: gzip */
-    size_t batch_max_points;  /* lines per batch, 0 means 5000 */
-    size_t batch_max_bytes;   /* bytes per batch body before gzip, 0 means 1 MiB */
+    size_t batch_max_points;  /* lines per batch, 0 means 10000 */
+    size_t batch_max_bytes;   /* bytes per batch body before gzip, 0 means 2 MiB */
     uint64_t flush_ms;        /* send a partial batch this long after its first line, 0: 250 */
     unsigned max_inflight;    /* concurrent POSTs, 0 means 4 */
     long connect_timeout_ms;  /* 0 means 5000 */
@@ -112,6 +115,7 @@ struct col_sink_stats {
     uint64_t requests;                     /* POSTs started */
     uint64_t retries;                      /* batches put back for a retry */
     uint64_t splits;                       /* batches halved to isolate refused lines */
+    uint64_t coalesced;                    /* queued batches merged into an earlier one */
     uint64_t auth_errors;                  /* 401/403 answers */
     uint64_t transport_errors;             /* curl errors including timeouts */
     uint64_t timeouts;                     /* requests without an answer in total_timeout_ms */

@@ -163,6 +163,7 @@ static struct batch *batch_from(const char *p, size_t len, uint64_t mark, uint64
     b->points = count_lines(p, len);
     b->mark_lo = mark;
     b->born_ms = born;
+    b->fixed = true; /* a half or a rest of a sent batch: coalescing would undo the cut */
     return b;
 }
 
@@ -497,6 +498,7 @@ static int start_req(struct col_sink *s, struct batch *b, bool from_backlog)
         col_sink_req_free(r);
         return rc;
     }
+    b->fixed = true; /* from now on its bytes are what a retry sends again */
     r->next = s->reqs;
     if (s->reqs) {
         s->reqs->prev = r;
@@ -508,6 +510,56 @@ static int start_req(struct col_sink *s, struct batch *b, bool from_backlog)
     }
     s->st.requests++;
     return 0;
+}
+
+/* Merges into 'b' (just taken from 'q', never sent) the batches at the head of 'q' that were
+ * never sent either, in queue order, while the sum stays within batch_max_points and
+ * batch_max_bytes: one POST instead of several once small batches have queued up behind busy
+ * slots (a backlog after a slow or paused store). The merged batch keeps the lowest mark and the
+ * earliest birth, so the low water and the journal's commit point are as before; its lines stay
+ * in queue order. A batch sent once is never merged, nor anything behind it (its retry is
+ * byte-identical). Out of memory: 'b' goes as it is. test_sink_coalesce_queued. */
+static void coalesce(struct col_sink *s, struct fifo *q, struct batch *b)
+{
+    if (b->fixed) {
+        return;
+    }
+    size_t points = b->points;
+    size_t len = b->len;
+    size_t n = 0;
+    for (const struct batch *c = q->head; c != NULL && !c->fixed; c = c->next) {
+        if (points + c->points > s->cfg.batch_max_points || len + c->len > s->cfg.batch_max_bytes) {
+            break;
+        }
+        points += c->points;
+        len += c->len;
+        n++;
+    }
+    if (n == 0) {
+        return;
+    }
+    if (len > b->cap) {
+        char *nb = realloc(b->body, len);
+        if (nb == NULL) {
+            return;
+        }
+        b->body = nb;
+        b->cap = len;
+    }
+    for (; n > 0; n--) {
+        struct batch *c = col_sink_fifo_pop(q);
+        memcpy(b->body + b->len, c->body, c->len);
+        b->len += c->len;
+        b->points += c->points;
+        if (c->mark_lo < b->mark_lo) {
+            b->mark_lo = c->mark_lo;
+        }
+        if (c->born_ms < b->born_ms) {
+            b->born_ms = c->born_ms;
+        }
+        col_sink_batch_free(c);
+        s->st.coalesced++;
+    }
 }
 
 /* Chooses the next batch: backlog within its slot limit, fresh batches in the reserved slot. */
@@ -533,7 +585,10 @@ static struct batch *pick(struct col_sink *s, bool *from_backlog)
         use_backlog = s->backlog_inflight < s->cfg.max_inflight - 1;
     }
     *from_backlog = use_backlog;
-    return col_sink_fifo_pop(use_backlog ? &s->backlog : &s->ready);
+    struct fifo *q = use_backlog ? &s->backlog : &s->ready;
+    struct batch *b = col_sink_fifo_pop(q);
+    coalesce(s, q, b);
+    return b;
 }
 
 void col_sink_pump(struct col_sink *s)

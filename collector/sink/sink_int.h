@@ -10,6 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Batch limits when the config gives 0: about curl's 10 000-line batches in the store benchmark
+ * (10 000 of the collector's lines are about 1.3 MB; docs/benchmarks.md, store). */
+#define COL_SINK_DEF_BATCH_POINTS 10000u
+#define COL_SINK_DEF_BATCH_BYTES (2u * 1024 * 1024)
+
 /* Largest response body kept for classification; the rest is discarded (bounded). */
 #define COL_SINK_RESP_MAX 65536u
 
@@ -20,6 +25,8 @@ struct batch {
     size_t points;      /* lines */
     uint64_t mark_lo;   /* the minimum mark of its lines */
     uint64_t born_ms;   /* loop time of the first line */
+    bool fixed;         /* sent once, or cut from a sent batch: never coalesced, so that its
+                         * retry is byte-identical and a halved batch stays halved */
 };
 
 struct req {

@@ -66,8 +66,8 @@ static bool valid_cfg(const struct col_sink_cfg *c)
 
 static void apply_defaults(struct col_sink_cfg *c)
 {
-    c->batch_max_points = c->batch_max_points ? c->batch_max_points : 5000;
-    c->batch_max_bytes = c->batch_max_bytes ? c->batch_max_bytes : 1024 * 1024;
+    c->batch_max_points = c->batch_max_points ? c->batch_max_points : COL_SINK_DEF_BATCH_POINTS;
+    c->batch_max_bytes = c->batch_max_bytes ? c->batch_max_bytes : COL_SINK_DEF_BATCH_BYTES;
     c->flush_ms = c->flush_ms ? c->flush_ms : 250;
     c->max_inflight = c->max_inflight ? c->max_inflight : 4;
     c->connect_timeout_ms = c->connect_timeout_ms > 0 ? c->connect_timeout_ms : 5000;

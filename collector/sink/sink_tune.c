@@ -9,8 +9,8 @@ void col_sink_set_tunables(struct col_sink *s, const struct col_sink_cfg *cfg)
         return;
     }
     struct col_sink_cfg *c = &s->cfg;
-    c->batch_max_points = cfg->batch_max_points ? cfg->batch_max_points : 5000;
-    c->batch_max_bytes = cfg->batch_max_bytes ? cfg->batch_max_bytes : 1024 * 1024;
+    c->batch_max_points = cfg->batch_max_points ? cfg->batch_max_points : COL_SINK_DEF_BATCH_POINTS;
+    c->batch_max_bytes = cfg->batch_max_bytes ? cfg->batch_max_bytes : COL_SINK_DEF_BATCH_BYTES;
     c->flush_ms = cfg->flush_ms ? cfg->flush_ms : 250;
     c->max_inflight = cfg->max_inflight ? cfg->max_inflight : 4;
     c->connect_timeout_ms = cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;

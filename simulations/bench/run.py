@@ -387,7 +387,10 @@ def sec_ingest(args):
                 "citytel = collector (signature check, strict decode, validation, spool "
                 f"journal, InfluxDB writes, flush {args.flush_ms} ms), from /metrics "
                 "citytel_messages_accepted_total every 0.1 s; baseline = bench-sub",
-                f"{args.repeat} run(s) of each, baseline and citytel alternating; medians"])
+                f"{args.repeat} run(s) of each, baseline and citytel alternating; medians",
+            "collector influx.gzip " + (args.gzip or "as shipped (on)") +
+            ", influx.batch_max_points " + (str(args.batch_max_points) if args.batch_max_points
+                                            else "as shipped")])
         q1, q0, got1, got0, cpu1, cpu0 = [], [], [], [], [], []
         for k in range(args.repeat):
             br, brec, bcpu = q1_base(b, n)
@@ -494,7 +497,12 @@ def store_collector(b, n):
     written before the resume)."""
     # A write pending at SIGSTOP waits for the resume instead of timing out (30 s by default):
     # the figure is the sink's drain, not its retry backoff after an outage.
-    b.start_collector(influx={"timeout_ms": 600000})
+    influx = {"timeout_ms": 600000}
+    if b.args.gzip is not None:
+        influx["gzip"] = b.args.gzip == "on"
+    if b.args.batch_max_points:
+        influx["batch_max_points"] = b.args.batch_max_points
+    b.start_collector(influx=influx)
     influxd = b.st.procs["influxd"][0]
     influxd.send_signal(signal.SIGSTOP)
     try:
@@ -502,6 +510,9 @@ def store_collector(b, n):
         names = ("citytel_messages_accepted_total",)
         watch(b, names, lambda v: v[names[0]] >= n, timeout=300, stall_s=20)
         held = b.st.metric("citytel_store_points_total")
+        m = b.st.metrics()
+        posts0 = m.get("citytel_store_requests_total", 0.0)
+        waiting = m.get("citytel_store_inflight", 0.0)
     finally:
         influxd.send_signal(signal.SIGCONT)
     t_cont = time.time()
@@ -509,10 +520,12 @@ def store_collector(b, n):
     s = watch(b, names, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=600, stall_s=30)
     t_end = s[names[0]][-1][0]
     written = s[names[0]][-1][1] - held
+    # The drain's requests: those started after the resume and those waiting at the pause.
+    posts = b.st.metric("citytel_store_requests_total") - posts0 + waiting
     b.stop_collector(end_session=True)
     raw = raw_points(b)
     span = t_end - t_cont
-    return (raw / span if span > 0 else 0.0), raw, written, held
+    return (raw / span if span > 0 else 0.0), raw, written, held, posts
 
 
 def sec_store(args):
@@ -530,7 +543,10 @@ def sec_store(args):
             "the same InfluxDB, before the collector's run; the collector's influx.timeout_ms is "
             "600 s so that writes pending at the pause wait instead of failing into the retry "
             "backoff",
-            f"{args.repeat} run(s) of each, baseline and citytel alternating; medians"])
+            f"{args.repeat} run(s) of each, baseline and citytel alternating; medians",
+            "collector influx.gzip " + (args.gzip or "as shipped (on)") +
+            ", influx.batch_max_points " + (str(args.batch_max_points) if args.batch_max_points
+                                            else "as shipped")])
     reg = registry_lines(args.ingest_devices)
     pairs, fails, last, b = [], 0, None, None
     for rep in range(args.repeat):
@@ -540,6 +556,10 @@ def sec_store(args):
             fails += f
             last = store_collector(b, n)
             pairs.append((base, last[0]))
+            print(f"run {rep + 1}: curl {base:.0f} raw points/s; citytel {last[0]:.0f} raw "
+                  f"points/s, {last[4]:.0f} POSTs in the drain for {last[2]:.0f} points "
+                  f"({last[2] / max(last[4], 1):.0f} lines per POST)")
+            sys.stdout.flush()
             if rep == args.repeat - 1:
                 b.commands.append(
                     ["curl", "--data-binary", "@batch.lp",
@@ -548,7 +568,9 @@ def sec_store(args):
                 table([rep_rows("raw points/s into InfluxDB", pairs),
                        ["raw points stored (last run)", f"{n} ({fails} failed POSTs)",
                         f"{last[1]:.0f} (+ {last[2] - last[1]:.0f} derived; "
-                        f"{last[3]:.0f} before the resume)", ratio(last[1], n)]])
+                        f"{last[3]:.0f} before the resume)", ratio(last[1], n)],
+                       ["POSTs in the drain (last run)", f"{(n + 9999) // 10000}",
+                        f"{last[4]:.0f} ({last[2] / max(last[4], 1):.0f} lines each)", ""]])
                 b.print_commands()
         finally:
             b.close()
@@ -795,6 +817,10 @@ def main():
                     help="ingest and store: runs of each measurement (medians reported)")
     ap.add_argument("--flush-ms", type=int, default=250,
                     help="collector influx.flush_ms (default 250, as shipped)")
+    ap.add_argument("--gzip", choices=("on", "off"), default=None,
+                    help="store: the collector's influx.gzip (default: as shipped, on)")
+    ap.add_argument("--batch-max-points", type=int, default=0,
+                    help="store: the collector's influx.batch_max_points (default: as shipped)")
     ap.add_argument("--rate", type=float, default=1000.0, help="latency: messages/s")
     ap.add_argument("--latency-s", type=int, default=30)
     ap.add_argument("--poll-ms", type=int, default=100, help="latency: InfluxDB poll period")

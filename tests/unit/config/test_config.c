@@ -55,8 +55,8 @@ static void test_config_defaults(void **state)
     assert_int_equal(cfg.validate_replay_window, 1024);
     assert_int_equal(cfg.influx_precision, COL_CFG_PREC_MS);
     assert_true(cfg.influx_gzip);
-    assert_int_equal(cfg.influx_batch_max_points, 5000);
-    assert_int_equal(cfg.influx_batch_max_bytes, 1024 * 1024);
+    assert_int_equal(cfg.influx_batch_max_points, 10000);
+    assert_int_equal(cfg.influx_batch_max_bytes, 2 * 1024 * 1024);
     assert_int_equal(cfg.influx_flush_ms, 250);
     assert_int_equal(cfg.influx_max_inflight, 4);
     assert_int_equal(cfg.influx_max_pending_bytes, 256LL * 1024 * 1024);
@@ -377,7 +377,7 @@ static void test_config_doc_and_example_current(void **state)
     ct_buf_init(&doc, 1 << 20);
     ct_buf_init(&file, 1 << 20);
     assert_int_equal(col_config_doc(&doc), 0);
-    assert_non_null(strstr(doc.p, "| `influx.batch_max_bytes` | size | `1MiB` | 1024 B .. "));
+    assert_non_null(strstr(doc.p, "| `influx.batch_max_bytes` | size | `2MiB` | 1024 B .. "));
     snprintf(path, sizeof(path), "%s/docs/config.md", src);
     read_file(path, &file);
     assert_int_equal(file.len, doc.len);
