@@ -142,7 +142,10 @@ static const struct col_cfg_key keys[] = {
     SECRET("influx.token", influx_token, "API 2: token (Authorization: Token ...). Never logged."),
     E("influx.precision", influx_precision, "ms", "s|ms|us|ns", false,
       "Timestamp precision of the written points."),
-    B("influx.gzip", influx_gzip, "true", false, "Compress write bodies with gzip."),
+    B("influx.gzip", influx_gzip, "false", false,
+      "Compress write bodies with gzip: for a store across a slow link. Off by default: on the "
+      "same host or LAN the store spends more CPU inflating bodies than the bytes save "
+      "(docs/benchmarks.md, store)."),
     I("influx.batch_max_points", influx_batch_max_points, "10000", 1, 1000000, true,
       "Flush a batch when it holds this many points; queued batches never sent are merged up to "
       "it."),

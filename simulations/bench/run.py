@@ -388,7 +388,7 @@ def sec_ingest(args):
                 f"journal, InfluxDB writes, flush {args.flush_ms} ms), from /metrics "
                 "citytel_messages_accepted_total every 0.1 s; baseline = bench-sub",
                 f"{args.repeat} run(s) of each, baseline and citytel alternating; medians",
-            "collector influx.gzip " + (args.gzip or "as shipped (on)") +
+            "collector influx.gzip " + (args.gzip or "as shipped (off)") +
             ", influx.batch_max_points " + (str(args.batch_max_points) if args.batch_max_points
                                             else "as shipped")])
         q1, q0, got1, got0, cpu1, cpu0 = [], [], [], [], [], []
@@ -544,7 +544,7 @@ def sec_store(args):
             "600 s so that writes pending at the pause wait instead of failing into the retry "
             "backoff",
             f"{args.repeat} run(s) of each, baseline and citytel alternating; medians",
-            "collector influx.gzip " + (args.gzip or "as shipped (on)") +
+            "collector influx.gzip " + (args.gzip or "as shipped (off)") +
             ", influx.batch_max_points " + (str(args.batch_max_points) if args.batch_max_points
                                             else "as shipped")])
     reg = registry_lines(args.ingest_devices)
@@ -818,7 +818,7 @@ def main():
     ap.add_argument("--flush-ms", type=int, default=250,
                     help="collector influx.flush_ms (default 250, as shipped)")
     ap.add_argument("--gzip", choices=("on", "off"), default=None,
-                    help="store: the collector's influx.gzip (default: as shipped, on)")
+                    help="store: the collector's influx.gzip (default: as shipped, off)")
     ap.add_argument("--batch-max-points", type=int, default=0,
                     help="store: the collector's influx.batch_max_points (default: as shipped)")
     ap.add_argument("--rate", type=float, default=1000.0, help="latency: messages/s")

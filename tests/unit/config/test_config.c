@@ -54,7 +54,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(cfg.validate_backlog_ms, 7LL * 86400 * 1000);
     assert_int_equal(cfg.validate_replay_window, 1024);
     assert_int_equal(cfg.influx_precision, COL_CFG_PREC_MS);
-    assert_true(cfg.influx_gzip);
+    assert_false(cfg.influx_gzip);
     assert_int_equal(cfg.influx_batch_max_points, 10000);
     assert_int_equal(cfg.influx_batch_max_bytes, 2 * 1024 * 1024);
     assert_int_equal(cfg.influx_flush_ms, 250);
@@ -96,7 +96,7 @@ static void test_config_values_and_units(void **state)
              "\"mqtt\":{\"uri\":\"ssl://b:8883\",\"qos\":0,\"share_group\":\"citytel\","
              "\"cert_file\":\"c.pem\",\"key_file\":\"k.pem\"},"
              "\"validate\":{\"backlog_ms\":\"2d\",\"future_ms\":1500},"
-             "\"influx\":{\"api\":1,\"db\":\"hanoi\",\"gzip\":false,\"batch_max_bytes\":\"512KiB\","
+             "\"influx\":{\"api\":1,\"db\":\"hanoi\",\"gzip\":true,\"batch_max_bytes\":\"512KiB\","
              "\"flush_ms\":\"250ms\",\"retry_max_ms\":\"1h\",\"precision\":\"ns\"},"
              "\"spool\":{\"max_bytes\":\"2GiB\",\"segment_bytes\":1048576,\"fsync\":\"always\","
              "\"full_policy\":\"drop_oldest\"},"
@@ -112,7 +112,7 @@ static void test_config_values_and_units(void **state)
     assert_int_equal(cfg.validate_future_ms, 1500);
     assert_int_equal(cfg.influx_api, 1);
     assert_string_equal(cfg.influx_db, "hanoi");
-    assert_false(cfg.influx_gzip);
+    assert_true(cfg.influx_gzip);
     assert_int_equal(cfg.influx_batch_max_bytes, 512 * 1024);
     assert_int_equal(cfg.influx_flush_ms, 250);
     assert_int_equal(cfg.influx_retry_max_ms, 3600000);
