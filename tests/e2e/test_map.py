@@ -81,7 +81,10 @@ def main():
         st.start_collector(extra={"map": {"dir": served}, "layers": {"refresh_ms": 1000}})
         wait_until(lambda: st.http_get("/healthz")[0] == 200, 20, "the collector subscribed")
         now = int(time.time() * 1000)
-        hour = now - now % 3600000
+        # The backlog's hours end at least 3 minutes ago: derive writes an hour's index once
+        # the hour's last window is past its grace (2 x aggregate.window_s), so a run in the
+        # first minutes of an hour would otherwise see its newest backlog hour still open.
+        hour = (now - 180000) - (now - 180000) % 3600000
         npoints = 0
         air_silent = [d for d in registry if d["kind"] == "air"][-1]["id"]
         for i, dev in enumerate(registry):
