@@ -99,6 +99,7 @@ int app_console_start(const struct app_console_parts *parts, struct app_console 
                                       .arg = NULL};
     char state_file[4096];
     char staff_file[4096];
+    char recompute_file[4096];
     char err[256];
     struct app_console *ac;
     int rc;
@@ -117,6 +118,8 @@ int app_console_start(const struct app_console_parts *parts, struct app_console 
     cc.state_file = state_file;
     snprintf(staff_file, sizeof(staff_file), "%s/console-states", k->spool_dir);
     cc.staff_file = staff_file;
+    snprintf(recompute_file, sizeof(recompute_file), "%s/console-recompute", k->spool_dir);
+    cc.recompute_file = recompute_file;
     rc = col_console_create(parts->loop, &cc, &hooks, parts->store, &ac->console, err, sizeof(err));
     if (rc != 0) {
         col_log(COL_LOG_ERROR, "console", "%s", rc == CT_E_NOMEM ? "out of memory" : err);

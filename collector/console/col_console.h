@@ -58,6 +58,8 @@ struct col_console_cfg {
                                    (written atomically on the thread pool); NULL or "": not kept */
     const char *staff_file;     /* copied; the staff-set states (calibrating, fault) with who, why
                                    and since when, kept likewise; NULL or "": not kept */
+    const char *recompute_file; /* copied; the ranges waiting for their recompute, kept likewise
+                                   (docs/console.md); NULL or "": not kept */
     int64_t recompute_after_ms; /* a range marked invalid is recomputed this long after the
                                    decision and after each hour close (docs/console.md) */
 };

@@ -19,8 +19,11 @@
  *   air_aqi_daily  (air only; at a day's end, 00:00 Asia/Ho_Chi_Minh, when its last hour is
  *                  written): the daily VN_AQI of col_aqi_day_compute, validated as above.
  * An index point is written only for an hour with readings (as derive does).
- * The pure part (the query and the points) is here for tests (test_console_recompute); the loop
- * part (jobs, the timer, the store query, the journalled write) runs inside the console. */
+ * The pure part (the query, the points, the kept jobs' text) is here for tests
+ * (test_console_recompute); the loop part (jobs, the timer, the store query, the journalled
+ * write) runs inside the console. The waiting jobs are kept across restarts in
+ * <spool.dir>/console-recompute (col_console_recompute_text/_restore, saved like console-states
+ * after a job is added, advances or ends; test_console_recompute_keep, e2e_console). */
 #ifndef COL_CONSOLE_RECOMPUTE_H
 #define COL_CONSOLE_RECOMPUTE_H
 #include <stdbool.h>
@@ -84,5 +87,16 @@ struct col_console_rc {
     bool busy;        /* a query is running */
     uint64_t written, failed, dropped; /* recomputes written, failed, jobs dropped when full */
 };
+
+/* The jobs' text for <spool.dir>/console-recompute, one line per job, in the table's order:
+ *   <station id> <param> <from_ms> <to_ms> <due_ms> <done_ms or -> <until_ms>
+ * Returns 0 or CT_E_NOMEM. */
+int col_console_recompute_text(const struct col_console_rc *rc, struct ct_buf *out);
+/* Appends the jobs of 'text' ('len' bytes, col_console_recompute_text's lines; borrowed) to the
+ * table, parsed strictly: a line with a bad field, a range already waiting or no room left is
+ * skipped and logged with 'file', its line number and the reason (test_console_recompute_keep).
+ * Returns the number of jobs added. */
+size_t col_console_recompute_restore(struct col_console_rc *rc, const char *text, size_t len,
+                                     const char *file);
 
 #endif

@@ -54,9 +54,11 @@ struct col_console {
     int64_t last_audit_ms;
     uint32_t stale_intervals;
     /* Kept across restarts, read at creation and applied with the first registry: the ongoing
-     * alerts (console-alerts) and the staff-set states (console-states). */
+     * alerts (console-alerts), the staff-set states (console-states) and the waiting recompute
+     * jobs (console-recompute). */
     struct col_console_keep alerts_keep;
     struct col_console_keep staff_keep;
+    struct col_console_keep rc_keep;
     struct col_console_rc rc; /* ranges waiting for their recompute (console_recompute.c) */
     bool closing;
     bool timer_closed;
@@ -235,7 +237,7 @@ static void session_json(struct ct_buf *b, const struct col_console_session *s)
 static void maybe_closed(struct col_console *c)
 {
     if (c->closing && c->jobs == 0 && c->timer_closed && !c->alerts_keep.saving &&
-        !c->staff_keep.saving && !c->rc.busy) {
+        !c->staff_keep.saving && !c->rc_keep.saving && !c->rc.busy) {
         void (*cb)(void *) = c->closed_cb;
         void *arg = c->closed_arg;
         col_console_free_now(c);
@@ -268,6 +270,27 @@ uv_loop_t *col_console_loop(struct col_console *c)
 void col_console_staff_kept(struct col_console *c, struct col_http_req *req)
 {
     col_console_keep_save(&c->staff_keep, req);
+}
+
+void col_console_recompute_kept(struct col_console *c)
+{
+    col_console_keep_save(&c->rc_keep, NULL);
+}
+
+/* The kept files' texts (console_keep.c). */
+static int alerts_text(struct col_console *c, struct ct_buf *out)
+{
+    return col_console_alerts_text(&c->states, out);
+}
+
+static int staff_text(struct col_console *c, struct ct_buf *out)
+{
+    return col_console_staff_text(&c->states, out);
+}
+
+static int recompute_text(struct col_console *c, struct ct_buf *out)
+{
+    return col_console_recompute_text(&c->rc, out);
 }
 
 /* ---- sign-in ---- */
@@ -577,12 +600,16 @@ int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
         goto out_free;
     }
     rc = col_console_keep_init(&c->alerts_keep, c, cfg->state_file, "the ongoing alerts",
-                               col_console_alerts_text);
+                               alerts_text);
     rc = rc ? rc
             : col_console_keep_init(&c->staff_keep, c, cfg->staff_file, "the staff-set states",
-                                    col_console_staff_text);
+                                    staff_text);
+    rc = rc ? rc
+            : col_console_keep_init(&c->rc_keep, c, cfg->recompute_file,
+                                    "the waiting recompute jobs", recompute_text);
     rc = rc ? rc : col_console_keep_load(&c->alerts_keep, err, errcap);
     rc = rc ? rc : col_console_keep_load(&c->staff_keep, err, errcap);
+    rc = rc ? rc : col_console_keep_load(&c->rc_keep, err, errcap);
     if (rc != 0) {
         goto out_free;
     }
@@ -732,6 +759,15 @@ int col_console_registry(struct col_console *c, const struct ct_registry *reg)
         free(k->restore);
         k->restore = NULL;
     }
+    if (c->rc_keep.restore != NULL) {
+        /* After the registry: a job runs only for a station in it (a due one at the next tick). */
+        struct col_console_keep *k = &c->rc_keep;
+        size_t n = col_console_recompute_restore(&c->rc, k->restore, k->restore_len, k->path);
+        col_log(COL_LOG_INFO, "console", "%zu waiting recompute job(s) restored from %s", n,
+                k->path);
+        free(k->restore);
+        k->restore = NULL;
+    }
     return 0;
 }
 
@@ -761,6 +797,7 @@ void col_console_free_now(struct col_console *c)
     free(c->instance);
     col_console_keep_free(&c->alerts_keep);
     col_console_keep_free(&c->staff_keep);
+    col_console_keep_free(&c->rc_keep);
     free(c);
 }
 

@@ -42,14 +42,15 @@ struct col_store *col_console_store(struct col_console *c);
 void col_console_free_now(struct col_console *c);
 
 /* console_keep.c: a file the console keeps across restarts (the ongoing alerts, the staff
- * states), rewritten whole after a change on the thread pool (temporary file, fsync, rename), one
- * write at a time. The loop thread owns it; it lives inside struct col_console. */
-typedef int (*col_console_keep_text_fn)(const struct col_console_states *s, struct ct_buf *out);
+ * states, the waiting recompute jobs), rewritten whole after a change on the thread pool (temporary
+ * file, fsync, rename), one write at a time. The loop thread owns it; it lives inside struct
+ * col_console. */
+typedef int (*col_console_keep_text_fn)(struct col_console *c, struct ct_buf *out);
 struct col_console_keep {
     struct col_console *c;         /* the owner */
     char *path;                    /* owned; NULL: not kept */
     const char *what;              /* for messages: "the ongoing alerts" (static) */
-    col_console_keep_text_fn text; /* the file's text from the states */
+    col_console_keep_text_fn text; /* the file's text from the console's state */
     char *restore;                 /* the file as read at creation (owned), until applied */
     size_t restore_len;
     bool saving;                         /* a write runs on the thread pool */
@@ -63,7 +64,7 @@ int col_console_keep_init(struct col_console_keep *k, struct col_console *c, con
 /* Reads the file into k->restore (a missing file: nothing). Returns 0, CT_E_IO (err says why) or
  * CT_E_NOMEM. */
 int col_console_keep_load(struct col_console_keep *k, char *err, size_t errcap);
-/* Saves the states' text after a change. With 'req' (may be NULL), answers it {"ok":true} once
+/* Saves the file's text after a change. With 'req' (may be NULL), answers it {"ok":true} once
  * the change is in the file (at once when nothing is kept), or 500 when it cannot be written. */
 void col_console_keep_save(struct col_console_keep *k, struct col_http_req *req);
 /* Frees the path and the restore text (no write may be running). */
@@ -73,6 +74,9 @@ uv_loop_t *col_console_loop(struct col_console *c);
 void col_console_maybe_closed(struct col_console *c);
 /* Answers {"ok":true} to a change of the staff states once they are kept (console-states). */
 void col_console_staff_kept(struct col_console *c, struct col_http_req *req);
+
+/* Saves the waiting recompute jobs (console-recompute) after one is added, advances or ends. */
+void col_console_recompute_kept(struct col_console *c);
 
 /* The recompute state, the collector's name (the agg_1h tag) and whether the console closes. */
 struct col_console_rc *col_console_rc_of(struct col_console *c);

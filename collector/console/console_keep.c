@@ -1,8 +1,9 @@
 /* console_keep.c - the files the console keeps across restarts (the ongoing "exceeding" alerts,
- * the staff-set station states): read once at creation, rewritten whole on the libuv thread pool
- * after a change (temporary file, fsync, rename: a crash leaves the old file or the new one, never
- * a torn one), one write at a time; a change during a write starts another when it ends.
- * Contract: console_int.h. Tests: tests/e2e/test_console.py (check_outage_restart). */
+ * the staff-set station states, the waiting recompute jobs): read once at creation, rewritten whole
+ * on the libuv thread pool after a change (temporary file, fsync, rename: a crash leaves the old
+ * file or the new one, never a torn one), one write at a time; a change during a write starts
+ * another when it ends. Contract: console_int.h. Tests: tests/e2e/test_console.py
+ * (check_outage_restart), test_console_recompute_keep. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -194,7 +195,7 @@ void col_console_keep_save(struct col_console_keep *k, struct col_http_req *req)
     j->k = k;
     j->gen = k->gen;
     ct_buf_init(&j->text, 16u << 20);
-    if (k->text(col_console_states_of(k->c), &j->text) != 0 ||
+    if (k->text(k->c, &j->text) != 0 ||
         uv_queue_work(col_console_loop(k->c), &j->work, save_work, save_done) != 0) {
         ct_buf_free(&j->text);
         free(j);

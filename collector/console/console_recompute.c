@@ -4,6 +4,7 @@
  * run from the console's tick one query at a time, written through the console's journalled
  * write path (records of COL_CONSOLE_TOPIC), so a store outage or a restart loses no point. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -345,6 +346,145 @@ static void job_remove(struct col_console_rc *rc, struct col_console_rc_job *j)
     rc->n--;
 }
 
+/* ---- the kept jobs (<spool.dir>/console-recompute) ---- */
+
+int col_console_recompute_text(const struct col_console_rc *rc, struct ct_buf *out)
+{
+    for (size_t i = 0; i < rc->n; i++) {
+        const struct col_console_rc_job *j = &rc->jobs[i];
+        char done[24] = "-";
+        if (j->done_ms != INT64_MIN) {
+            snprintf(done, sizeof(done), "%lld", (long long)j->done_ms);
+        }
+        if (ct_buf_printf(out, "%s %s %lld %lld %lld %s %lld\n", j->id, j->r.param,
+                          (long long)j->r.from_ms, (long long)j->r.to_ms, (long long)j->due_ms,
+                          done, (long long)j->until_ms) != 0) {
+            return CT_E_NOMEM;
+        }
+    }
+    return 0;
+}
+
+/* The decimal integer 'f' (the whole field) into *v; false when it is not one. */
+static bool field_int(const char *f, int64_t *v)
+{
+    char *end;
+    long long x;
+
+    if (*f == '\0' || (*f != '-' && (*f < '0' || *f > '9'))) {
+        return false;
+    }
+    errno = 0;
+    x = strtoll(f, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return false;
+    }
+    *v = x;
+    return true;
+}
+
+/* Parses one line into *j; NULL, or the reason it is refused. */
+static const char *job_parse(char *line, struct col_console_rc_job *j)
+{
+    char *f[8];
+    size_t nf = 0;
+    int64_t v[5];
+
+    for (const char *p = line; *p != '\0'; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            return "a control character";
+        }
+    }
+    for (char *p = line; nf < 8;) {
+        f[nf++] = p;
+        p = strchr(p, ' ');
+        if (p == NULL) {
+            break;
+        }
+        *p++ = '\0';
+    }
+    if (nf != 7) {
+        return "not 7 fields separated by one space";
+    }
+    if (f[0][0] == '\0' || strlen(f[0]) > CT_ID_MAX) {
+        return "a bad station id";
+    }
+    if (f[1][0] == '\0' || strlen(f[1]) > CT_MEMBER_NAME_MAX) {
+        return "a bad parameter name";
+    }
+    if (!field_int(f[2], &v[0]) || !field_int(f[3], &v[1]) || !field_int(f[4], &v[2]) ||
+        !field_int(f[6], &v[4])) {
+        return "a time that is not an integer (ms)";
+    }
+    if (strcmp(f[5], "-") == 0) {
+        v[3] = INT64_MIN;
+    } else if (!field_int(f[5], &v[3]) || hour_floor(v[3]) != v[3]) {
+        return "done_ms neither - nor an hour's start";
+    }
+    if (v[0] > v[1]) {
+        return "from_ms after to_ms";
+    }
+    if (hour_floor(v[4]) != v[4] || v[4] < hour_floor(v[1])) {
+        return "until_ms not an hour's start at or after the range's last hour";
+    }
+    if (v[3] != INT64_MIN && v[3] >= v[4]) {
+        return "done_ms at or after until_ms (the job had ended)";
+    }
+    memset(j, 0, sizeof(*j));
+    snprintf(j->id, sizeof(j->id), "%s", f[0]);
+    snprintf(j->r.param, sizeof(j->r.param), "%s", f[1]);
+    j->r.from_ms = v[0];
+    j->r.to_ms = v[1];
+    j->due_ms = v[2];
+    j->done_ms = v[3];
+    j->until_ms = v[4];
+    return NULL;
+}
+
+size_t col_console_recompute_restore(struct col_console_rc *rc, const char *text, size_t len,
+                                     const char *file)
+{
+    char line[CT_ID_MAX + CT_MEMBER_NAME_MAX + 5 * 24 + 8];
+    size_t added = 0, lineno = 0;
+
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = (nl != NULL ? (size_t)(nl - text) : len) - pos;
+        struct col_console_rc_job j;
+        const char *why = NULL;
+
+        pos += n + 1;
+        lineno++;
+        if (n == 0) {
+            why = "an empty line";
+        } else if (n >= sizeof(line)) {
+            why = "too long";
+        } else {
+            memcpy(line, text + pos - n - 1, n);
+            line[n] = '\0';
+            if (memchr(line, '\0', n) != NULL) {
+                why = "a NUL byte";
+            } else {
+                why = job_parse(line, &j);
+            }
+        }
+        if (why == NULL && job_find(rc, j.id, &j.r) != NULL) {
+            why = "the range already waits";
+        }
+        if (why == NULL && rc->n == COL_CONSOLE_RECOMPUTE_JOBS) {
+            why = "the table is full";
+        }
+        if (why != NULL) {
+            col_log(COL_LOG_WARN, "console", "%s:%zu: recompute job skipped: %s", file, lineno,
+                    why);
+            continue;
+        }
+        rc->jobs[rc->n++] = j;
+        added++;
+    }
+    return added;
+}
+
 void col_console_recompute_add(struct col_console *c, const char *id, const char *param,
                                int64_t from_ms, int64_t to_ms, int64_t now_ms)
 {
@@ -371,6 +511,7 @@ void col_console_recompute_add(struct col_console *c, const char *id, const char
     int64_t day_last =
         ((to_ms + LOCAL_OFFSET_MS) / DAY_MS + 1) * DAY_MS - LOCAL_OFFSET_MS - COL_CONSOLE_HOUR_MS;
     j->until_ms = day_last > j->until_ms ? day_last : j->until_ms;
+    col_console_recompute_kept(c);
 }
 
 /* The next run of 'j' after one that wrote through 'last': the next hour close, or at once when
@@ -426,6 +567,7 @@ static void on_answer(void *arg, int status, const char *body, size_t len)
                 lp.len);
         if (j != NULL) {
             job_next(rc, j, run->last_ms, now);
+            col_console_recompute_kept(c); /* advanced or ended */
         }
     } else {
         rc->failed++;
@@ -455,6 +597,7 @@ static void run_job(struct col_console *c, struct col_console_rc_job *j, int64_t
 
     if (st == NULL) {
         job_remove(rc, j); /* the station left the registry */
+        col_console_recompute_kept(c);
         return;
     }
     if (j->done_ms != INT64_MIN && j->done_ms - 2 * COL_CONSOLE_HOUR_MS > first) {
@@ -467,6 +610,7 @@ static void run_job(struct col_console *c, struct col_console_rc_job *j, int64_t
     if (last < first) {
         j->due_ms =
             last_closed(rc, now_ms) + 2 * COL_CONSOLE_HOUR_MS + rc->after_ms; /* none closed */
+        col_console_recompute_kept(c);
         return;
     }
     run = calloc(1, sizeof(*run));

@@ -259,7 +259,10 @@ def check_outage_restart(st, extra):
     """The store stops; a change is made; the collector restarts before the store is back:
     the audit point lands. The exceedance of hn-water-0001 goes on: no second alert. A station
     set calibrating during the outage stays so across a SIGTERM and a SIGKILL restart, with the
-    time it began; cleared, it shows the node's own (retained, signed) offline status."""
+    time it began; cleared, it shows the node's own (retained, signed) offline status. A range
+    marked invalid during the outage waits for its recompute in spool.dir/console-recompute; the
+    restarted collector restores it and runs it once the store is back, and the ended job leaves
+    the file."""
     n_store = len(exceeding_in_store(st, "hn-water-0001"))
     n_mqtt = len(alert_lines(st, "hn-water-0001"))
     op = Client(st.staff_port)
@@ -276,14 +279,37 @@ def check_outage_restart(st, extra):
     check(status3 == 200 and cal["since"] > 0,
           "staff set a station calibrating while the store is down; it wins over the node's "
           "offline status")
+    # A range three days back (no readings there: the recompute writes nothing) marked invalid
+    # while the store is down: its recompute cannot run before the restart.
+    rc_path = os.path.join(st.dir, "collector-spool", "console-recompute")
+    rc_from = (int(time.time() * 1000) // 3600000 - 72) * 3600000 + 600000
+    status4, _ = op.call("POST", "invalid", {"id": FLAKY, "param": "pm25", "from": rc_from,
+                                             "to": rc_from + 60000, "reason": "fault",
+                                             "why": "sensor swap, kept across a restart"})
+    rc_line = f"{FLAKY} pm25 {rc_from} {rc_from + 60000} "
+    wait_until(lambda: os.path.exists(rc_path) and rc_line in open(rc_path).read(), 10,
+               "the waiting recompute job in spool.dir/console-recompute")
+    check(status4 == 200, "a range marked invalid during the outage waits in "
+          "spool.dir/console-recompute")
+    ran = f"recompute: {FLAKY} pm25 hours "
+    n_ran = st.log("collector").count(ran)
+    n_restored = st.log("collector").count("1 waiting recompute job(s) restored from")
     st.stop("collector")
     st.start_collector(extra=extra)
     check_staff_state_kept(st, cal, "a restart (SIGTERM) during the store outage")
+    check(st.log("collector").count("1 waiting recompute job(s) restored from") == n_restored + 1
+          and rc_line in open(rc_path).read(),
+          "the restarted collector restores the waiting recompute job from console-recompute")
     st.start_influxdb(port=st.influx_port)
     rows = wait_until(lambda: audit_with(st, "noted during the store outage"), 60,
                       "the audit point made during the outage")
     check(len(rows) == 1 and rows[0]["user"] == "oanh" and rows[0]["target"] == FLAKY,
           f"an audit point made while the store was down survives a restart ({rows})")
+    wait_until(lambda: st.log("collector").count(ran) > n_ran, 90,
+               "the restored recompute job run once the store is back")
+    wait_until(lambda: rc_line not in open(rc_path).read(), 10,
+               "the ended recompute job gone from console-recompute")
+    check(n_ran == 0, "the recompute job ran only after the restart, from the kept file")
 
     op = Client(st.staff_port)
     op.login("operator")
