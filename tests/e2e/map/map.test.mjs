@@ -11,7 +11,7 @@ import http from 'node:http';
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
@@ -68,13 +68,7 @@ before(async () => {
     base = `http://127.0.0.1:${server.address().port}/`;
   }
   mkdirSync(artifacts, { recursive: true });
-  // playwright-core's launch() always gives the browser a new empty --user-data-dir of its own
-  // (it refuses the flag), and deletes it on close.
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
