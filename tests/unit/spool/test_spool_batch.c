@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -79,10 +80,15 @@ static struct col_spool_cfg base_cfg(const char *dir)
 /* Record i: REC_LEN bytes, "r<i>" then filler that depends on i. */
 static void fill_rec(uint64_t i, char *buf)
 {
-    int n = snprintf(buf, REC_LEN, "r%llu:", (unsigned long long)i);
-    for (size_t k = (size_t)n; k < REC_LEN; k++) {
+    char head[32];
+    int n = snprintf(head, sizeof(head), "r%llu:", (unsigned long long)i);
+
+    /* Filler first, then the head over it: the same bytes as writing the head and filling
+     * after it, in a form GCC's -O3 bounds analysis (Release builds) does not misread. */
+    for (size_t k = 0; k < REC_LEN; k++) {
         buf[k] = (char)('a' + (i * 31u + k) % 26);
     }
+    memcpy(buf, head, (size_t)n);
 }
 
 /* A batch of 'n' records numbered from 'first' (by content); storage in 'bufs'. */
