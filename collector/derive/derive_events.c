@@ -73,13 +73,13 @@ void col_derive_rain_add(struct col_derive *d, struct dv *v, const struct ct_dev
         return;
     }
     tags3(v, t);
+    /* One point carries both sums: a second point per reading (the former rain_24h, with its
+     * term as text) was a third of the store's derived lines in the store benchmark, and the
+     * term follows from mm_24h (docs/indices.md section 4; the layers name it). */
     col_derive_fld_f(&f[0], "mm", mm1);
     col_derive_fld_b(&f[1], "intense", col_rain_is_intense(mm1));
-    col_derive_emit_point(d, "rain_1h", t, 3, f, 2, r->ts_ms);
-    col_derive_fld_f(&f[0], "mm", mm24);
-    col_derive_fld_s(&f[1], "term_vi", col_rain_term_name(col_rain_term_24h(mm24), true));
-    col_derive_fld_s(&f[2], "term_en", col_rain_term_name(col_rain_term_24h(mm24), false));
-    col_derive_emit_point(d, "rain_24h", t, 3, f, 3, r->ts_ms);
+    col_derive_fld_f(&f[2], "mm_24h", mm24);
+    col_derive_emit_point(d, "rain_1h", t, 3, f, 3, r->ts_ms);
 }
 
 /* ---- flood ----------------------------------------------------------------------------- */
