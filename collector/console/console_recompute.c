@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "col_console_recompute.h"
+#include "col_console_recompute_events.h"
 #include "col_indices_aqi_hour.h"
 #include "col_indices_wqi_hour.h"
 #include "col_obs.h"
@@ -55,15 +56,7 @@ int col_console_recompute_ql(const struct col_console_recompute_in *in, struct c
 static bool invalid(const struct col_console_recompute_in *in, const cJSON *dec, const char *param,
                     int64_t ts)
 {
-    for (size_t i = 0; i < in->nranges; i++) {
-        const struct col_console_range *r = &in->ranges[i];
-        if (strcmp(r->param, param) == 0 && ts >= r->from_ms && ts <= r->to_ms) {
-            return true;
-        }
-    }
-    return dec != NULL &&
-           col_console_invalid_at(cJSON_GetObjectItemCaseSensitive(dec, "columns"),
-                                  cJSON_GetObjectItemCaseSensitive(dec, "values"), param, ts);
+    return col_console_range_invalid(in, dec, param, ts);
 }
 
 /* Adds the raw series' values to the cells (nb buckets from 'base', nm members). */
@@ -511,6 +504,10 @@ void col_console_recompute_add(struct col_console *c, const char *id, const char
     int64_t day_last =
         ((to_ms + LOCAL_OFFSET_MS) / DAY_MS + 1) * DAY_MS - LOCAL_OFFSET_MS - COL_CONSOLE_HOUR_MS;
     j->until_ms = day_last > j->until_ms ? day_last : j->until_ms;
+    /* And a rain gauge's 24-h sums (col_console_recompute_events.h). */
+    const struct col_console_station *st = col_console_station_find(col_console_states_of(c), id);
+    int64_t ev_last = st != NULL ? col_console_events_until(st->dev->kind, to_ms) : INT64_MIN;
+    j->until_ms = ev_last > j->until_ms ? ev_last : j->until_ms;
     col_console_recompute_kept(c);
 }
 
@@ -558,6 +555,10 @@ static void on_answer(void *arg, int status, const char *body, size_t len)
     rc->busy = false;
     ct_buf_init(&lp, 64u << 20);
     e = e ? e : col_console_recompute_lp(&in, body, len, &lp);
+    /* Rain, flood and parking: their per-reading points, answered by statements 2 and 3. */
+    if (e == 0 && col_console_events_kind(in.dev->kind)) {
+        e = col_console_events_lp(&in, body, len, 2, &lp);
+    }
     e = e || lp.len == 0 ? e : col_console_write(c, lp.p, lp.len);
     if (e == 0) {
         rc->written++;
@@ -623,6 +624,8 @@ static void run_job(struct col_console *c, struct col_console_rc_job *j, int64_t
         .dev = st->dev, .instance = "", .first_ms = first, .last_ms = last};
     ct_buf_init(&ql, 8192);
     if (col_console_store(c) == NULL || col_console_recompute_ql(&in, &ql) != 0 ||
+        (col_console_events_kind(st->dev->kind) &&
+         (ct_buf_adds(&ql, "; ") != 0 || col_console_events_ql(&in, &ql) != 0)) ||
         col_store_query(col_console_store(c), ql.p, on_answer, run) != 0) {
         j->due_ms = now_ms + RETRY_MS;
         rc->failed++;

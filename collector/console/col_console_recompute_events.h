@@ -1,0 +1,57 @@
+/* col_console_recompute_events.h - the per-reading derived points of a rain, flood or parking
+ * station recomputed from the validated data once staff mark a range invalid (docs/console.md,
+ * "Recomputed from the validated data"). Run by the recompute jobs of console_recompute.c with
+ * the same hours as the hourly points: each run rewrites the points of the readings in the hours
+ * [first_ms, last_ms + 1 h), same series key and timestamp as derive wrote them
+ * (collector/derive/derive_events.c), plus the boolean field `validated`:
+ *   rain_1h, rain_24h (tags device, district, ward; at each reading): the rolling sums, the
+ *                  intense flag and the hydro-meteorological term from the valid readings only
+ *                  (col_indices_rain_gauge.h, derive's code), validated=true. A reading whose
+ *                  tips or mm is marked invalid adds nothing; the tips it counted are not carried
+ *                  into the next reading (its interval amount is dropped, not the counter).
+ *   flood_level    (tags device, district, ward): at a reading whose depth is marked invalid,
+ *                  validated=false alone (the public layer withholds the point); at a valid
+ *                  reading whose rate window (col_flood_cfg.rate_window_s) holds an invalid one,
+ *                  rise_cm_h from the valid readings (col_flood_rate_cm_h) and validated=true.
+ *   parking_lot    (a lot's own counter only; tags district, lot, ward): at a reading whose
+ *                  occupied or capacity is marked invalid, validated=false alone. A bay sensor's
+ *                  lot is not rewritten (docs/console.md says why).
+ * Pure: the query and the points (test_console_recompute_events). */
+#ifndef COL_CONSOLE_RECOMPUTE_EVENTS_H
+#define COL_CONSOLE_RECOMPUTE_EVENTS_H
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "col_console_recompute.h"
+#include "ct/buf.h"
+
+/* Hours after a range's last hour whose points still read it: rain's 24-h sum. */
+#define COL_CONSOLE_EVENTS_AFTER_H 24
+
+/* True for the kinds whose per-reading points are recomputed (rain, flood, parking). */
+bool col_console_events_kind(enum ct_kind kind);
+
+/* The last hour start a job for a range ending at 'to_ms' of a station of 'kind' must write:
+ * INT64_MIN for the other kinds, else the range's last hour + COL_CONSOLE_EVENTS_AFTER_H. */
+int64_t col_console_events_until(enum ct_kind kind, int64_t to_ms);
+
+/* True when 'param' at 'ts' is inside one of in->ranges or one of the console_decision rows
+ * (action invalid) of the store's series 'dec' (may be NULL). */
+bool col_console_range_invalid(const struct col_console_recompute_in *in, const cJSON *dec,
+                               const char *param, int64_t ts);
+
+/* Appends the two InfluxQL statements of the events' recompute to 'ql': the station's raw points
+ * from the hours its first points read back (rain 25 h, flood 1 h) to the end of last_ms's hour,
+ * and its console_decision rows with action invalid. Returns 0, CT_E_INVAL (not an events kind)
+ * or CT_E_NOMEM. */
+int col_console_events_ql(const struct col_console_recompute_in *in, struct ct_buf *ql);
+
+/* The points (above) from the store's answer ('answer', 'len' bytes, /query JSON with epoch=ms)
+ * whose statements 'first' and 'first' + 1 answer col_console_events_ql's, appended to 'lp' (ms
+ * timestamps). Returns 0 (possibly nothing appended), CT_E_INVAL, CT_E_PARSE or CT_E_NOMEM. */
+int col_console_events_lp(const struct col_console_recompute_in *in, const char *answer, size_t len,
+                          size_t first, struct ct_buf *lp);
+
+#endif
