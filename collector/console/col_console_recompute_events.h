@@ -54,4 +54,19 @@ int col_console_events_ql(const struct col_console_recompute_in *in, struct ct_b
 int col_console_events_lp(const struct col_console_recompute_in *in, const char *answer, size_t len,
                           size_t first, struct ct_buf *lp);
 
+/* The alerts view (GET /console/api/alerts): 'answer' is the store's /query JSON of four
+ * statements: the alerts, the acknowledgements, the console_decision rows with action invalid
+ * (columns station, param, from, to) and the hourly air_aqi points the console recomputed (columns
+ * device, aqi_vn, validated). *out (malloc'd, the caller frees it) is the same JSON with the first
+ * two only, each alert with the added column "over_invalid": true when the data that raised it
+ * lies in a range marked invalid:
+ *   flood      the alert's time (the depth reading's) inside a range of depth of its station;
+ *   aqi        the station's air_aqi of the alert's hour recomputed (validated=true) below the
+ *              alert's value, or to no index (validated=false);
+ *   exceeding  a range of any parameter of its station meets the 24 hours before the alert;
+ *   stale      never.
+ * Alerts are never deleted: they are only marked (test_console_recompute_events, e2e_console).
+ * Returns 0, CT_E_PARSE or CT_E_NOMEM (*out NULL then). */
+int col_console_alerts_mark(const char *answer, size_t len, char **out);
+
 #endif

@@ -2,7 +2,8 @@
  * validated data (console_recompute_events.c): a rain gauge's sums without a burst of tips
  * marked invalid, a flood_level point marked validated=false at an invalid depth and the next
  * rise recomputed, a counter lot's parking_lot point validated=false; same series and time as
- * derive's; and the statements asked of the store. */
+ * derive's; the statements asked of the store; and the alerts view's mark of an alert raised over
+ * data later marked invalid. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -186,13 +187,63 @@ static void test_console_recompute_events_query(void **state)
     ct_buf_free(&ql);
 }
 
+/* The alerts view: a flood alert at a depth marked invalid, an aqi alert of an hour recomputed
+ * lower, an exceeding alert after a range, a flood alert of another station and a stale alert;
+ * marked (over_invalid) or not, none removed, the extra statements left out. */
+static void test_console_alerts_mark(void **state)
+{
+    static const char answer_text[] =
+        "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"alert\",\"columns\":[\"time\","
+        "\"device\",\"district\",\"label\",\"level\",\"type\",\"value\"],\"values\":["
+        "[1795417320000,\"hn-flood-0001\",\"Đống Đa\",\"Nguy hiểm\",4,\"flood\",80],"
+        "[1795417320000,\"hn-flood-0002\",\"Đống Đa\",\"Nguy hiểm\",4,\"flood\",70],"
+        "[1795420800000,\"hn-air-0001\",\"Hoàn Kiếm\",\"Xấu\",4,\"aqi\",163],"
+        "[1795420800000,\"hn-air-0002\",\"Ba Đình\",\"Xấu\",4,\"aqi\",170],"
+        "[1795424400000,\"hn-water-0001\",\"Tây Hồ\",\"nh4\",1,\"exceeding\",0.5],"
+        "[1795424400000,\"hn-rain-0001\",\"Tây Hồ\",\"Trạm mất tín hiệu\",1,\"stale\",null]]}]},"
+        "{\"statement_id\":1},"
+        "{\"statement_id\":2,\"series\":[{\"name\":\"console_decision\",\"columns\":[\"time\","
+        "\"station\",\"param\",\"from\",\"to\"],\"values\":["
+        "[1795428000000,\"hn-flood-0001\",\"depth\",1795417200000,1795417400000],"
+        "[1795428000000,\"hn-water-0001\",\"nh4\",1795420000000,1795420060000],"
+        "[1795428000000,\"hn-rain-0001\",\"tips\",1795420000000,1795424400000]]}]},"
+        "{\"statement_id\":3,\"series\":[{\"name\":\"air_aqi\",\"columns\":[\"time\",\"device\","
+        "\"aqi_vn\",\"validated\"],\"values\":[[1795420800000,\"hn-air-0001\",82,true],"
+        "[1795420800000,\"hn-air-0002\",171,true]]}]}]}";
+    static const bool want[6] = {true, false, true, false, true, false};
+    char *out = NULL;
+
+    (void)state;
+    assert_int_equal(col_console_alerts_mark(answer_text, strlen(answer_text), &out), 0);
+    cJSON *root = cJSON_Parse(out);
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "results");
+    assert_int_equal(cJSON_GetArraySize(res), 2);
+    const cJSON *series = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 0), "series"), 0);
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(series, "columns");
+    assert_string_equal(cJSON_GetArrayItem(cols, 7)->valuestring, "over_invalid");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(series, "values");
+    assert_int_equal(cJSON_GetArraySize(rows), 6);
+    for (int i = 0; i < 6; i++) {
+        const cJSON *v = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, i), 7);
+        assert_true(cJSON_IsBool(v));
+        assert_int_equal(cJSON_IsTrue(v), want[i]);
+    }
+    cJSON_Delete(root);
+    free(out);
+    assert_int_equal(col_console_alerts_mark("nope", 4, &out), CT_E_PARSE);
+    assert_null(out);
+}
+
 int main(void)
+
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_console_recompute_events_rain),
         cmocka_unit_test(test_console_recompute_events_flood),
         cmocka_unit_test(test_console_recompute_events_lot),
         cmocka_unit_test(test_console_recompute_events_query),
+        cmocka_unit_test(test_console_alerts_mark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
