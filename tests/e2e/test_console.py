@@ -624,6 +624,16 @@ def check_events(st):
         flood_alert()), 20, "the flood alert marked")
     check(alert["over_invalid"] is True and alert["value"] >= 80,
           f"the alerts view keeps the flood alert, raised over data later marked invalid ({alert})")
+    if BROWSER:
+        # The page marks the row, Vietnamese first (tests/e2e/map/alerts_invalid.test.mjs).
+        env = dict(os.environ, CONSOLE_URL=f"http://127.0.0.1:{st.staff_port}/console/",
+                   CONSOLE_USERS=json.dumps(USERS), STATION=FLOOD,
+                   CT_ARTIFACT_DIR=os.path.join(os.path.abspath(BUILD), "artifacts", "console"))
+        r = subprocess.run(["node", "--test", "alerts_invalid.test.mjs"],
+                           cwd=os.path.join(SRC, "tests", "e2e", "map"), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        print(r.stdout.decode(errors="replace")[-3000:])
+        check(r.returncode == 0, "the console's alerts page marks the alert over invalid data")
 
 
 def check_map_popup(st):
