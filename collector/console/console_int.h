@@ -84,8 +84,8 @@ const char *col_console_instance(const struct col_console *c);
 
 /* console_recompute.c: a range staff marked invalid waits for its recompute (docs/console.md):
  * recompute_after_ms after the decision, then after each hour close until the range's last hour
- * and COL_CONSOLE_RECOMPUTE_AFTER_H more have been written (test_console_recompute, e2e_console).
- */
+ * and COL_CONSOLE_RECOMPUTE_AFTER_H more (and the day whose daily index reads the range) have been
+ * written (col_console_recompute_until; test_console_recompute, e2e_console). */
 void col_console_recompute_add(struct col_console *c, const char *id, const char *param,
                                int64_t from_ms, int64_t to_ms, int64_t now_ms);
 /* From the console's tick: starts the next due recompute when none runs. */

@@ -443,9 +443,12 @@ def check_aqi(st, day, op):
     """Three PM2.5 spikes in a past hour raise the station's hourly VN_AQI (derive's air_aqi);
     marked invalid, the console recomputes the hour from the validated data: the store holds the
     hour's air_aqi again, same series and time, with validated=true and the value the console's
-    raw-and-validated page gives (82: NowCast of 41, 41, 41), and the hour's air_agg_1h without
-    the spikes; the public layer shows the recomputed index with "validated": true (and, with
-    --browser, the map's popup says so)."""
+    raw-and-validated page gives (82: NowCast of 41, 41, 41), the hour's air_agg_1h without
+    the spikes, and the hour's windows of aggregate.window_s (air_agg_10s): summed over all their
+    series (a late part and another collector instance's, written into the store here) each
+    counts the valid values only; the public layer
+    shows the recomputed index with "validated": true (and, with --browser, the map's popup says
+    so)."""
     hour_ms = 3600000
     cur = int(time.time() * 1000) // hour_ms * hour_ms
     a, b, c = cur - 4 * hour_ms, cur - 3 * hour_ms, cur - 2 * hour_ms  # hours no one else fills
@@ -460,12 +463,24 @@ def check_aqi(st, day, op):
 
     def agg(start):
         rows = st.query(f"SELECT * FROM air_agg_1h WHERE device='{STEADY}' AND "
-                        f"time = {start}ms")
+                        f"collector='c1' AND part='' AND time = {start}ms")
         return rows[0] if rows else None
 
     def aqi_point():
         rows = st.query(f"SELECT * FROM air_aqi WHERE device='{STEADY}' AND time = {c + hour_ms}ms")
         return rows[0] if rows else None
+
+    def windows(meas="air_agg_10s"):
+        """The hour's windows (window_s 10, or the hour): time -> [PM2.5 count summed over all
+        series (as readers merge parts and collectors), the rows' validated fields]."""
+        out = {}
+        for r in st.query(f"SELECT pm25_count, validated FROM {meas} WHERE "
+                          f"device='{STEADY}' AND time >= {c}ms AND time < {c + hour_ms}ms "
+                          "GROUP BY *"):
+            w = out.setdefault(r["time"], [0, []])
+            w[0] += r.get("pm25_count") or 0
+            w[1].append(r.get("validated"))
+        return out
     # The NowCast's earlier hours first, so that derive has them when the spiky hour closes.
     publish(a + 600000, 41.0)
     publish(b + 600000, 41.0)
@@ -476,6 +491,21 @@ def check_aqi(st, day, op):
     raw = wait_until(lambda: (lambda p: p if p and p.get("aqi_vn", 0) > 100 else None)(
         aqi_point()), 40, "derive's hourly VN_AQI over the spikes")
     check(raw.get("validated") is None, f"derive's own hourly point has no validated field ({raw})")
+    wins = wait_until(lambda: (lambda w: w if w.get(spikes[0], [0])[0] == 3 else None)(
+        windows()), 30, "derive's 10-s window counting the three spikes")
+    check(wins.get(c + 600000, [0])[0] == 1 and len(wins) == 2,
+          f"derive's 10-s windows of the hour: the 41 and the spikes ({wins})")
+    # A late part of the spikes' window and of the hour, and another collector instance's
+    # series of both, each with one more spike (as a late reading or a second collector
+    # receiving part of the station's readings would have written them).
+    spike = "pm25_min=400,pm25_max=400,pm25_sum=400,pm25_count=1i,interval_s=2i"
+    lines = [f"{m},collector={col},device={STEADY},district=Hoàn\\ Kiếm,{part}ward=Hàng\\ Bông "
+             f"{spike} {t}"
+             for m, t in (("air_agg_10s", spikes[0]), ("air_agg_1h", c))
+             for col, part in (("c1", "part=1,"), ("c2", ""))]
+    store_write(st, "\n".join(lines))
+    check(windows()[spikes[0]][0] == 5 and windows("air_agg_1h")[c][0] == 6,
+          "a late part and another instance's series in the store, counted by readers")
     cday = time.strftime("%Y-%m-%d", time.gmtime(c / 1000 + 7 * 3600))
     chour = (c // 1000 + 7 * 3600) % 86400 // 3600
 
@@ -504,6 +534,19 @@ def check_aqi(st, day, op):
     check(ag is not None and ag.get("validated") is True and ag["pm25_count"] == 1
           and ag["pm25_max"] == 41 and ag["pm25_sum"] == 41 and ag["collector"] == "c1",
           f"the hour's air_agg_1h is recomputed without the spikes ({ag})")
+    # The windows of aggregate.window_s, written with the same run, and the hour: summed over
+    # every series of a window (this instance's, its late part, the other instance's), PM2.5
+    # counts the valid values only (1 and 0; the hour 1), every series marked validated.
+    wins = wait_until(lambda: (lambda w: w if w.get(spikes[0], [None])[0] == 0 else None)(
+        windows()), 30, "the 10-s window of the spikes recomputed")
+    check({t: v[0] for t, v in wins.items()} == {c + 600000: 1, spikes[0]: 0}
+          and len(wins[spikes[0]][1]) == 3
+          and all(x is True for v in wins.values() for x in v[1]),
+          f"the hour's air_agg_10s windows count the valid PM2.5 values only ({wins})")
+    hour = windows("air_agg_1h")
+    check(hour.get(c, [None])[0] == 1 and len(hour[c][1]) == 3
+          and all(x is True for x in hour[c][1]),
+          f"the hour's air_agg_1h counts the valid PM2.5 value only over its series ({hour})")
     keys = {r["fieldKey"]: r["fieldType"] for r in st.query("SHOW FIELD KEYS FROM air_aqi")}
     from test_schema_doc import doc_table  # the schema table of docs/protocol.md
     doc = next(f for pat, (_, f) in doc_table().items() if pat == "^air_aqi$")
@@ -528,6 +571,14 @@ def check_aqi(st, day, op):
           f"the 24-hour history shows the recomputed hour ({hist.get(c + hour_ms)})")
     if BROWSER:
         check_map_popup(st)
+
+
+def store_write(st, lp):
+    """Writes line protocol (ms) straight into the store."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{st.influx_port}/write?db={st.db}&precision=ms", data=lp.encode(),
+        method="POST")
+    urllib.request.urlopen(req, timeout=10).close()
 
 
 def check_map_popup(st):
