@@ -111,7 +111,7 @@ static void test_sels(void)
     assert_int_equal(col_storeq_influxql(sel, n, q, sizeof(q)), 0);
     assert_string_equal(q, "SELECT max(\"aqi_vn\") AS \"v\", last(\"validated\") AS \"validated\" "
                            "FROM \"air_aqi\" WHERE time > now() - 24h GROUP BY time(1h), "
-                           "\"device\" fill(none); SELECT \"from\", \"to\" FROM "
+                           "\"device\" fill(none); SELECT \"from\", \"to\", \"revoked\" FROM "
                            "\"console_decision\" WHERE \"action\" = 'invalid' AND time > now() - "
                            "24h GROUP BY \"station\", \"param\"");
     assert_int_equal(col_layers_history_sels(CT_KIND_AIR, sel, NULL), CT_E_INVAL);
