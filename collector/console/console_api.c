@@ -324,12 +324,12 @@ out_free:
 }
 
 /* POST revoke: the decision being withdrawn, looked up in the store before the change. The
- * session is copied: it may end while the query runs, and the change stays the signed-in
- * user's. */
+ * requester's name and role are copied (not the session's tokens): the session may end while the
+ * query runs, and the change stays the signed-in user's. */
 struct revoke_ctx {
     struct col_console *c;
     struct col_http_req *req;
-    struct col_console_session s; /* a copy of the requester's session */
+    struct col_console_session s; /* the requester's user and role only */
     char id[CT_ID_MAX + 1];
     char action[8];                     /* "invalid" or "approve" */
     char param[CT_MEMBER_NAME_MAX + 1]; /* "" for an approval */
@@ -466,7 +466,9 @@ static void post_revoke(struct col_console *c, struct col_http_req *req)
         col_console_reply_error(req, 500, "Out of memory.");
         goto out_free;
     }
-    *q = (struct revoke_ctx){.c = c, .req = req, .s = *s, .time_ms = (int64_t)t->valuedouble};
+    *q = (struct revoke_ctx){.c = c, .req = req, .time_ms = (int64_t)t->valuedouble};
+    q->s.role = s->role;
+    snprintf(q->s.user, sizeof(q->s.user), "%s", s->user);
     snprintf(q->id, sizeof(q->id), "%s", id);
     snprintf(q->action, sizeof(q->action), "%s", action);
     snprintf(q->param, sizeof(q->param), "%s", param);
