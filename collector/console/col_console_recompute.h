@@ -78,6 +78,8 @@ struct col_console_recompute_in {
     int64_t last_ms;                        /* the last hour (its start) written; >= first_ms */
     const struct col_console_range *ranges; /* borrowed; left out besides the answer's */
     size_t nranges;
+    int64_t withdrawn_ms; /* the answer's decision of this time counts as withdrawn (its revoke
+                             may not be in the store yet); 0: none (no decision is made at 0) */
 };
 
 /* Hours one recompute writes at most with derive's window of 'window_s' seconds (0: the hour
@@ -105,10 +107,12 @@ int col_console_recompute_lp(const struct col_console_recompute_in *in, const ch
 struct col_console_rc_job {
     char id[CT_ID_MAX + 1];
     struct col_console_range r;
-    int64_t due_ms;   /* the next run at or after this */
-    int64_t done_ms;  /* the last hour start written so far, or INT64_MIN */
-    int64_t until_ms; /* the last hour start to write: the range's + AFTER_H hours, or the end
-                         of the day whose daily index reads the range */
+    int64_t due_ms;     /* the next run at or after this */
+    int64_t done_ms;    /* the last hour start written so far, or INT64_MIN */
+    int64_t until_ms;   /* the last hour start to write: the range's + AFTER_H hours, or the end
+                           of the day whose daily index reads the range */
+    int64_t revoked_ms; /* the range's decision (its time) was withdrawn: the range is valid
+                           again and not left out; 0: a range marked invalid */
 };
 
 /* The last hour (its start) a job of a range ending at 'to_ms' writes:
@@ -129,7 +133,8 @@ struct col_console_rc {
 };
 
 /* The jobs' text for <spool.dir>/console-recompute, one line per job, in the table's order:
- *   <station id> <param> <from_ms> <to_ms> <due_ms> <done_ms or -> <until_ms>
+ *   <station id> <param> <from_ms> <to_ms> <due_ms> <done_ms or -> <until_ms>[ <revoked_ms>]
+ * (the eighth field only for a withdrawn range: the time of the decision withdrawn).
  * Returns 0 or CT_E_NOMEM. */
 int col_console_recompute_text(const struct col_console_rc *rc, struct ct_buf *out);
 /* Appends the jobs of 'text' ('len' bytes, col_console_recompute_text's lines; borrowed) to the

@@ -106,7 +106,8 @@ int col_console_recompute_ql(const struct col_console_recompute_in *in, struct c
                          (long long)(in->last_ms + COL_CONSOLE_HOUR_MS));
 }
 
-/* True when 'param' at 'ts' is inside one of the caller's ranges or the answer's decisions. */
+/* True when 'param' at 'ts' is inside one of the caller's ranges or the answer's decisions
+ * (those withdrawn left out). */
 static bool invalid(const struct col_console_recompute_in *in, const cJSON *dec, const char *param,
                     int64_t ts)
 {
@@ -118,7 +119,8 @@ static bool invalid(const struct col_console_recompute_in *in, const cJSON *dec,
     }
     return dec != NULL &&
            col_console_invalid_at(cJSON_GetObjectItemCaseSensitive(dec, "columns"),
-                                  cJSON_GetObjectItemCaseSensitive(dec, "values"), param, ts);
+                                  cJSON_GetObjectItemCaseSensitive(dec, "values"), param, ts,
+                                  in->withdrawn_ms > 0 ? in->withdrawn_ms : INT64_MIN);
 }
 
 /* The time of a row of an InfluxDB answer (its first column), or INT64_MIN. */
@@ -641,9 +643,11 @@ int col_console_recompute_text(const struct col_console_rc *rc, struct ct_buf *o
         if (j->done_ms != INT64_MIN) {
             snprintf(done, sizeof(done), "%lld", (long long)j->done_ms);
         }
-        if (ct_buf_printf(out, "%s %s %lld %lld %lld %s %lld\n", j->id, j->r.param,
+        if (ct_buf_printf(out, "%s %s %lld %lld %lld %s %lld", j->id, j->r.param,
                           (long long)j->r.from_ms, (long long)j->r.to_ms, (long long)j->due_ms,
-                          done, (long long)j->until_ms) != 0) {
+                          done, (long long)j->until_ms) != 0 ||
+            (j->revoked_ms > 0 && ct_buf_printf(out, " %lld", (long long)j->revoked_ms) != 0) ||
+            ct_buf_adds(out, "\n") != 0) {
             return CT_E_NOMEM;
         }
     }
@@ -671,16 +675,16 @@ static bool field_int(const char *f, int64_t *v)
 /* Parses one line into *j; NULL, or the reason it is refused. */
 static const char *job_parse(char *line, struct col_console_rc_job *j)
 {
-    char *f[8];
+    char *f[9];
     size_t nf = 0;
-    int64_t v[5];
+    int64_t v[6] = {0};
 
     for (const char *p = line; *p != '\0'; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
             return "a control character";
         }
     }
-    for (char *p = line; nf < 8;) {
+    for (char *p = line; nf < 9;) {
         f[nf++] = p;
         p = strchr(p, ' ');
         if (p == NULL) {
@@ -688,8 +692,8 @@ static const char *job_parse(char *line, struct col_console_rc_job *j)
         }
         *p++ = '\0';
     }
-    if (nf != 7) {
-        return "not 7 fields separated by one space";
+    if (nf != 7 && nf != 8) {
+        return "not 7 or 8 fields separated by one space";
     }
     if (f[0][0] == '\0' || strlen(f[0]) > CT_ID_MAX) {
         return "a bad station id";
@@ -700,6 +704,9 @@ static const char *job_parse(char *line, struct col_console_rc_job *j)
     if (!field_int(f[2], &v[0]) || !field_int(f[3], &v[1]) || !field_int(f[4], &v[2]) ||
         !field_int(f[6], &v[4])) {
         return "a time that is not an integer (ms)";
+    }
+    if (nf == 8 && (!field_int(f[7], &v[5]) || v[5] <= 0)) {
+        return "revoked_ms not a positive integer (ms)";
     }
     if (strcmp(f[5], "-") == 0) {
         v[3] = INT64_MIN;
@@ -723,13 +730,14 @@ static const char *job_parse(char *line, struct col_console_rc_job *j)
     j->due_ms = v[2];
     j->done_ms = v[3];
     j->until_ms = v[4];
+    j->revoked_ms = v[5];
     return NULL;
 }
 
 size_t col_console_recompute_restore(struct col_console_rc *rc, const char *text, size_t len,
                                      const char *file)
 {
-    char line[CT_ID_MAX + CT_MEMBER_NAME_MAX + 5 * 24 + 8];
+    char line[CT_ID_MAX + CT_MEMBER_NAME_MAX + 6 * 24 + 8];
     size_t added = 0, lineno = 0;
 
     for (size_t pos = 0; pos < len;) {
@@ -782,6 +790,14 @@ int64_t col_console_recompute_until(int64_t to_ms)
     return day_last > until ? day_last : until;
 }
 
+/* Sets when job 'j' (its range set) runs first, and its last hour, after a decision at now_ms. */
+static void schedule(const struct col_console_rc *rc, struct col_console_rc_job *j, int64_t now_ms)
+{
+    j->due_ms = now_ms + rc->after_ms;
+    j->done_ms = INT64_MIN;
+    j->until_ms = col_console_recompute_until(j->r.to_ms);
+}
+
 void col_console_recompute_add(struct col_console *c, const char *id, const char *param,
                                int64_t from_ms, int64_t to_ms, int64_t now_ms)
 {
@@ -801,10 +817,30 @@ void col_console_recompute_add(struct col_console *c, const char *id, const char
     snprintf(j->r.param, sizeof(j->r.param), "%s", param);
     j->r.from_ms = from_ms;
     j->r.to_ms = to_ms;
-    j->due_ms = now_ms + rc->after_ms;
-    j->done_ms = INT64_MIN;
-    j->until_ms = col_console_recompute_until(to_ms);
+    schedule(rc, j, now_ms);
     col_console_recompute_kept(c);
+}
+
+void col_console_recompute_revoked(struct col_console *c, const char *id, const char *param,
+                                   int64_t from_ms, int64_t to_ms, int64_t decided_ms,
+                                   int64_t now_ms)
+{
+    struct col_console_rc *rc = col_console_rc_of(c);
+    struct col_console_range r = {.from_ms = from_ms, .to_ms = to_ms};
+    struct col_console_rc_job *j;
+
+    snprintf(r.param, sizeof(r.param), "%s", param);
+    j = job_find(rc, id, &r);
+    if (j == NULL) {
+        col_console_recompute_add(c, id, param, from_ms, to_ms, now_ms);
+        j = job_find(rc, id, &r);
+    }
+    if (j != NULL) {
+        /* A job of the range still waiting would leave it out again: it now writes it back. */
+        j->revoked_ms = decided_ms;
+        schedule(rc, j, now_ms);
+        col_console_recompute_kept(c);
+    }
 }
 
 /* The next run of 'j' after one that wrote through 'last': the next hour close, or at once when
@@ -838,13 +874,19 @@ static void on_answer(void *arg, int status, const char *body, size_t len)
     const struct col_console_station *st =
         col_console_station_find(col_console_states_of(c), run->job.id);
     struct col_console_rc_job *j = job_find(rc, run->job.id, &run->job.r);
+    /* The range's decision withdrawn while this run (which left the range out) was in flight: the
+     * job now writes the range back from its own schedule, untouched by this answer. */
+    if (j != NULL && j->revoked_ms != run->job.revoked_ms) {
+        j = NULL;
+    }
     struct col_console_recompute_in in = {.dev = st != NULL ? st->dev : NULL,
                                           .instance = col_console_instance(c),
                                           .window_s = rc->window_s,
                                           .first_ms = run->first_ms,
                                           .last_ms = run->last_ms,
                                           .ranges = &run->job.r,
-                                          .nranges = 1};
+                                          .nranges = run->job.revoked_ms > 0 ? 0 : 1,
+                                          .withdrawn_ms = run->job.revoked_ms};
     struct ct_buf lp;
     int e = status == 200 && in.dev != NULL ? 0 : CT_E_IO;
     int64_t now = col_console_now_ms();

@@ -193,6 +193,54 @@ static void test_console_recompute_daily(void **state)
     ct_buf_free(&ans);
 }
 
+/* The raw points of 'answer' with two decisions: 09:21 marked invalid and withdrawn (revoked =
+ * true, POST revoke), 09:20 marked invalid (its row without the revoked column's value, as
+ * every decision before a withdrawal). */
+static const char answer_revoked[] =
+    "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"air\",\"columns\":[\"time\","
+    "\"device\",\"pm10\",\"pm25\",\"qc\"],\"values\":["
+    "[1795417800000,\"hn-air-0001\",null,41,null],"
+    "[1795421400000,\"hn-air-0001\",null,41,null],"
+    "[1795425000000,\"hn-air-0001\",null,41,null],"
+    "[1795425600000,\"hn-air-0001\",50,400,\"pm25:spike\"],"
+    "[1795425660000,\"hn-air-0001\",null,400,null]]}]},"
+    "{\"statement_id\":1,\"series\":[{\"name\":\"console_decision\",\"columns\":[\"time\","
+    "\"action\",\"by\",\"from\",\"param\",\"revoked\",\"revoked_by\",\"station\",\"to\"],"
+    "\"values\":["
+    "[1795427000000,\"invalid\",\"oanh\",1795425660000,\"pm25\",true,\"an\",\"hn-air-0001\","
+    "1795425660000],"
+    "[1795427100000,\"invalid\",\"oanh\",1795425600000,\"pm25\",null,null,\"hn-air-0001\","
+    "1795425600000]]}]}]}";
+
+/* A withdrawn decision's range counts as valid again: the row with revoked = true is ignored,
+ * and so is the row of the decision a revoke job withdraws (withdrawn_ms), which the store may
+ * not yet show as revoked; the job itself adds no range (nranges 0). */
+static void test_console_recompute_revoked(void **state)
+{
+    struct ct_device d = dev();
+    struct col_console_recompute_in in = {
+        .dev = &d, .instance = "col-a", .first_ms = T09, .last_ms = T09};
+    struct ct_buf lp;
+
+    (void)state;
+    /* 09:21 withdrawn, 09:20 still marked: 41 and the spike of 09:21. */
+    ct_buf_init(&lp, 1u << 20);
+    assert_int_equal(col_console_recompute_lp(&in, answer_revoked, sizeof(answer_revoked) - 1, &lp),
+                     0);
+    assert_non_null(strstr(lp.p, "Bông pm25_min=41,pm25_max=400,pm25_sum=441,pm25_count=2i,"));
+    ct_buf_free(&lp);
+    /* The 09:20 decision withdrawn too (by the job, before the store has its revoke): every
+     * value counts, the hour is derive's again. */
+    in.withdrawn_ms = 1795427100000LL;
+    ct_buf_init(&lp, 1u << 20);
+    assert_int_equal(col_console_recompute_lp(&in, answer_revoked, sizeof(answer_revoked) - 1, &lp),
+                     0);
+    assert_non_null(strstr(lp.p, "Bông pm25_min=41,pm25_max=400,pm25_sum=841,pm25_count=3i,"));
+    assert_non_null(strstr(lp.p, "dominant=\"pm25\""));
+    assert_null(strstr(lp.p, "aqi_vn=82i"));
+    ct_buf_free(&lp);
+}
+
 static void test_console_recompute_query(void **state)
 {
     struct ct_device d = dev();
@@ -536,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_console_recompute_no_index),
         cmocka_unit_test(test_console_recompute_water),
         cmocka_unit_test(test_console_recompute_daily),
+        cmocka_unit_test(test_console_recompute_revoked),
         cmocka_unit_test(test_console_recompute_query),
         cmocka_unit_test(test_console_recompute_windows),
         cmocka_unit_test(test_console_recompute_parts),
