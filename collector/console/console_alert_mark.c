@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "col_console_recompute_events.h"
+#include "console_int.h"
 #include "ct/err.h"
 
 #define DAY_MS (24 * COL_CONSOLE_HOUR_MS)
@@ -12,17 +13,7 @@
 /* The index of column 'name' in a series' columns, or -1. */
 static int col_of(const cJSON *series, const char *name)
 {
-    const cJSON *c;
-    int i = 0;
-
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(series, "columns"))
-    {
-        if (cJSON_IsString(c) && strcmp(c->valuestring, name) == 0) {
-            return i;
-        }
-        i++;
-    }
-    return -1;
+    return col_console_column(cJSON_GetObjectItemCaseSensitive(series, "columns"), name);
 }
 
 static const char *str_at(const cJSON *row, int i)
@@ -39,8 +30,8 @@ static double num_at(const cJSON *row, int i)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* True when a decision of 'dec' (columns station, param, from, to) marks 'param' (NULL: any) of
- * 'dev' invalid over a range that meets [from_ms, to_ms]. */
+/* True when a decision of 'dec' (columns station, param, from, to, revoked) marks 'param' (NULL:
+ * any) of 'dev' invalid over a range that meets [from_ms, to_ms]; a withdrawn one does not. */
 static bool decided(const cJSON *dec, const char *dev, const char *param, double from_ms,
                     double to_ms)
 {
@@ -52,6 +43,7 @@ static bool decided(const cJSON *dec, const char *dev, const char *param, double
     {
         const char *s = str_at(row, is), *p = str_at(row, ip);
         if (s != NULL && strcmp(s, dev) == 0 && p != NULL &&
+            !col_console_decision_revoked(cJSON_GetObjectItemCaseSensitive(dec, "columns"), row) &&
             (param == NULL || strcmp(p, param) == 0) && num_at(row, ifr) <= to_ms &&
             num_at(row, ito) >= from_ms) {
             return true;

@@ -17,13 +17,6 @@ bool col_console_events_kind(enum ct_kind kind)
     return kind == CT_KIND_RAIN || kind == CT_KIND_FLOOD || kind == CT_KIND_PARKING;
 }
 
-int64_t col_console_events_until(enum ct_kind kind, int64_t to_ms)
-{
-    int64_t h = to_ms / HOUR_MS - (to_ms % HOUR_MS != 0 && to_ms < 0 ? 1 : 0);
-
-    return col_console_events_kind(kind) ? (h + COL_CONSOLE_EVENTS_AFTER_H) * HOUR_MS : INT64_MIN;
-}
-
 bool col_console_range_invalid(const struct col_console_recompute_in *in, const cJSON *dec,
                                const char *param, int64_t ts)
 {
@@ -35,7 +28,40 @@ bool col_console_range_invalid(const struct col_console_recompute_in *in, const 
     }
     return dec != NULL &&
            col_console_invalid_at(cJSON_GetObjectItemCaseSensitive(dec, "columns"),
-                                  cJSON_GetObjectItemCaseSensitive(dec, "values"), param, ts);
+                                  cJSON_GetObjectItemCaseSensitive(dec, "values"), param, ts,
+                                  in->withdrawn_ms > 0 ? in->withdrawn_ms : INT64_MIN);
+}
+
+/* True when 'param' at 'ts' lies in a range staff marked invalid and then withdrew (a decision
+ * row of 'dec' with revoked = true, or the one of in->withdrawn_ms, whose revoke the store may not
+ * hold yet) and in no range still marked: the points there are restored (validated = true). */
+static bool withdrawn(const struct col_console_recompute_in *in, const cJSON *dec,
+                      const char *param, int64_t ts)
+{
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(dec, "columns");
+    int it = col_console_column(cols, "time"), ia = col_console_column(cols, "action");
+    int ip = col_console_column(cols, "param"), ifr = col_console_column(cols, "from");
+    int ito = col_console_column(cols, "to");
+    const cJSON *row;
+
+    if (dec == NULL || col_console_range_invalid(in, dec, param, ts)) {
+        return false;
+    }
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(dec, "values"))
+    {
+        const cJSON *t = cJSON_GetArrayItem(row, it), *a = cJSON_GetArrayItem(row, ia);
+        const cJSON *p = cJSON_GetArrayItem(row, ip), *f = cJSON_GetArrayItem(row, ifr);
+        const cJSON *e = cJSON_GetArrayItem(row, ito);
+        bool gone = col_console_decision_revoked(cols, row) ||
+                    (in->withdrawn_ms > 0 && cJSON_IsNumber(t) &&
+                     (int64_t)t->valuedouble == in->withdrawn_ms);
+        if (gone && cJSON_IsString(a) && strcmp(a->valuestring, "invalid") == 0 &&
+            cJSON_IsString(p) && strcmp(p->valuestring, param) == 0 && cJSON_IsNumber(f) &&
+            cJSON_IsNumber(e) && ts >= (int64_t)f->valuedouble && ts <= (int64_t)e->valuedouble) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Hours of readings before first_ms that the first points read: rain's 24-h ring (and the
@@ -185,9 +211,11 @@ static int flood_points(const struct col_console_recompute_in *in, const cJSON *
             continue;
         }
         /* The rate of rise reads the samples of rate_window_s before the newest: only the
-         * points whose window held an invalid depth change. */
+         * points whose window held an invalid depth change, and those of a withdrawn range come
+         * back. */
         if (col_flood_update(cfg, &st, x.ts / 1000, x.v[0], &ev) != 0 || !written(in, x.ts) ||
-            last_bad == INT64_MIN || last_bad < x.ts - cfg->rate_window_s * 1000) {
+            ((last_bad == INT64_MIN || last_bad < x.ts - cfg->rate_window_s * 1000) &&
+             !withdrawn(in, dec, "depth", x.ts))) {
             continue;
         }
         double rise = col_flood_rate_cm_h(cfg, &st);
@@ -205,7 +233,7 @@ static int lot_points(const struct col_console_recompute_in *in, const cJSON *ra
 {
     struct ct_lp_tag tags[3] = {
         {"district", in->dev->district}, {"lot", in->dev->id}, {"ward", in->dev->ward}};
-    struct ct_lp_field f = {.key = "validated", .type = CT_LP_BOOL, .b = false};
+    struct ct_lp_field f = {.key = "validated", .type = CT_LP_BOOL};
     const cJSON *r;
     int idx[2];
     int rc = 0;
@@ -217,9 +245,13 @@ static int lot_points(const struct col_console_recompute_in *in, const cJSON *ra
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(raw, "values"))
     {
         struct row x;
-        if (rc == 0 && row_get(r, idx, &x) && x.has[0] && written(in, x.ts) &&
-            (col_console_range_invalid(in, dec, "occupied", x.ts) ||
-             col_console_range_invalid(in, dec, "capacity", x.ts))) {
+        if (rc != 0 || !row_get(r, idx, &x) || !x.has[0] || !written(in, x.ts)) {
+            continue;
+        }
+        bool bad = col_console_range_invalid(in, dec, "occupied", x.ts) ||
+                   col_console_range_invalid(in, dec, "capacity", x.ts);
+        if (bad || withdrawn(in, dec, "occupied", x.ts) || withdrawn(in, dec, "capacity", x.ts)) {
+            f.b = !bad; /* false: withheld; true: a withdrawn range's point shown again */
             rc = ct_lp_point(lp, "parking_lot", tags, 3, &f, 1, x.ts);
         }
     }
@@ -227,25 +259,26 @@ static int lot_points(const struct col_console_recompute_in *in, const cJSON *ra
 }
 
 int col_console_events_lp(const struct col_console_recompute_in *in, const char *answer, size_t len,
-                          size_t first, struct ct_buf *lp)
+                          struct ct_buf *lp)
 {
     cJSON *root;
-    int rc;
+    int rc, first;
 
     if (in == NULL || in->dev == NULL || answer == NULL || lp == NULL ||
-        in->last_ms < in->first_ms || !col_console_events_kind(in->dev->kind) || first > 64) {
+        in->last_ms < in->first_ms || !col_console_events_kind(in->dev->kind)) {
         return CT_E_INVAL;
     }
     root = cJSON_ParseWithLength(answer, len);
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "results");
-    if (!cJSON_IsArray(res)) {
+    first = cJSON_GetArraySize(res) - 2; /* col_console_events_ql's statements come last */
+    if (!cJSON_IsArray(res) || first < 0) {
         cJSON_Delete(root);
         return CT_E_PARSE;
     }
     const cJSON *raw = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, (int)first), "series"), 0);
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, first), "series"), 0);
     const cJSON *dec = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, (int)first + 1), "series"), 0);
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, first + 1), "series"), 0);
     rc = in->dev->kind == CT_KIND_RAIN    ? rain_points(in, raw, dec, lp)
          : in->dev->kind == CT_KIND_FLOOD ? flood_points(in, raw, dec, lp)
                                           : lot_points(in, raw, dec, lp);

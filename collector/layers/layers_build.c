@@ -219,8 +219,8 @@ static bool row_time(const cJSON *t, int64_t *ms)
     return false;
 }
 
-/* A series of console_decision (tags station, param; columns time, from, to): keeps each
- * range on its station for finish_station. */
+/* A series of console_decision (tags station, param; columns time, from, to, revoked): keeps
+ * each range not withdrawn on its station for finish_station. */
 static void apply_decisions(const struct st_index *ix, const cJSON *series)
 {
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(series, "tags");
@@ -229,25 +229,17 @@ static void apply_decisions(const struct st_index *ix, const cJSON *series)
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(series, "columns");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(series, "values");
     struct col_layers_station *st = cJSON_IsString(dev) ? find_station(ix, dev->valuestring) : NULL;
-    int cf = -1, ct = -1;
+    struct col_layers_deccols dc;
     const cJSON *row;
+    int64_t from_ms, to_ms;
 
     if (st == NULL || !cJSON_IsString(param) || strlen(param->valuestring) >= 16) {
         return;
     }
-    for (int i = 0; i < cJSON_GetArraySize(cols); i++) {
-        const cJSON *c = cJSON_GetArrayItem(cols, i);
-        if (cJSON_IsString(c) && strcmp(c->valuestring, "from") == 0) {
-            cf = i;
-        } else if (cJSON_IsString(c) && strcmp(c->valuestring, "to") == 0) {
-            ct = i;
-        }
-    }
+    col_layers_decision_cols(cols, &dc);
     cJSON_ArrayForEach(row, rows)
     {
-        const cJSON *f = cJSON_GetArrayItem(row, cf);
-        const cJSON *t = cJSON_GetArrayItem(row, ct);
-        if (cf < 0 || ct < 0 || !cJSON_IsNumber(f) || !cJSON_IsNumber(t)) {
+        if (!col_layers_decision_range(&dc, row, &from_ms, &to_ms)) {
             continue;
         }
         if (st->ninval == COL_LAYERS_INVALID_MAX) {
@@ -255,8 +247,8 @@ static void apply_decisions(const struct st_index *ix, const cJSON *series)
             continue;
         }
         snprintf(st->inval[st->ninval].param, sizeof(st->inval[0].param), "%s", param->valuestring);
-        st->inval[st->ninval].from_ms = (int64_t)f->valuedouble;
-        st->inval[st->ninval].to_ms = (int64_t)t->valuedouble;
+        st->inval[st->ninval].from_ms = from_ms;
+        st->inval[st->ninval].to_ms = to_ms;
         st->ninval++;
     }
 }

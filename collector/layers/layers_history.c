@@ -85,23 +85,18 @@ static int add_decisions(const cJSON *s, struct invals *iv)
     const cJSON *st =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "tags"), "station");
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(s, "columns");
-    int cf = -1, ct = -1, i = 0;
-    const cJSON *c, *row;
+    struct col_layers_deccols dc;
+    const cJSON *row;
+    int64_t from_ms, to_ms;
 
     if (!cJSON_IsString(st)) {
         return 0;
     }
-    cJSON_ArrayForEach(c, cols)
-    {
-        cf = cJSON_IsString(c) && strcmp(c->valuestring, "from") == 0 ? i : cf;
-        ct = cJSON_IsString(c) && strcmp(c->valuestring, "to") == 0 ? i : ct;
-        i++;
-    }
+    col_layers_decision_cols(cols, &dc);
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(s, "values"))
     {
-        const cJSON *f = cJSON_GetArrayItem(row, cf), *t = cJSON_GetArrayItem(row, ct);
-        if (cf < 0 || ct < 0 || !cJSON_IsNumber(f) || !cJSON_IsNumber(t)) {
-            continue;
+        if (!col_layers_decision_range(&dc, row, &from_ms, &to_ms)) {
+            continue; /* no range, or withdrawn */
         }
         if (iv->n == iv->cap) {
             size_t cap = iv->cap ? iv->cap * 2 : 16;
@@ -112,8 +107,7 @@ static int add_decisions(const cJSON *s, struct invals *iv)
             iv->v = v;
             iv->cap = cap;
         }
-        iv->v[iv->n++] =
-            (struct inval){st->valuestring, (int64_t)f->valuedouble, (int64_t)t->valuedouble};
+        iv->v[iv->n++] = (struct inval){st->valuestring, from_ms, to_ms};
     }
     return 0;
 }

@@ -61,8 +61,20 @@ int col_layers_band_apply(enum ct_kind kind, cJSON *props);
 int col_layers_legend_add(enum ct_kind kind, cJSON *fc);
 
 /* The selection of the ranges staff marked invalid (console_decision rows with action invalid,
- * tags station and param, columns from and to) decided in the last 'window_s' seconds. */
+ * tags station and param, columns from, to and revoked) decided in the last 'window_s' seconds.
+ * */
 void col_layers_decisions_sel(uint32_t window_s, char unit, struct col_storeq_sel *sel);
+
+/* The columns of a decisions series that matter here (-1 when missing). */
+struct col_layers_deccols {
+    int from, to, revoked;
+};
+void col_layers_decision_cols(const cJSON *cols, struct col_layers_deccols *dc);
+/* The range of one decision row into *from_ms, *to_ms; false when the row has none or was
+ * withdrawn in the console (revoked = true: its values are valid again; test_layers_revoked).
+ * The rows are filtered here, not in the query: InfluxQL compares a missing field as false. */
+bool col_layers_decision_range(const struct col_layers_deccols *dc, const cJSON *row,
+                               int64_t *from_ms, int64_t *to_ms);
 
 /* The hours before and after an index's (or a history value's) time whose data it is computed
  * from, per layer: air_aqi at the hour's end reads 12 hours back (the PM NowCast), water_wqi

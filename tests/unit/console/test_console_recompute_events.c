@@ -37,8 +37,10 @@ static struct ct_device dev(enum ct_kind kind, const char *id)
 }
 
 /* The store's answer to col_console_events_ql: statement 0 the raw series 'meas' with the
- * columns "time" and 'col' and the rows 'n' values 'v' at 'ts'; statement 1 no decision. */
-static char *answer(const char *meas, const char *col, const int64_t *ts, const double *v, size_t n)
+ * columns "time" and 'col' and the rows 'n' values 'v' at 'ts'; statement 1 the decision rows
+ * 'dec' (columns time, action, from, param, revoked, station, to; NULL: none). */
+static char *answer_dec(const char *meas, const char *col, const int64_t *ts, const double *v,
+                        size_t n, const char *dec)
 {
     struct ct_buf b;
 
@@ -50,8 +52,21 @@ static char *answer(const char *meas, const char *col, const int64_t *ts, const 
     for (size_t i = 0; i < n; i++) {
         ct_buf_printf(&b, "%s[%lld,%.17g]", i ? "," : "", (long long)ts[i], v[i]);
     }
-    ct_buf_adds(&b, "]}]},{\"statement_id\":1}]}");
+    if (dec == NULL) {
+        ct_buf_adds(&b, "]}]},{\"statement_id\":1}]}");
+    } else {
+        ct_buf_printf(&b,
+                      "]}]},{\"statement_id\":1,\"series\":[{\"name\":\"console_decision\","
+                      "\"columns\":[\"time\",\"action\",\"from\",\"param\",\"revoked\","
+                      "\"station\",\"to\"],\"values\":[%s]}]}]}",
+                      dec);
+    }
     return b.p;
+}
+
+static char *answer(const char *meas, const char *col, const int64_t *ts, const double *v, size_t n)
+{
+    return answer_dec(meas, col, ts, v, n, NULL);
 }
 
 /* The points of 'd' for the hour T07 from 'ans', with 'r' (may be NULL) marked invalid. */
@@ -66,7 +81,7 @@ static void events_of(const struct ct_device *d, const char *ans, const struct c
                                           .nranges = r != NULL ? 1 : 0};
 
     ct_buf_init(lp, 1u << 20);
-    assert_int_equal(col_console_events_lp(&in, ans, strlen(ans), 0, lp), 0);
+    assert_int_equal(col_console_events_lp(&in, ans, strlen(ans), lp), 0);
     printf("%.*s", (int)lp->len, lp->p);
 }
 
@@ -136,6 +151,50 @@ static void test_console_recompute_events_flood(void **state)
     free(ans);
 }
 
+/* The flood spike's range withdrawn (the store's decision row revoked = true; the caller's job
+ * has no range left): the spike's point is shown again (validated=true, its rise from every
+ * depth), and so is a lot's count; a range still marked beside a withdrawn one keeps its point
+ * withheld. */
+static void test_console_recompute_events_withdrawn(void **state)
+{
+    struct ct_device d = dev(CT_KIND_FLOOD, "hn-flood-0001");
+    static const char dec[] =
+        "[1795428000000,\"invalid\",1795417320000,\"depth\",true,\"hn-flood-0001\","
+        "1795417320000]";
+    char *ans = answer_dec("flood", "depth", flood_ts, flood_depth, 6, dec);
+    struct ct_buf lp;
+
+    (void)state;
+    events_of(&d, ans, NULL, &lp);
+    /* 5 -> 80 over 2 minutes: 2250 cm/h, as derive wrote it. */
+    assert_string_equal(lp.p, "flood_level,device=hn-flood-0001,district=Hoàn\\ Kiếm,ward=Hàng\\ "
+                              "Bông rise_cm_h=2250,validated=true 1795417320000\n");
+    ct_buf_free(&lp);
+    free(ans);
+    /* The same row not withdrawn: withheld (validated=false), the next rises from valid depths. */
+    static const char active[] =
+        "[1795428000000,\"invalid\",1795417320000,\"depth\",null,\"hn-flood-0001\","
+        "1795417320000]";
+    ans = answer_dec("flood", "depth", flood_ts, flood_depth, 6, active);
+    events_of(&d, ans, NULL, &lp);
+    assert_non_null(strstr(lp.p, "validated=false 1795417320000\n"));
+    ct_buf_free(&lp);
+    free(ans);
+    /* A lot's count of a withdrawn range. */
+    struct ct_device lot = dev(CT_KIND_PARKING, "hn-park-0001");
+    static const int64_t ts[] = {T07, T07 + 5 * M};
+    static const double occ[] = {40, 400};
+    static const char lot_dec[] =
+        "[1795428000000,\"invalid\",1795417500000,\"occupied\",true,\"hn-park-0001\","
+        "1795417500000]";
+    ans = answer_dec("parking", "occupied", ts, occ, 2, lot_dec);
+    events_of(&lot, ans, NULL, &lp);
+    assert_string_equal(lp.p, "parking_lot,district=Hoàn\\ Kiếm,lot=hn-park-0001,ward=Hàng\\ "
+                              "Bông validated=true 1795417500000\n");
+    ct_buf_free(&lp);
+    free(ans);
+}
+
 static void test_console_recompute_events_lot(void **state)
 {
     struct ct_device d = dev(CT_KIND_PARKING, "hn-park-0001");
@@ -175,21 +234,20 @@ static void test_console_recompute_events_query(void **state)
                               "console_decision WHERE \"action\"='invalid' AND "
                               "station='hn-rain-0001'");
     ct_buf_free(&ql);
-    /* A job for a rain gauge runs to 24 hours after the range's hour; air is not an events kind. */
-    assert_int_equal(col_console_events_until(CT_KIND_RAIN, T07 + 10 * M), T07 + 24 * H);
-    assert_int_equal(col_console_events_until(CT_KIND_AIR, T07), INT64_MIN);
+    /* Air is not an events kind. */
     d.kind = CT_KIND_AIR;
     ct_buf_init(&ql, 8192);
     assert_int_equal(col_console_events_ql(&in, &ql), CT_E_INVAL);
-    assert_int_equal(col_console_events_lp(&in, "{}", 2, 0, &ql), CT_E_INVAL);
+    assert_int_equal(col_console_events_lp(&in, "{}", 2, &ql), CT_E_INVAL);
     d.kind = CT_KIND_RAIN;
-    assert_int_equal(col_console_events_lp(&in, "nope", 4, 0, &ql), CT_E_PARSE);
+    assert_int_equal(col_console_events_lp(&in, "nope", 4, &ql), CT_E_PARSE);
     ct_buf_free(&ql);
 }
 
-/* The alerts view: a flood alert at a depth marked invalid, an aqi alert of an hour recomputed
- * lower, an exceeding alert after a range, a flood alert of another station and a stale alert;
- * marked (over_invalid) or not, none removed, the extra statements left out. */
+/* The alerts view: a flood alert at a depth marked invalid, a flood alert whose range was
+ * withdrawn, an aqi alert of an hour recomputed lower (and one recomputed higher), an exceeding
+ * alert after a range and a stale alert; marked (over_invalid) or not, none removed, the extra
+ * statements left out. */
 static void test_console_alerts_mark(void **state)
 {
     static const char answer_text[] =
@@ -203,10 +261,11 @@ static void test_console_alerts_mark(void **state)
         "[1795424400000,\"hn-rain-0001\",\"Tây Hồ\",\"Trạm mất tín hiệu\",1,\"stale\",null]]}]},"
         "{\"statement_id\":1},"
         "{\"statement_id\":2,\"series\":[{\"name\":\"console_decision\",\"columns\":[\"time\","
-        "\"station\",\"param\",\"from\",\"to\"],\"values\":["
-        "[1795428000000,\"hn-flood-0001\",\"depth\",1795417200000,1795417400000],"
-        "[1795428000000,\"hn-water-0001\",\"nh4\",1795420000000,1795420060000],"
-        "[1795428000000,\"hn-rain-0001\",\"tips\",1795420000000,1795424400000]]}]},"
+        "\"station\",\"param\",\"from\",\"to\",\"revoked\"],\"values\":["
+        "[1795428000000,\"hn-flood-0001\",\"depth\",1795417200000,1795417400000,null],"
+        "[1795428000000,\"hn-flood-0002\",\"depth\",1795417200000,1795417400000,true],"
+        "[1795428000000,\"hn-water-0001\",\"nh4\",1795420000000,1795420060000,null],"
+        "[1795428000000,\"hn-rain-0001\",\"tips\",1795420000000,1795424400000,null]]}]},"
         "{\"statement_id\":3,\"series\":[{\"name\":\"air_aqi\",\"columns\":[\"time\",\"device\","
         "\"aqi_vn\",\"validated\"],\"values\":[[1795420800000,\"hn-air-0001\",82,true],"
         "[1795420800000,\"hn-air-0002\",171,true]]}]}]}";
@@ -242,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_console_recompute_events_rain),
         cmocka_unit_test(test_console_recompute_events_flood),
         cmocka_unit_test(test_console_recompute_events_lot),
+        cmocka_unit_test(test_console_recompute_events_withdrawn),
         cmocka_unit_test(test_console_recompute_events_query),
         cmocka_unit_test(test_console_alerts_mark),
     };

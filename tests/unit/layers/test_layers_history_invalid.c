@@ -123,6 +123,28 @@ static void test_rain(void)
     fx_teardown(&fx);
 }
 
+/* Flood again, the range withdrawn in the console (revoked = true): the hour of 08:00 is
+ * shown again (test_layers_revoked). */
+static void test_flood_revoked(void)
+{
+    static const char resp[] =
+        "{\"results\":[{\"statement_id\":0,\"series\":["
+        "{\"name\":\"flood\",\"tags\":{\"device\":\"hn-flood-0001\"},\"columns\":[\"time\","
+        "\"v\"],\"values\":[[1795417200000,3],[1795420800000,90],[1795424400000,4]]}]},"
+        "{\"statement_id\":1,\"series\":[{\"name\":\"console_decision\",\"tags\":{\"param\":"
+        "\"depth\",\"station\":\"hn-flood-0001\"},\"columns\":[\"time\",\"from\",\"to\","
+        "\"revoked\"],\"values\":[[1795427000000,1795421400000,1795422000000,true]]}]}]}";
+    struct fx fx;
+    int64_t t[8];
+
+    fx_setup(&fx, CT_KIND_FLOOD);
+    cJSON *doc = history(&fx, CT_KIND_FLOOD, resp);
+    assert_int_equal(times(doc, "hn-flood-0001", t, 8), 3);
+    assert_true(t[1] == 1795420800000LL);
+    cJSON_Delete(doc);
+    fx_teardown(&fx);
+}
+
 /* The statements: the history's aggregate (air: and whether the hour was recomputed) and the
  * ranges marked invalid in the last 24 hours. */
 static void test_sels(void)
@@ -136,7 +158,7 @@ static void test_sels(void)
     assert_int_equal(col_storeq_influxql(sel, n, q, sizeof(q)), 0);
     assert_string_equal(q, "SELECT max(\"aqi_vn\") AS \"v\", last(\"validated\") AS \"validated\" "
                            "FROM \"air_aqi\" WHERE time > now() - 24h GROUP BY time(1h), "
-                           "\"device\" fill(none); SELECT \"from\", \"to\" FROM "
+                           "\"device\" fill(none); SELECT \"from\", \"to\", \"revoked\" FROM "
                            "\"console_decision\" WHERE \"action\" = 'invalid' AND time > now() - "
                            "24h GROUP BY \"station\", \"param\"");
     assert_int_equal(col_layers_history_sels(CT_KIND_AIR, sel, NULL), CT_E_INVAL);
@@ -157,6 +179,7 @@ static void test_layers_history_invalid(void **state)
     test_air();
     test_flood();
     test_rain();
+    test_flood_revoked();
     test_sels();
 }
 

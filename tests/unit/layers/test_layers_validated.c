@@ -297,13 +297,60 @@ static void test_layers_validated_lot(void **state)
     fx_teardown(&fx);
 }
 
-int main(void)
+/* A range withdrawn in the console (revoked = true, POST revoke) withholds nothing: the raw
+ * PM2.5 inside it and the index over it are shown again; with the same row not withdrawn
+ * (revoked null, as before a withdrawal) both are withheld. */
+static void test_layers_revoked(void **state)
+{
+    static const char *const fmt =
+        "{\"results\":[{\"statement_id\":0,\"series\":["
+        "{\"name\":\"air\",\"tags\":{\"device\":\"hn-air-0002\"},\"columns\":[\"time\","
+        "\"pm25\"],\"values\":[[1795427700000,18.0]]}]},{\"statement_id\":1,\"series\":["
+        "{\"name\":\"air_aqi\",\"tags\":{\"device\":\"hn-air-0002\"},"
+        "\"columns\":[\"time\",\"aqi_vn\",\"dominant\",\"validated\"],"
+        "\"values\":[[1795428000000,163,\"pm25\",null]]}]},"
+        "{\"statement_id\":2,\"series\":[{\"name\":\"console_decision\",\"tags\":{\"param\":"
+        "\"pm25\",\"station\":\"hn-air-0002\"},\"columns\":[\"time\",\"from\",\"to\","
+        "\"revoked\"],\"values\":[[1795427800000,1795427600000,1795427800000,%s]]}]}]}";
+    static const char *const revoked[2] = {"true", "null"};
+    struct fx fx;
 
+    (void)state;
+    fx_setup(&fx, CT_KIND_AIR);
+    for (int i = 0; i < 2; i++) {
+        char body[2048];
+        char *text = NULL;
+        snprintf(body, sizeof(body), fmt, revoked[i]);
+        const char *r[1] = {body};
+        size_t rl[1] = {strlen(body)};
+        fx.src.resp = r;
+        fx.src.resp_len = rl;
+        fx.src.nresp = 1;
+        assert_int_equal(col_layers_geojson(&fx.src, CT_KIND_AIR, &text), 0);
+        cJSON *doc = cJSON_Parse(text);
+        free(text);
+        const cJSON *f = fx_feature(doc, "hn-air-0002");
+        if (i == 0) {
+            assert_true(cJSON_GetNumberValue(fx_prop(f, "pm25")) == 18.0);
+            assert_true(cJSON_GetNumberValue(fx_prop(f, "aqi_vn")) == 163);
+            assert_null(fx_prop(f, "withheld"));
+        } else {
+            assert_null(fx_prop(f, "pm25"));
+            assert_null(fx_prop(f, "aqi_vn"));
+            assert_true(withheld(f, "pm25"));
+            assert_true(withheld(f, "aqi_vn"));
+        }
+        cJSON_Delete(doc);
+    }
+    fx_teardown(&fx);
+}
+
+int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layers_validated),      cmocka_unit_test(test_layers_validated_water),
         cmocka_unit_test(test_layers_validated_rain), cmocka_unit_test(test_layers_validated_flood),
-        cmocka_unit_test(test_layers_validated_lot),
+        cmocka_unit_test(test_layers_validated_lot),  cmocka_unit_test(test_layers_revoked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
