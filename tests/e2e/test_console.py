@@ -823,6 +823,22 @@ def check_events(st):
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
         print(r.stdout.decode(errors="replace")[-3000:])
         check(r.returncode == 0, "the console's alerts page marks the alert over invalid data")
+    # The flood mark withdrawn: the spike's point is shown again (validated=true) and the alert
+    # is no longer marked (console_recompute_events.c restores a withdrawn range's points).
+    mark = st.query(f"SELECT * FROM console_decision WHERE station='{FLOOD}'")
+    status, doc = signed_in().call("POST", "revoke", {
+        "id": FLOOD, "action": "invalid", "param": "depth", "time": mark[0]["time"],
+        "why": "the spike was real water"}) if mark else (None, None)
+    check(status == 200, f"the operator withdraws the flood mark ({status} {doc})")
+    fl = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        point("flood_level", FLOOD, last_flood)), 90, "the spike's flood_level restored")
+    p = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        feature("flood", FLOOD)), 30, "the flood layer showing the spike again")
+    check(p.get("depth_cm") == 84 and p.get("flood_band") == 4 and not p.get("withheld"),
+          f"withdrawn, the flood layer shows the depth and band again ({fl}, {p})")
+    alert = flood_alert()
+    check(alert is not None and alert.get("over_invalid") is False,
+          f"withdrawn, the flood alert is no longer marked ({alert})")
 
 
 def check_map_popup(st):
