@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "col_console_recompute.h"
+#include "col_console_recompute_events.h"
 #include "col_indices_aqi_hour.h"
 #include "col_indices_wqi_hour.h"
 #include "col_obs.h"
@@ -111,16 +112,7 @@ int col_console_recompute_ql(const struct col_console_recompute_in *in, struct c
 static bool invalid(const struct col_console_recompute_in *in, const cJSON *dec, const char *param,
                     int64_t ts)
 {
-    for (size_t i = 0; i < in->nranges; i++) {
-        const struct col_console_range *r = &in->ranges[i];
-        if (strcmp(r->param, param) == 0 && ts >= r->from_ms && ts <= r->to_ms) {
-            return true;
-        }
-    }
-    return dec != NULL &&
-           col_console_invalid_at(cJSON_GetObjectItemCaseSensitive(dec, "columns"),
-                                  cJSON_GetObjectItemCaseSensitive(dec, "values"), param, ts,
-                                  in->withdrawn_ms > 0 ? in->withdrawn_ms : INT64_MIN);
+    return col_console_range_invalid(in, dec, param, ts);
 }
 
 /* The time of a row of an InfluxDB answer (its first column), or INT64_MIN. */
@@ -894,6 +886,10 @@ static void on_answer(void *arg, int status, const char *body, size_t len)
     rc->busy = false;
     ct_buf_init(&lp, 64u << 20);
     e = e ? e : col_console_recompute_lp(&in, body, len, &lp);
+    /* Rain, flood and parking: their per-reading points, answered by the last two statements. */
+    if (e == 0 && col_console_events_kind(in.dev->kind)) {
+        e = col_console_events_lp(&in, body, len, &lp);
+    }
     e = e || lp.len == 0 ? e : col_console_write(c, lp.p, lp.len);
     if (e == 0) {
         rc->written++;
@@ -963,6 +959,8 @@ static void run_job(struct col_console *c, struct col_console_rc_job *j, int64_t
                                           .last_ms = last};
     ct_buf_init(&ql, 8192);
     if (col_console_store(c) == NULL || col_console_recompute_ql(&in, &ql) != 0 ||
+        (col_console_events_kind(st->dev->kind) &&
+         (ct_buf_adds(&ql, "; ") != 0 || col_console_events_ql(&in, &ql) != 0)) ||
         col_store_query(col_console_store(c), ql.p, on_answer, run) != 0) {
         j->due_ms = now_ms + RETRY_MS;
         rc->failed++;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "col_store.h"
+#include "col_console_recompute_events.h"
 #include "console_int.h"
 #include "ct/err.h"
 #include "ct/lp.h"
@@ -316,10 +317,32 @@ static bool slug_ok(const char *s)
     return true;
 }
 
-/* GET alerts?type=&district=&from=&to= (ms; default the last 7 days): the store's alerts and the
- * acknowledgements of the same period, as two statements of one /query answer. */
+struct alerts_ctx {
+    struct col_http_req *req;
+};
+
+static void on_alerts(void *arg, int status, const char *body, size_t len)
+{
+    struct alerts_ctx *q = arg;
+    char *out = NULL;
+
+    if (status != 200) {
+        col_console_reply_error(q->req, 503, "The store did not answer.");
+    } else if (col_console_alerts_mark(body, len, &out) != 0) {
+        col_console_reply_error(q->req, 502, "The store's answer cannot be read.");
+    } else {
+        col_console_reply(q->req, 200, "application/json; charset=utf-8", out, strlen(out), NULL);
+    }
+    free(out);
+    free(q);
+}
+
+/* GET alerts?type=&district=&from=&to= (ms; default the last 7 days): the store's alerts, each
+ * marked when raised over data later marked invalid ("over_invalid"), and the acknowledgements of
+ * the same period, as the two results of one /query answer. */
 static void get_alerts(struct col_console *c, struct col_http_req *req)
 {
+    struct alerts_ctx *q;
     const char *type = col_http_req_query(req, "type");
     const char *district = col_http_req_query(req, "district");
     const char *from_s = col_http_req_query(req, "from");
@@ -360,11 +383,25 @@ static void get_alerts(struct col_console *c, struct col_http_req *req)
         col_console_ql_str(&ql, district);
         ct_buf_adds(&ql, "'");
     }
-    ct_buf_printf(&ql,
-                  " ORDER BY time DESC LIMIT 1000; SELECT * FROM console_ack WHERE alert_time >= "
-                  "%lld AND alert_time <= %lld",
-                  (long long)from, (long long)to);
-    col_console_query_pass(c, req, ql.p);
+    /* And, to mark the alerts raised over data later marked invalid, the decisions that may
+     * concern them (made after the data, at most 24 h before an alert: the exceeding means) and
+     * the hourly indices the console recomputed (col_console_alerts_mark). */
+    ct_buf_printf(
+        &ql,
+        " ORDER BY time DESC LIMIT 1000; SELECT * FROM console_ack WHERE alert_time >= "
+        "%lld AND alert_time <= %lld; SELECT station, param, \"from\", \"to\", revoked "
+        "FROM console_decision WHERE \"action\"='invalid' AND time >= %lldms; SELECT device, "
+        "aqi_vn, validated FROM air_aqi WHERE (validated = true OR validated = false) "
+        "AND time >= %lldms AND time <= %lldms",
+        (long long)from, (long long)to, (long long)(from - DAY_MS - HOUR_MS), (long long)from,
+        (long long)to);
+    q = calloc(1, sizeof(*q));
+    if (q == NULL) {
+        col_console_reply_error(req, 500, "Out of memory.");
+    } else {
+        q->req = req;
+        col_console_query(c, req, ql.p, on_alerts, q);
+    }
     ct_buf_free(&ql);
 }
 

@@ -67,6 +67,8 @@ static int new_feature(struct col_layers_station *st, enum ct_kind kind)
     }
     st->feature = f;
     st->t_raw = st->t_index = st->t_ms = -1;
+    st->t_der[0] = st->t_der[1] = -1;
+    st->valid_der[0] = st->valid_der[1] = -1;
     if (!cJSON_AddStringToObject(f, "type", "Feature") ||
         !cJSON_AddStringToObject(f, "id", d->id)) {
         return CT_E_NOMEM;
@@ -314,10 +316,22 @@ static int apply_series(const struct st_index *ix, enum ct_kind kind, const cJSO
         return 0;
     }
     *slot = best_t;
+    if (!raw) {
+        st->t_der[which - 1] = best_t;
+        st->valid_der[which - 1] = -1;
+    }
     for (int i = 0; i < ncols; i++) {
         const cJSON *c = cJSON_GetArrayItem(cols, i);
         if (i == tcol || !cJSON_IsString(c)) {
             continue;
+        }
+        if (!raw && (strcmp(c->valuestring, "validated") == 0 ||
+                     strcmp(c->valuestring, "last_validated") == 0)) {
+            const cJSON *v = cJSON_GetArrayItem(best, i);
+            if (cJSON_IsBool(v) || cJSON_IsNumber(v)) {
+                st->valid_der[which - 1] =
+                    cJSON_IsTrue(v) || (cJSON_IsNumber(v) && v->valuedouble != 0);
+            }
         }
         int rc = apply_column(st, kind, name->valuestring, raw, c->valuestring,
                               cJSON_GetArrayItem(best, i));
@@ -477,6 +491,51 @@ static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
     return ok;
 }
 
+/* Rain, flood and parking: a derived value whose point the console marked validated=false (a
+ * flood depth or a lot's count staff marked invalid), or whose data meets a range marked invalid
+ * (rain: the sum's hour or 24 hours; flood, parking: the point's time) and that was not
+ * recomputed (validated=true), is withheld and named in "withheld"; a value shown from a
+ * recomputed point sets "validated": true (console_recompute_events.c;
+ * test_layers_validated_events, e2e_console). */
+static bool withhold_derived(struct col_layers_station *st, enum ct_kind kind)
+{
+    static const char *const mm_1h[] = {"mm_1h", NULL};
+    static const char *const mm_24h[] = {"mm_24h", NULL};
+    static const char *const flood[] = {"flood_band", "flood_band_vi", "flood_band_en",
+                                        "flood_color", NULL};
+    static const char *const lot[] = {"capacity", "occupied", "free", "ratio", NULL};
+    const char *const *props[2] = {kind == CT_KIND_RAIN      ? mm_1h
+                                   : kind == CT_KIND_FLOOD   ? flood
+                                   : kind == CT_KIND_PARKING ? lot
+                                                             : NULL,
+                                   kind == CT_KIND_RAIN ? mm_24h : NULL};
+    const int64_t back[2] = {kind == CT_KIND_RAIN ? 3600000 : 0, 86400000};
+    bool shown = false;
+    bool ok = true;
+
+    for (size_t k = 0; k < 2 && ok; k++) {
+        int64_t t = st->t_der[k];
+        if (props[k] == NULL || t < 0) {
+            continue;
+        }
+        if (st->valid_der[k] == 0 ||
+            (st->valid_der[k] != 1 && marked_invalid(st, NULL, t - back[k], t))) {
+            for (size_t i = 0; props[k][i] != NULL && ok; i++) {
+                ok = withhold(st->props, props[k][i]);
+            }
+            /* A flood depth from the point itself (no newer raw reading) goes too. */
+            ok = ok && (kind != CT_KIND_FLOOD || st->t_raw > t || withhold(st->props, "depth_cm"));
+        } else if (st->valid_der[k] == 1 &&
+                   cJSON_GetObjectItemCaseSensitive(st->props, props[k][0]) != NULL) {
+            shown = true;
+        }
+    }
+    if (ok && shown && cJSON_GetObjectItemCaseSensitive(st->props, "validated") == NULL) {
+        ok = cJSON_AddTrueToObject(st->props, "validated") != NULL;
+    }
+    return ok;
+}
+
 static int finish_station(struct col_layers_station *st, enum ct_kind kind,
                           const struct col_layers_src *src)
 {
@@ -484,7 +543,7 @@ static int finish_station(struct col_layers_station *st, enum ct_kind kind,
     bool has = false;
     bool ok = true;
 
-    if (!withhold_invalid(st, kind)) {
+    if (!withhold_invalid(st, kind) || !withhold_derived(st, kind)) {
         return CT_E_NOMEM;
     }
     if (kind == CT_KIND_AIR) {

@@ -20,12 +20,13 @@ static const struct {
                          "chỗ"},
 };
 
-/* The aggregate of each layer (its fn, column, as "v"), for the selections below; air and water
- * also whether the hour's index was recomputed from validated data (console_recompute.c). */
+/* The aggregate of each layer (its fn, column, as "v"), for the selections below; air, water and
+ * rain also whether the hour's index or sums were recomputed from validated data
+ * (console_recompute.c, console_recompute_events.c: a run rewrites whole hours). */
 static const struct col_storeq_agg hist_aggs[CT_KIND__COUNT][2] = {
     [CT_KIND_AIR] = {{"max", "aqi_vn", "v"}, {"last", "validated", "validated"}},
     [CT_KIND_WATER] = {{"max", "wqi", "v"}, {"last", "validated", "validated"}},
-    [CT_KIND_RAIN] = {{"max", "mm", "v"}},
+    [CT_KIND_RAIN] = {{"max", "mm", "v"}, {"last", "validated", "validated"}},
     [CT_KIND_FLOOD] = {{"max", "depth", "v"}},
     [CT_KIND_PARKING] = {{"min", "free", "v"}},
 };
@@ -35,13 +36,14 @@ int col_layers_history_sel(enum ct_kind kind, struct col_storeq_sel *sel)
     if (!sel || (int)kind < 0 || kind >= CT_KIND__COUNT) {
         return CT_E_INVAL;
     }
-    *sel = (struct col_storeq_sel){.meas = hist[kind].meas,
-                                   .aggs = hist_aggs[kind],
-                                   .naggs = kind == CT_KIND_AIR || kind == CT_KIND_WATER ? 2 : 1,
-                                   .window_s = COL_LAYERS_HISTORY_H * 3600,
-                                   .window_unit = 'h',
-                                   .hourly = true,
-                                   .tags = {"device", kind == CT_KIND_PARKING ? "lot" : NULL}};
+    *sel = (struct col_storeq_sel){
+        .meas = hist[kind].meas,
+        .aggs = hist_aggs[kind],
+        .naggs = kind == CT_KIND_AIR || kind == CT_KIND_WATER || kind == CT_KIND_RAIN ? 2 : 1,
+        .window_s = COL_LAYERS_HISTORY_H * 3600,
+        .window_unit = 'h',
+        .hourly = true,
+        .tags = {"device", kind == CT_KIND_PARKING ? "lot" : NULL}};
     return 0;
 }
 
@@ -122,8 +124,8 @@ static bool meets(const struct invals *iv, const char *id, int64_t from, int64_t
 }
 
 /* Adds the [ms, value] pairs of one series to the station's array in 'series', without the
- * hours whose data holds a range staff marked invalid, unless the hour's air index was
- * recomputed from the validated data (test_layers_history_invalid). */
+ * hours whose data holds a range staff marked invalid, unless the hour's index (air, water) or
+ * sums (rain) were recomputed from the validated data (test_layers_history_invalid). */
 static int add_series(const struct col_layers_src *src, enum ct_kind kind, const cJSON *s,
                       const struct invals *iv, cJSON *series)
 {

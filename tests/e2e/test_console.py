@@ -41,6 +41,8 @@ USERS = {"viewer": ["vien", "viewer-pass-1"], "operator": ["oanh", "operator-pas
 STEADY = "hn-air-0001"
 FLAKY = "hn-air-0002"
 PRIVATE = "hn-water-0002"  # "public": false: its alerts stay off MQTT
+RAIN = "hn-rain-0001"
+FLOOD = "hn-flood-0001"
 passed = failed = 0
 
 
@@ -495,6 +497,7 @@ def check_export(st, day, where):
     check(pm10 == times, "PM10 of the same readings is kept")
     check_revoke_approval(st, op, ap, url)
     check_aqi(st, day, op)
+    check_events(st)
 
 
 def check_aqi(st, day, op):
@@ -719,6 +722,125 @@ def store_write(st, lp):
     urllib.request.urlopen(req, timeout=10).close()
 
 
+def check_events(st):
+    """A rain gauge's burst of tips and a flood sensor's spike in a past hour, published through
+    the broker, then marked invalid through the console: the console recomputes the rain sums
+    from the valid readings (the store's rain_1h at the same time, validated=true, without the
+    burst) and marks the spike's flood_level validated=false; the public layers withhold the
+    sums until the recompute lands and then show them with "validated": true, and withhold the
+    flood depth and band; the alerts view keeps the flood alert the spike raised and marks it
+    raised over data later marked invalid (console_recompute_events.c, col_console_alerts_mark)."""
+    hour_ms, min_ms = 3600000, 60000
+    h = int(time.time() * 1000) // hour_ms * hour_ms - 2 * hour_ms  # a closed hour
+    seq = [0]
+
+    def publish(kind, dev, ts, m):
+        seq[0] += 1
+        st.publish(f"city/v1/{kind}/{dev}/up", json.dumps(
+            {"v": 1, "id": dev, "boot": 1, "seq": seq[0], "ts": ts, "m": m}), key_of=dev)
+
+    def point(meas, dev, ts):
+        rows = st.query(f"SELECT * FROM {meas} WHERE device='{dev}' AND time = {ts}ms")
+        return rows[0] if rows else None
+
+    def feature(layer, dev):
+        s, _, body = st.http_get(f"/layers/{layer}.geojson")
+        f = next((f for f in json.loads(body)["features"] if f.get("id") == dev),
+                 None) if s == 200 else None
+        return f["properties"] if f else None
+
+    # Rain: one tip every 5 minutes (0.2 mm) and, at +20 min, a burst of 500 tips (a fault).
+    rain = [(h + 10 * min_ms, 10, 0.0), (h + 15 * min_ms, 11, 0.2), (h + 20 * min_ms, 511, 100.0),
+            (h + 25 * min_ms, 512, 0.2), (h + 30 * min_ms, 513, 0.2)]
+    for ts, tips, mm in rain:
+        publish("rain", RAIN, ts, {"tips": tips, "mm": mm})
+    # Flood: 5 cm, then 80 cm from +12 min for 4 minutes (a confirmed band: a flood alert).
+    flood = [(h + 10 * min_ms, 5.0), (h + 11 * min_ms, 5.0)] + \
+        [(h + (12 + k) * min_ms, 80.0 + k) for k in range(5)]
+    for ts, depth in flood:
+        publish("flood", FLOOD, ts, {"depth": depth})
+    last_rain, last_flood = rain[-1][0], flood[-1][0]
+    raw = wait_until(lambda: point("rain_1h", RAIN, last_rain), 30, "derive's rain_1h")
+    check(abs(raw["mm"] - 100.6) < 1e-6 and raw["intense"] is True and raw.get("validated") is None,
+          f"derive's 1-h rain holds the burst ({raw})")
+    wait_until(lambda: point("flood_level", FLOOD, last_flood), 30, "derive's flood_level")
+
+    def signed_in():
+        # A fresh session for each step: console.session_idle_ms is 6 s here.
+        c = Client(st.staff_port)
+        c.login("operator")
+        return c
+
+    def flood_alert():
+        s, d = signed_in().call("GET", "alerts?type=flood")
+        rows = [dict(zip(x["columns"], v)) for r in d.get("results", [])[:1]
+                for x in r.get("series", []) for v in x["values"]] if s == 200 else []
+        return next((r for r in rows if r.get("device") == FLOOD), None)
+    alert = wait_until(flood_alert, 30, "the flood alert of the spike")
+    check(alert.get("over_invalid") is False and alert["level"] >= 4,
+          f"the flood alert, not yet over invalid data ({alert})")
+
+    for dev, param, lo, hi in ((RAIN, "tips", rain[2][0], rain[2][0]),
+                               (FLOOD, "depth", flood[2][0], last_flood)):
+        status, _ = signed_in().call("POST", "invalid", {
+            "id": dev, "param": param, "from": lo, "to": hi, "reason": "fault",
+            "why": "sensor fault"})
+        check(status == 200, f"the operator marks {dev}'s {param} invalid")
+    # Until the recompute lands, the public layers withhold the sums over the burst.
+    p = wait_until(lambda: (lambda p: p if p and "mm_1h" in p.get("withheld", []) else None)(
+        feature("rain", RAIN)), 20, "the rain layer withholding the sums")
+    check("mm_1h" not in p and "mm_24h" in p.get("withheld", []),
+          f"the rain layer withholds the sums whose window meets the range ({p})")
+    rc = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        point("rain_1h", RAIN, last_rain)), 90, "the recomputed rain_1h")
+    check(abs(rc["mm"] - 0.6) < 1e-6 and rc["intense"] is False,
+          f"the store's rain_1h is recomputed without the burst ({rc})")
+    r24 = point("rain_24h", RAIN, last_rain)
+    check(r24 and abs(r24["mm"] - 0.6) < 1e-6 and r24.get("validated") is True
+          and r24.get("term_en") == "light rain", f"and its rain_24h ({r24})")
+    fl = wait_until(lambda: (lambda p: p if p and p.get("validated") is False else None)(
+        point("flood_level", FLOOD, last_flood)), 60, "the spike's flood_level marked")
+    check(fl["depth_cm"] == 84, f"the spike's flood_level is kept, marked validated=false ({fl})")
+    p = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        feature("rain", RAIN)), 30, "the rain layer showing the recomputed sums")
+    check(abs(p.get("mm_1h", -1) - 0.6) < 1e-6 and abs(p.get("mm_24h", -1) - 0.6) < 1e-6
+          and not p.get("withheld"), f"the rain layer shows the recomputed sums ({p})")
+    p = feature("flood", FLOOD)
+    check(p is not None and "depth_cm" not in p and "flood_band" not in p
+          and {"depth_cm", "flood_band"} <= set(p.get("withheld", [])),
+          f"the flood layer withholds the invalid depth and its band ({p})")
+    alert = wait_until(lambda: (lambda a: a if a and a.get("over_invalid") else None)(
+        flood_alert()), 20, "the flood alert marked")
+    check(alert["over_invalid"] is True and alert["value"] >= 80,
+          f"the alerts view keeps the flood alert, raised over data later marked invalid ({alert})")
+    if BROWSER:
+        # The page marks the row, Vietnamese first (tests/e2e/map/alerts_invalid.test.mjs).
+        env = dict(os.environ, CONSOLE_URL=f"http://127.0.0.1:{st.staff_port}/console/",
+                   CONSOLE_USERS=json.dumps(USERS), STATION=FLOOD,
+                   CT_ARTIFACT_DIR=os.path.join(os.path.abspath(BUILD), "artifacts", "console"))
+        r = subprocess.run(["node", "--test", "alerts_invalid.test.mjs"],
+                           cwd=os.path.join(SRC, "tests", "e2e", "map"), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        print(r.stdout.decode(errors="replace")[-3000:])
+        check(r.returncode == 0, "the console's alerts page marks the alert over invalid data")
+    # The flood mark withdrawn: the spike's point is shown again (validated=true) and the alert
+    # is no longer marked (console_recompute_events.c restores a withdrawn range's points).
+    mark = st.query(f"SELECT * FROM console_decision WHERE station='{FLOOD}'")
+    status, doc = signed_in().call("POST", "revoke", {
+        "id": FLOOD, "action": "invalid", "param": "depth", "time": mark[0]["time"],
+        "why": "the spike was real water"}) if mark else (None, None)
+    check(status == 200, f"the operator withdraws the flood mark ({status} {doc})")
+    fl = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        point("flood_level", FLOOD, last_flood)), 90, "the spike's flood_level restored")
+    p = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        feature("flood", FLOOD)), 30, "the flood layer showing the spike again")
+    check(p.get("depth_cm") == 84 and p.get("flood_band") == 4 and not p.get("withheld"),
+          f"withdrawn, the flood layer shows the depth and band again ({fl}, {p})")
+    alert = flood_alert()
+    check(alert is not None and alert.get("over_invalid") is False,
+          f"withdrawn, the flood alert is no longer marked ({alert})")
+
+
 def check_map_popup(st):
     """Chromium: the public map's popup of the station shows the recomputed VN_AQI and says, in
     Vietnamese first, that it is computed from validated data (tests/e2e/map/validated.test.mjs;
@@ -777,6 +899,10 @@ def main():
             {"id": "hn-park-0001", "kind": "parking", "name": "Bãi đỗ xe Lý Thường Kiệt",
              "lat": 21.0245, "lon": 105.848, "district": "Hoàn Kiếm", "ward": "Trần Hưng Đạo",
              "mode": "lot", "capacity": 60, "interval_s": 2},
+            {"id": RAIN, "kind": "rain", "name": "Trạm đo mưa Láng", "lat": 21.015,
+             "lon": 105.81, "district": "Đống Đa", "ward": "Láng Thượng", "interval_s": 3600},
+            {"id": FLOOD, "kind": "flood", "name": "Ngã tư Nguyễn Chí Thanh", "lat": 21.016,
+             "lon": 105.809, "district": "Đống Đa", "ward": "Láng Thượng", "interval_s": 3600},
         ])
         st.write_master_key()
         users_file = os.path.join(st.dir, "staff-users")

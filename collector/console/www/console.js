@@ -249,6 +249,11 @@ async function loadAlerts() {
       td.appendChild(note);
       td.appendChild(b);
     }
+    // An alert raised over data staff later marked invalid is kept, and marked (never deleted).
+    tr.dataset.overInvalid = a.over_invalid ? 'yes' : 'no';
+    if (a.over_invalid) tr.classList.add('over-invalid');
+    cell(tr, a.over_invalid ? 'Cảnh báo dựa trên số liệu sau đó bị đánh dấu không hợp lệ. '
+      + 'Raised over data later marked invalid.' : '', a.over_invalid ? 'mark-invalid' : '');
     tb.appendChild(tr);
   }
 }
