@@ -91,6 +91,7 @@ int app_console_start(const struct app_console_parts *parts, struct app_console 
                                  .limits = k->console_limits,
                                  .approach = k->console_approach,
                                  .recompute_after_ms = k->console_recompute_after_ms,
+                                 .window_s = (uint32_t)k->aggregate_window_s,
                                  .instance = k->collector_instance,
                                  .stale_intervals = (uint32_t)k->liveness_stale_intervals};
     struct col_console_hooks hooks = {.write_points = write_points,

@@ -255,8 +255,9 @@ static const struct col_cfg_key keys[] = {
       "A parameter is approaching its limit past this fraction of it."),
     MS("console.recompute_after_ms", console_recompute_after_ms, "5m", 0, DAY_MS, false,
        "A range staff mark invalid is recomputed from the validated data this long after the "
-       "decision and after each hour close (for 12 h), so that the live hourly points are "
-       "written first."),
+       "decision and after each hour close (for 24 h, and to the end of the day whose daily "
+       "index reads the range; docs/console.md), so that the live hourly points are written "
+       "first."),
 
     S("map.dir", map_dir, "map", false, "Directory of the public map's static files."),
     S("map.tile_url", map_tile_url, "", true,

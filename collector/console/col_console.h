@@ -62,6 +62,8 @@ struct col_console_cfg {
                                    (docs/console.md); NULL or "": not kept */
     int64_t recompute_after_ms; /* a range marked invalid is recomputed this long after the
                                    decision and after each hour close (docs/console.md) */
+    uint32_t window_s;          /* aggregate.window_s: derive's <kind>_agg_<window>, recomputed
+                                   with the hour's (must divide 86400; 0: derive's default, 60) */
 };
 
 struct col_console_hooks {

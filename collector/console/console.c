@@ -572,7 +572,7 @@ int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
 
     if (loop == NULL || cfg == NULL || hooks == NULL || hooks->write_points == NULL ||
         cfg->users_file == NULL || cfg->limits == NULL || !(cfg->approach > 0) ||
-        !(cfg->approach < 1)) {
+        !(cfg->approach < 1) || (cfg->window_s != 0 && 86400 % cfg->window_s != 0)) {
         snprintf(err, errcap, "console: bad configuration");
         return CT_E_INVAL;
     }
@@ -593,6 +593,7 @@ int col_console_create(uv_loop_t *loop, const struct col_console_cfg *cfg,
     c->cookie_secure = cfg->cookie_secure;
     c->stale_intervals = cfg->stale_intervals;
     c->rc.after_ms = cfg->recompute_after_ms;
+    c->rc.window_s = cfg->window_s != 0 ? cfg->window_s : 60;
     c->users_file = strdup(cfg->users_file);
     c->instance = strdup(cfg->instance != NULL ? cfg->instance : "");
     if (c->users_file == NULL || c->instance == NULL) {

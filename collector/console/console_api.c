@@ -323,6 +323,169 @@ out_free:
     cJSON_Delete(j);
 }
 
+/* POST revoke: the decision being withdrawn, looked up in the store before the change. The
+ * requester's name and role are copied (not the session's tokens): the session may end while the
+ * query runs, and the change stays the signed-in user's. */
+struct revoke_ctx {
+    struct col_console *c;
+    struct col_http_req *req;
+    struct col_console_session s; /* the requester's user and role only */
+    char id[CT_ID_MAX + 1];
+    char action[8];                     /* "invalid" or "approve" */
+    char param[CT_MEMBER_NAME_MAX + 1]; /* "" for an approval */
+    char why[WHY_MAX + 1];
+    int64_t time_ms; /* the decision's time, which names it with the tags above */
+};
+
+/* The string column 'name' of 'row' ("" when missing or not a string). */
+static const char *row_str(const cJSON *cols, const cJSON *row, const char *name)
+{
+    const cJSON *v = cJSON_GetArrayItem(row, col_console_column(cols, name));
+
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The integer column 'name' of 'row' (0 when missing). */
+static int64_t row_int(const cJSON *cols, const cJSON *row, const char *name)
+{
+    const cJSON *v = cJSON_GetArrayItem(row, col_console_column(cols, name));
+
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+/* The withdrawal: the decision's own series key and time with the fields revoked, revoked_by,
+ * revoked_why and revoked_at (the store merges them into the decision's row, which keeps its
+ * by, why, from and to), and the audit point (action revoke). */
+static int withdraw(struct revoke_ctx *q, const char *reason, const cJSON *cols, const cJSON *row)
+{
+    struct ct_lp_tag tags[] = {
+        {"action", q->action}, {"param", q->param}, {"reason", reason}, {"station", q->id}};
+    struct ct_lp_field fields[] = {
+        {.key = "revoked", .type = CT_LP_BOOL, .b = true},
+        {.key = "revoked_by", .type = CT_LP_STRING, .s = q->s.user},
+        {.key = "revoked_why", .type = CT_LP_STRING, .s = q->why},
+        {.key = "revoked_at", .type = CT_LP_INT, .i = col_console_now_ms()}};
+    char detail[300];
+    struct ct_buf b;
+    int rc;
+
+    ct_buf_init(&b, 8192);
+    rc = ct_lp_point(&b, "console_decision", tags, 4, fields, 4, q->time_ms);
+    rc = rc ? rc : col_console_write(q->c, b.p, b.len);
+    ct_buf_free(&b);
+    snprintf(detail, sizeof(detail),
+             "decision=%lld action=%s param=%s reason=%s from=%lld to=%lld day=%s",
+             (long long)q->time_ms, q->action, q->param, reason,
+             (long long)row_int(cols, row, "from"), (long long)row_int(cols, row, "to"),
+             row_str(cols, row, "day"));
+    return rc ? rc : col_console_audit(q->c, &q->s, "revoke", q->id, q->why, detail);
+}
+
+static void on_revoke(void *arg, int status, const char *body, size_t len)
+{
+    struct revoke_ctx *q = arg;
+    cJSON *root = status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
+    const cJSON *series = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "results"), 0), "series"),
+        0);
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(series, "columns");
+    const cJSON *row = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(series, "values"), 0);
+    char msg[300];
+
+    if (root == NULL) {
+        col_console_reply_error(q->req, 503, "The store did not answer.");
+    } else if (row == NULL) {
+        snprintf(msg, sizeof(msg),
+                 "No such decision: no %s decision of %s%s%s at time %lld (ms) in the store.",
+                 q->action, q->id, q->param[0] ? " about " : "", q->param, (long long)q->time_ms);
+        col_console_reply_error(q->req, 404, msg);
+    } else if (col_console_decision_revoked(cols, row)) {
+        snprintf(msg, sizeof(msg), "This decision was already withdrawn by %s: %s",
+                 row_str(cols, row, "revoked_by"), row_str(cols, row, "revoked_why"));
+        col_console_reply_error(q->req, 409, msg);
+    } else if (withdraw(q, row_str(cols, row, "reason"), cols, row) != 0) {
+        col_console_reply_error(q->req, 503, "The withdrawal cannot be recorded now.");
+    } else {
+        if (strcmp(q->action, "invalid") == 0) {
+            /* Its values are valid again: the derived points of its hours are written back. */
+            col_console_recompute_revoked(q->c, q->id, q->param, row_int(cols, row, "from"),
+                                          row_int(cols, row, "to"), q->time_ms,
+                                          col_console_now_ms());
+        }
+        ok(q->req);
+    }
+    cJSON_Delete(root);
+    free(q);
+}
+
+/* POST revoke {id, action (invalid|approve), param (for invalid), time (the decision's, ms, as
+ * GET decisions gives it), why}: withdraws a decision. An operator or an approver withdraws a
+ * range marked invalid, only an approver an approval; the note is required. */
+static void post_revoke(struct col_console *c, struct col_http_req *req)
+{
+    struct col_console_session *s = col_console_authed(c, req, COL_CONSOLE_OPERATOR, true);
+    cJSON *j = s != NULL ? col_console_body(req) : NULL;
+    const char *id, *action, *param, *why;
+    const cJSON *t;
+    struct revoke_ctx *q;
+    struct ct_buf ql;
+    char msg[160];
+
+    if (j == NULL) {
+        return;
+    }
+    id = col_console_jstr(j, "id");
+    action = col_console_jstr(j, "action");
+    param = col_console_jstr(j, "param");
+    t = cJSON_GetObjectItemCaseSensitive(j, "time");
+    param = param != NULL ? param : "";
+    if (id == NULL || col_console_station_find(col_console_states_of(c), id) == NULL ||
+        action == NULL || (strcmp(action, "invalid") != 0 && strcmp(action, "approve") != 0) ||
+        (strcmp(action, "invalid") == 0 && param[0] == '\0') ||
+        strlen(param) > CT_MEMBER_NAME_MAX || !cJSON_IsNumber(t) || !(t->valuedouble > 0) ||
+        t->valuedouble > 4102444800000.0) {
+        col_console_reply_error(req, 400,
+                                "Name the decision: a known station (id), its action (invalid or "
+                                "approve), its parameter (for invalid) and its time (ms).");
+        goto out_free;
+    }
+    if (strcmp(action, "approve") == 0 && !col_console_role_allows(s->role, COL_CONSOLE_APPROVER)) {
+        snprintf(msg, sizeof(msg),
+                 "Refused: withdrawing an approval needs the approver role; %s has the %s role.",
+                 s->user, col_console_role_name(s->role));
+        col_console_reply_error(req, 403, msg);
+        goto out_free;
+    }
+    why = need_why(req, j, "why");
+    if (why == NULL) {
+        goto out_free;
+    }
+    q = calloc(1, sizeof(*q));
+    if (q == NULL) {
+        col_console_reply_error(req, 500, "Out of memory.");
+        goto out_free;
+    }
+    *q = (struct revoke_ctx){.c = c, .req = req, .time_ms = (int64_t)t->valuedouble};
+    q->s.role = s->role;
+    snprintf(q->s.user, sizeof(q->s.user), "%s", s->user);
+    snprintf(q->id, sizeof(q->id), "%s", id);
+    snprintf(q->action, sizeof(q->action), "%s", action);
+    snprintf(q->param, sizeof(q->param), "%s", param);
+    snprintf(q->why, sizeof(q->why), "%s", why);
+    /* The decision's series (an approval has no param tag: '' matches the missing tag). */
+    ct_buf_init(&ql, 4096);
+    ct_buf_adds(&ql, "SELECT * FROM console_decision WHERE station='");
+    col_console_ql_str(&ql, id);
+    ct_buf_printf(&ql, "' AND \"action\"='%s' AND param='", q->action);
+    col_console_ql_str(&ql, q->param);
+    ct_buf_printf(&ql, "' AND time = %lldms", (long long)q->time_ms);
+    col_console_query(c, req, ql.p, on_revoke, q);
+    ct_buf_free(&ql);
+out_free:
+    cJSON_Delete(j);
+}
+
 int col_console_api_post(struct col_console *c, struct col_http_req *req, const char *path)
 {
     if (strcmp(path, "station-state") == 0) {
@@ -331,6 +494,8 @@ int col_console_api_post(struct col_console *c, struct col_http_req *req, const 
         post_invalid(c, req);
     } else if (strcmp(path, "approve") == 0) {
         post_approve(c, req);
+    } else if (strcmp(path, "revoke") == 0) {
+        post_revoke(c, req);
     } else if (strcmp(path, "ack") == 0) {
         col_console_ack(c, req);
     } else {

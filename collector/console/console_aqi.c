@@ -82,7 +82,7 @@ static void on_aqi(void *arg, int status, const char *body, size_t len)
             all[0].n[h][p]++;
             if (!col_console_invalid_at(cJSON_GetObjectItemCaseSensitive(dec, "columns"),
                                         cJSON_GetObjectItemCaseSensitive(dec, "values"),
-                                        col->valuestring, ts)) {
+                                        col->valuestring, ts, INT64_MIN)) {
                 all[1].sum[h][p] += v->valuedouble;
                 all[1].n[h][p]++;
             }

@@ -84,10 +84,16 @@ const char *col_console_instance(const struct col_console *c);
 
 /* console_recompute.c: a range staff marked invalid waits for its recompute (docs/console.md):
  * recompute_after_ms after the decision, then after each hour close until the range's last hour
- * and COL_CONSOLE_RECOMPUTE_AFTER_H more have been written (test_console_recompute, e2e_console).
- */
+ * and COL_CONSOLE_RECOMPUTE_AFTER_H more (and the day whose daily index reads the range) have been
+ * written (col_console_recompute_until; test_console_recompute, e2e_console). */
 void col_console_recompute_add(struct col_console *c, const char *id, const char *param,
                                int64_t from_ms, int64_t to_ms, int64_t now_ms);
+/* After staff withdraw the decision of time 'decided_ms' that marked the range invalid (POST
+ * revoke): the range's hours are recomputed again, now with its values valid, on the same
+ * schedule as col_console_recompute_add. A job still waiting for that range becomes this one. */
+void col_console_recompute_revoked(struct col_console *c, const char *id, const char *param,
+                                   int64_t from_ms, int64_t to_ms, int64_t decided_ms,
+                                   int64_t now_ms);
 /* From the console's tick: starts the next due recompute when none runs. */
 void col_console_recompute_tick(struct col_console *c, int64_t now_ms);
 
@@ -121,9 +127,17 @@ void col_console_ql_str(struct ct_buf *b, const char *s);
 /* "YYYY-MM-DD" -> the day's start (00:00 in Hanoi, UTC+7) in ms; false when bad. */
 bool col_console_day_start(const char *day, int64_t *out);
 /* True when a console_decision row of 'decisions' (InfluxDB /query values with 'cols') marks
- * 'param' invalid at 'ts'. */
+ * 'param' invalid at 'ts'. Rows withdrawn (revoked = true, POST revoke) do not count, nor the row
+ * whose time is 'except_ms' (a decision just withdrawn whose revoke the store may not hold yet;
+ * INT64_MIN: none). test_console_recompute_revoked. */
 bool col_console_invalid_at(const cJSON *cols, const cJSON *decisions, const char *param,
-                            int64_t ts);
+                            int64_t ts, int64_t except_ms);
+/* The position of column 'name' in 'cols' (an InfluxDB /query "columns" array), or -1. */
+int col_console_column(const cJSON *cols, const char *name);
+/* True when the console_decision row 'row' (columns 'cols') was withdrawn (revoked = true). A
+ * row without the column is not: InfluxQL would compare a missing field as false, so the rows
+ * are filtered here rather than in WHERE. */
+bool col_console_decision_revoked(const cJSON *cols, const cJSON *row);
 /* For GET ...?id=&day=: the signed-in viewer's station 'id' (an air station when 'air_only') and
  * the day's start in *start (may be NULL), or NULL after answering 401, 403 or 400. */
 struct col_console_station *col_console_station_day(struct col_console *c, struct col_http_req *req,

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "col_store.h"
+#include "col_console_recompute_events.h"
 #include "console_int.h"
 #include "ct/err.h"
 #include "ct/lp.h"
@@ -316,10 +317,32 @@ static bool slug_ok(const char *s)
     return true;
 }
 
-/* GET alerts?type=&district=&from=&to= (ms; default the last 7 days): the store's alerts and the
- * acknowledgements of the same period, as two statements of one /query answer. */
+struct alerts_ctx {
+    struct col_http_req *req;
+};
+
+static void on_alerts(void *arg, int status, const char *body, size_t len)
+{
+    struct alerts_ctx *q = arg;
+    char *out = NULL;
+
+    if (status != 200) {
+        col_console_reply_error(q->req, 503, "The store did not answer.");
+    } else if (col_console_alerts_mark(body, len, &out) != 0) {
+        col_console_reply_error(q->req, 502, "The store's answer cannot be read.");
+    } else {
+        col_console_reply(q->req, 200, "application/json; charset=utf-8", out, strlen(out), NULL);
+    }
+    free(out);
+    free(q);
+}
+
+/* GET alerts?type=&district=&from=&to= (ms; default the last 7 days): the store's alerts, each
+ * marked when raised over data later marked invalid ("over_invalid"), and the acknowledgements of
+ * the same period, as the two results of one /query answer. */
 static void get_alerts(struct col_console *c, struct col_http_req *req)
 {
+    struct alerts_ctx *q;
     const char *type = col_http_req_query(req, "type");
     const char *district = col_http_req_query(req, "district");
     const char *from_s = col_http_req_query(req, "from");
@@ -360,11 +383,25 @@ static void get_alerts(struct col_console *c, struct col_http_req *req)
         col_console_ql_str(&ql, district);
         ct_buf_adds(&ql, "'");
     }
-    ct_buf_printf(&ql,
-                  " ORDER BY time DESC LIMIT 1000; SELECT * FROM console_ack WHERE alert_time >= "
-                  "%lld AND alert_time <= %lld",
-                  (long long)from, (long long)to);
-    col_console_query_pass(c, req, ql.p);
+    /* And, to mark the alerts raised over data later marked invalid, the decisions that may
+     * concern them (made after the data, at most 24 h before an alert: the exceeding means) and
+     * the hourly indices the console recomputed (col_console_alerts_mark). */
+    ct_buf_printf(
+        &ql,
+        " ORDER BY time DESC LIMIT 1000; SELECT * FROM console_ack WHERE alert_time >= "
+        "%lld AND alert_time <= %lld; SELECT station, param, \"from\", \"to\", revoked "
+        "FROM console_decision WHERE \"action\"='invalid' AND time >= %lldms; SELECT device, "
+        "aqi_vn, validated FROM air_aqi WHERE (validated = true OR validated = false) "
+        "AND time >= %lldms AND time <= %lldms",
+        (long long)from, (long long)to, (long long)(from - DAY_MS - HOUR_MS), (long long)from,
+        (long long)to);
+    q = calloc(1, sizeof(*q));
+    if (q == NULL) {
+        col_console_reply_error(req, 500, "Out of memory.");
+    } else {
+        q->req = req;
+        col_console_query(c, req, ql.p, on_alerts, q);
+    }
     ct_buf_free(&ql);
 }
 
@@ -473,28 +510,61 @@ struct export_ctx {
 };
 
 /* True when a decision row (columns 'cols') marks 'param' at 'ts' invalid. */
-bool col_console_invalid_at(const cJSON *cols, const cJSON *decisions, const char *param,
-                            int64_t ts)
+int col_console_column(const cJSON *cols, const char *name)
 {
-    int iaction = -1, iparam = -1, ifrom = -1, ito = -1, i = 0;
-    const cJSON *c, *row;
+    const cJSON *c;
+    int i = 0;
 
     cJSON_ArrayForEach(c, cols)
     {
-        const char *n = cJSON_IsString(c) ? c->valuestring : "";
-        iaction = strcmp(n, "action") == 0 ? i : iaction;
-        iparam = strcmp(n, "param") == 0 ? i : iparam;
-        ifrom = strcmp(n, "from") == 0 ? i : ifrom;
-        ito = strcmp(n, "to") == 0 ? i : ito;
+        if (cJSON_IsString(c) && strcmp(c->valuestring, name) == 0) {
+            return i;
+        }
         i++;
     }
+    return -1;
+}
+
+bool col_console_decision_revoked(const cJSON *cols, const cJSON *row)
+{
+    return cJSON_IsTrue(cJSON_GetArrayItem(row, col_console_column(cols, "revoked")));
+}
+
+bool col_console_invalid_at(const cJSON *cols, const cJSON *decisions, const char *param,
+                            int64_t ts, int64_t except_ms)
+{
+    int iaction = col_console_column(cols, "action"), iparam = col_console_column(cols, "param");
+    int ifrom = col_console_column(cols, "from"), ito = col_console_column(cols, "to"),
+        itime = col_console_column(cols, "time");
+    const cJSON *row;
+
     cJSON_ArrayForEach(row, decisions)
     {
         const cJSON *a = cJSON_GetArrayItem(row, iaction), *p = cJSON_GetArrayItem(row, iparam);
         const cJSON *f = cJSON_GetArrayItem(row, ifrom), *t = cJSON_GetArrayItem(row, ito);
+        const cJSON *when = cJSON_GetArrayItem(row, itime);
+        if (col_console_decision_revoked(cols, row) ||
+            (cJSON_IsNumber(when) && (int64_t)when->valuedouble == except_ms)) {
+            continue; /* withdrawn (POST revoke) */
+        }
         if (cJSON_IsString(a) && strcmp(a->valuestring, "invalid") == 0 && cJSON_IsString(p) &&
             strcmp(p->valuestring, param) == 0 && cJSON_IsNumber(f) && cJSON_IsNumber(t) &&
             ts >= (int64_t)f->valuedouble && ts <= (int64_t)t->valuedouble) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* True when one of the rows of 'appr' (console_decision rows with action approve) is not
+ * withdrawn. */
+static bool approved(const cJSON *appr)
+{
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(appr, "columns"), *row;
+
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(appr, "values"))
+    {
+        if (!col_console_decision_revoked(cols, row)) {
             return true;
         }
     }
@@ -523,7 +593,7 @@ static void on_export(void *arg, int status, const char *body, size_t len)
         col_console_reply_error(q->req, 503, "The store did not answer.");
         goto out_free;
     }
-    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(appr, "values")) == 0) {
+    if (!approved(appr)) {
         snprintf(msg, sizeof(msg), "%s is not approved for %s yet: only approved data is exported.",
                  q->day, q->id);
         col_console_reply_error(q->req, 409, msg);
@@ -542,7 +612,7 @@ static void on_export(void *arg, int status, const char *body, size_t len)
             v = cJSON_GetArrayItem(row, i++);
             if (!cJSON_IsString(col) || !cJSON_IsNumber(v) ||
                 ct_schema_find(q->kind, col->valuestring, strlen(col->valuestring)) == NULL ||
-                col_console_invalid_at(dcols, ddata, col->valuestring, ts)) {
+                col_console_invalid_at(dcols, ddata, col->valuestring, ts, INT64_MIN)) {
                 continue;
             }
             ct_buf_printf(&b, "%s,%lld,%s,%.10g\r\n", q->id, (long long)ts, col->valuestring,

@@ -31,55 +31,32 @@ static bool num_of(const struct ct_reading *r, const char *name, double *x)
 void col_derive_rain_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
                          const struct ct_reading *r)
 {
-    struct rain_state *rs = v->rain;
     double mpt = dev->mm_per_tip > 0 ? dev->mm_per_tip : 0.2;
-    double mm = NAN;
-    double tips;
-    double delta = NAN;
-    bool reboot = false;
-    double mm1 = 0;
-    double mm24 = 0;
-    int64_t ts_s = col_derive_floor_div(r->ts_ms + 999, 1000);
-    struct ct_lp_field f[3];
+    double tips, mm, mm1 = 0, mm24 = 0;
+    bool has_tips = num_of(r, "tips", &tips);
+    bool has_mm = num_of(r, "mm", &mm);
+    unsigned flags = 0;
+    struct ct_lp_field f[COL_RAIN_FIELDS];
     struct ct_lp_tag t[3];
+    size_t nf;
+    int rc;
 
-    if (num_of(r, "tips", &tips)) {
-        if (rs->has_prev && rs->prev_boot == r->boot && tips >= rs->prev_tips) {
-            delta = (tips - rs->prev_tips) * mpt;
-        } else if (rs->has_prev) {
-            /* A new boot (or a counter that went back): tips count from 0 again. */
-            reboot = true;
-            d->st.rain_reboots++;
-            delta = tips * mpt;
-        }
-        rs->has_prev = true;
-        rs->prev_boot = r->boot;
-        rs->prev_tips = tips;
-    }
-    if (num_of(r, "mm", &mm)) {
-        if (!isnan(delta) && !reboot && fabs(mm - delta) > 1e-6 + mpt * 1e-6) {
-            d->st.rain_mismatch++;
-        }
-    } else {
-        mm = delta;
-    }
-    if (!isnan(mm) && ts_s >= 0) {
-        if (col_rain_add(&rs->ring, ts_s, mm < 0 ? 0.0 : mm) != 0) {
-            d->st.rain_refused++;
-        }
-    }
-    if (ts_s < 0 || col_rain_sum(&rs->ring, ts_s, 3600, &mm1) != 0 ||
-        col_rain_sum(&rs->ring, ts_s, 86400, &mm24) != 0) {
+    /* The same steps as the console's recompute from validated data (col_indices_rain_gauge.h). */
+    mm = col_rain_gauge_amount(v->rain, r->boot, has_tips ? &tips : NULL, has_mm ? &mm : NULL, mpt,
+                               &flags);
+    rc = col_rain_gauge_step(v->rain, r->ts_ms, mm, &mm1, &mm24, &flags);
+    d->st.rain_reboots += (flags & COL_RAIN_REBOOT) != 0;
+    d->st.rain_mismatch += (flags & COL_RAIN_MISMATCH) != 0;
+    d->st.rain_refused += (flags & COL_RAIN_REFUSED) != 0;
+    if (rc != 0) {
         return;
     }
     tags3(v, t);
     /* One point carries both sums: a second point per reading (the former rain_24h, with its
-     * term as text) was a third of the store's derived lines in the store benchmark, and the
+     * term as text) was a quarter of the store's derived lines in the store benchmark, and the
      * term follows from mm_24h (docs/indices.md section 4; the layers name it). */
-    col_derive_fld_f(&f[0], "mm", mm1);
-    col_derive_fld_b(&f[1], "intense", col_rain_is_intense(mm1));
-    col_derive_fld_f(&f[2], "mm_24h", mm24);
-    col_derive_emit_point(d, "rain_1h", t, 3, f, 3, r->ts_ms);
+    nf = col_rain_fields(mm1, mm24, f);
+    col_derive_emit_point(d, "rain_1h", t, 3, f, nf, r->ts_ms);
 }
 
 /* ---- flood ----------------------------------------------------------------------------- */

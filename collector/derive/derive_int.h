@@ -7,6 +7,7 @@
 
 #include "col_derive.h"
 #include "col_indices.h"
+#include "col_indices_rain_gauge.h"
 #include "ct/buf.h"
 #include "ct/lp.h"
 
@@ -86,13 +87,6 @@ struct air_state {
     int last_level; /* VN level 1..6 of the last hourly AQI, 0 unknown */
 };
 
-struct rain_state {
-    struct col_rain_ring ring;
-    bool has_prev;
-    uint64_t prev_boot;
-    double prev_tips;
-};
-
 struct flood_st {
     struct col_flood_band bands[COL_FLOOD_MAX_BANDS];
     struct col_flood_cfg cfg;
@@ -114,11 +108,11 @@ struct dv {
     int online; /* -1 unknown, 0 offline, 1 online */
     struct agg agg[2];
     size_t nagg;
-    struct qc_state *qc;     /* air, water, flood */
-    struct air_state *air;   /* air, water (hourly history) */
-    struct rain_state *rain; /* rain */
-    struct flood_st *flood;  /* flood */
-    int bay;                 /* parking bay: -1 unknown, 0 free, 1 occupied */
+    struct qc_state *qc;         /* air, water, flood */
+    struct air_state *air;       /* air, water (hourly history) */
+    struct col_rain_gauge *rain; /* rain */
+    struct flood_st *flood;      /* flood */
+    int bay;                     /* parking bay: -1 unknown, 0 free, 1 occupied */
     char bay_lot[CT_ID_MAX + 1];
 };
 

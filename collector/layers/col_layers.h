@@ -120,9 +120,10 @@ int64_t col_layers_default_stale_ms(enum ct_kind kind);
  * report the range start instead). Measurements: air: air, air_aqi; water: water, water_wqi;
  * rain: rain (time only), rain_1h (mm, mm_24h); flood: flood, flood_level; parking: parking_lot
  * (grouped also by "lot"), parking; then, for every kind, the ranges staff marked invalid in the
- * lookback ("SELECT "from", "to" FROM "console_decision" WHERE "action" = 'invalid' AND time >
- * now() - <n>s GROUP BY "station", "param""). Returns 0, CT_E_INVAL (bad kind, lookback 0, NULL
- * buf) or CT_E_TOOBIG when 'cap' is too small (buf then holds a truncated string). */
+ * lookback ("SELECT "from", "to", "revoked" FROM "console_decision" WHERE "action" = 'invalid'
+ * AND time > now() - <n>s GROUP BY "station", "param""; the rows withdrawn in the console,
+ * revoked = true, are left out when the answer is read). Returns 0, CT_E_INVAL (bad kind, lookback
+ * 0, NULL buf) or CT_E_TOOBIG when 'cap' is too small (buf then holds a truncated string). */
 int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap);
 
 /* The same statements as store-neutral selections (col_storeq.h) for col_storeq_query: fills

@@ -69,6 +69,8 @@ static int new_feature(struct col_layers_station *st, enum ct_kind kind)
     }
     st->feature = f;
     st->t_raw = st->t_index = st->t_ms = -1;
+    st->t_der[0] = st->t_der[1] = -1;
+    st->valid_der[0] = st->valid_der[1] = -1;
     if (!cJSON_AddStringToObject(f, "type", "Feature") ||
         !cJSON_AddStringToObject(f, "id", d->id)) {
         return CT_E_NOMEM;
@@ -219,8 +221,8 @@ static bool row_time(const cJSON *t, int64_t *ms)
     return false;
 }
 
-/* A series of console_decision (tags station, param; columns time, from, to): keeps each
- * range on its station for finish_station. */
+/* A series of console_decision (tags station, param; columns time, from, to, revoked): keeps
+ * each range not withdrawn on its station for finish_station. */
 static void apply_decisions(const struct st_index *ix, const cJSON *series)
 {
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(series, "tags");
@@ -229,25 +231,17 @@ static void apply_decisions(const struct st_index *ix, const cJSON *series)
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(series, "columns");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(series, "values");
     struct col_layers_station *st = cJSON_IsString(dev) ? find_station(ix, dev->valuestring) : NULL;
-    int cf = -1, ct = -1;
+    struct col_layers_deccols dc;
     const cJSON *row;
+    int64_t from_ms, to_ms;
 
     if (st == NULL || !cJSON_IsString(param) || strlen(param->valuestring) >= 16) {
         return;
     }
-    for (int i = 0; i < cJSON_GetArraySize(cols); i++) {
-        const cJSON *c = cJSON_GetArrayItem(cols, i);
-        if (cJSON_IsString(c) && strcmp(c->valuestring, "from") == 0) {
-            cf = i;
-        } else if (cJSON_IsString(c) && strcmp(c->valuestring, "to") == 0) {
-            ct = i;
-        }
-    }
+    col_layers_decision_cols(cols, &dc);
     cJSON_ArrayForEach(row, rows)
     {
-        const cJSON *f = cJSON_GetArrayItem(row, cf);
-        const cJSON *t = cJSON_GetArrayItem(row, ct);
-        if (cf < 0 || ct < 0 || !cJSON_IsNumber(f) || !cJSON_IsNumber(t)) {
+        if (!col_layers_decision_range(&dc, row, &from_ms, &to_ms)) {
             continue;
         }
         if (st->ninval == COL_LAYERS_INVALID_MAX) {
@@ -255,8 +249,8 @@ static void apply_decisions(const struct st_index *ix, const cJSON *series)
             continue;
         }
         snprintf(st->inval[st->ninval].param, sizeof(st->inval[0].param), "%s", param->valuestring);
-        st->inval[st->ninval].from_ms = (int64_t)f->valuedouble;
-        st->inval[st->ninval].to_ms = (int64_t)t->valuedouble;
+        st->inval[st->ninval].from_ms = from_ms;
+        st->inval[st->ninval].to_ms = to_ms;
         st->ninval++;
     }
 }
@@ -324,10 +318,22 @@ static int apply_series(const struct st_index *ix, enum ct_kind kind, const cJSO
         return 0;
     }
     *slot = best_t;
+    if (!raw) {
+        st->t_der[which - 1] = best_t;
+        st->valid_der[which - 1] = -1;
+    }
     for (int i = 0; i < ncols; i++) {
         const cJSON *c = cJSON_GetArrayItem(cols, i);
         if (i == tcol || !cJSON_IsString(c)) {
             continue;
+        }
+        if (!raw && (strcmp(c->valuestring, "validated") == 0 ||
+                     strcmp(c->valuestring, "last_validated") == 0)) {
+            const cJSON *v = cJSON_GetArrayItem(best, i);
+            if (cJSON_IsBool(v) || cJSON_IsNumber(v)) {
+                st->valid_der[which - 1] =
+                    cJSON_IsTrue(v) || (cJSON_IsNumber(v) && v->valuedouble != 0);
+            }
         }
         int rc = apply_column(st, kind, name->valuestring, raw, c->valuestring,
                               cJSON_GetArrayItem(best, i));
@@ -483,6 +489,53 @@ static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
     return ok;
 }
 
+/* Rain, flood and parking: a derived value whose point the console marked validated=false (a
+ * flood depth or a lot's count staff marked invalid), or whose data meets a range marked invalid
+ * (rain: the sum's hour or 24 hours, both on rain_1h; flood, parking: the point's time) and that
+ * was not recomputed (validated=true), is withheld and named in "withheld"; a value shown from a
+ * recomputed point sets "validated": true (console_recompute_events.c;
+ * test_layers_validated_events, e2e_console). */
+static bool withhold_derived(struct col_layers_station *st, enum ct_kind kind)
+{
+    static const char *const mm_1h[] = {"mm_1h", NULL};
+    static const char *const mm_24h[] = {"mm_24h", NULL};
+    static const char *const flood[] = {"flood_band", "flood_band_vi", "flood_band_en",
+                                        "flood_color", NULL};
+    static const char *const lot[] = {"capacity", "occupied", "free", "ratio", NULL};
+    const char *const *props[2] = {kind == CT_KIND_RAIN      ? mm_1h
+                                   : kind == CT_KIND_FLOOD   ? flood
+                                   : kind == CT_KIND_PARKING ? lot
+                                                             : NULL,
+                                   kind == CT_KIND_RAIN ? mm_24h : NULL};
+    const int64_t back[2] = {kind == CT_KIND_RAIN ? 3600000 : 0, 86400000};
+    bool shown = false;
+    bool ok = true;
+
+    for (size_t k = 0; k < 2 && ok; k++) {
+        /* Rain's two sums ride on one point (rain_1h: mm and mm_24h), each with its own reach
+         * back; the other kinds have one derived measurement. */
+        const size_t src = kind == CT_KIND_RAIN ? 0 : k;
+        int64_t t = st->t_der[src];
+        int valid = st->valid_der[src];
+        if (props[k] == NULL || t < 0) {
+            continue;
+        }
+        if (valid == 0 || (valid != 1 && marked_invalid(st, NULL, t - back[k], t))) {
+            for (size_t i = 0; props[k][i] != NULL && ok; i++) {
+                ok = withhold(st->props, props[k][i]);
+            }
+            /* A flood depth from the point itself (no newer raw reading) goes too. */
+            ok = ok && (kind != CT_KIND_FLOOD || st->t_raw > t || withhold(st->props, "depth_cm"));
+        } else if (valid == 1 && cJSON_GetObjectItemCaseSensitive(st->props, props[k][0]) != NULL) {
+            shown = true;
+        }
+    }
+    if (ok && shown && cJSON_GetObjectItemCaseSensitive(st->props, "validated") == NULL) {
+        ok = cJSON_AddTrueToObject(st->props, "validated") != NULL;
+    }
+    return ok;
+}
+
 static int finish_station(struct col_layers_station *st, enum ct_kind kind,
                           const struct col_layers_src *src)
 {
@@ -490,7 +543,7 @@ static int finish_station(struct col_layers_station *st, enum ct_kind kind,
     bool has = false;
     bool ok = true;
 
-    if (!withhold_invalid(st, kind)) {
+    if (!withhold_invalid(st, kind) || !withhold_derived(st, kind)) {
         return CT_E_NOMEM;
     }
     if (kind == CT_KIND_AIR) {

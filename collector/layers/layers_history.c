@@ -20,12 +20,13 @@ static const struct {
                          "chỗ"},
 };
 
-/* The aggregate of each layer (its fn, column, as "v"), for the selections below; air and water
- * also whether the hour's index was recomputed from validated data (console_recompute.c). */
+/* The aggregate of each layer (its fn, column, as "v"), for the selections below; air, water and
+ * rain also whether the hour's index or sums were recomputed from validated data
+ * (console_recompute.c, console_recompute_events.c: a run rewrites whole hours). */
 static const struct col_storeq_agg hist_aggs[CT_KIND__COUNT][2] = {
     [CT_KIND_AIR] = {{"max", "aqi_vn", "v"}, {"last", "validated", "validated"}},
     [CT_KIND_WATER] = {{"max", "wqi", "v"}, {"last", "validated", "validated"}},
-    [CT_KIND_RAIN] = {{"max", "mm", "v"}},
+    [CT_KIND_RAIN] = {{"max", "mm", "v"}, {"last", "validated", "validated"}},
     [CT_KIND_FLOOD] = {{"max", "depth", "v"}},
     [CT_KIND_PARKING] = {{"min", "free", "v"}},
 };
@@ -35,13 +36,14 @@ int col_layers_history_sel(enum ct_kind kind, struct col_storeq_sel *sel)
     if (!sel || (int)kind < 0 || kind >= CT_KIND__COUNT) {
         return CT_E_INVAL;
     }
-    *sel = (struct col_storeq_sel){.meas = hist[kind].meas,
-                                   .aggs = hist_aggs[kind],
-                                   .naggs = kind == CT_KIND_AIR || kind == CT_KIND_WATER ? 2 : 1,
-                                   .window_s = COL_LAYERS_HISTORY_H * 3600,
-                                   .window_unit = 'h',
-                                   .hourly = true,
-                                   .tags = {"device", kind == CT_KIND_PARKING ? "lot" : NULL}};
+    *sel = (struct col_storeq_sel){
+        .meas = hist[kind].meas,
+        .aggs = hist_aggs[kind],
+        .naggs = kind == CT_KIND_AIR || kind == CT_KIND_WATER || kind == CT_KIND_RAIN ? 2 : 1,
+        .window_s = COL_LAYERS_HISTORY_H * 3600,
+        .window_unit = 'h',
+        .hourly = true,
+        .tags = {"device", kind == CT_KIND_PARKING ? "lot" : NULL}};
     return 0;
 }
 
@@ -83,23 +85,18 @@ static int add_decisions(const cJSON *s, struct invals *iv)
     const cJSON *st =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "tags"), "station");
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(s, "columns");
-    int cf = -1, ct = -1, i = 0;
-    const cJSON *c, *row;
+    struct col_layers_deccols dc;
+    const cJSON *row;
+    int64_t from_ms, to_ms;
 
     if (!cJSON_IsString(st)) {
         return 0;
     }
-    cJSON_ArrayForEach(c, cols)
-    {
-        cf = cJSON_IsString(c) && strcmp(c->valuestring, "from") == 0 ? i : cf;
-        ct = cJSON_IsString(c) && strcmp(c->valuestring, "to") == 0 ? i : ct;
-        i++;
-    }
+    col_layers_decision_cols(cols, &dc);
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(s, "values"))
     {
-        const cJSON *f = cJSON_GetArrayItem(row, cf), *t = cJSON_GetArrayItem(row, ct);
-        if (cf < 0 || ct < 0 || !cJSON_IsNumber(f) || !cJSON_IsNumber(t)) {
-            continue;
+        if (!col_layers_decision_range(&dc, row, &from_ms, &to_ms)) {
+            continue; /* no range, or withdrawn */
         }
         if (iv->n == iv->cap) {
             size_t cap = iv->cap ? iv->cap * 2 : 16;
@@ -110,8 +107,7 @@ static int add_decisions(const cJSON *s, struct invals *iv)
             iv->v = v;
             iv->cap = cap;
         }
-        iv->v[iv->n++] =
-            (struct inval){st->valuestring, (int64_t)f->valuedouble, (int64_t)t->valuedouble};
+        iv->v[iv->n++] = (struct inval){st->valuestring, from_ms, to_ms};
     }
     return 0;
 }
@@ -128,8 +124,8 @@ static bool meets(const struct invals *iv, const char *id, int64_t from, int64_t
 }
 
 /* Adds the [ms, value] pairs of one series to the station's array in 'series', without the
- * hours whose data holds a range staff marked invalid, unless the hour's air index was
- * recomputed from the validated data (test_layers_history_invalid). */
+ * hours whose data holds a range staff marked invalid, unless the hour's index (air, water) or
+ * sums (rain) were recomputed from the validated data (test_layers_history_invalid). */
 static int add_series(const struct col_layers_src *src, enum ct_kind kind, const cJSON *s,
                       const struct invals *iv, cJSON *series)
 {

@@ -26,6 +26,11 @@ struct col_layers_station {
     size_t ninval;
     bool inval_overflow; /* more than COL_LAYERS_INVALID_MAX: every value is withheld */
     bool validated;      /* the newest index point was recomputed from validated data */
+    /* The newest point of each derived measurement (col_layers_meas[kind][1 + k]; one for every
+     * kind today, [1] kept for a second): its time (-1 when none) and its field validated (-1
+     * absent, 0 false, 1 true; console_recompute*.c). */
+    int64_t t_der[2];
+    int valid_der[2];
 };
 
 struct col_layers_build {
@@ -57,8 +62,20 @@ int col_layers_band_apply(enum ct_kind kind, cJSON *props);
 int col_layers_legend_add(enum ct_kind kind, cJSON *fc);
 
 /* The selection of the ranges staff marked invalid (console_decision rows with action invalid,
- * tags station and param, columns from and to) decided in the last 'window_s' seconds. */
+ * tags station and param, columns from, to and revoked) decided in the last 'window_s' seconds.
+ * */
 void col_layers_decisions_sel(uint32_t window_s, char unit, struct col_storeq_sel *sel);
+
+/* The columns of a decisions series that matter here (-1 when missing). */
+struct col_layers_deccols {
+    int from, to, revoked;
+};
+void col_layers_decision_cols(const cJSON *cols, struct col_layers_deccols *dc);
+/* The range of one decision row into *from_ms, *to_ms; false when the row has none or was
+ * withdrawn in the console (revoked = true: its values are valid again; test_layers_revoked).
+ * The rows are filtered here, not in the query: InfluxQL compares a missing field as false. */
+bool col_layers_decision_range(const struct col_layers_deccols *dc, const cJSON *row,
+                               int64_t *from_ms, int64_t *to_ms);
 
 /* The hours before and after an index's (or a history value's) time whose data it is computed
  * from, per layer: air_aqi at the hour's end reads 12 hours back (the PM NowCast), water_wqi

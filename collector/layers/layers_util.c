@@ -86,15 +86,45 @@ int col_layers_sel(enum ct_kind kind, uint32_t lookback_s, struct col_storeq_sel
 
 void col_layers_decisions_sel(uint32_t window_s, char unit, struct col_storeq_sel *sel)
 {
-    /* Only the range and the parameter are read (never who or why). */
+    /* Only the range, the parameter and whether it was withdrawn are read (never who or why). */
     *sel = (struct col_storeq_sel){.meas = "console_decision",
                                    .window_s = window_s,
                                    .window_unit = unit,
                                    .tags = {"station", "param"},
                                    .rows = true,
-                                   .cols = {"from", "to", NULL},
+                                   .cols = {"from", "to", "revoked", NULL},
                                    .where_tag = "action",
                                    .where_value = "invalid"};
+}
+
+void col_layers_decision_cols(const cJSON *cols, struct col_layers_deccols *dc)
+{
+    const cJSON *c;
+    int i = 0;
+
+    *dc = (struct col_layers_deccols){-1, -1, -1};
+    cJSON_ArrayForEach(c, cols)
+    {
+        const char *n = cJSON_IsString(c) ? c->valuestring : "";
+        dc->from = strcmp(n, "from") == 0 ? i : dc->from;
+        dc->to = strcmp(n, "to") == 0 ? i : dc->to;
+        dc->revoked = strcmp(n, "revoked") == 0 ? i : dc->revoked;
+        i++;
+    }
+}
+
+bool col_layers_decision_range(const struct col_layers_deccols *dc, const cJSON *row,
+                               int64_t *from_ms, int64_t *to_ms)
+{
+    const cJSON *f = cJSON_GetArrayItem(row, dc->from), *t = cJSON_GetArrayItem(row, dc->to);
+
+    if (dc->from < 0 || dc->to < 0 || !cJSON_IsNumber(f) || !cJSON_IsNumber(t) ||
+        cJSON_IsTrue(cJSON_GetArrayItem(row, dc->revoked))) {
+        return false;
+    }
+    *from_ms = (int64_t)f->valuedouble;
+    *to_ms = (int64_t)t->valuedouble;
+    return true;
 }
 
 int col_layers_influxql(enum ct_kind kind, uint32_t lookback_s, char *buf, size_t cap)

@@ -41,6 +41,8 @@ USERS = {"viewer": ["vien", "viewer-pass-1"], "operator": ["oanh", "operator-pas
 STEADY = "hn-air-0001"
 FLAKY = "hn-air-0002"
 PRIVATE = "hn-water-0002"  # "public": false: its alerts stay off MQTT
+RAIN = "hn-rain-0001"
+FLOOD = "hn-flood-0001"
 passed = failed = 0
 
 
@@ -53,11 +55,12 @@ def check(cond, what):
 class Client:
     """A console client: keeps the session cookie and the CSRF token."""
 
-    def __init__(self, port):
+    def __init__(self, port, keep=None):
         self.base = f"http://127.0.0.1:{port}/console/api/"
         self.cookie = None
         self.csrf = None
         self.set_cookie = None
+        self.keep = keep  # a role: signs in again when the session has expired (idle 6 s here)
 
     def call(self, method, path, body=None, csrf=True):
         headers = {}
@@ -83,6 +86,9 @@ class Client:
             doc = json.loads(raw) if raw else {}
         except ValueError:
             doc = {}
+        if status == 401 and self.keep and path != "login" and "expired" in doc.get("error", ""):
+            self.login(self.keep)
+            return self.call(method, path, body, csrf)
         return status, doc
 
     def login(self, role_or_name, password=None):
@@ -404,6 +410,59 @@ def check_completeness(st, pub):
     check_export(st, day, where)
 
 
+def decision(client, why):
+    """The row of the console's decisions list (GET decisions) whose note is 'why', or None."""
+    s, d = client.call("GET", "decisions")
+    rows = [dict(zip(x["columns"], v)) for r in d.get("results", []) for x in r.get("series", [])
+            for v in x["values"]] if s == 200 else []
+    return next((r for r in rows if r.get("why") == why), None)
+
+
+def stored_decision(st, action, t):
+    """STEADY's console_decision point of 'action' at time t (ms) in the store, or None."""
+    rows = st.query(f"SELECT * FROM console_decision WHERE station='{STEADY}' AND "
+                    f"\"action\"='{action}' AND time = {t}ms")
+    return rows[0] if rows else None
+
+
+def check_revoke_approval(st, op, ap, url):
+    """Issue 15: an approval withdrawn (POST revoke; approvers only, with a note): the refusals
+    with their messages, the decision's row in the store keeps who and why and gains the
+    withdrawal, an audit point, and the approved-data export is refused again (409)."""
+    appr = wait_until(lambda: decision(ap, "day reviewed"), 20, "the approval in the list")
+    name = {"id": STEADY, "action": "approve", "time": appr["time"]}
+    status, doc = op.call("POST", "revoke", dict(name, why="wrong day"))
+    check(status == 403 and doc.get("error") == "Refused: withdrawing an approval needs the "
+          "approver role; oanh has the operator role.", f"an operator cannot withdraw an "
+          f"approval ({status} {doc})")
+    status, doc = ap.call("POST", "revoke", name)
+    check(status == 400 and doc.get("error") == 'Say why ("why", 1 to 500 bytes).',
+          f"a withdrawal needs a note ({status} {doc})")
+    status, doc = ap.call("POST", "revoke", dict(name, time=appr["time"] + 1, why="x"))
+    check(status == 404 and doc.get("error") == f"No such decision: no approve decision of "
+          f"{STEADY} at time {appr['time'] + 1} (ms) in the store.",
+          f"an unknown decision: 404 ({status} {doc})")
+    status, doc = ap.call("POST", "revoke", dict(name, why="approved the wrong day"))
+    check(status == 200, f"the approver withdraws the approval ({status} {doc})")
+    row = wait_until(lambda: (lambda r: r if r and r.get("revoked") is True else None)(
+        stored_decision(st, "approve", appr["time"])), 20, "the withdrawn approval in the store")
+    check(row["by"] == "an" and row["why"] == "day reviewed" and row["revoked_by"] == "an"
+          and row["revoked_why"] == "approved the wrong day" and row["revoked_at"] > row["time"],
+          f"the approval's row keeps who and why and gains the withdrawal ({row})")
+    status, doc = ap.call("POST", "revoke", dict(name, why="again"))
+    check(status == 409 and doc.get("error") == "This decision was already withdrawn by an: "
+          "approved the wrong day", f"withdrawn twice: 409 ({status} {doc})")
+    status, doc = ap.call("GET", url)
+    check(status == 409 and "not approved" in doc.get("error", ""),
+          f"the export of a day whose approval was withdrawn is refused again ({status} {doc})")
+    audit = wait_until(lambda: [r for r in st.query(
+        "SELECT * FROM console_audit WHERE \"action\"='revoke'")
+        if r["why"] == "approved the wrong day"], 20, "the withdrawal's audit point")
+    check(audit[0]["user"] == "an" and audit[0]["target"] == STEADY
+          and f"decision={appr['time']} action=approve" in audit[0]["detail"],
+          f"audit: who withdrew which decision and why ({audit[0]})")
+
+
 def check_export(st, day, where):
     """Approved-data CSV: refused before the approval; afterwards the raw values without the
     range an operator marked invalid (that parameter only)."""
@@ -436,16 +495,21 @@ def check_export(st, day, where):
     check(pm25 == [t for t in times if not lo <= t <= hi],
           f"PM2.5 without the invalid range ({len(pm25)} of {len(times)})")
     check(pm10 == times, "PM10 of the same readings is kept")
+    check_revoke_approval(st, op, ap, url)
     check_aqi(st, day, op)
+    check_events(st)
 
 
 def check_aqi(st, day, op):
     """Three PM2.5 spikes in a past hour raise the station's hourly VN_AQI (derive's air_aqi);
     marked invalid, the console recomputes the hour from the validated data: the store holds the
     hour's air_aqi again, same series and time, with validated=true and the value the console's
-    raw-and-validated page gives (82: NowCast of 41, 41, 41), and the hour's air_agg_1h without
-    the spikes; the public layer shows the recomputed index with "validated": true (and, with
-    --browser, the map's popup says so)."""
+    raw-and-validated page gives (82: NowCast of 41, 41, 41), the hour's air_agg_1h without
+    the spikes, and the hour's windows of aggregate.window_s (air_agg_10s): summed over all their
+    series (a late part and another collector instance's, written into the store here) each
+    counts the valid values only; the public layer
+    shows the recomputed index with "validated": true (and, with --browser, the map's popup says
+    so)."""
     hour_ms = 3600000
     cur = int(time.time() * 1000) // hour_ms * hour_ms
     a, b, c = cur - 4 * hour_ms, cur - 3 * hour_ms, cur - 2 * hour_ms  # hours no one else fills
@@ -460,12 +524,24 @@ def check_aqi(st, day, op):
 
     def agg(start):
         rows = st.query(f"SELECT * FROM air_agg_1h WHERE device='{STEADY}' AND "
-                        f"time = {start}ms")
+                        f"collector='c1' AND part='' AND time = {start}ms")
         return rows[0] if rows else None
 
     def aqi_point():
         rows = st.query(f"SELECT * FROM air_aqi WHERE device='{STEADY}' AND time = {c + hour_ms}ms")
         return rows[0] if rows else None
+
+    def windows(meas="air_agg_10s"):
+        """The hour's windows (window_s 10, or the hour): time -> [PM2.5 count summed over all
+        series (as readers merge parts and collectors), the rows' validated fields]."""
+        out = {}
+        for r in st.query(f"SELECT pm25_count, validated FROM {meas} WHERE "
+                          f"device='{STEADY}' AND time >= {c}ms AND time < {c + hour_ms}ms "
+                          "GROUP BY *"):
+            w = out.setdefault(r["time"], [0, []])
+            w[0] += r.get("pm25_count") or 0
+            w[1].append(r.get("validated"))
+        return out
     # The NowCast's earlier hours first, so that derive has them when the spiky hour closes.
     publish(a + 600000, 41.0)
     publish(b + 600000, 41.0)
@@ -476,6 +552,21 @@ def check_aqi(st, day, op):
     raw = wait_until(lambda: (lambda p: p if p and p.get("aqi_vn", 0) > 100 else None)(
         aqi_point()), 40, "derive's hourly VN_AQI over the spikes")
     check(raw.get("validated") is None, f"derive's own hourly point has no validated field ({raw})")
+    wins = wait_until(lambda: (lambda w: w if w.get(spikes[0], [0])[0] == 3 else None)(
+        windows()), 30, "derive's 10-s window counting the three spikes")
+    check(wins.get(c + 600000, [0])[0] == 1 and len(wins) == 2,
+          f"derive's 10-s windows of the hour: the 41 and the spikes ({wins})")
+    # A late part of the spikes' window and of the hour, and another collector instance's
+    # series of both, each with one more spike (as a late reading or a second collector
+    # receiving part of the station's readings would have written them).
+    spike = "pm25_min=400,pm25_max=400,pm25_sum=400,pm25_count=1i,interval_s=2i"
+    lines = [f"{m},collector={col},device={STEADY},district=Hoàn\\ Kiếm,{part}ward=Hàng\\ Bông "
+             f"{spike} {t}"
+             for m, t in (("air_agg_10s", spikes[0]), ("air_agg_1h", c))
+             for col, part in (("c1", "part=1,"), ("c2", ""))]
+    store_write(st, "\n".join(lines))
+    check(windows()[spikes[0]][0] == 5 and windows("air_agg_1h")[c][0] == 6,
+          "a late part and another instance's series in the store, counted by readers")
     cday = time.strftime("%Y-%m-%d", time.gmtime(c / 1000 + 7 * 3600))
     chour = (c // 1000 + 7 * 3600) % 86400 // 3600
 
@@ -504,6 +595,19 @@ def check_aqi(st, day, op):
     check(ag is not None and ag.get("validated") is True and ag["pm25_count"] == 1
           and ag["pm25_max"] == 41 and ag["pm25_sum"] == 41 and ag["collector"] == "c1",
           f"the hour's air_agg_1h is recomputed without the spikes ({ag})")
+    # The windows of aggregate.window_s, written with the same run, and the hour: summed over
+    # every series of a window (this instance's, its late part, the other instance's), PM2.5
+    # counts the valid values only (1 and 0; the hour 1), every series marked validated.
+    wins = wait_until(lambda: (lambda w: w if w.get(spikes[0], [None])[0] == 0 else None)(
+        windows()), 30, "the 10-s window of the spikes recomputed")
+    check({t: v[0] for t, v in wins.items()} == {c + 600000: 1, spikes[0]: 0}
+          and len(wins[spikes[0]][1]) == 3
+          and all(x is True for v in wins.values() for x in v[1]),
+          f"the hour's air_agg_10s windows count the valid PM2.5 values only ({wins})")
+    hour = windows("air_agg_1h")
+    check(hour.get(c, [None])[0] == 1 and len(hour[c][1]) == 3
+          and all(x is True for x in hour[c][1]),
+          f"the hour's air_agg_1h counts the valid PM2.5 value only over its series ({hour})")
     keys = {r["fieldKey"]: r["fieldType"] for r in st.query("SHOW FIELD KEYS FROM air_aqi")}
     from test_schema_doc import doc_table  # the schema table of docs/protocol.md
     doc = next(f for pat, (_, f) in doc_table().items() if pat == "^air_aqi$")
@@ -528,6 +632,212 @@ def check_aqi(st, day, op):
           f"the 24-hour history shows the recomputed hour ({hist.get(c + hour_ms)})")
     if BROWSER:
         check_map_popup(st)
+    check_revoke_invalid(st, op, c, raw, agg, aqi_point)
+
+
+def check_revoke_invalid(st, op, c, raw, agg, aqi_point):
+    """Issue 15: a range marked invalid withdrawn (POST revoke, with a note). A range over the
+    newest reading: the public layer withholds its PM2.5, and shows it again once the range is
+    withdrawn. The spikes' range of check_aqi withdrawn: the decision's row in the store gains
+    revoked=true with who and why (and keeps the mark's), an audit point, and the recompute
+    writes the spiky hour back from the data now valid: derive's VN_AQI with validated=true,
+    the hourly aggregate with the four PM2.5 values, the history's hour again."""
+    hour_ms = 3600000
+    op = Client(st.staff_port, keep="operator")  # the waits below outlast the 6-s idle limit
+    op.login("operator")
+
+    def feature():
+        s, _, body = st.http_get("/layers/air.geojson")
+        f = next((f for f in json.loads(body)["features"] if f.get("id") == STEADY),
+                 None) if s == 200 else None
+        return f["properties"] if f else None
+    # From the newest stored reading (the publisher may lag on a busy machine) to 10 min ahead.
+    newest = st.query(f"SELECT last(pm25) FROM air WHERE device='{STEADY}'")[0]["time"]
+    now = int(time.time() * 1000)
+    status, _ = op.call("POST", "invalid", {"id": STEADY, "param": "pm25", "from": newest - 1000,
+                                            "to": now + 600000, "reason": "fault",
+                                            "why": "sensor swap, marked by mistake"})
+    check(status == 200, "the operator marks the newest PM2.5 readings invalid")
+    p = wait_until(lambda: (lambda p: p if p and "pm25" in p.get("withheld", []) else None)(
+        feature()), 30, "the public layer withholding PM2.5")
+    check("pm25" not in p, f"the public layer withholds the newest PM2.5 ({p})")
+    mark = wait_until(lambda: decision(op, "sensor swap, marked by mistake"), 20, "the mark")
+    name = {"id": STEADY, "action": "invalid", "param": "pm25", "time": mark["time"]}
+    status, doc = op.call("POST", "revoke", dict(name, why=""))
+    check(status == 400 and "Say why" in doc.get("error", ""), f"no note: 400 ({doc})")
+    status, doc = op.call("POST", "revoke", dict(name, param="pm10", why="x"))
+    check(status == 404 and "No such decision" in doc.get("error", ""),
+          f"the wrong parameter names no decision: 404 ({doc})")
+    status, doc = op.call("POST", "revoke", dict(name, why="marked the wrong station"))
+    check(status == 200, f"the operator withdraws the mark ({status} {doc})")
+    p = wait_until(lambda: (lambda p: p if p and "pm25" not in p.get("withheld", [])
+                            and p.get("pm25") is not None else None)(feature()), 30,
+                   "the public layer showing PM2.5 again")
+    check(p["pm25"] == 41, f"the withdrawn range withholds nothing: PM2.5 shown again ({p})")
+    check(decision(op, "sensor swap, marked by mistake").get("revoked") is True,
+          "the decisions list shows the mark withdrawn")
+
+    # The spikes' range: withdrawn, the recompute writes the hour back from every value.
+    spikes = wait_until(lambda: decision(op, "three spikes"), 20, "the spikes' decision")
+    status, doc = op.call("POST", "revoke", {"id": STEADY, "action": "invalid", "param": "pm25",
+                                             "time": spikes["time"],
+                                             "why": "the spikes were a real smoke event"})
+    check(status == 200, f"the operator withdraws the spikes' mark ({status} {doc})")
+    row = wait_until(lambda: (lambda r: r if r and r.get("revoked") is True else None)(
+        stored_decision(st, "invalid", spikes["time"])), 20, "the withdrawn mark in the store")
+    check(row["by"] == "oanh" and row["why"] == "three spikes" and row["reason"] == "outlier"
+          and row["revoked_by"] == "oanh"
+          and row["revoked_why"] == "the spikes were a real smoke event"
+          and row["from"] == spikes["from"] and row["to"] == spikes["to"],
+          f"the mark's row keeps who, why and the range and gains the withdrawal ({row})")
+    audit = wait_until(lambda: [r for r in st.query(
+        "SELECT * FROM console_audit WHERE \"action\"='revoke'")
+        if r["why"] == "the spikes were a real smoke event"], 20, "the withdrawal's audit point")
+    check(audit[0]["user"] == "oanh" and audit[0]["role"] == "operator"
+          and f"decision={spikes['time']} action=invalid param=pm25 reason=outlier"
+          in audit[0]["detail"], f"audit: the withdrawal ({audit[0]})")
+    point = wait_until(lambda: (lambda p: p if p and p.get("aqi_vn") == raw["aqi_vn"] else None)(
+        aqi_point()), 90, "the hour's air_aqi recomputed back")
+    check(point.get("validated") is True,
+          f"the store's hourly air_aqi is derive's again, from the data now valid ({point})")
+    ag = agg(c)
+    check(ag is not None and ag["pm25_count"] == 4 and ag["pm25_max"] == 400,
+          f"the hour's air_agg_1h counts the spikes again ({ag})")
+    s, _, body = st.http_get("/layers/air.history.json")
+    hist = dict((int(t), v) for t, v in json.loads(body)["series"].get(STEADY, [])) \
+        if s == 200 else {}
+    check(hist.get(c + hour_ms) == raw["aqi_vn"],
+          f"the 24-hour history shows the hour's index again ({hist.get(c + hour_ms)})")
+    p = wait_until(lambda: (lambda p: p if p and p.get("aqi_vn") is not None else None)(
+        feature()), 30, "the public layer's index")
+    check("pm25" not in p.get("withheld", []) and "aqi_vn" not in p.get("withheld", []),
+          f"the public layer withholds nothing of the station any more ({p})")
+
+
+def store_write(st, lp):
+    """Writes line protocol (ms) straight into the store."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{st.influx_port}/write?db={st.db}&precision=ms", data=lp.encode(),
+        method="POST")
+    urllib.request.urlopen(req, timeout=10).close()
+
+
+def check_events(st):
+    """A rain gauge's burst of tips and a flood sensor's spike in a past hour, published through
+    the broker, then marked invalid through the console: the console recomputes the rain sums
+    from the valid readings (the store's rain_1h at the same time, validated=true, without the
+    burst) and marks the spike's flood_level validated=false; the public layers withhold the
+    sums until the recompute lands and then show them with "validated": true, and withhold the
+    flood depth and band; the alerts view keeps the flood alert the spike raised and marks it
+    raised over data later marked invalid (console_recompute_events.c, col_console_alerts_mark)."""
+    hour_ms, min_ms = 3600000, 60000
+    h = int(time.time() * 1000) // hour_ms * hour_ms - 2 * hour_ms  # a closed hour
+    seq = [0]
+
+    def publish(kind, dev, ts, m):
+        seq[0] += 1
+        st.publish(f"city/v1/{kind}/{dev}/up", json.dumps(
+            {"v": 1, "id": dev, "boot": 1, "seq": seq[0], "ts": ts, "m": m}), key_of=dev)
+
+    def point(meas, dev, ts):
+        rows = st.query(f"SELECT * FROM {meas} WHERE device='{dev}' AND time = {ts}ms")
+        return rows[0] if rows else None
+
+    def feature(layer, dev):
+        s, _, body = st.http_get(f"/layers/{layer}.geojson")
+        f = next((f for f in json.loads(body)["features"] if f.get("id") == dev),
+                 None) if s == 200 else None
+        return f["properties"] if f else None
+
+    # Rain: one tip every 5 minutes (0.2 mm) and, at +20 min, a burst of 500 tips (a fault).
+    rain = [(h + 10 * min_ms, 10, 0.0), (h + 15 * min_ms, 11, 0.2), (h + 20 * min_ms, 511, 100.0),
+            (h + 25 * min_ms, 512, 0.2), (h + 30 * min_ms, 513, 0.2)]
+    for ts, tips, mm in rain:
+        publish("rain", RAIN, ts, {"tips": tips, "mm": mm})
+    # Flood: 5 cm, then 80 cm from +12 min for 4 minutes (a confirmed band: a flood alert).
+    flood = [(h + 10 * min_ms, 5.0), (h + 11 * min_ms, 5.0)] + \
+        [(h + (12 + k) * min_ms, 80.0 + k) for k in range(5)]
+    for ts, depth in flood:
+        publish("flood", FLOOD, ts, {"depth": depth})
+    last_rain, last_flood = rain[-1][0], flood[-1][0]
+    raw = wait_until(lambda: point("rain_1h", RAIN, last_rain), 30, "derive's rain_1h")
+    check(abs(raw["mm"] - 100.6) < 1e-6 and raw["intense"] is True and raw.get("validated") is None,
+          f"derive's 1-h rain holds the burst ({raw})")
+    wait_until(lambda: point("flood_level", FLOOD, last_flood), 30, "derive's flood_level")
+
+    def signed_in():
+        # A fresh session for each step: console.session_idle_ms is 6 s here.
+        c = Client(st.staff_port)
+        c.login("operator")
+        return c
+
+    def flood_alert():
+        s, d = signed_in().call("GET", "alerts?type=flood")
+        rows = [dict(zip(x["columns"], v)) for r in d.get("results", [])[:1]
+                for x in r.get("series", []) for v in x["values"]] if s == 200 else []
+        return next((r for r in rows if r.get("device") == FLOOD), None)
+    alert = wait_until(flood_alert, 30, "the flood alert of the spike")
+    check(alert.get("over_invalid") is False and alert["level"] >= 4,
+          f"the flood alert, not yet over invalid data ({alert})")
+
+    for dev, param, lo, hi in ((RAIN, "tips", rain[2][0], rain[2][0]),
+                               (FLOOD, "depth", flood[2][0], last_flood)):
+        status, _ = signed_in().call("POST", "invalid", {
+            "id": dev, "param": param, "from": lo, "to": hi, "reason": "fault",
+            "why": "sensor fault"})
+        check(status == 200, f"the operator marks {dev}'s {param} invalid")
+    # Until the recompute lands, the public layers withhold the sums over the burst.
+    p = wait_until(lambda: (lambda p: p if p and "mm_1h" in p.get("withheld", []) else None)(
+        feature("rain", RAIN)), 20, "the rain layer withholding the sums")
+    check("mm_1h" not in p and "mm_24h" in p.get("withheld", []),
+          f"the rain layer withholds the sums whose window meets the range ({p})")
+    rc = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        point("rain_1h", RAIN, last_rain)), 90, "the recomputed rain_1h")
+    check(abs(rc["mm"] - 0.6) < 1e-6 and rc["intense"] is False,
+          f"the store's rain_1h is recomputed without the burst ({rc})")
+    check(rc.get("mm_24h") is not None and abs(rc["mm_24h"] - 0.6) < 1e-6,
+          f"and so is its 24-hour sum ({rc})")
+    fl = wait_until(lambda: (lambda p: p if p and p.get("validated") is False else None)(
+        point("flood_level", FLOOD, last_flood)), 60, "the spike's flood_level marked")
+    check(fl["depth_cm"] == 84, f"the spike's flood_level is kept, marked validated=false ({fl})")
+    p = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        feature("rain", RAIN)), 30, "the rain layer showing the recomputed sums")
+    check(abs(p.get("mm_1h", -1) - 0.6) < 1e-6 and abs(p.get("mm_24h", -1) - 0.6) < 1e-6
+          and not p.get("withheld"), f"the rain layer shows the recomputed sums ({p})")
+    p = feature("flood", FLOOD)
+    check(p is not None and "depth_cm" not in p and "flood_band" not in p
+          and {"depth_cm", "flood_band"} <= set(p.get("withheld", [])),
+          f"the flood layer withholds the invalid depth and its band ({p})")
+    alert = wait_until(lambda: (lambda a: a if a and a.get("over_invalid") else None)(
+        flood_alert()), 20, "the flood alert marked")
+    check(alert["over_invalid"] is True and alert["value"] >= 80,
+          f"the alerts view keeps the flood alert, raised over data later marked invalid ({alert})")
+    if BROWSER:
+        # The page marks the row, Vietnamese first (tests/e2e/map/alerts_invalid.test.mjs).
+        env = dict(os.environ, CONSOLE_URL=f"http://127.0.0.1:{st.staff_port}/console/",
+                   CONSOLE_USERS=json.dumps(USERS), STATION=FLOOD,
+                   CT_ARTIFACT_DIR=os.path.join(os.path.abspath(BUILD), "artifacts", "console"))
+        r = subprocess.run(["node", "--test", "alerts_invalid.test.mjs"],
+                           cwd=os.path.join(SRC, "tests", "e2e", "map"), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        print(r.stdout.decode(errors="replace")[-3000:])
+        check(r.returncode == 0, "the console's alerts page marks the alert over invalid data")
+    # The flood mark withdrawn: the spike's point is shown again (validated=true) and the alert
+    # is no longer marked (console_recompute_events.c restores a withdrawn range's points).
+    mark = st.query(f"SELECT * FROM console_decision WHERE station='{FLOOD}'")
+    status, doc = signed_in().call("POST", "revoke", {
+        "id": FLOOD, "action": "invalid", "param": "depth", "time": mark[0]["time"],
+        "why": "the spike was real water"}) if mark else (None, None)
+    check(status == 200, f"the operator withdraws the flood mark ({status} {doc})")
+    fl = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        point("flood_level", FLOOD, last_flood)), 90, "the spike's flood_level restored")
+    p = wait_until(lambda: (lambda p: p if p and p.get("validated") is True else None)(
+        feature("flood", FLOOD)), 30, "the flood layer showing the spike again")
+    check(p.get("depth_cm") == 84 and p.get("flood_band") == 4 and not p.get("withheld"),
+          f"withdrawn, the flood layer shows the depth and band again ({fl}, {p})")
+    alert = flood_alert()
+    check(alert is not None and alert.get("over_invalid") is False,
+          f"withdrawn, the flood alert is no longer marked ({alert})")
 
 
 def check_map_popup(st):
@@ -588,6 +898,10 @@ def main():
             {"id": "hn-park-0001", "kind": "parking", "name": "Bãi đỗ xe Lý Thường Kiệt",
              "lat": 21.0245, "lon": 105.848, "district": "Hoàn Kiếm", "ward": "Trần Hưng Đạo",
              "mode": "lot", "capacity": 60, "interval_s": 2},
+            {"id": RAIN, "kind": "rain", "name": "Trạm đo mưa Láng", "lat": 21.015,
+             "lon": 105.81, "district": "Đống Đa", "ward": "Láng Thượng", "interval_s": 3600},
+            {"id": FLOOD, "kind": "flood", "name": "Ngã tư Nguyễn Chí Thanh", "lat": 21.016,
+             "lon": 105.809, "district": "Đống Đa", "ward": "Láng Thượng", "interval_s": 3600},
         ])
         st.write_master_key()
         users_file = os.path.join(st.dir, "staff-users")

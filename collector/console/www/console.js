@@ -161,10 +161,47 @@ function loadTab(tab) {
   }
   if (tab === 'alerts') loadAlerts().catch((e) => say(e.message));
   if (tab === 'parking') loadParking().catch((e) => say(e.message));
-  if (tab === 'decisions') {
-    loadTable('decisions', 'decisions',
-      ['time', 'action', 'station', 'param', 'reason', 'from', 'to', 'day', 'by', 'why'])
-      .catch((e) => say(e.message));
+  if (tab === 'decisions') loadDecisions().catch((e) => say(e.message));
+}
+
+// The decision the withdraw form names (POST revoke: station, action, param and time).
+let withdrawing = null;
+
+function askWithdraw(o) {
+  withdrawing = { id: o.station, action: o.action, param: o.param || '', time: o.time };
+  $('rv-what').textContent = o.action === 'invalid'
+    ? `${o.station} ${o.param}: ${fmt(o.from)} – ${fmt(o.to)} (${o.reason}), ${o.by}: ${o.why}`
+    : `${o.station} ${o.day} approved, ${o.by}: ${o.why}`;
+  $('rv-why').value = '';
+  $('revoke').hidden = false;
+  $('rv-why').focus();
+}
+
+// The decisions: a withdrawn one struck through with who withdrew it, why and when; an active
+// one with its Withdraw control.
+async function loadDecisions() {
+  const d = await call('GET', 'decisions');
+  const tb = $('decisions').querySelector('tbody');
+  tb.textContent = '';
+  for (const o of rows(d)) {
+    const tr = document.createElement('tr');
+    tr.dataset.time = o.time;
+    tr.dataset.revoked = o.revoked ? 'yes' : 'no';
+    if (o.revoked) tr.className = 'revoked';
+    for (const c of ['time', 'action', 'station', 'param', 'reason', 'from', 'to', 'day', 'by',
+      'why']) cell(tr, ['time', 'from', 'to'].includes(c) ? (o[c] ? fmt(o[c]) : '') : o[c]);
+    cell(tr, o.revoked ? `${o.revoked_by}: ${o.revoked_why} (${fmt(o.revoked_at)})` : '',
+      'withdrawn');
+    const td = cell(tr, '');
+    if (!o.revoked) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'revoke-go';
+      b.textContent = 'Gỡ bỏ / Withdraw';
+      b.addEventListener('click', () => askWithdraw(o));
+      td.appendChild(b);
+    }
+    tb.appendChild(tr);
   }
 }
 
@@ -212,6 +249,11 @@ async function loadAlerts() {
       td.appendChild(note);
       td.appendChild(b);
     }
+    // An alert raised over data staff later marked invalid is kept, and marked (never deleted).
+    tr.dataset.overInvalid = a.over_invalid ? 'yes' : 'no';
+    if (a.over_invalid) tr.classList.add('over-invalid');
+    cell(tr, a.over_invalid ? 'Cảnh báo dựa trên số liệu sau đó bị đánh dấu không hợp lệ. '
+      + 'Raised over data later marked invalid.' : '', a.over_invalid ? 'mark-invalid' : '');
     tb.appendChild(tr);
   }
 }
@@ -360,6 +402,17 @@ document.addEventListener('DOMContentLoaded', () => {
       why: $('ap-why').value });
     say(`Approved ${$('ap-day').value} of ${$('ap-id').value}.`, 'info');
     show('decisions');
+  });
+  submit('revoke', async () => {
+    await call('POST', 'revoke', { ...withdrawing, why: $('rv-why').value });
+    say(`Withdrew the ${withdrawing.action} decision of ${withdrawing.id}.`, 'info');
+    $('revoke').hidden = true;
+    withdrawing = null;
+    loadDecisions().catch((e) => say(e.message));
+  });
+  $('rv-cancel').addEventListener('click', () => {
+    $('revoke').hidden = true;
+    withdrawing = null;
   });
   const exportLink = () => {
     $('ap-csv').href = `${API}export?${new URLSearchParams({ id: $('ap-id').value,

@@ -71,7 +71,8 @@ export const dominantName = (p) => DOMINANT[p?.dominant] ?? null;
 export function withheldNote(layer, p) {
   const list = Array.isArray(p?.withheld) ? p.withheld : [];
   if (!list.length) return null;
-  const index = { aqi_vn: 'VN_AQI', wqi_vn: 'VN_WQI', aqi_us: null, dominant: null, preliminary: null };
+  const index = { aqi_vn: 'VN_AQI', wqi_vn: 'VN_WQI', aqi_us: null, dominant: null, preliminary: null,
+    flood_band: 'Flood level', flood_band_vi: null, flood_band_en: null, flood_color: null, ratio: null };
   const names = list.map((k) => (k in index ? index[k]
     : (FIELDS[layer] ?? []).find(([key]) => key === k)?.[2] ?? k)).filter(Boolean);
   const text = [...new Set(names)].join(', ');
@@ -81,14 +82,20 @@ export function withheldNote(layer, p) {
   };
 }
 
-/** The note of an index the collector recomputed from the data left after staff marked some
+/** What each layer shows recomputed from validated data: [Vietnamese, English]. */
+const RECOMPUTED = {
+  air: ['VN_AQI', 'VN_AQI'], water: ['VN_WQI', 'VN_WQI'], rain: ['Lượng mưa', 'Rain sums'],
+  flood: ['Mức ngập', 'Flood level'], parking: ['Số chỗ', 'Lot counts'],
+};
+
+/** The note of a value the collector recomputed from the data left after staff marked some
  * invalid (the feature's "validated": true, docs/console.md): { vi, en }, or null. */
 export function validatedNote(layer, p) {
   if (p?.validated !== true) return null;
-  const name = layer === 'water' ? 'VN_WQI' : 'VN_AQI';
+  const [vi, en] = RECOMPUTED[layer] ?? RECOMPUTED.air;
   return {
-    vi: `${name} được tính từ số liệu đã kiểm tra (bỏ số liệu cán bộ đánh dấu không hợp lệ).`,
-    en: `${name} computed from validated data (values staff marked invalid left out).`,
+    vi: `${vi} được tính từ số liệu đã kiểm tra (bỏ số liệu cán bộ đánh dấu không hợp lệ).`,
+    en: `${en} computed from validated data (values staff marked invalid left out).`,
   };
 }
 

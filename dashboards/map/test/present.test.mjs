@@ -69,6 +69,9 @@ test('an index recomputed from validated data says so, Vietnamese first', () => 
   assert.match(n.vi, /^VN_AQI được tính từ số liệu đã kiểm tra/);
   assert.equal(validatedNote('air', { aqi_vn: 82 }), null);
   assert.equal(validatedNote('air', { validated: 'true' }), null);
+  const r = validatedNote('rain', { mm_1h: 0.6, validated: true });
+  assert.equal(r.en, 'Rain sums computed from validated data (values staff marked invalid left out).');
+  assert.match(r.vi, /^Lượng mưa được tính từ số liệu đã kiểm tra/);
 });
 
 test('values staff marked invalid are named as withheld', () => {
@@ -76,6 +79,10 @@ test('values staff marked invalid are named as withheld', () => {
   assert.equal(n.en, 'Marked invalid by staff, not shown: PM2.5, VN_AQI.');
   assert.match(n.vi, /tạm không hiển thị: PM2\.5, VN_AQI\.$/);
   assert.equal(withheldNote('flood', { withheld: ['depth_cm'] }).en, 'Marked invalid by staff, not shown: Water depth.');
+  assert.equal(withheldNote('flood', { withheld: ['depth_cm', 'flood_band', 'flood_band_vi',
+    'flood_band_en', 'flood_color'] }).en, 'Marked invalid by staff, not shown: Water depth, Flood level.');
+  assert.equal(withheldNote('rain', { withheld: ['mm_1h', 'mm_24h'] }).en,
+    'Marked invalid by staff, not shown: Rain 1 h, Rain 24 h.');
   assert.equal(withheldNote('air', {}), null);
   assert.equal(withheldNote('air', { withheld: [] }), null);
 });

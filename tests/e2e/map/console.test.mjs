@@ -241,3 +241,29 @@ test('the operator marks a range invalid and the approver approves a day', async
   await shot(page, 'audit');
   await context.close();
 });
+
+test('the operator withdraws the range marked invalid, with a note', async () => {
+  const { context, page, problems } = await open();
+  await signIn(page, 'operator');
+  await page.click('nav .tab[data-tab="decisions"]');
+  // The row of the range marked invalid by the test before, found by its note.
+  const row = '#decisions tbody tr:has(td:text-is("span gas check"))';
+  await page.waitForSelector(`${row}[data-revoked="no"] .revoke-go`, { timeout: 15000 });
+  await page.click(`${row} .revoke-go`);
+  await page.waitForSelector('#revoke:not([hidden])');
+  assert.match(await page.textContent('#rv-what'), /pm25.*calibration.*span gas check/);
+  await page.fill('#rv-why', 'the check was on another station');
+  await page.click('#rv-go');
+  await message(page, /Withdrew the invalid decision of/);
+  await page.waitForSelector(`${row}[data-revoked="yes"]`, { timeout: 15000 });
+  const cells = await page.$$eval(`${row} td`, (tds) => tds.map((t) => t.textContent));
+  assert.equal(cells[9], 'span gas check', 'the original note stays');
+  assert.match(cells[10], /^oanh: the check was on another station \(/);
+  assert.equal(await page.$(`${row} .revoke-go`), null, 'no Withdraw control once withdrawn');
+  const struck = await page.$eval(`${row} td:nth-child(4)`,
+    (td) => getComputedStyle(td).textDecorationLine);
+  assert.equal(struck, 'line-through');
+  await shot(page, 'revoked');
+  assert.deepEqual(problems, []);
+  await context.close();
+});

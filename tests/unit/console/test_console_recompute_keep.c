@@ -53,6 +53,7 @@ static void assert_same(const struct col_console_rc *a, const struct col_console
         assert_true(x->due_ms == y->due_ms);
         assert_true(x->done_ms == y->done_ms);
         assert_true(x->until_ms == y->until_ms);
+        assert_true(x->revoked_ms == y->revoked_ms);
     }
 }
 
@@ -68,19 +69,24 @@ static void test_console_recompute_keep_roundtrip(void **state)
         T07 + 16 * H);
     add(rc, "hn-air-0001", "pm10", T07, T07 + 3 * H, T07 + 5 * H, T07 + 2 * H, T07 + 17 * H);
     add(rc, "hcm-water-0042", "do", T07 - 40 * H, T07 - 39 * H, 0, T07 - 30 * H, T07 + 5 * H);
+    /* A range whose decision was withdrawn (POST revoke): the eighth field. */
+    add(rc, "hn-air-0002", "pm25", T07, T07 + 60000, T07 + H, INT64_MIN, T07 + 16 * H);
+    rc->jobs[3].revoked_ms = T07 + 2 * H + 5;
     ct_buf_init(&text, 1u << 20);
     ct_buf_init(&again, 1u << 20);
     assert_int_equal(col_console_recompute_text(rc, &text), 0);
     assert_non_null(strstr(text.p, "hn-air-0001 pm25 1795418400000 1795418460000 "
                                    "1795424460000 - 1795474800000\n"));
-    assert_int_equal(col_console_recompute_restore(back, text.p, text.len, "console-recompute"), 3);
+    assert_non_null(strstr(text.p, "hn-air-0002 pm25 1795417200000 1795417260000 "
+                                   "1795420800000 - 1795474800000 1795424400005\n"));
+    assert_int_equal(col_console_recompute_restore(back, text.p, text.len, "console-recompute"), 4);
     assert_same(rc, back);
     assert_int_equal(col_console_recompute_text(back, &again), 0);
     assert_int_equal(again.len, text.len);
     assert_memory_equal(again.p, text.p, text.len);
     /* Read again into the same table: every range already waits, nothing added. */
     assert_int_equal(col_console_recompute_restore(back, text.p, text.len, "console-recompute"), 0);
-    assert_int_equal(back->n, 3);
+    assert_int_equal(back->n, 4);
     ct_buf_free(&text);
     ct_buf_free(&again);
     free(rc);
@@ -96,6 +102,8 @@ static void test_console_recompute_keep_strict(void **state)
         "\n"                                                             /* empty */
         "hn-air-0002 pm25 1795418400000 1795418460000 1795424460000 -\n" /* 6 fields */
         "hn-air-0002 pm25 1795418400000 1795418460000 1795424460000 - 1795474800000 x\n"
+        "hn-air-0002 pm25 1795418400000 1795418460000 1795424460000 - 1795474800000 0\n"
+        "hn-air-0002 pm25 1795418400000 1795418460000 1795424460000 - 1795474800000 1 2\n"
         "hn-air-0002  pm25 1795418400000 1795418460000 1795424460000 - 1795474800000\n"
         "hn-air-0002 pm25 17954184x0000 1795418460000 1795424460000 - 1795474800000\n"
         "hn-air-0002 pm25 1795418400000 1795418460000 1795424460000 12 1795474800000\n"

@@ -342,7 +342,7 @@ static void test_layers_influxql(void **state)
     assert_string_equal(q, "SELECT * FROM \"air\" WHERE time > now() - 7200s GROUP BY \"device\" "
                            "ORDER BY time DESC LIMIT 1; SELECT * FROM \"air_aqi\" WHERE time > "
                            "now() - 7200s GROUP BY \"device\" ORDER BY time DESC LIMIT 1; "
-                           "SELECT \"from\", \"to\" FROM \"console_decision\" WHERE "
+                           "SELECT \"from\", \"to\", \"revoked\" FROM \"console_decision\" WHERE "
                            "\"action\" = 'invalid' AND time > now() - 7200s GROUP BY "
                            "\"station\", \"param\"");
     assert_int_equal(col_layers_influxql(CT_KIND_PARKING, 60, q, sizeof(q)), 0);

@@ -1,6 +1,7 @@
 /* test_layers_history_invalid: the 24-hour history of the map's popups leaves out the values
  * whose data meets a range staff marked invalid (the air index unless it was recomputed from the
- * validated data; a flood station's hour of raw depths), and its statements read the ranges. */
+ * validated data; a flood station's hour of raw depths; a rain gauge's hour unless its sums were
+ * recomputed), and its statements read the ranges. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,6 +99,52 @@ static void test_flood(void)
     fx_teardown(&fx);
 }
 
+/* Rain: the hourly 1-h sums of 07:00, 08:00 and 09:00 with a tips range at 08:10, read by the
+ * 08:00 bucket (its points' hour reaches back to 07:00) and the 09:00 one; 08:00 was recomputed
+ * (validated), 09:00 not: dropped. */
+static void test_rain(void)
+{
+    static const char resp[] =
+        "{\"results\":[{\"statement_id\":0,\"series\":["
+        "{\"name\":\"rain_1h\",\"tags\":{\"device\":\"hn-rain-0001\"},\"columns\":[\"time\","
+        "\"v\",\"validated\"],\"values\":[[1795417200000,0.4,null],[1795420800000,0.6,true],"
+        "[1795424400000,100.6,null]]}]},"
+        "{\"statement_id\":1,\"series\":[{\"name\":\"console_decision\",\"tags\":{\"param\":"
+        "\"tips\",\"station\":\"hn-rain-0001\"},\"columns\":[\"time\",\"from\",\"to\"],"
+        "\"values\":[[1795427000000,1795421400000,1795421400000]]}]}]}";
+    struct fx fx;
+    int64_t t[8];
+
+    fx_setup(&fx, CT_KIND_RAIN);
+    cJSON *doc = history(&fx, CT_KIND_RAIN, resp);
+    assert_int_equal(times(doc, "hn-rain-0001", t, 8), 2);
+    assert_true(t[0] == 1795417200000LL && t[1] == 1795420800000LL);
+    cJSON_Delete(doc);
+    fx_teardown(&fx);
+}
+
+/* Flood again, the range withdrawn in the console (revoked = true): the hour of 08:00 is
+ * shown again (test_layers_revoked). */
+static void test_flood_revoked(void)
+{
+    static const char resp[] =
+        "{\"results\":[{\"statement_id\":0,\"series\":["
+        "{\"name\":\"flood\",\"tags\":{\"device\":\"hn-flood-0001\"},\"columns\":[\"time\","
+        "\"v\"],\"values\":[[1795417200000,3],[1795420800000,90],[1795424400000,4]]}]},"
+        "{\"statement_id\":1,\"series\":[{\"name\":\"console_decision\",\"tags\":{\"param\":"
+        "\"depth\",\"station\":\"hn-flood-0001\"},\"columns\":[\"time\",\"from\",\"to\","
+        "\"revoked\"],\"values\":[[1795427000000,1795421400000,1795422000000,true]]}]}]}";
+    struct fx fx;
+    int64_t t[8];
+
+    fx_setup(&fx, CT_KIND_FLOOD);
+    cJSON *doc = history(&fx, CT_KIND_FLOOD, resp);
+    assert_int_equal(times(doc, "hn-flood-0001", t, 8), 3);
+    assert_true(t[1] == 1795420800000LL);
+    cJSON_Delete(doc);
+    fx_teardown(&fx);
+}
+
 /* The statements: the history's aggregate (air: and whether the hour was recomputed) and the
  * ranges marked invalid in the last 24 hours. */
 static void test_sels(void)
@@ -111,10 +158,15 @@ static void test_sels(void)
     assert_int_equal(col_storeq_influxql(sel, n, q, sizeof(q)), 0);
     assert_string_equal(q, "SELECT max(\"aqi_vn\") AS \"v\", last(\"validated\") AS \"validated\" "
                            "FROM \"air_aqi\" WHERE time > now() - 24h GROUP BY time(1h), "
-                           "\"device\" fill(none); SELECT \"from\", \"to\" FROM "
+                           "\"device\" fill(none); SELECT \"from\", \"to\", \"revoked\" FROM "
                            "\"console_decision\" WHERE \"action\" = 'invalid' AND time > now() - "
                            "24h GROUP BY \"station\", \"param\"");
     assert_int_equal(col_layers_history_sels(CT_KIND_AIR, sel, NULL), CT_E_INVAL);
+    assert_int_equal(col_layers_history_sels(CT_KIND_RAIN, sel, &n), 0);
+    assert_int_equal(col_storeq_influxql(sel, 1, q, sizeof(q)), 0);
+    assert_string_equal(q, "SELECT max(\"mm\") AS \"v\", last(\"validated\") AS \"validated\" "
+                           "FROM \"rain_1h\" WHERE time > now() - 24h GROUP BY time(1h), "
+                           "\"device\" fill(none)");
     assert_int_equal(col_layers_history_sels(CT_KIND_FLOOD, sel, &n), 0);
     assert_int_equal(col_storeq_influxql(sel, 1, q, sizeof(q)), 0);
     assert_string_equal(q, "SELECT max(\"depth\") AS \"v\" FROM \"flood\" WHERE time > now() - "
@@ -126,6 +178,8 @@ static void test_layers_history_invalid(void **state)
     (void)state;
     test_air();
     test_flood();
+    test_rain();
+    test_flood_revoked();
     test_sels();
 }
 
