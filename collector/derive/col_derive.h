@@ -1,7 +1,7 @@
 /* col_derive.h - everything the store and the operators need beyond the raw points: quality
  * flags, window aggregates, hourly means and the indices built on them (air_aqi, air_aqi_daily,
- * water_wqi, rain_1h (1-h and 24-h sums), flood_level, parking_lot), station liveness, alerts, and the
- * state rebuilt from the store at start. Contract and line protocol: docs/derived.md.
+ * water_wqi, rain_1h (1-h and 24-h sums), flood_level, parking_lot), station liveness, alerts, and
+ * the state rebuilt from the store at start. Contract and line protocol: docs/derived.md.
  *
  * Pure logic driven by the caller's clock (now_ms arguments): no I/O, no libuv, no threads. Not
  * thread-safe: the app calls it on its loop thread. Output goes through the callbacks, called
