@@ -5,8 +5,8 @@
  * which covers rain's 24-h sums): each run rewrites the points of the readings in the hours
  * [first_ms, last_ms + 1 h), same series key and timestamp as derive wrote them
  * (collector/derive/derive_events.c), plus the boolean field `validated`:
- *   rain_1h, rain_24h (tags device, district, ward; at each reading): the rolling sums, the
- *                  intense flag and the hydro-meteorological term from the valid readings only
+ *   rain_1h        (tags device, district, ward; at each reading): the rolling 1-h and 24-h
+ *                  sums and the intense flag from the valid readings only
  *                  (col_indices_rain_gauge.h, derive's code), validated=true. A reading whose
  *                  tips or mm is marked invalid adds nothing; the tips it counted are not carried
  *                  into the next reading (its interval amount is dropped, not the counter).

@@ -145,13 +145,13 @@ static int station_point(const struct col_console_recompute_in *in, const char *
     return ct_lp_point(lp, meas, tags, 3, f, nf, ts);
 }
 
-/* rain_1h and rain_24h at every reading written, from the valid readings' amounts. */
+/* rain_1h (both sums) at every reading written, from the valid readings' amounts. */
 static int rain_points(const struct col_console_recompute_in *in, const cJSON *raw,
                        const cJSON *dec, struct ct_buf *lp)
 {
     double mpt = in->dev->mm_per_tip > 0 ? in->dev->mm_per_tip : 0.2;
     struct col_rain_gauge g;
-    struct ct_lp_field f[COL_RAIN_24H_FIELDS + 1];
+    struct ct_lp_field f[COL_RAIN_FIELDS + 1];
     const cJSON *r;
     int idx[2];
     int rc = 0;
@@ -176,9 +176,7 @@ static int rain_points(const struct col_console_recompute_in *in, const cJSON *r
         if (col_rain_gauge_step(&g, x.ts, mm, &mm1, &mm24, &flags) != 0 || !written(in, x.ts)) {
             continue;
         }
-        rc = station_point(in, "rain_1h", f, col_rain_1h_fields(mm1, f), true, x.ts, lp);
-        rc = rc ? rc
-                : station_point(in, "rain_24h", f, col_rain_24h_fields(mm24, f), true, x.ts, lp);
+        rc = station_point(in, "rain_1h", f, col_rain_fields(mm1, mm24, f), true, x.ts, lp);
     }
     return rc;
 }

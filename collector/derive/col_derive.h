@@ -1,7 +1,7 @@
 /* col_derive.h - everything the store and the operators need beyond the raw points: quality
  * flags, window aggregates, hourly means and the indices built on them (air_aqi, air_aqi_daily,
- * water_wqi, rain_1h / rain_24h, flood_level, parking_lot), station liveness, alerts, and the
- * state rebuilt from the store at start. Contract and line protocol: docs/derived.md.
+ * water_wqi, rain_1h (1-h and 24-h sums), flood_level, parking_lot), station liveness, alerts, and
+ * the state rebuilt from the store at start. Contract and line protocol: docs/derived.md.
  *
  * Pure logic driven by the caller's clock (now_ms arguments): no I/O, no libuv, no threads. Not
  * thread-safe: the app calls it on its loop thread. Output goes through the callbacks, called
@@ -141,7 +141,7 @@ int col_derive_qc_lp(const struct col_derive_qc *qc, struct ct_buf *line, size_t
  * liveness (last_seen_ms). The reading goes into the window of its ts: an open window of that
  * start if there is one, else a late part (part = previous part + 1) when this process already
  * wrote that window, else a new window. Emits what the reading triggers at once (rain_1h,
- * rain_24h, flood_level, parking_lot, a station point when a stale station is fresh again, and
+ * flood_level, parking_lot, a station point when a stale station is fresh again, and
  * alerts). Returns 0, CT_E_INVAL (NULL, kind or id mismatch) or CT_E_FULL (device refused at the
  * bound). */
 int col_derive_add(struct col_derive *d, const struct ct_device *dev, const struct ct_reading *r,

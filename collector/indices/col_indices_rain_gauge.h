@@ -1,7 +1,7 @@
-/* col_indices_rain_gauge.h - one rain gauge's readings turned into its rain_1h and rain_24h
- * points: the interval amount of each reading (its "mm", or its cumulative tips since the
- * previous reading times mm_per_tip), the 24-h ring of those amounts (col_indices_rain.h) and the
- * points' fields. The one implementation collector/derive (the live points) and the console's
+/* col_indices_rain_gauge.h - one rain gauge's readings turned into its rain_1h points (the
+ * 1-h and 24-h sums): the interval amount of each reading (its "mm", or its cumulative tips since
+ * the previous reading times mm_per_tip), the 24-h ring of those amounts (col_indices_rain.h) and
+ * the points' fields. The one implementation collector/derive (the live points) and the console's
  * recompute from validated data (console_recompute_events.c) call (test_derive_events,
  * test_console_recompute_events).
  *
@@ -21,9 +21,8 @@
 #define COL_RAIN_MISMATCH 2u /* the reading's mm differs from the amount of its tips */
 #define COL_RAIN_REFUSED 4u  /* the ring refused the amount (col_rain_add: too old, huge) */
 
-/* Fields of a rain_1h point (mm, intense) and of a rain_24h point (mm, term_vi, term_en). */
-#define COL_RAIN_1H_FIELDS 2
-#define COL_RAIN_24H_FIELDS 3
+/* Fields of a rain_1h point: mm, intense, mm_24h. */
+#define COL_RAIN_FIELDS 3
 
 struct col_rain_gauge {
     struct col_rain_ring ring; /* the interval amounts of the last 24 h */
@@ -50,9 +49,8 @@ double col_rain_gauge_amount(struct col_rain_gauge *g, uint64_t boot, const doub
 int col_rain_gauge_step(struct col_rain_gauge *g, int64_t ts_ms, double mm, double *mm_1h,
                         double *mm_24h, unsigned *flags);
 
-/* The rain_1h fields of 'mm_1h' (mm, intense) and the rain_24h fields of 'mm_24h' (mm, term_vi,
- * term_en); the strings are static. Return the number of fields. */
-size_t col_rain_1h_fields(double mm_1h, struct ct_lp_field f[COL_RAIN_1H_FIELDS]);
-size_t col_rain_24h_fields(double mm_24h, struct ct_lp_field f[COL_RAIN_24H_FIELDS]);
+/* The fields of a rain_1h point: mm (the hour's sum 'mm_1h'), intense and mm_24h (the 24 hours'
+ * sum); the 24-h term follows from mm_24h (col_rain_term_24h). Returns the number of fields. */
+size_t col_rain_fields(double mm_1h, double mm_24h, struct ct_lp_field f[COL_RAIN_FIELDS]);
 
 #endif

@@ -1,4 +1,4 @@
-/* rain_gauge.c - a rain gauge's readings to its rain_1h and rain_24h points
+/* rain_gauge.c - a rain gauge's readings to its rain_1h points (both sums)
  * (col_indices_rain_gauge.h). */
 #include "col_indices_rain_gauge.h"
 
@@ -62,22 +62,11 @@ int col_rain_gauge_step(struct col_rain_gauge *g, int64_t ts_ms, double mm, doub
     return 0;
 }
 
-size_t col_rain_1h_fields(double mm_1h, struct ct_lp_field f[COL_RAIN_1H_FIELDS])
+size_t col_rain_fields(double mm_1h, double mm_24h, struct ct_lp_field f[COL_RAIN_FIELDS])
 {
     f[0] = (struct ct_lp_field){.key = "mm", .type = CT_LP_FLOAT, .f = mm_1h};
     f[1] =
         (struct ct_lp_field){.key = "intense", .type = CT_LP_BOOL, .b = col_rain_is_intense(mm_1h)};
-    return 2;
-}
-
-size_t col_rain_24h_fields(double mm_24h, struct ct_lp_field f[COL_RAIN_24H_FIELDS])
-{
-    enum col_rain_term t = col_rain_term_24h(mm_24h);
-
-    f[0] = (struct ct_lp_field){.key = "mm", .type = CT_LP_FLOAT, .f = mm_24h};
-    f[1] = (struct ct_lp_field){
-        .key = "term_vi", .type = CT_LP_STRING, .s = col_rain_term_name(t, true)};
-    f[2] = (struct ct_lp_field){
-        .key = "term_en", .type = CT_LP_STRING, .s = col_rain_term_name(t, false)};
+    f[2] = (struct ct_lp_field){.key = "mm_24h", .type = CT_LP_FLOAT, .f = mm_24h};
     return 3;
 }

@@ -118,7 +118,7 @@ int64_t col_layers_default_stale_ms(enum ct_kind kind);
  * statement is "SELECT * FROM "<m>" WHERE time > now() - <n>s GROUP BY "device" ORDER BY time
  * DESC LIMIT 1", so each series' time is the real time of the latest point (last(*) would
  * report the range start instead). Measurements: air: air, air_aqi; water: water, water_wqi;
- * rain: rain (time only), rain_1h, rain_24h; flood: flood, flood_level; parking: parking_lot
+ * rain: rain (time only), rain_1h (mm, mm_24h); flood: flood, flood_level; parking: parking_lot
  * (grouped also by "lot"), parking; then, for every kind, the ranges staff marked invalid in the
  * lookback ("SELECT "from", "to", "revoked" FROM "console_decision" WHERE "action" = 'invalid'
  * AND time > now() - <n>s GROUP BY "station", "param""; the rows withdrawn in the console,

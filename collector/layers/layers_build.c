@@ -1,5 +1,6 @@
 /* layers_build.c - stations of a layer from the registry and InfluxDB /query responses, and the
  * /layers/<layer>.geojson FeatureCollection. Pure: no I/O. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 
 #include "ct/err.h"
 #include "col_indices_flood.h"
+#include "col_indices_rain.h"
 #include "layers_priv.h"
 
 /* ---- stations ---- */
@@ -110,7 +112,7 @@ static const struct col_map index_cols[] = {
     {"water_wqi", "wqi_vn", "wqi_vn", NULL},
     {"water_wqi", "wqi", "wqi_vn", NULL},
     {"rain_1h", "mm", "mm_1h", "mm"},
-    {"rain_24h", "mm", "mm_24h", "mm"},
+    {"rain_1h", "mm_24h", "mm_24h", "mm"},
     {"flood_level", "depth_cm", "depth_cm", "cm"},
     {"parking_lot", "capacity", "capacity", "spaces"},
     {"parking_lot", "occupied", "occupied", "spaces"},
@@ -379,29 +381,25 @@ static double num_prop(const cJSON *props, const char *name, bool *has)
     return *has ? v->valuedouble : 0.0;
 }
 
-/* 24-hour rainfall terms of the hydro-meteorological bulletins (domain.md section 4); the
- * bulletin's gaps (15-16, 50-51 mm) go to the lower term. */
-static void rain_term(double mm24, const char **vi, const char **en)
+/* The 24-hour rainfall term of the hydro-meteorological bulletins (domain.md section 4) as the
+ * map shows it: collector/indices' classification and names (col_rain_term_24h, the one
+ * implementation; test_indices_rain), with a capital first letter, into 'vi' and 'en' (each
+ * 48 bytes). Returns false for a sum that has no term (negative, not a number). */
+static bool rain_term(double mm24, char vi[48], char en[48])
 {
-    if (mm24 <= 0.0) {
-        *vi = "Không mưa";
-        *en = "No rain";
-    } else if (mm24 < 6.0) {
-        *vi = "Mưa nhỏ";
-        *en = "Light rain";
-    } else if (mm24 < 16.0) {
-        *vi = "Mưa";
-        *en = "Rain";
-    } else if (mm24 < 51.0) {
-        *vi = "Mưa vừa";
-        *en = "Moderate rain";
-    } else if (mm24 <= 100.0) {
-        *vi = "Mưa to";
-        *en = "Heavy rain";
-    } else {
-        *vi = "Mưa rất to";
-        *en = "Very heavy rain";
+    enum col_rain_term t = col_rain_term_24h(mm24);
+    const char *v = col_rain_term_name(t, true);
+    const char *e = col_rain_term_name(t, false);
+
+    if (v == NULL || e == NULL) {
+        return false;
     }
+    snprintf(vi, 48, "%s", v);
+    snprintf(en, 48, "%s", e);
+    /* Every term begins with an ASCII letter ("mưa ...", "không mưa", "light rain"). */
+    vi[0] = (char)toupper((unsigned char)vi[0]);
+    en[0] = (char)toupper((unsigned char)en[0]);
+    return true;
 }
 
 /* How old a station's newest value may be before it is stale: stale_intervals times its
@@ -493,8 +491,8 @@ static bool withhold_invalid(struct col_layers_station *st, enum ct_kind kind)
 
 /* Rain, flood and parking: a derived value whose point the console marked validated=false (a
  * flood depth or a lot's count staff marked invalid), or whose data meets a range marked invalid
- * (rain: the sum's hour or 24 hours; flood, parking: the point's time) and that was not
- * recomputed (validated=true), is withheld and named in "withheld"; a value shown from a
+ * (rain: the sum's hour or 24 hours, both on rain_1h; flood, parking: the point's time) and that
+ * was not recomputed (validated=true), is withheld and named in "withheld"; a value shown from a
  * recomputed point sets "validated": true (console_recompute_events.c;
  * test_layers_validated_events, e2e_console). */
 static bool withhold_derived(struct col_layers_station *st, enum ct_kind kind)
@@ -514,19 +512,21 @@ static bool withhold_derived(struct col_layers_station *st, enum ct_kind kind)
     bool ok = true;
 
     for (size_t k = 0; k < 2 && ok; k++) {
-        int64_t t = st->t_der[k];
+        /* Rain's two sums ride on one point (rain_1h: mm and mm_24h), each with its own reach
+         * back; the other kinds have one derived measurement. */
+        const size_t src = kind == CT_KIND_RAIN ? 0 : k;
+        int64_t t = st->t_der[src];
+        int valid = st->valid_der[src];
         if (props[k] == NULL || t < 0) {
             continue;
         }
-        if (st->valid_der[k] == 0 ||
-            (st->valid_der[k] != 1 && marked_invalid(st, NULL, t - back[k], t))) {
+        if (valid == 0 || (valid != 1 && marked_invalid(st, NULL, t - back[k], t))) {
             for (size_t i = 0; props[k][i] != NULL && ok; i++) {
                 ok = withhold(st->props, props[k][i]);
             }
             /* A flood depth from the point itself (no newer raw reading) goes too. */
             ok = ok && (kind != CT_KIND_FLOOD || st->t_raw > t || withhold(st->props, "depth_cm"));
-        } else if (st->valid_der[k] == 1 &&
-                   cJSON_GetObjectItemCaseSensitive(st->props, props[k][0]) != NULL) {
+        } else if (valid == 1 && cJSON_GetObjectItemCaseSensitive(st->props, props[k][0]) != NULL) {
             shown = true;
         }
     }
@@ -556,10 +556,11 @@ static int finish_station(struct col_layers_station *st, enum ct_kind kind,
     } else if (kind == CT_KIND_RAIN) {
         double mm24 = num_prop(p, "mm_24h", &has);
         if (has) {
-            const char *vi;
-            const char *en;
-            rain_term(mm24, &vi, &en);
-            ok = add_str(p, "rain_term_vi", vi) && add_str(p, "rain_term_en", en);
+            char vi[48];
+            char en[48];
+            if (rain_term(mm24, vi, en)) {
+                ok = add_str(p, "rain_term_vi", vi) && add_str(p, "rain_term_en", en);
+            }
         }
     } else if (kind == CT_KIND_FLOOD) {
         bool has_band = false;

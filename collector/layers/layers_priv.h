@@ -26,8 +26,9 @@ struct col_layers_station {
     size_t ninval;
     bool inval_overflow; /* more than COL_LAYERS_INVALID_MAX: every value is withheld */
     bool validated;      /* the newest index point was recomputed from validated data */
-    /* The newest point of each derived measurement (col_layers_meas[kind][1 + k]): its time (-1
-     * when none) and its field validated (-1 absent, 0 false, 1 true; console_recompute*.c). */
+    /* The newest point of each derived measurement (col_layers_meas[kind][1 + k]; one for every
+     * kind today, [1] kept for a second): its time (-1 when none) and its field validated (-1
+     * absent, 0 false, 1 true; console_recompute*.c). */
     int64_t t_der[2];
     int valid_der[2];
 };

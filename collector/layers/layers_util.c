@@ -57,7 +57,7 @@ int64_t col_layers_default_stale_ms(enum ct_kind kind)
 const char *const col_layers_meas[CT_KIND__COUNT][3] = {
     [CT_KIND_AIR] = {"air", "air_aqi", NULL},
     [CT_KIND_WATER] = {"water", "water_wqi", NULL},
-    [CT_KIND_RAIN] = {"rain", "rain_1h", "rain_24h"},
+    [CT_KIND_RAIN] = {"rain", "rain_1h", NULL},
     [CT_KIND_FLOOD] = {"flood", "flood_level", NULL},
     [CT_KIND_PARKING] = {"parking", "parking_lot", NULL},
 };

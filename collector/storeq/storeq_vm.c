@@ -41,8 +41,8 @@ struct red {
 /* Measurements the collector writes whose names extend another's (docs/protocol.md), and the
  * aggregates "<kind>_agg_<window>": "air_aqi_aqi_vn" belongs to air_aqi, never to air's newest
  * row, when a request asks for air alone. */
-static const char *const compound[] = {"air_aqi",  "air_aqi_daily", "water_wqi",  "rain_1h",
-                                       "rain_24h", "flood_level",   "parking_lot"};
+static const char *const compound[] = {"air_aqi", "air_aqi_daily", "water_wqi",
+                                       "rain_1h", "flood_level",   "parking_lot"};
 
 static bool shadowed(const char *meas, const char *name)
 {

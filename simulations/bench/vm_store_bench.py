@@ -120,7 +120,7 @@ def derived(build, window_s):
             kind = name.split("_", 1)[0]
             base = name.split("_")[0] if "_agg_" not in name else kind + "_agg"
             meas = next((m for m in ("air_aqi_daily", "air_aqi", "water_wqi", "rain_1h",
-                                     "rain_24h", "flood_level") if name.startswith(m + "_")),
+                                     "flood_level") if name.startswith(m + "_")),
                         base)
             per.setdefault(kind, {}).setdefault(meas, 0)
             per[kind][meas] += len(samples)

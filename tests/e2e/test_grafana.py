@@ -117,7 +117,7 @@ def wait_store(st):
     want = {
         "air_aqi": 'SELECT count("aqi_vn") AS n FROM "air_aqi"',
         "water_wqi": 'SELECT count("wqi") AS n FROM "water_wqi"',
-        "rain_24h": 'SELECT count("mm") AS n FROM "rain_24h"',
+        "rain sums": 'SELECT count("mm_24h") AS n FROM "rain_1h"',
         "flood_level": 'SELECT count("depth_cm") AS n FROM "flood_level"',
         "parking_lot": 'SELECT count("free") AS n FROM "parking_lot"',
         "silent station": 'SELECT count("stale") AS n FROM "station" WHERE "stale" = true',

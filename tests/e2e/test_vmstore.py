@@ -3,10 +3,10 @@
 Debian's real victoria-metrics (single node), Mosquitto and signed readings over MQTT.
 
 Asserts, reading VictoriaMetrics with urllib (/api/v1/export), never with our code:
-- the raw readings (air pm25, rain mm) and the derived rain_24h are stored as VM series
+- the raw readings (air pm25, rain mm) and the derived rain_1h (its 24-h sum mm_24h) are stored as VM series
   (<measurement>_<field>, tags as labels);
 - the public layers and the OGC API items, built from VM by the collector, show those values;
-- a restarted collector rebuilds its rain ring from VM: the next rain_24h is the three earlier
+- a restarted collector rebuilds its rain ring from VM: the next 24-h sum is the three earlier
   amounts plus the new one (7.0 mm), where a collector without the rebuild would say 0.6 mm;
 - the rain layer's 24-h history (hourly maxima) has one value per hour with rain."""
 import json
@@ -88,8 +88,8 @@ def main():
         wait_until(lambda: 41.5 in values(st, "air_pm25", AIR), 30, "air_pm25 in VM")
         wait_until(lambda: sorted(set(values(st, "rain_mm", RAIN))) == [1.4, 2.0, 3.0], 30,
                    "the three rain amounts in VM")
-        wait_until(lambda: near((last_value(st, "rain_24h_mm", RAIN) or (0, 0))[1], 6.4), 30,
-                   "rain_24h 6.4 mm in VM")
+        wait_until(lambda: near((last_value(st, "rain_1h_mm_24h", RAIN) or (0, 0))[1], 6.4), 30,
+                   "rain_1h mm_24h 6.4 mm in VM")
         print(f"stored in VM after {time.time() - t0:.1f} s")
 
         # 2. The public layers and OGC API items, read from VM by the collector.
@@ -111,11 +111,11 @@ def main():
         wait_until(lambda: st.healthz()[1].get("mqtt_connected"), 20, "MQTT connected again")
         t_new = int(time.time() * 1000)
         publish(st, RAIN, "rain", 4, t_new, {"mm": 0.6, "tips": 35})
-        wait_until(lambda: (last_value(st, "rain_24h_mm", RAIN) or (0, 0))[0] == t_new, 30,
-                   "the rain_24h of the new reading in VM")
-        got = last_value(st, "rain_24h_mm", RAIN)[1]
+        wait_until(lambda: (last_value(st, "rain_1h_mm_24h", RAIN) or (0, 0))[0] == t_new, 30,
+                   "the 24-h sum of the new reading in VM")
+        got = last_value(st, "rain_1h_mm_24h", RAIN)[1]
         rain = st.vm_export('{__name__=~"rain.*"}')
-        assert abs(got - 7.0) < 1e-9, f"rain_24h after the restart: {got} mm, not 7.0; {rain}"
+        assert abs(got - 7.0) < 1e-9, f"the 24-h sum after the restart: {got} mm, not 7.0; {rain}"
         wait_until(lambda: near((feature(st, "/layers/rain.geojson", RAIN) or {}).get("mm_24h"),
                                 7.0), 30, "mm_24h 7.0 on /layers/rain.geojson")
         # The popup chart: the hourly maxima of rain_1h over 24 h, read by a MetricsQL range

@@ -76,9 +76,8 @@ static const char rain_resp[] =
     "{\"name\":\"rain\",\"tags\":{\"device\":\"hn-rain-0001\"},\"columns\":[\"time\",\"mm\","
     "\"tips\"],\"values\":[[1795427940000,0.4,2]]}]},"
     "{\"statement_id\":1,\"series\":[{\"name\":\"rain_1h\",\"tags\":{\"device\":"
-    "\"hn-rain-0001\"},\"columns\":[\"time\",\"mm\"],\"values\":[[1795426200000,12.6]]}]},"
-    "{\"statement_id\":2,\"series\":[{\"name\":\"rain_24h\",\"tags\":{\"device\":"
-    "\"hn-rain-0001\"},\"columns\":[\"time\",\"mm\"],\"values\":[[1795426200000,38.2]]}]}]}";
+    "\"hn-rain-0001\"},\"columns\":[\"time\",\"mm\",\"mm_24h\"],\"values\":"
+    "[[1795426200000,12.6,38.2]]}]}]}";
 
 static const char flood_resp[] =
     "{\"results\":[{\"statement_id\":0,\"series\":["

@@ -350,7 +350,7 @@ static void test_layers_influxql(void **state)
                               "\"device\", \"lot\""));
     assert_int_equal(col_layers_influxql(CT_KIND_RAIN, 86400, q, sizeof(q)), 0);
     assert_non_null(strstr(q, "\"rain_1h\""));
-    assert_non_null(strstr(q, "\"rain_24h\""));
+    assert_null(strstr(q, "\"rain_24h\""));
     assert_int_equal(col_layers_influxql(CT_KIND_FLOOD, 60, q, 40), CT_E_TOOBIG);
     assert_int_equal(col_layers_influxql(CT_KIND_FLOOD, 0, q, sizeof(q)), CT_E_INVAL);
 }

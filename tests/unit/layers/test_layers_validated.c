@@ -163,7 +163,7 @@ static cJSON *layer_of(struct fx *fx, enum ct_kind kind, const char *body)
     return doc;
 }
 
-/* Rain: the newest rain_1h and rain_24h at 09:50 (1 h and 24 h sums) and a burst of tips marked
+/* Rain: the newest rain_1h at 09:50 (its 1 h and 24 h sums) and a burst of tips marked
  * invalid at 'range' (%lld, twice): withheld while not recomputed, shown with "validated": true
  * from the console's recomputed points (validated %s), the 1-h sum shown when its hour does not
  * meet the range. */
@@ -174,12 +174,9 @@ static void test_layers_validated_rain(void **state)
         "{\"name\":\"rain\",\"tags\":{\"device\":\"hn-rain-0001\"},\"columns\":[\"time\","
         "\"tips\"],\"values\":[[1795427400000,612]]}]},"
         "{\"statement_id\":1,\"series\":[{\"name\":\"rain_1h\",\"tags\":{\"device\":"
-        "\"hn-rain-0001\"},\"columns\":[\"time\",\"intense\",\"mm\",\"validated\"],\"values\":"
-        "[[1795427400000,false,0.8,%s]]}]},"
-        "{\"statement_id\":2,\"series\":[{\"name\":\"rain_24h\",\"tags\":{\"device\":"
-        "\"hn-rain-0001\"},\"columns\":[\"time\",\"mm\",\"term_en\",\"validated\"],\"values\":"
-        "[[1795427400000,4.2,\"light rain\",%s]]}]},"
-        "{\"statement_id\":3,\"series\":[{\"name\":\"console_decision\",\"tags\":{\"param\":"
+        "\"hn-rain-0001\"},\"columns\":[\"time\",\"intense\",\"mm\",\"mm_24h\",\"validated\"],"
+        "\"values\":[[1795427400000,false,0.8,4.2,%s]]}]},"
+        "{\"statement_id\":2,\"series\":[{\"name\":\"console_decision\",\"tags\":{\"param\":"
         "\"tips\",\"station\":\"hn-rain-0001\"},\"columns\":[\"time\",\"from\",\"to\"],"
         "\"values\":[[1795427000000,%lld,%lld]]}]}]}";
     const int64_t at_0920 = 1795425600000LL, at_0200 = 1795399200000LL;
@@ -189,7 +186,7 @@ static void test_layers_validated_rain(void **state)
     (void)state;
     fx_setup(&fx, CT_KIND_RAIN);
     /* Not recomputed (derive's points, no validated field): both sums withheld, no term. */
-    snprintf(body, sizeof(body), fmt, "null", "null", (long long)at_0920, (long long)at_0920);
+    snprintf(body, sizeof(body), fmt, "null", (long long)at_0920, (long long)at_0920);
     cJSON *doc = layer_of(&fx, CT_KIND_RAIN, body);
     const cJSON *f = fx_feature(doc, "hn-rain-0001");
     assert_null(fx_prop(f, "mm_1h"));
@@ -200,7 +197,7 @@ static void test_layers_validated_rain(void **state)
     assert_true(withheld(f, "mm_24h"));
     cJSON_Delete(doc);
     /* Recomputed: shown, said to be from validated data. */
-    snprintf(body, sizeof(body), fmt, "true", "true", (long long)at_0920, (long long)at_0920);
+    snprintf(body, sizeof(body), fmt, "true", (long long)at_0920, (long long)at_0920);
     doc = layer_of(&fx, CT_KIND_RAIN, body);
     f = fx_feature(doc, "hn-rain-0001");
     assert_true(cJSON_GetNumberValue(fx_prop(f, "mm_1h")) == 0.8);
@@ -210,7 +207,7 @@ static void test_layers_validated_rain(void **state)
     assert_null(fx_prop(f, "withheld"));
     cJSON_Delete(doc);
     /* A range at 02:00: outside the 1-h sum's hour (shown), inside the 24-h sum's (withheld). */
-    snprintf(body, sizeof(body), fmt, "null", "null", (long long)at_0200, (long long)at_0200);
+    snprintf(body, sizeof(body), fmt, "null", (long long)at_0200, (long long)at_0200);
     doc = layer_of(&fx, CT_KIND_RAIN, body);
     f = fx_feature(doc, "hn-rain-0001");
     assert_true(cJSON_GetNumberValue(fx_prop(f, "mm_1h")) == 0.8);
