@@ -667,7 +667,7 @@ static bool field_int(const char *f, int64_t *v)
 /* Parses one line into *j; NULL, or the reason it is refused. */
 static const char *job_parse(char *line, struct col_console_rc_job *j)
 {
-    char *f[9];
+    char *f[9] = {NULL};
     size_t nf = 0;
     int64_t v[6] = {0};
 
