@@ -388,6 +388,11 @@ def sec_ingest(args):
                 f"journal, InfluxDB writes, flush {args.flush_ms} ms), from /metrics "
                 "citytel_messages_accepted_total every 0.1 s; baseline = bench-sub",
                 f"{args.repeat} run(s) of each, baseline and citytel alternating; medians",
+            "CPU per raw point = (InfluxDB's CPU + the sender's CPU) over the posts (curl: every "
+            "curl process; citytel: the collector, over the drain) / raw points stored; it "
+            "moves less than the rates when other jobs share the cores",
+            "the collector's layers.refresh_ms is 1 h, so the public map's reads of the store do "
+            "not land in the drain",
             "collector influx.gzip " + (args.gzip or "as shipped (off)") +
             ", influx.batch_max_points " + (str(args.batch_max_points) if args.batch_max_points
                                             else "as shipped")])
@@ -464,11 +469,16 @@ def post_batches(port, db, lines, batch, parallel):
 
 
 def store_base(b, reg, n):
-    """curl POSTs n raw points to the database bench_base."""
+    """curl POSTs n raw points to the database bench_base. Returns (raw points/s, failed POSTs,
+    InfluxDB's CPU seconds over the posts, the curl processes' CPU seconds)."""
     b.st.influx_post('CREATE DATABASE "bench_base"')
     lines = lp_lines(reg, n, int(time.time() * 1000) - 2 * n)
+    pid = b.st.procs["influxd"][0].pid
+    c0, ru0 = proc_cpu_s(pid), resource.getrusage(resource.RUSAGE_CHILDREN)
     dt, fails = post_batches(b.st.influx_port, "bench_base", lines, 10000, 4)
-    return n / dt, fails
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    curl_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    return n / dt, fails, proc_cpu_s(pid) - c0, curl_cpu
 
 
 RAW_MEASUREMENTS = ("air", "water", "rain", "flood", "parking")
@@ -510,7 +520,8 @@ def store_collector(b, n):
     run) accept n messages, resumes InfluxDB and times the drain of the sink's backlog: the clock
     stops when the sink holds nothing (every raw and derived point written). Returns (raw
     points/s, raw points in InfluxDB, all points written (raw + derived) in the span, points
-    written before the resume)."""
+    written before the resume, POSTs in the drain, (InfluxDB's, the collector's) CPU seconds over
+    the drain)."""
     # A write pending at SIGSTOP waits for the resume instead of timing out (30 s by default):
     # the figure is the sink's drain, not its retry backoff after an outage.
     influx = {"timeout_ms": 600000}
@@ -518,7 +529,11 @@ def store_collector(b, n):
         influx["gzip"] = b.args.gzip == "on"
     if b.args.batch_max_points:
         influx["batch_max_points"] = b.args.batch_max_points
-    b.start_collector(influx=influx)
+    # The public layers' refresh (layers.refresh_ms, 30 s) reads every station's newest points and
+    # 24-hour histories from InfluxDB; landing in a 3-5 s drain, those reads took a varying part of
+    # InfluxDB's CPU from the writes measured here (docs/benchmarks.md). They are a read load a map
+    # puts on the store whoever writes to it, measured by layers_bench.py; here they wait an hour.
+    b.start_collector(influx=influx, layers={"refresh_ms": "1h"})
     influxd = b.st.procs["influxd"][0]
     influxd.send_signal(signal.SIGSTOP)
     try:
@@ -529,11 +544,15 @@ def store_collector(b, n):
         m = b.st.metrics()
         posts0 = m.get("citytel_store_requests_total", 0.0)
         waiting = m.get("citytel_store_inflight", 0.0)
+        cpu0 = proc_cpu_s(influxd.pid), proc_cpu_s(b.st.procs["collector"][0].pid)
     finally:
         influxd.send_signal(signal.SIGCONT)
     t_cont = time.time()
     names = ("citytel_store_points_total",) + SINK_IDLE
     s = watch(b, names, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=600, stall_s=30)
+    # CPU over the drain, read as soon as the sink is empty (both are idle after it).
+    cpu = (proc_cpu_s(influxd.pid) - cpu0[0],
+           proc_cpu_s(b.st.procs["collector"][0].pid) - cpu0[1])
     t_end = s[names[0]][-1][0]
     written = s[names[0]][-1][1] - held
     # The drain's requests: those started after the resume and those waiting at the pause.
@@ -541,7 +560,7 @@ def store_collector(b, n):
     b.stop_collector(end_session=True)
     raw = raw_points(b)
     span = t_end - t_cont
-    return (raw / span if span > 0 else 0.0), raw, written, held, posts
+    return (raw / span if span > 0 else 0.0), raw, written, held, posts, cpu
 
 
 def sec_store(args):
@@ -566,25 +585,36 @@ def sec_store(args):
             ", influx.batch_max_points " + (str(args.batch_max_points) if args.batch_max_points
                                             else "as shipped")])
     reg = registry_lines(args.ingest_devices)
-    pairs, fails, last, b = [], 0, None, None
+    pairs, costs, fails, last, b = [], [], 0, None, None
     for rep in range(args.repeat):
         b = Bench(args, "store", args.ingest_devices)
         try:
-            base, f = store_base(b, reg, n)
+            base, f, base_influx_cpu, curl_cpu = store_base(b, reg, n)
             fails += f
             influx_settle(b)
             last = store_collector(b, n)
             pairs.append((base, last[0]))
+            # CPU per raw point (us), InfluxDB + the sender: what a loaded machine does not move
+            # much, unlike the rates (the machine's other jobs take the cores).
+            c_base = (base_influx_cpu + curl_cpu) / n * 1e6
+            c_ours = (last[5][0] + last[5][1]) / max(last[1], 1) * 1e6
+            costs.append((c_base, c_ours))
             print(f"run {rep + 1}: curl {base:.0f} raw points/s; citytel {last[0]:.0f} raw "
                   f"points/s, {last[4]:.0f} POSTs in the drain for {last[2]:.0f} points "
-                  f"({last[2] / max(last[4], 1):.0f} lines per POST)")
+                  f"({last[2] / max(last[4], 1):.0f} lines per POST); CPU per raw point, "
+                  f"InfluxDB + sender: curl {base_influx_cpu / n * 1e6:.2f} + "
+                  f"{curl_cpu / n * 1e6:.2f} us, citytel {last[5][0] / max(last[1], 1) * 1e6:.2f}"
+                  f" + {last[5][1] / max(last[1], 1) * 1e6:.2f} us")
             sys.stdout.flush()
             if rep == args.repeat - 1:
                 b.commands.append(
                     ["curl", "--data-binary", "@batch.lp",
                      f"http://127.0.0.1:{b.st.influx_port}/write?db=bench_base&precision=ms",
                      f"(x{(n + 9999) // 10000} per run, 4 in parallel)"])
+                mc = (median([c[0] for c in costs]), median([c[1] for c in costs]))
                 table([rep_rows("raw points/s into InfluxDB", pairs),
+                       ["CPU per raw point (InfluxDB + sender), us, median",
+                        f"{mc[0]:.2f}", f"{mc[1]:.2f}", f"{mc[0] / mc[1]:.2f}"],
                        ["raw points stored (last run)", f"{n} ({fails} failed POSTs)",
                         f"{last[1]:.0f} (+ {last[2] - last[1]:.0f} derived; "
                         f"{last[3]:.0f} before the resume)", ratio(last[1], n)],
