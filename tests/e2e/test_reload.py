@@ -61,6 +61,10 @@ def main():
 
         send("hn-air-0001", 1, 10)
         send("hn-air-0002", 1, 2)  # not registered yet: unknown_device
+        # Those two must be refused before the reload: under load (ASan, a busy machine) the
+        # collector could otherwise take them after it and accept them.
+        wait_until(lambda: st.metric('citytel_rejected_total{reason="unknown_device"}') == 2, 20,
+                   "the unknown station's two readings refused")
         # The operator adds a station and reloads while readings keep arriving.
         st.write_registry(BASE + [NEW])
         os.kill(pid, signal.SIGHUP)
