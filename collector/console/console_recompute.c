@@ -864,6 +864,8 @@ static void job_next(struct col_console_rc *rc, struct col_console_rc_job *j, in
  * invalid ones included, at each start), after a run's answer: a range marked invalid takes the
  * amounts of its readings of the last 24 h out (sign -1), a withdrawn range puts back what this
  * process took out (sign +1); readings in another range already taken out are left to that one.
+ * A range marked invalid is taken out at the first run whose hours hold all of it (its first run,
+ * unless the range reaches into the hour still open).
  * The readings of the 24 h after the range then carry validated=true. Left for the job's next run
  * when derive is not ready (CT_E_AGAIN) or memory or the answer fails. */
 static void rain_live(struct col_console *c, struct col_console_rc_job *j,
@@ -880,6 +882,12 @@ static void rain_live(struct col_console *c, struct col_console_rc_job *j,
 
     if (sign == 0 || in->dev->kind != CT_KIND_RAIN ||
         (strcmp(j->r.param, "tips") != 0 && strcmp(j->r.param, "mm") != 0)) {
+        return;
+    }
+    /* A range that reaches past the hours this answer read (into the open hour, or later): its
+     * later readings are not in the answer yet, and the next points would claim validated sums
+     * that still count them. Taken out at the first run that read the whole range. */
+    if (sign < 0 && j->r.to_ms >= in->last_ms + COL_CONSOLE_HOUR_MS) {
         return;
     }
     skip = calloc(COL_CONSOLE_RECOMPUTE_JOBS, sizeof(*skip));
