@@ -905,10 +905,10 @@ static void rain_live(struct col_console *c, struct col_console_rc_job *j,
     e = col_console_rain_amounts(in, body, len, &j->r, skip, nskip, now_ms - DAY_MS, ts, mm,
                                  COL_CONSOLE_RAIN_ADJUST_MAX, &n);
     if (e == CT_E_FULL) {
-        col_log(COL_LOG_WARN, "console",
-                "recompute: %s %s: more than %d readings; the live sums "
-                "are corrected for the first %d",
-                j->id, j->r.param, COL_CONSOLE_RAIN_ADJUST_MAX, COL_CONSOLE_RAIN_ADJUST_MAX);
+        col_log(
+            COL_LOG_WARN, "console",
+            "recompute: %s %s: more than %d readings; the live sums are corrected for the first %d",
+            j->id, j->r.param, COL_CONSOLE_RAIN_ADJUST_MAX, COL_CONSOLE_RAIN_ADJUST_MAX);
     } else if (e != 0) {
         goto out_free;
     }
@@ -922,9 +922,8 @@ static void rain_live(struct col_console *c, struct col_console_rc_job *j,
                 ct_strerror(e));
     } else {
         col_log(COL_LOG_INFO, "console",
-                "recompute: %s %s: %zu invalid amount(s) %s the live 24-h "
-                "rain sums",
-                j->id, j->r.param, n, sign < 0 ? "taken out of" : "put back into");
+                "recompute: %s %s: %zu invalid amount(s) %s the live 24-h rain sums", j->id,
+                j->r.param, n, sign < 0 ? "taken out of" : "put back into");
     }
     j->adjusted = sign < 0;
 
