@@ -2,7 +2,8 @@
  * validated data (console_recompute_events.c): a rain gauge's sums without a burst of tips
  * marked invalid, a flood_level point marked validated=false at an invalid depth and the next
  * rise recomputed, a counter lot's parking_lot point validated=false; same series and time as
- * derive's; the statements asked of the store; and the alerts view's mark of an alert raised over
+ * derive's; the amounts the live rain sums' correction takes out; the statements asked of the
+ * store; and the alerts view's mark of an alert raised over
  * data later marked invalid. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
-/* test_derive_events.c - rain 1h/24h sums and terms with reboots, flood bands with hysteresis
+/* test_derive_events.c - rain 1h/24h sums and terms with reboots, the console's correction of
+ * the live sums (col_derive_rain_adjust, also after a rebuild), flood bands with hysteresis
  * and one alert per rise, parking from a lot counter and from bays, station liveness. */
 #include "derive_test.h"
 
