@@ -465,6 +465,7 @@ static void on_rebuilt(void *arg)
 {
     struct col_app *app = arg;
 
+    app->derive_rebuilt = true;
     if (col_flow_start(app->flow) != 0) {
         col_log(COL_LOG_ERROR, "app", "cannot start the message flow");
     }
@@ -604,6 +605,23 @@ static int start_ingest_side(struct col_app *app)
     return 0;
 }
 
+/* The console's correction of the live rain sums (col_derive_rain_adjust), once derive has
+ * rebuilt its ring from the store: before that the rebuild would overwrite it (CT_E_AGAIN: the
+ * console's job tries again at its next run). The layers role has no derive: nothing to correct. */
+static int app_rain_adjust(void *arg, const char *id, const int64_t *ts_ms, const double *mm,
+                           size_t n, int sign, int64_t validated_until_ms)
+{
+    struct col_app *app = arg;
+
+    if (app->derive == NULL) {
+        return 0;
+    }
+    if (!app->derive_rebuilt) {
+        return CT_E_AGAIN;
+    }
+    return col_derive_rain_adjust(app->derive, id, ts_ms, mm, n, sign, validated_until_ms);
+}
+
 /* The staff console (app_console.c): app->console_app, and its console app->console for the flow
  * and the reload. */
 static int http_staff_routes(void *arg)
@@ -619,6 +637,8 @@ static int http_staff_routes(void *arg)
                                    .closing = &app->closing,
                                    .publish = app_alert_publish,
                                    .publish_arg = app->derived,
+                                   .rain_adjust = app_rain_adjust,
+                                   .rain_adjust_arg = app,
                                    .on_closed = on_part_closed,
                                    .arg = app};
     int rc = app_console_start(&cp, &app->console_app);

@@ -78,6 +78,18 @@ static void publish_alert(void *arg, const char *topic, const char *payload, siz
     ac->p.publish(ac->p.publish_arg, topic, payload, len);
 }
 
+/* The console's corrections of the live rain sums go where the app's parts say (derive). */
+static int rain_adjust(void *arg, const char *id, const int64_t *ts_ms, const double *mm, size_t n,
+                       int sign, int64_t validated_until_ms)
+{
+    struct app_console *ac = arg;
+
+    if (ac->p.rain_adjust == NULL) {
+        return 0;
+    }
+    return ac->p.rain_adjust(ac->p.rain_adjust_arg, id, ts_ms, mm, n, sign, validated_until_ms);
+}
+
 int app_console_start(const struct app_console_parts *parts, struct app_console **out)
 {
     const struct col_config *k = parts->cfg;
@@ -97,6 +109,7 @@ int app_console_start(const struct app_console_parts *parts, struct app_console 
     struct col_console_hooks hooks = {.write_points = write_points,
                                       .each_silent = each_silent,
                                       .publish = publish_alert,
+                                      .rain_adjust = rain_adjust,
                                       .arg = NULL};
     char state_file[4096];
     char staff_file[4096];

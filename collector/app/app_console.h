@@ -31,6 +31,11 @@ struct app_console_parts {
     /* Publishes an exceeding alert (app.c: app_alert_publish with the derived flow). */
     void (*publish)(void *arg, const char *topic, const char *payload, size_t len);
     void *publish_arg;
+    /* Corrects the live rain sums (app.c: app_rain_adjust with collector/derive; the hook
+     * col_console_hooks.rain_adjust). May be NULL. */
+    int (*rain_adjust)(void *arg, const char *id, const int64_t *ts_ms, const double *mm, size_t n,
+                       int sign, int64_t validated_until_ms);
+    void *rain_adjust_arg;
     void (*on_closed)(void *arg); /* once, when the console is closed (app_console_close) */
     void *arg;
 };

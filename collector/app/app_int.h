@@ -60,6 +60,7 @@ struct col_app {
     struct col_console *console;     /* its console (borrowed: app_console_state) */
     struct app_derive *derived;      /* the derived flow (app_derive.c) */
     struct col_derive *derive;       /* its state (borrowed: app_derive_state) */
+    bool derive_rebuilt;             /* its rebuild from the store is over (on_rebuilt) */
     struct app_tt10 *tt10;    /* TT 10 station files (app_tt10.c); NULL for the layers role */
     uint8_t tt10_master[256]; /* the master key until app_tt10_create copies it, then zeroed */
     size_t tt10_master_len;

@@ -78,6 +78,16 @@ struct col_console_hooks {
      * from col_derive_alert_format, borrowed for the call), like collector/derive's alerts; a
      * station with `"public": false` raises its alert in the store only. May be NULL. */
     void (*publish)(void *arg, const char *topic, const char *payload, size_t len);
+    /* Corrects this instance's live rain sums (collector/derive, col_derive_rain_adjust): takes
+     * the interval amounts mm[i] of a gauge's readings at ts_ms[i] (n of them, borrowed for the
+     * call) marked invalid out of its 24-h ring (sign -1) or puts them back (sign +1, the range
+     * withdrawn), and its rain_1h points of readings up to validated_until_ms carry
+     * validated=true. Called by the recompute jobs (console_recompute.c). Returns 0, CT_E_AGAIN
+     * (derive has not rebuilt its state from the store yet: the job calls again at its next run)
+     * or another CT_E_* code (logged; not called again for that range). May be NULL (nothing is
+     * corrected). */
+    int (*rain_adjust)(void *arg, const char *id, const int64_t *ts_ms, const double *mm, size_t n,
+                       int sign, int64_t validated_until_ms);
     void *arg;
 };
 

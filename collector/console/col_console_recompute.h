@@ -113,6 +113,10 @@ struct col_console_rc_job {
                            of the day whose daily index reads the range */
     int64_t revoked_ms; /* the range's decision (its time) was withdrawn: the range is valid
                            again and not left out; 0: a range marked invalid */
+    bool adjusted;      /* a rain gauge's tips or mm: this process's derive has had the range's
+                           invalid amounts taken out of its live 24-h sums (col_console_hooks
+                           rain_adjust). Not kept in the file: derive rebuilds its ring from the raw
+                           points at start, so a restored job takes them out again */
 };
 
 /* The last hour (its start) a job of a range ending at 'to_ms' writes:

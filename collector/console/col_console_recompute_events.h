@@ -52,6 +52,23 @@ int col_console_events_ql(const struct col_console_recompute_in *in, struct ct_b
 int col_console_events_lp(const struct col_console_recompute_in *in, const char *answer, size_t len,
                           struct ct_buf *lp);
 
+/* Readings whose interval amounts one call of col_console_rain_amounts gives at most: a day of
+ * readings every 10 s. */
+#define COL_CONSOLE_RAIN_ADJUST_MAX 8640
+
+/* The interval amounts (col_indices_rain_gauge.h, computed as the rain_1h points' recompute
+ * computes them) of a rain gauge's readings in the answer's raw points (the statements of
+ * col_console_events_ql, last) that lie in the range 'take' (a range of tips or mm: for another
+ * parameter none), after since_ms, in none of the nskip ranges 'skip' of tips or mm (their amounts
+ * were taken out already), and are above 0: their times into ts_ms and amounts into mm (both 'cap'
+ * long), their number into *n, for the live sums' correction (col_console_hooks rain_adjust).
+ * Returns 0, CT_E_FULL (more than 'cap': the first 'cap' are given), CT_E_INVAL (not a rain
+ * gauge, NULL) or CT_E_PARSE (test_console_rain_amounts). */
+int col_console_rain_amounts(const struct col_console_recompute_in *in, const char *answer,
+                             size_t len, const struct col_console_range *take,
+                             const struct col_console_range *skip, size_t nskip, int64_t since_ms,
+                             int64_t *ts_ms, double *mm, size_t cap, size_t *n);
+
 /* The alerts view (GET /console/api/alerts): 'answer' is the store's /query JSON of four
  * statements: the alerts, the acknowledgements, the console_decision rows with action invalid
  * (columns station, param, from, to, revoked: a withdrawn decision marks nothing) and the hourly

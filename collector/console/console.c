@@ -169,6 +169,15 @@ int col_console_write(struct col_console *c, const char *lp, size_t len)
     return c->hooks.write_points(c->hooks.arg, lp, len);
 }
 
+int col_console_rain_adjust(struct col_console *c, const char *id, const int64_t *ts_ms,
+                            const double *mm, size_t n, int sign, int64_t validated_until_ms)
+{
+    if (c->hooks.rain_adjust == NULL) {
+        return 0;
+    }
+    return c->hooks.rain_adjust(c->hooks.arg, id, ts_ms, mm, n, sign, validated_until_ms);
+}
+
 struct col_console_states *col_console_states_of(struct col_console *c)
 {
     return &c->states;

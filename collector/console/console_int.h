@@ -38,6 +38,9 @@ int col_console_audit(struct col_console *c, const struct col_console_session *s
 int col_console_write(struct col_console *c, const char *lp, size_t len);
 struct col_console_states *col_console_states_of(struct col_console *c);
 struct col_store *col_console_store(struct col_console *c);
+/* The hooks' rain_adjust (col_console.h); 0 when there is none. */
+int col_console_rain_adjust(struct col_console *c, const char *id, const int64_t *ts_ms,
+                            const double *mm, size_t n, int sign, int64_t validated_until_ms);
 /* Frees at once (no handle open). */
 void col_console_free_now(struct col_console *c);
 

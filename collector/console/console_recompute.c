@@ -858,6 +858,81 @@ static void job_next(struct col_console_rc *rc, struct col_console_rc_job *j, in
     }
 }
 
+/* A range of a rain gauge's tips or mm: the live rain_1h points derive writes count the range's
+ * invalid amounts in their 24-h sums until this process's derive is told to take them out. Once
+ * per job and process (j->adjusted, not kept: derive rebuilds its ring from the raw points, the
+ * invalid ones included, at each start), after a run's answer: a range marked invalid takes the
+ * amounts of its readings of the last 24 h out (sign -1), a withdrawn range puts back what this
+ * process took out (sign +1); readings in another range already taken out are left to that one.
+ * A range marked invalid is taken out at the first run whose hours hold all of it (its first run,
+ * unless the range reaches into the hour still open).
+ * The readings of the 24 h after the range then carry validated=true. Left for the job's next run
+ * when derive is not ready (CT_E_AGAIN) or memory or the answer fails. */
+static void rain_live(struct col_console *c, struct col_console_rc_job *j,
+                      const struct col_console_recompute_in *in, const char *body, size_t len,
+                      int64_t now_ms)
+{
+    struct col_console_rc *rc = col_console_rc_of(c);
+    int sign = j->revoked_ms == 0 && !j->adjusted ? -1 : j->revoked_ms > 0 && j->adjusted ? 1 : 0;
+    struct col_console_range *skip;
+    int64_t *ts;
+    double *mm;
+    size_t nskip = 0, n = 0;
+    int e;
+
+    if (sign == 0 || in->dev->kind != CT_KIND_RAIN ||
+        (strcmp(j->r.param, "tips") != 0 && strcmp(j->r.param, "mm") != 0)) {
+        return;
+    }
+    /* A range that reaches past the hours this answer read (into the open hour, or later): its
+     * later readings are not in the answer yet, and the next points would claim validated sums
+     * that still count them. Taken out at the first run that read the whole range. */
+    if (sign < 0 && j->r.to_ms >= in->last_ms + COL_CONSOLE_HOUR_MS) {
+        return;
+    }
+    skip = calloc(COL_CONSOLE_RECOMPUTE_JOBS, sizeof(*skip));
+    ts = calloc(COL_CONSOLE_RAIN_ADJUST_MAX, sizeof(*ts));
+    mm = calloc(COL_CONSOLE_RAIN_ADJUST_MAX, sizeof(*mm));
+    if (skip == NULL || ts == NULL || mm == NULL) {
+        goto out_free;
+    }
+    for (size_t i = 0; i < rc->n; i++) {
+        const struct col_console_rc_job *o = &rc->jobs[i];
+        if (o != j && o->adjusted && o->revoked_ms == 0 && strcmp(o->id, j->id) == 0) {
+            skip[nskip++] = o->r;
+        }
+    }
+    e = col_console_rain_amounts(in, body, len, &j->r, skip, nskip, now_ms - DAY_MS, ts, mm,
+                                 COL_CONSOLE_RAIN_ADJUST_MAX, &n);
+    if (e == CT_E_FULL) {
+        col_log(
+            COL_LOG_WARN, "console",
+            "recompute: %s %s: more than %d readings; the live sums are corrected for the first %d",
+            j->id, j->r.param, COL_CONSOLE_RAIN_ADJUST_MAX, COL_CONSOLE_RAIN_ADJUST_MAX);
+    } else if (e != 0) {
+        goto out_free;
+    }
+    e = col_console_rain_adjust(c, j->id, ts, mm, n, sign, j->r.to_ms + DAY_MS);
+    if (e == CT_E_AGAIN) {
+        goto out_free;
+    }
+    if (e != 0) {
+        col_log(COL_LOG_WARN, "console",
+                "recompute: %s %s: the live rain sums are not corrected (%s)", j->id, j->r.param,
+                ct_strerror(e));
+    } else {
+        col_log(COL_LOG_INFO, "console",
+                "recompute: %s %s: %zu invalid amount(s) %s the live 24-h rain sums", j->id,
+                j->r.param, n, sign < 0 ? "taken out of" : "put back into");
+    }
+    j->adjusted = sign < 0;
+
+out_free:
+    free(skip);
+    free(ts);
+    free(mm);
+}
+
 static void on_answer(void *arg, int status, const char *body, size_t len)
 {
     struct rc_run *run = arg;
@@ -898,6 +973,7 @@ static void on_answer(void *arg, int status, const char *body, size_t len)
                 run->job.id, run->job.r.param, (long long)run->first_ms, (long long)run->last_ms,
                 lp.len);
         if (j != NULL) {
+            rain_live(c, j, &in, body, len, now);
             job_next(rc, j, run->last_ms, now);
             col_console_recompute_kept(c); /* advanced or ended */
         }

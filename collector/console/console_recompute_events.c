@@ -145,40 +145,100 @@ static int station_point(const struct col_console_recompute_in *in, const char *
     return ct_lp_point(lp, meas, tags, 3, f, nf, ts);
 }
 
-/* rain_1h (both sums) at every reading written, from the valid readings' amounts. */
-static int rain_points(const struct col_console_recompute_in *in, const cJSON *raw,
-                       const cJSON *dec, struct ct_buf *lp)
+/* Calls fn for each reading of a rain gauge's raw series, in time order, with its interval
+ * amount (col_rain_gauge_amount over the gauge 'g'; NAN for the first with tips only) until fn
+ * returns non-zero; returns that. */
+static int rain_each(const struct col_console_recompute_in *in, const cJSON *raw,
+                     struct col_rain_gauge *g, int (*fn)(void *arg, const struct row *x, double mm),
+                     void *arg)
 {
     double mpt = in->dev->mm_per_tip > 0 ? in->dev->mm_per_tip : 0.2;
-    struct col_rain_gauge g;
-    struct ct_lp_field f[COL_RAIN_FIELDS + 1];
     const cJSON *r;
     int idx[2];
     int rc = 0;
 
-    col_rain_gauge_init(&g);
+    col_rain_gauge_init(g);
     columns(raw, "tips", "mm", idx);
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(raw, "values"))
     {
         struct row x;
         unsigned flags = 0;
-        double mm, mm1, mm24;
         if (rc != 0 || !row_get(r, idx, &x)) {
             continue;
         }
         /* The store keeps no boot counter: a reboot shows as tips that went back. */
-        mm = col_rain_gauge_amount(&g, 0, x.has[0] ? &x.v[0] : NULL, x.has[1] ? &x.v[1] : NULL, mpt,
-                                   &flags);
-        if (col_console_range_invalid(in, dec, "tips", x.ts) ||
-            col_console_range_invalid(in, dec, "mm", x.ts)) {
-            mm = NAN; /* the counter moves on; the reading's amount is left out */
-        }
-        if (col_rain_gauge_step(&g, x.ts, mm, &mm1, &mm24, &flags) != 0 || !written(in, x.ts)) {
-            continue;
-        }
-        rc = station_point(in, "rain_1h", f, col_rain_fields(mm1, mm24, f), true, x.ts, lp);
+        double mm = col_rain_gauge_amount(g, 0, x.has[0] ? &x.v[0] : NULL,
+                                          x.has[1] ? &x.v[1] : NULL, mpt, &flags);
+        rc = fn(arg, &x, mm);
     }
     return rc;
+}
+
+struct rain_walk {
+    const struct col_console_recompute_in *in;
+    const cJSON *dec;
+    struct col_rain_gauge g;
+    struct ct_buf *lp;
+};
+
+static int rain_point(void *arg, const struct row *x, double mm)
+{
+    struct rain_walk *w = arg;
+    struct ct_lp_field f[COL_RAIN_FIELDS + 1];
+    unsigned flags = 0;
+    double mm1, mm24;
+
+    if (col_console_range_invalid(w->in, w->dec, "tips", x->ts) ||
+        col_console_range_invalid(w->in, w->dec, "mm", x->ts)) {
+        mm = NAN; /* the counter moves on; the reading's amount is left out */
+    }
+    if (col_rain_gauge_step(&w->g, x->ts, mm, &mm1, &mm24, &flags) != 0 || !written(w->in, x->ts)) {
+        return 0;
+    }
+    return station_point(w->in, "rain_1h", f, col_rain_fields(mm1, mm24, f), true, x->ts, w->lp);
+}
+
+/* rain_1h (both sums) at every reading written, from the valid readings' amounts. */
+static int rain_points(const struct col_console_recompute_in *in, const cJSON *raw,
+                       const cJSON *dec, struct ct_buf *lp)
+{
+    struct rain_walk w = {.in = in, .dec = dec, .lp = lp};
+
+    return rain_each(in, raw, &w.g, rain_point, &w);
+}
+
+static bool rain_param(const char *param)
+{
+    return strcmp(param, "tips") == 0 || strcmp(param, "mm") == 0;
+}
+
+struct amount_walk {
+    const struct col_console_range *take, *skip;
+    size_t nskip, cap, n;
+    int64_t since_ms;
+    int64_t *ts_ms;
+    double *mm;
+};
+
+static int rain_amount(void *arg, const struct row *x, double mm)
+{
+    struct amount_walk *w = arg;
+
+    if (x->ts <= w->since_ms || x->ts < w->take->from_ms || x->ts > w->take->to_ms || !(mm > 0)) {
+        return 0;
+    }
+    for (size_t i = 0; i < w->nskip; i++) {
+        const struct col_console_range *s = &w->skip[i];
+        if (rain_param(s->param) && x->ts >= s->from_ms && x->ts <= s->to_ms) {
+            return 0;
+        }
+    }
+    if (w->n == w->cap) {
+        return CT_E_FULL;
+    }
+    w->ts_ms[w->n] = x->ts;
+    w->mm[w->n++] = mm;
+    return 0;
 }
 
 /* flood_level: validated=false at an invalid depth; rise_cm_h again after one. */
@@ -256,27 +316,78 @@ static int lot_points(const struct col_console_recompute_in *in, const cJSON *ra
     return rc;
 }
 
+/* Parses the answer into *root (the caller deletes it) and finds the series of
+ * col_console_events_ql's two statements, which come last: the raw points and the decisions
+ * (either NULL when the store had none). Returns 0 or CT_E_PARSE (*root NULL then). */
+static int events_series(const char *answer, size_t len, cJSON **root, const cJSON **raw,
+                         const cJSON **dec)
+{
+    *root = cJSON_ParseWithLength(answer, len);
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(*root, "results");
+    int first = cJSON_GetArraySize(res) - 2;
+
+    if (!cJSON_IsArray(res) || first < 0) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return CT_E_PARSE;
+    }
+    *raw = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, first), "series"), 0);
+    *dec = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, first + 1), "series"), 0);
+    return 0;
+}
+
+int col_console_rain_amounts(const struct col_console_recompute_in *in, const char *answer,
+                             size_t len, const struct col_console_range *take,
+                             const struct col_console_range *skip, size_t nskip, int64_t since_ms,
+                             int64_t *ts_ms, double *mm, size_t cap, size_t *n)
+{
+    struct amount_walk w = {.take = take,
+                            .skip = skip,
+                            .nskip = nskip,
+                            .cap = cap,
+                            .since_ms = since_ms,
+                            .ts_ms = ts_ms,
+                            .mm = mm};
+    struct col_rain_gauge g;
+    const cJSON *raw, *dec;
+    cJSON *root;
+    int rc;
+
+    if (n != NULL) {
+        *n = 0;
+    }
+    if (in == NULL || in->dev == NULL || in->dev->kind != CT_KIND_RAIN || answer == NULL ||
+        take == NULL || (nskip > 0 && skip == NULL) || (cap > 0 && (ts_ms == NULL || mm == NULL)) ||
+        n == NULL) {
+        return CT_E_INVAL;
+    }
+    if (!rain_param(take->param)) {
+        return 0;
+    }
+    rc = events_series(answer, len, &root, &raw, &dec);
+    rc = rc ? rc : rain_each(in, raw, &g, rain_amount, &w);
+    cJSON_Delete(root);
+    *n = w.n;
+    return rc;
+}
+
 int col_console_events_lp(const struct col_console_recompute_in *in, const char *answer, size_t len,
                           struct ct_buf *lp)
 {
+    const cJSON *raw, *dec;
     cJSON *root;
-    int rc, first;
+    int rc;
 
     if (in == NULL || in->dev == NULL || answer == NULL || lp == NULL ||
         in->last_ms < in->first_ms || !col_console_events_kind(in->dev->kind)) {
         return CT_E_INVAL;
     }
-    root = cJSON_ParseWithLength(answer, len);
-    const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "results");
-    first = cJSON_GetArraySize(res) - 2; /* col_console_events_ql's statements come last */
-    if (!cJSON_IsArray(res) || first < 0) {
-        cJSON_Delete(root);
-        return CT_E_PARSE;
+    rc = events_series(answer, len, &root, &raw, &dec);
+    if (rc != 0) {
+        return rc;
     }
-    const cJSON *raw = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, first), "series"), 0);
-    const cJSON *dec = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, first + 1), "series"), 0);
     rc = in->dev->kind == CT_KIND_RAIN    ? rain_points(in, raw, dec, lp)
          : in->dev->kind == CT_KIND_FLOOD ? flood_points(in, raw, dec, lp)
                                           : lot_points(in, raw, dec, lp);

@@ -95,12 +95,16 @@ struct col_derive_stats {
     uint64_t alerts_aqi;
     uint64_t alerts_stale;
     uint64_t devices_tracked;
-    uint64_t devices_refused; /* new devices refused at max_devices (counted per message) */
-    uint64_t rain_mismatch;   /* mm disagreeing with the tips delta of the same boot */
-    uint64_t rain_reboots;    /* tips restarted (new boot or counter went back) */
-    uint64_t rain_refused;    /* interval amounts the rain ring refused (too old) */
-    uint64_t emit_errors;     /* encoder failures and non-zero on_points returns */
-    uint64_t rebuild_rows;    /* rows restored by col_derive_rebuild_apply */
+    uint64_t devices_refused;     /* new devices refused at max_devices (counted per message) */
+    uint64_t rain_mismatch;       /* mm disagreeing with the tips delta of the same boot */
+    uint64_t rain_reboots;        /* tips restarted (new boot or counter went back) */
+    uint64_t rain_refused;        /* interval amounts the rain ring refused (too old) */
+    uint64_t rain_adjusts;        /* col_derive_rain_adjust calls applied */
+    uint64_t rain_adjust_unknown; /* col_derive_rain_adjust for an unknown device or not a gauge */
+    uint64_t rain_adjust_missing; /* amounts to take out whose slot held less (another instance
+                                     received the reading, or it was taken out already) */
+    uint64_t emit_errors;         /* encoder failures and non-zero on_points returns */
+    uint64_t rebuild_rows;        /* rows restored by col_derive_rebuild_apply */
 };
 
 /* The quality flags of one reading, for the raw point. */
@@ -146,6 +150,22 @@ int col_derive_qc_lp(const struct col_derive_qc *qc, struct ct_buf *line, size_t
  * bound). */
 int col_derive_add(struct col_derive *d, const struct ct_device *dev, const struct ct_reading *r,
                    uint64_t mark, int64_t now_ms);
+
+/* The console's correction of a rain gauge's live sums once staff mark its tips or mm invalid
+ * (docs/console.md, "Recomputed from the validated data"): sign -1 takes the interval amounts
+ * mm[i] of the readings at ts_ms[i] out of the gauge's 24-h ring, sign +1 (the range withdrawn)
+ * puts them back. Exact: the ring keeps micrometres per 5-minute slot, and an amount is rounded
+ * as col_derive_add rounded it; a slot never goes below 0 (the part it did not hold is counted in
+ * rain_adjust_missing); an amount older than the ring is ignored; NAN or <= 0 is skipped. An hour
+ * restored by col_derive_rebuild_apply holds its sum in its last slot, and an amount of such an
+ * hour is taken from there. Also remembers max(validated_until_ms, what it was told before): a
+ * later reading whose time is at or before it gets the field validated=true on its rain_1h point
+ * (the public layer then shows the sums). 'id', 'ts_ms' and 'mm' are borrowed for the call.
+ * Returns 0, CT_E_INVAL (NULL, n > 0 without arrays, sign not +-1) or CT_E_NOTFOUND (no such
+ * device, or not a rain gauge: nothing changes; counted in rain_adjust_unknown). Proved by
+ * test_derive_rain_adjust. */
+int col_derive_rain_adjust(struct col_derive *d, const char *id, const int64_t *ts_ms,
+                           const double *mm, size_t n, int sign, int64_t validated_until_ms);
 
 /* Status message of a device (retained status / will): online or offline. Emits a `station`
  * point when the state changes. Returns 0, CT_E_INVAL or CT_E_FULL. */

@@ -128,7 +128,9 @@ static int dv_alloc_kind(const struct col_derive *d, struct dv *v)
         if (v->rain == NULL) {
             return CT_E_NOMEM;
         }
-        col_rain_gauge_init(v->rain);
+        col_rain_gauge_init(&v->rain->g);
+        v->rain->validated_until_ms = INT64_MIN;
+        v->rain->rebuilt_s = INT64_MIN;
     } else if (v->kind == CT_KIND_FLOOD) {
         v->flood = calloc(1, sizeof(*v->flood));
         if (v->flood == NULL) {

@@ -36,15 +36,15 @@ void col_derive_rain_add(struct col_derive *d, struct dv *v, const struct ct_dev
     bool has_tips = num_of(r, "tips", &tips);
     bool has_mm = num_of(r, "mm", &mm);
     unsigned flags = 0;
-    struct ct_lp_field f[COL_RAIN_FIELDS];
+    struct ct_lp_field f[COL_RAIN_FIELDS + 1];
     struct ct_lp_tag t[3];
     size_t nf;
     int rc;
 
     /* The same steps as the console's recompute from validated data (col_indices_rain_gauge.h). */
-    mm = col_rain_gauge_amount(v->rain, r->boot, has_tips ? &tips : NULL, has_mm ? &mm : NULL, mpt,
-                               &flags);
-    rc = col_rain_gauge_step(v->rain, r->ts_ms, mm, &mm1, &mm24, &flags);
+    mm = col_rain_gauge_amount(&v->rain->g, r->boot, has_tips ? &tips : NULL, has_mm ? &mm : NULL,
+                               mpt, &flags);
+    rc = col_rain_gauge_step(&v->rain->g, r->ts_ms, mm, &mm1, &mm24, &flags);
     d->st.rain_reboots += (flags & COL_RAIN_REBOOT) != 0;
     d->st.rain_mismatch += (flags & COL_RAIN_MISMATCH) != 0;
     d->st.rain_refused += (flags & COL_RAIN_REFUSED) != 0;
@@ -56,7 +56,52 @@ void col_derive_rain_add(struct col_derive *d, struct dv *v, const struct ct_dev
      * term as text) was a quarter of the store's derived lines in the store benchmark, and the
      * term follows from mm_24h (docs/indices.md section 4; the layers name it). */
     nf = col_rain_fields(mm1, mm24, f);
+    /* The console took the amounts staff marked invalid out of the ring (col_derive_rain_adjust):
+     * the sums of the readings up to 24 h after the range are those of the valid data. */
+    if (r->ts_ms <= v->rain->validated_until_ms) {
+        f[nf++] = (struct ct_lp_field){.key = "validated", .type = CT_LP_BOOL, .b = true};
+    }
     col_derive_emit_point(d, "rain_1h", t, 3, f, nf, r->ts_ms);
+}
+
+int col_derive_rain_adjust(struct col_derive *d, const char *id, const int64_t *ts_ms,
+                           const double *mm, size_t n, int sign, int64_t validated_until_ms)
+{
+    struct dv *v;
+
+    if (d == NULL || id == NULL || (n > 0 && (ts_ms == NULL || mm == NULL)) ||
+        (sign != 1 && sign != -1)) {
+        return CT_E_INVAL;
+    }
+    v = col_derive_dv_find(d, id);
+    if (v == NULL || v->kind != CT_KIND_RAIN || v->rain == NULL) {
+        d->st.rain_adjust_unknown++;
+        return CT_E_NOTFOUND;
+    }
+    for (size_t i = 0; i < n; i++) {
+        /* The reading's slot, as col_rain_gauge_step keys it (its time rounded up to the
+         * second); an hour the rebuild restored holds its sum in the hour's last slot. */
+        int64_t ts_s = col_derive_floor_div(ts_ms[i] + 999, 1000);
+        double left = 0;
+
+        if (ts_s <= v->rain->rebuilt_s) {
+            ts_s = col_derive_floor_div(ts_s + 3599, 3600) * 3600;
+        }
+        if (isnan(mm[i]) || mm[i] <= 0 || ts_s < 0) {
+            continue;
+        }
+        /* An amount older than the ring is refused by both: it counts in no sum any more. */
+        if (sign < 0 && col_rain_take(&v->rain->g.ring, ts_s, mm[i], &left) == 0 && left > 0) {
+            d->st.rain_adjust_missing++;
+        } else if (sign > 0) {
+            (void)col_rain_add(&v->rain->g.ring, ts_s, mm[i]);
+        }
+    }
+    if (validated_until_ms > v->rain->validated_until_ms) {
+        v->rain->validated_until_ms = validated_until_ms;
+    }
+    d->st.rain_adjusts++;
+    return 0;
 }
 
 /* ---- flood ----------------------------------------------------------------------------- */

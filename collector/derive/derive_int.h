@@ -94,6 +94,16 @@ struct flood_st {
     char labels[COL_FLOOD_MAX_BANDS][2][24];
 };
 
+/* A rain gauge's live state: the steps shared with the console's recompute, and what the
+ * console's corrections told it (col_derive_rain_adjust). */
+struct rain_st {
+    struct col_rain_gauge g; /* interval amounts, the 24-h ring */
+    int64_t
+        validated_until_ms; /* readings at or before this carry validated=true; INT64_MIN none */
+    int64_t rebuilt_s; /* newest hour end the rebuild restored (each hour's sum sits in the hour's
+                          last slot); INT64_MIN none */
+};
+
 struct dv {
     bool used;
     char id[CT_ID_MAX + 1];
@@ -108,11 +118,11 @@ struct dv {
     int online; /* -1 unknown, 0 offline, 1 online */
     struct agg agg[2];
     size_t nagg;
-    struct qc_state *qc;         /* air, water, flood */
-    struct air_state *air;       /* air, water (hourly history) */
-    struct col_rain_gauge *rain; /* rain */
-    struct flood_st *flood;      /* flood */
-    int bay;                     /* parking bay: -1 unknown, 0 free, 1 occupied */
+    struct qc_state *qc;    /* air, water, flood */
+    struct air_state *air;  /* air, water (hourly history) */
+    struct rain_st *rain;   /* rain */
+    struct flood_st *flood; /* flood */
+    int bay;                /* parking bay: -1 unknown, 0 free, 1 occupied */
     char bay_lot[CT_ID_MAX + 1];
 };
 

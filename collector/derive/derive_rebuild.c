@@ -161,7 +161,10 @@ static int apply_rain(struct col_derive *d, struct dv *v, const cJSON *cols, con
             k++;
         }
     }
-    col_rain_rebuild(&v->rain->ring, ends, mm, k);
+    col_rain_rebuild(&v->rain->g.ring, ends, mm, k);
+    for (size_t i = 0; i < k; i++) {
+        v->rain->rebuilt_s = ends[i] > v->rain->rebuilt_s ? ends[i] : v->rain->rebuilt_s;
+    }
     d->st.rebuild_rows += k;
     free(ends);
     free(mm);

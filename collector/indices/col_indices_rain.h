@@ -36,6 +36,14 @@ void col_rain_init(struct col_rain_ring *r);
  * (nothing is stored then). */
 int col_rain_add(struct col_rain_ring *r, int64_t ts, double mm);
 
+/* Takes back up to 'mm' (>= 0) of rain from the slot of an interval ending at 'ts' (Unix seconds,
+ * >= 0), as much as the slot holds (a slot never goes below 0; a slot the ring no longer holds,
+ * older than 24 h, gives nothing), rounded to the micrometre like col_rain_add, so taking what
+ * was added is exact. Writes to *left the part of 'mm' the slot did not hold. Returns 0;
+ * CT_E_INVAL for NULL or NAN; CT_E_RANGE for a negative or huge amount or a negative ts
+ * (nothing taken then). */
+int col_rain_take(struct col_rain_ring *r, int64_t ts, double mm, double *left);
+
 /* Writes to *mm the rain of the whole slots in the window of 'window_s' seconds that ends with
  * the slot holding 'now': exactly (now - window_s, now] when 'now' is a multiple of 300 s.
  * window_s must be a multiple of COL_RAIN_SLOT_S in [300, 86400] and now >= 0. Returns 0 or

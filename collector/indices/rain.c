@@ -65,6 +65,28 @@ int col_rain_add(struct col_rain_ring *r, int64_t ts, double mm)
     return 0;
 }
 
+int col_rain_take(struct col_rain_ring *r, int64_t ts, double mm, double *left)
+{
+    int64_t want, got;
+    size_t idx;
+
+    if (r == NULL || left == NULL || isnan(mm)) {
+        return CT_E_INVAL;
+    }
+    if (mm < 0.0 || mm > COL_RAIN_INTERVAL_MAX_MM || ts < 0) {
+        return CT_E_RANGE;
+    }
+    want = (int64_t)llround(mm * UM_PER_MM);
+    idx = index_of(slot_of(ts));
+    got = 0;
+    if (r->slot[idx] == slot_of(ts)) {
+        got = r->um[idx] < want ? r->um[idx] : want;
+        r->um[idx] -= got;
+    }
+    *left = (double)(want - got) / UM_PER_MM;
+    return 0;
+}
+
 int col_rain_sum(const struct col_rain_ring *r, int64_t now, int64_t window_s, double *mm)
 {
     int64_t last;

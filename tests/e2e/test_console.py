@@ -804,6 +804,23 @@ def check_events(st):
         feature("rain", RAIN)), 30, "the rain layer showing the recomputed sums")
     check(abs(p.get("mm_1h", -1) - 0.6) < 1e-6 and abs(p.get("mm_24h", -1) - 0.6) < 1e-6
           and not p.get("withheld"), f"the rain layer shows the recomputed sums ({p})")
+    # The live sums: the recompute took the burst out of this instance's live 24-h ring
+    # (col_derive_rain_adjust), so derive's point of the next reading counts the valid rain only
+    # and carries validated=true, and the layer shows its 24-h sum instead of withholding it.
+    now_ms = int(time.time() * 1000)
+    publish("rain", RAIN, now_ms, {"tips": 514, "mm": 0.2})
+
+    def newest_rain():
+        rows = st.query(f"SELECT * FROM rain_1h WHERE device='{RAIN}' ORDER BY time DESC LIMIT 1")
+        return rows[0] if rows and rows[0]["time"] == now_ms else None
+    live = wait_until(newest_rain, 30, "derive's rain_1h of the next live reading")
+    check(live.get("validated") is True and abs(live["mm_24h"] - 0.8) < 1e-6
+          and abs(live["mm"] - 0.2) < 1e-6 and live["intense"] is False,
+          f"derive's live rain_1h counts the valid rain only, validated=true ({live})")
+    p = wait_until(lambda: (lambda p: p if p and abs(p.get("mm_1h", -1) - 0.2) < 1e-6 else None)(
+        feature("rain", RAIN)), 30, "the rain layer showing the live sums")
+    check(p.get("validated") is True and abs(p.get("mm_24h", -1) - 0.8) < 1e-6
+          and not p.get("withheld"), f"the rain layer shows the live 24-h sum, validated ({p})")
     p = feature("flood", FLOOD)
     check(p is not None and "depth_cm" not in p and "flood_band" not in p
           and {"depth_cm", "flood_band"} <= set(p.get("withheld", [])),

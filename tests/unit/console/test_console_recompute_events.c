@@ -2,7 +2,8 @@
  * validated data (console_recompute_events.c): a rain gauge's sums without a burst of tips
  * marked invalid, a flood_level point marked validated=false at an invalid depth and the next
  * rise recomputed, a counter lot's parking_lot point validated=false; same series and time as
- * derive's; the statements asked of the store; and the alerts view's mark of an alert raised over
+ * derive's; the amounts the live rain sums' correction takes out; the statements asked of the
+ * store; and the alerts view's mark of an alert raised over
  * data later marked invalid. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -119,6 +120,46 @@ static void test_console_recompute_events_rain(void **state)
     assert_non_null(
         strstr(lp.p, "mm=100.8,intense=true,mm_24h=100.8,validated=true 1795418400000\n"));
     ct_buf_free(&lp);
+    free(ans);
+}
+
+/* The amounts the live sums' correction takes out (col_console_rain_amounts): the burst's 500 tips
+ * (100 mm) at 07:10 alone; none for a reading in a range already taken out, or before since_ms,
+ * or for a range of another parameter; the cap is kept. */
+static void test_console_rain_amounts(void **state)
+{
+    struct ct_device d = dev(CT_KIND_RAIN, "hn-rain-0001");
+    struct col_console_range burst = {"tips", T07 + 5 * M, T07 + 10 * M};
+    struct col_console_range other = {"mm", T07 + 10 * M, T07 + 10 * M};
+    struct col_console_range depth = {"depth", T07, T07 + 20 * M};
+    struct col_console_recompute_in in = {.dev = &d, .first_ms = T07, .last_ms = T07};
+    char *ans = answer("rain", "tips", rain_ts, rain_tips, 6);
+    int64_t ts[4];
+    double mm[4];
+    size_t n;
+
+    (void)state;
+    assert_int_equal(
+        col_console_rain_amounts(&in, ans, strlen(ans), &burst, NULL, 0, T07, ts, mm, 4, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ts[0], T07 + 5 * M);
+    assert_true(mm[0] > 0.2 - 1e-9 && mm[0] < 0.2 + 1e-9);
+    assert_int_equal(ts[1], T07 + 10 * M);
+    assert_true(mm[1] > 100.0 - 1e-9 && mm[1] < 100.0 + 1e-9);
+    /* The reading at 07:10 lies in a range taken out already; 07:05 is not after since_ms. */
+    assert_int_equal(col_console_rain_amounts(&in, ans, strlen(ans), &burst, &other, 1, T07 + 5 * M,
+                                              ts, mm, 4, &n),
+                     0);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        col_console_rain_amounts(&in, ans, strlen(ans), &depth, NULL, 0, T07, ts, mm, 4, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        col_console_rain_amounts(&in, ans, strlen(ans), &burst, NULL, 0, T07, ts, mm, 1, &n),
+        CT_E_FULL);
+    assert_int_equal(n, 1);
+    assert_int_equal(col_console_rain_amounts(&in, "{}", 2, &burst, NULL, 0, T07, ts, mm, 4, &n),
+                     CT_E_PARSE);
     free(ans);
 }
 
@@ -300,6 +341,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_console_recompute_events_rain),
+        cmocka_unit_test(test_console_rain_amounts),
         cmocka_unit_test(test_console_recompute_events_flood),
         cmocka_unit_test(test_console_recompute_events_lot),
         cmocka_unit_test(test_console_recompute_events_withdrawn),

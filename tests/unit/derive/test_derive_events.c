@@ -1,4 +1,5 @@
-/* test_derive_events.c - rain 1h/24h sums and terms with reboots, flood bands with hysteresis
+/* test_derive_events.c - rain 1h/24h sums and terms with reboots, the console's correction of
+ * the live sums (col_derive_rain_adjust, also after a rebuild), flood bands with hysteresis
  * and one alert per rise, parking from a lot counter and from bays, station liveness. */
 #include "derive_test.h"
 
@@ -260,10 +261,104 @@ static void test_private_station_alert_stays_off_mqtt(void **state)
     fx_close(&f);
 }
 
+/* The console's correction of the live sums (col_derive_rain_adjust): a burst of 500 tips taken
+ * out of the ring gives the next reading's sums without it, with validated=true; put back, the
+ * sums hold it again; after validated_until the field is absent. */
+static void test_derive_rain_adjust(void **state)
+{
+    const int64_t burst_ts[2] = {T0 + 20 * MIN_MS, T0 - 48 * HOUR_MS_T};
+    const double burst_mm[2] = {100.0, 5.0};
+    const int64_t until = T0 + 20 * MIN_MS + 24 * HOUR_MS_T;
+    struct col_derive_cfg cfg = {0};
+    struct col_derive_stats st;
+    struct fx f;
+    char line[1024];
+
+    (void)state;
+    fx_open(&f, &cfg);
+    rain(&f, 1, T0 + 5 * MIN_MS, 0, 0.0, 1);
+    rain(&f, 1, T0 + 10 * MIN_MS, 1, 0.2, 2);
+    rain(&f, 1, T0 + 20 * MIN_MS, 501, 100.0, 3);
+    rain(&f, 1, T0 + 25 * MIN_MS, 502, 0.2, 4);
+    assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
+    assert_non_null(strstr(line, " mm=100.4,intense=true,mm_24h=100.4 "));
+    /* Taken out: exact (micrometres), and the next point says the sums are validated. */
+    assert_int_equal(col_derive_rain_adjust(f.d, "hn-rain-0001", burst_ts, burst_mm, 1, -1, until),
+                     0);
+    rain(&f, 1, T0 + 30 * MIN_MS, 503, 0.2, 5);
+    assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
+    assert_non_null(strstr(line, " mm=0.6,intense=false,mm_24h=0.6,validated=true "));
+    /* Put back (the range withdrawn); an amount older than the ring is ignored. */
+    assert_int_equal(col_derive_rain_adjust(f.d, "hn-rain-0001", burst_ts, burst_mm, 2, 1, until),
+                     0);
+    rain(&f, 1, T0 + 35 * MIN_MS, 504, 0.2, 6);
+    assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
+    assert_non_null(strstr(line, " mm=100.8,intense=true,mm_24h=100.8,validated=true "));
+    /* Taken out again; a smaller validated_until does not lower the one remembered. */
+    assert_int_equal(col_derive_rain_adjust(f.d, "hn-rain-0001", burst_ts, burst_mm, 1, -1, T0), 0);
+    rain(&f, 1, until, 505, 0.2, 7);
+    assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
+    assert_non_null(strstr(line, ",validated=true "));
+    /* After validated_until the points are derive's own again: no field. */
+    rain(&f, 1, until + 5 * MIN_MS, 506, 0.2, 8);
+    assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
+    assert_non_null(strstr(line, " mm=0.4,intense=false,mm_24h=0.8 "));
+    assert_null(strstr(line, "validated"));
+    /* Unknown device, not a rain gauge, bad sign. */
+    assert_int_equal(col_derive_rain_adjust(f.d, "hn-nope", burst_ts, burst_mm, 1, -1, until),
+                     CT_E_NOTFOUND);
+    depth(&f, T0, 5.0, 9);
+    assert_int_equal(col_derive_rain_adjust(f.d, "hn-flood-0001", burst_ts, burst_mm, 1, -1, until),
+                     CT_E_NOTFOUND);
+    assert_int_equal(col_derive_rain_adjust(f.d, "hn-rain-0001", burst_ts, burst_mm, 1, 0, until),
+                     CT_E_INVAL);
+    col_derive_stats(f.d, &st);
+    assert_int_equal(st.rain_adjusts, 3);
+    assert_int_equal(st.rain_adjust_unknown, 2);
+    assert_int_equal(st.rain_adjust_missing, 0);
+    fx_close(&f);
+}
+
+/* After a restart the ring holds the rebuild's hourly sums (the raw points, the burst included)
+ * in each hour's last slot: the burst is taken from there. */
+static void test_derive_rain_adjust_rebuilt(void **state)
+{
+    static const char js[] =
+        "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":"
+        "\"rain\",\"tags\":{\"device\":\"hn-rain-0001\"},"
+        "\"columns\":[\"time\",\"mm\"],\"values\":[[1795428000000,100.4]]}]}]}";
+    const int64_t ts = T0 + 20 * MIN_MS;
+    const double mm = 100.0;
+    struct col_derive_cfg cfg = {0};
+    struct col_derive_stats st;
+    struct fx f;
+    char line[1024];
+
+    (void)state;
+    fx_open(&f, &cfg);
+    assert_int_equal(col_derive_rebuild_apply(f.d, js, sizeof(js) - 1), 0);
+    assert_int_equal(
+        col_derive_rain_adjust(f.d, "hn-rain-0001", &ts, &mm, 1, -1, ts + 24 * HOUR_MS_T), 0);
+    rain(&f, 1, T0 + HOUR_MS_T + 10 * MIN_MS, 600, 0.2, 1);
+    assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
+    assert_non_null(strstr(line, " mm=0.6,intense=false,mm_24h=0.6,validated=true "));
+    /* Taken a second time: the slot holds only the valid 0.4 mm, and never goes below 0. */
+    assert_int_equal(
+        col_derive_rain_adjust(f.d, "hn-rain-0001", &ts, &mm, 1, -1, ts + 24 * HOUR_MS_T), 0);
+    rain(&f, 1, T0 + HOUR_MS_T + 15 * MIN_MS, 601, 0.2, 2);
+    assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
+    assert_non_null(strstr(line, " mm=0.4,intense=false,mm_24h=0.4,validated=true "));
+    col_derive_stats(f.d, &st);
+    assert_int_equal(st.rain_adjust_missing, 1);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rain_sums_reboot),
+        cmocka_unit_test(test_derive_rain_adjust),
+        cmocka_unit_test(test_derive_rain_adjust_rebuilt),
         cmocka_unit_test(test_flood_hysteresis_one_alert),
         cmocka_unit_test(test_flood_rebuild_band),
         cmocka_unit_test(test_parking_lot_and_bays),
