@@ -105,10 +105,8 @@ int col_console_alerts_mark(const char *answer, size_t len, char **out)
         cJSON_Delete(root);
         return CT_E_PARSE;
     }
-    const cJSON *dec = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 2), "series"), 0);
-    const cJSON *aqi = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 3), "series"), 0);
+    const cJSON *dec = col_console_stmt_series(res, 2);
+    const cJSON *aqi = col_console_stmt_series(res, 3);
     cJSON_ArrayForEach(series,
                        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 0), "series"))
     {

@@ -51,10 +51,8 @@ static void on_aqi(void *arg, int status, const char *body, size_t len)
     struct aqi_ctx *q = arg;
     cJSON *root = status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "results");
-    const cJSON *raw = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 0), "series"), 0);
-    const cJSON *dec = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 1), "series"), 0);
+    const cJSON *raw = col_console_stmt_series(res, 0);
+    const cJSON *dec = col_console_stmt_series(res, 1);
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(raw, "columns");
     const cJSON *row;
     struct sums *all = calloc(2, sizeof(*all));

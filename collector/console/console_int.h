@@ -137,6 +137,9 @@ bool col_console_invalid_at(const cJSON *cols, const cJSON *decisions, const cha
                             int64_t ts, int64_t except_ms);
 /* The position of column 'name' in 'cols' (an InfluxDB /query "columns" array), or -1. */
 int col_console_column(const cJSON *cols, const char *name);
+/* The first series of statement 'stmt' of an InfluxDB /query answer ('results', its "results"
+ * array), or NULL when the statement has none. */
+const cJSON *col_console_stmt_series(const cJSON *results, int stmt);
 /* True when the console_decision row 'row' (columns 'cols') was withdrawn (revoked = true). A
  * row without the column is not: InfluxQL would compare a missing field as false, so the rows
  * are filtered here rather than in WHERE. */

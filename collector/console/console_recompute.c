@@ -555,10 +555,8 @@ int col_console_recompute_lp(const struct col_console_recompute_in *in, const ch
         cJSON_Delete(root);
         return CT_E_PARSE;
     }
-    const cJSON *raw = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 0), "series"), 0);
-    const cJSON *dec = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 1), "series"), 0);
+    const cJSON *raw = col_console_stmt_series(res, 0);
+    const cJSON *dec = col_console_stmt_series(res, 1);
     nh = (size_t)((in->last_ms - in->first_ms) / COL_CONSOLE_HOUR_MS) + 1;
     nb = nh + BACK;
     cells = calloc(nb * nm, sizeof(*cells));

@@ -331,10 +331,8 @@ static int events_series(const char *answer, size_t len, cJSON **root, const cJS
         *root = NULL;
         return CT_E_PARSE;
     }
-    *raw = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, first), "series"), 0);
-    *dec = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, first + 1), "series"), 0);
+    *raw = col_console_stmt_series(res, first);
+    *dec = col_console_stmt_series(res, first + 1);
     return 0;
 }
 

@@ -61,12 +61,17 @@ struct report_ctx {
     uint32_t stale_intervals;
 };
 
+const cJSON *col_console_stmt_series(const cJSON *results, int stmt)
+{
+    return cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(results, stmt), "series"), 0);
+}
+
 /* The values of series 0 of statement 'i' of a /query answer, or NULL. */
 static const cJSON *values_of(const cJSON *root, int i)
 {
-    const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "results"), i);
-    const cJSON *ser = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "series"), 0);
-    return cJSON_GetObjectItemCaseSensitive(ser, "values");
+    return cJSON_GetObjectItemCaseSensitive(
+        col_console_stmt_series(cJSON_GetObjectItemCaseSensitive(root, "results"), i), "values");
 }
 
 /* Counts accepted readings (statement 0) and rejections (statement 1) per hour from q->start into
@@ -576,12 +581,9 @@ static void on_export(void *arg, int status, const char *body, size_t len)
     struct export_ctx *q = arg;
     cJSON *root = status == 200 ? cJSON_ParseWithLength(body, len) : NULL;
     const cJSON *res = root != NULL ? cJSON_GetObjectItemCaseSensitive(root, "results") : NULL;
-    const cJSON *raw = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 0), "series"), 0);
-    const cJSON *dec = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 1), "series"), 0);
-    const cJSON *appr = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(res, 2), "series"), 0);
+    const cJSON *raw = col_console_stmt_series(res, 0);
+    const cJSON *dec = col_console_stmt_series(res, 1);
+    const cJSON *appr = col_console_stmt_series(res, 2);
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(raw, "columns");
     const cJSON *dcols = cJSON_GetObjectItemCaseSensitive(dec, "columns");
     const cJSON *ddata = cJSON_GetObjectItemCaseSensitive(dec, "values");

@@ -307,8 +307,11 @@ def check_outage_restart(st, extra):
           and rc_line in open(rc_path).read(),
           "the restarted collector restores the waiting recompute job from console-recompute")
     st.start_influxdb(port=st.influx_port)
-    rows = wait_until(lambda: audit_with(st, "noted during the store outage"), 60,
-                      "the audit point made during the outage")
+    # Every field of the point, not just the first one seen: InfluxDB files each field of a point
+    # on its own, so a query racing the write can see "why" before "target".
+    rows = wait_until(lambda: (lambda r: r if r and all(x.get("target") for x in r) else None)(
+        audit_with(st, "noted during the store outage")), 60,
+        "the audit point made during the outage, with all its fields")
     check(len(rows) == 1 and rows[0]["user"] == "oanh" and rows[0]["target"] == FLAKY,
           f"an audit point made while the store was down survives a restart ({rows})")
     wait_until(lambda: st.log("collector").count(ran) > n_ran, 90,

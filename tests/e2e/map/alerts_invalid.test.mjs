@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { launchChromium } from './browser.mjs';
+import { launchChromium, openHanoiPage } from './browser.mjs';
 
 const base = process.env.CONSOLE_URL;
 const users = JSON.parse(process.env.CONSOLE_USERS ?? '{}');
@@ -31,11 +31,7 @@ after(async () => {
 });
 
 test('the alerts view keeps an alert raised over invalid data and marks it, Vietnamese first', async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 },
-    locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  const { context, page, problems } = await openHanoiPage(browser);
   try {
     await page.goto(base, { waitUntil: 'load' });
     const [name, password] = users.viewer;

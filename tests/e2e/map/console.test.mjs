@@ -12,7 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { launchChromium } from './browser.mjs';
+import { launchChromium, openHanoiPage } from './browser.mjs';
 
 const base = process.env.CONSOLE_URL;
 const control = process.env.CONTROL_URL;
@@ -32,11 +32,7 @@ after(async () => {
 });
 
 async function open() {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 },
-    locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  const { context, page, problems } = await openHanoiPage(browser);
   page.on('console', (m) => {
     // The API's refusals (401/403) are logged by Chromium as failed loads: expected here.
     if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) problems.push(m.text());

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { launchChromium } from './browser.mjs';
+import { launchChromium, openHanoiPage } from './browser.mjs';
 
 const base = (process.env.MAP_URL ?? '').replace(/\/?$/, '/');
 const station = process.env.STATION;
@@ -30,11 +30,7 @@ after(async () => {
 });
 
 test('the popup shows the VN_AQI recomputed from validated data and says so', async () => {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 },
-    locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+  const { context, page, problems } = await openHanoiPage(browser);
   try {
     await page.goto(`${base}#air/${station}`, { waitUntil: 'load' });
     await page.waitForSelector('.leaflet-popup-content .validated-note', { timeout: 20000 });
