@@ -82,10 +82,10 @@ struct col_console_hooks {
      * the interval amounts mm[i] of a gauge's readings at ts_ms[i] (n of them, borrowed for the
      * call) marked invalid out of its 24-h ring (sign -1) or puts them back (sign +1, the range
      * withdrawn), and its rain_1h points of readings up to validated_until_ms carry
-     * validated=true. Called by the recompute jobs (console_recompute.c). Returns 0, CT_E_AGAIN
-     * (derive has not rebuilt its state from the store yet: the job calls again at its next run)
-     * or another CT_E_* code (logged; not called again for that range). May be NULL (nothing is
-     * corrected). */
+     * validated=true. Called by the recompute jobs (console_recompute_jobs.c). Returns 0,
+     * CT_E_AGAIN (derive has not rebuilt its state from the store yet: the job calls again at its
+     * next run) or another CT_E_* code (logged; not called again for that range). May be NULL
+     * (nothing is corrected). */
     int (*rain_adjust)(void *arg, const char *id, const int64_t *ts_ms, const double *mm, size_t n,
                        int sign, int64_t validated_until_ms);
     void *arg;

@@ -49,6 +49,12 @@
 #include "ct/schema.h"
 
 #define COL_CONSOLE_HOUR_MS 3600000LL
+#define COL_CONSOLE_DAY_MS (24 * COL_CONSOLE_HOUR_MS)
+/* Asia/Ho_Chi_Minh (UTC+7): a local day ends at 17:00 UTC. */
+#define COL_CONSOLE_LOCAL_OFFSET_MS (7 * COL_CONSOLE_HOUR_MS)
+
+/* 'ms' rounded down to a multiple of 'unit' (> 0), also below 0. */
+int64_t col_console_floor_to(int64_t ms, int64_t unit);
 /* Hours after a range's last hour whose indices still read it: the hourly index's 24 hours (the
  * US AQI's SO2 24-h mean; the PM NowCast reads 12). A job also writes at least to the end of the
  * local day whose daily index reads the range's last value: that value's day, or the next one

@@ -1,6 +1,6 @@
 /* col_console_recompute_events.h - the per-reading derived points of a rain, flood or parking
  * station recomputed from the validated data once staff mark a range invalid (docs/console.md,
- * "Recomputed from the validated data"). Run by the recompute jobs of console_recompute.c with
+ * "Recomputed from the validated data"). Run by the recompute jobs of console_recompute_jobs.c with
  * the same hours as the hourly points (to COL_CONSOLE_RECOMPUTE_AFTER_H = 24 hours after a range,
  * which covers rain's 24-h sums): each run rewrites the points of the readings in the hours
  * [first_ms, last_ms + 1 h), same series key and timestamp as derive wrote them

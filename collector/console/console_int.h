@@ -85,7 +85,7 @@ void col_console_recompute_kept(struct col_console *c);
 struct col_console_rc *col_console_rc_of(struct col_console *c);
 const char *col_console_instance(const struct col_console *c);
 
-/* console_recompute.c: a range staff marked invalid waits for its recompute (docs/console.md):
+/* console_recompute_jobs.c: a range staff marked invalid waits for its recompute (docs/console.md):
  * recompute_after_ms after the decision, then after each hour close until the range's last hour
  * and COL_CONSOLE_RECOMPUTE_AFTER_H more (and the day whose daily index reads the range) have been
  * written (col_console_recompute_until; test_console_recompute, e2e_console). */
