@@ -8,7 +8,7 @@
 #include "console_int.h"
 #include "ct/err.h"
 
-#define DAY_MS (24 * COL_CONSOLE_HOUR_MS)
+#define DAY_MS COL_CONSOLE_DAY_MS
 
 /* The index of column 'name' in a series' columns, or -1. */
 static int col_of(const cJSON *series, const char *name)
