@@ -106,67 +106,13 @@ int col_derive_rain_adjust(struct col_derive *d, const char *id, const int64_t *
 
 /* ---- flood ----------------------------------------------------------------------------- */
 
-static const char *const palette[COL_FLOOD_MAX_BANDS] = {
-    "#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#8F3F97", "#7E0023", "#7E0023", "#7E0023"};
-
-/* Sets up a station's bands: the registry's bands_cm (0 prepended when missing) or the default.
- * The default labels are kept when the count matches, else "Mức i" / "Level i". Returns 0, or
- * CT_E_INVAL when the registry's bands were unusable (the default is used then). */
+/* Sets up a station's bands (col_flood_station_setup: the registry's bands_cm or the default)
+ * and a fresh state. Returns 0, or CT_E_INVAL when the registry's bands were unusable (the
+ * default is used then). */
 int col_derive_flood_setup(struct flood_st *f, const struct ct_device *dev)
 {
-    const struct col_flood_cfg *def = col_flood_default_cfg();
-    size_t n = 0;
-
-    f->cfg = *def;
     col_flood_init(&f->st);
-    if (dev == NULL || dev->nbands == 0) {
-        return 0;
-    }
-    if (dev->bands_cm[0] > 0) {
-        f->bands[n++].min_cm = 0;
-    }
-    for (size_t i = 0; i < dev->nbands && n < COL_FLOOD_MAX_BANDS; i++) {
-        f->bands[n++].min_cm = dev->bands_cm[i];
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (n == def->n_bands) {
-            f->bands[i].vi = def->bands[i].vi;
-            f->bands[i].en = def->bands[i].en;
-        } else {
-            snprintf(f->labels[i][0], sizeof(f->labels[i][0]), "Mức %u", (unsigned)(i % 100));
-            snprintf(f->labels[i][1], sizeof(f->labels[i][1]), "Level %u", (unsigned)(i % 100));
-            f->bands[i].vi = f->labels[i][0];
-            f->bands[i].en = f->labels[i][1];
-        }
-        f->bands[i].color = palette[i];
-    }
-    f->cfg.bands = f->bands;
-    f->cfg.n_bands = n;
-    if (col_flood_cfg_check(&f->cfg) != 0) {
-        f->cfg = *def;
-        return CT_E_INVAL;
-    }
-    return 0;
-}
-
-static bool same_bands(const struct flood_st *f, const struct ct_device *dev)
-{
-    const struct col_flood_cfg *def = col_flood_default_cfg();
-    size_t off;
-
-    if (dev->nbands == 0 || f->cfg.bands == def->bands) {
-        return dev->nbands == 0 && f->cfg.bands == def->bands;
-    }
-    off = dev->bands_cm[0] > 0 ? 1 : 0;
-    if (f->cfg.n_bands != dev->nbands + off) {
-        return false;
-    }
-    for (size_t i = 0; i < dev->nbands; i++) {
-        if (f->bands[i + off].min_cm != dev->bands_cm[i]) {
-            return false;
-        }
-    }
-    return true;
+    return col_flood_station_setup(&f->bands, dev ? dev->bands_cm : NULL, dev ? dev->nbands : 0);
 }
 
 void col_derive_flood_add(struct col_derive *d, struct dv *v, const struct ct_device *dev,
@@ -174,7 +120,7 @@ void col_derive_flood_add(struct col_derive *d, struct dv *v, const struct ct_de
 {
     struct flood_st *fs = v->flood;
     struct col_flood_event ev = {0};
-    struct ct_lp_field f[6];
+    struct ct_lp_field f[3];
     struct ct_lp_tag t[3];
     const struct col_flood_band *b;
     double depth;
@@ -184,28 +130,28 @@ void col_derive_flood_add(struct col_derive *d, struct dv *v, const struct ct_de
     if (!num_of(r, "depth", &depth)) {
         return;
     }
-    if (!same_bands(fs, dev)) {
+    if (!col_flood_station_same(&fs->bands, dev->bands_cm, dev->nbands)) {
         /* Bands changed (first reading, reload): the confirmed band carries over (it may come
          * from the rebuild), the rest of the state starts again. */
         struct col_flood_state old = fs->st;
         col_derive_flood_setup(fs, dev);
         if (old.has_band) {
             fs->st.has_band = true;
-            fs->st.band = old.band < fs->cfg.n_bands ? old.band : fs->cfg.n_bands - 1;
+            fs->st.band = old.band < fs->bands.cfg.n_bands ? old.band : fs->bands.cfg.n_bands - 1;
             fs->st.last_ts = old.last_ts;
         }
     }
-    col_flood_update(&fs->cfg, &fs->st, col_derive_floor_div(r->ts_ms, 1000), depth, &ev);
+    col_flood_update(&fs->bands.cfg, &fs->st, col_derive_floor_div(r->ts_ms, 1000), depth, &ev);
     if (!fs->st.has_band) {
         return;
     }
-    b = &fs->cfg.bands[fs->st.band];
+    b = &fs->bands.cfg.bands[fs->st.band];
+    /* The band's name and colour are not written: readers name the band from the station's
+     * table (col_flood_station_setup), as the public layer does. Three text fields per reading
+     * were most of InfluxDB's work on flood points (docs/benchmarks.md). */
     col_derive_fld_f(&f[nf++], "depth_cm", depth);
     col_derive_fld_int(&f[nf++], "band", (int64_t)fs->st.band);
-    col_derive_fld_s(&f[nf++], "band_vi", b->vi);
-    col_derive_fld_s(&f[nf++], "band_en", b->en);
-    col_derive_fld_s(&f[nf++], "color", b->color);
-    rise = col_flood_rate_cm_h(&fs->cfg, &fs->st);
+    rise = col_flood_rate_cm_h(&fs->bands.cfg, &fs->st);
     if (!isnan(rise)) {
         col_derive_fld_f(&f[nf++], "rise_cm_h", rise);
     }

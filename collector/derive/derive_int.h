@@ -88,10 +88,8 @@ struct air_state {
 };
 
 struct flood_st {
-    struct col_flood_band bands[COL_FLOOD_MAX_BANDS];
-    struct col_flood_cfg cfg;
+    struct col_flood_station bands; /* the station's table (cfg points into it) */
     struct col_flood_state st;
-    char labels[COL_FLOOD_MAX_BANDS][2][24];
 };
 
 /* A rain gauge's live state: the steps shared with the console's recompute, and what the

@@ -186,7 +186,7 @@ static void apply_flood(struct col_derive *d, struct dv *v, const cJSON *cols, c
         }
         v->flood->st.has_band = true;
         v->flood->st.band =
-            (size_t)b < v->flood->cfg.n_bands ? (size_t)b : v->flood->cfg.n_bands - 1;
+            (size_t)b < v->flood->bands.cfg.n_bands ? (size_t)b : v->flood->bands.cfg.n_bands - 1;
         v->flood->st.last_ts = col_derive_floor_div((int64_t)t, 1000);
         d->st.rebuild_rows++;
     }

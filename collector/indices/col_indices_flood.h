@@ -41,6 +41,27 @@ const struct col_flood_cfg *col_flood_default_cfg(void);
  * min_duration_s >= 0, rate_window_s > 0. Returns 0 or CT_E_INVAL. */
 int col_flood_cfg_check(const struct col_flood_cfg *cfg);
 
+/* One station's band table, from its registry entry's bands_cm (the depths where its bands
+ * start; 0 is prepended when the first is above 0), with the default's hysteresis, minimum
+ * duration and rate window. Labels: the default's when the count matches the default's five,
+ * else "Mức i" / "Level i"; colours from the default's ramp. The collector's derived data
+ * (flood_level's band) and the public layer (the band's name and colour) both build it, so the
+ * band a point carries is named by the table that chose it. cfg.bands points into the struct:
+ * set it up in place and never copy it. */
+struct col_flood_station {
+    struct col_flood_cfg cfg;
+    struct col_flood_band bands[COL_FLOOD_MAX_BANDS];
+    char labels[COL_FLOOD_MAX_BANDS][2][24];
+};
+
+/* Sets up 's' from 'n' band starts (n == 0 or bands_cm NULL: the default table). Returns 0, or
+ * CT_E_INVAL when the bands were unusable (not ascending, too many, not finite): 's' holds the
+ * default table then. */
+int col_flood_station_setup(struct col_flood_station *s, const double *bands_cm, size_t n);
+
+/* True when 's' is the table col_flood_station_setup() builds from these band starts. */
+bool col_flood_station_same(const struct col_flood_station *s, const double *bands_cm, size_t n);
+
 /* Index of the band that holds 'depth_cm' (negative depths count as 0), without hysteresis. */
 size_t col_flood_band_of(const struct col_flood_cfg *cfg, double depth_cm);
 

@@ -2,6 +2,7 @@
 #include "col_indices_flood.h"
 
 #include <math.h>
+#include <stdio.h>
 
 #include "ct/err.h"
 
@@ -44,6 +45,66 @@ int col_flood_cfg_check(const struct col_flood_cfg *cfg)
         }
     }
     return 0;
+}
+
+/* Colours of a station's bands by index (the default's ramp, the darkest repeated). */
+static const char *const palette[COL_FLOOD_MAX_BANDS] = {
+    "#00E400", "#FFFF00", "#FF7E00", "#FF0000", "#8F3F97", "#7E0023", "#7E0023", "#7E0023"};
+
+int col_flood_station_setup(struct col_flood_station *s, const double *bands_cm, size_t n_cm)
+{
+    const struct col_flood_cfg *def = col_flood_default_cfg();
+    size_t n = 0;
+
+    s->cfg = *def;
+    if (bands_cm == NULL || n_cm == 0) {
+        return 0;
+    }
+    if (bands_cm[0] > 0) {
+        s->bands[n++].min_cm = 0;
+    }
+    for (size_t i = 0; i < n_cm && n < COL_FLOOD_MAX_BANDS; i++) {
+        s->bands[n++].min_cm = bands_cm[i];
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (n == def->n_bands) {
+            s->bands[i].vi = def->bands[i].vi;
+            s->bands[i].en = def->bands[i].en;
+        } else {
+            snprintf(s->labels[i][0], sizeof(s->labels[i][0]), "Mức %u", (unsigned)(i % 100));
+            snprintf(s->labels[i][1], sizeof(s->labels[i][1]), "Level %u", (unsigned)(i % 100));
+            s->bands[i].vi = s->labels[i][0];
+            s->bands[i].en = s->labels[i][1];
+        }
+        s->bands[i].color = palette[i];
+    }
+    s->cfg.bands = s->bands;
+    s->cfg.n_bands = n;
+    if (col_flood_cfg_check(&s->cfg) != 0) {
+        s->cfg = *def;
+        return CT_E_INVAL;
+    }
+    return 0;
+}
+
+bool col_flood_station_same(const struct col_flood_station *s, const double *bands_cm, size_t n)
+{
+    const struct col_flood_cfg *def = col_flood_default_cfg();
+    size_t off;
+
+    if (bands_cm == NULL || n == 0 || s->cfg.bands == def->bands) {
+        return (bands_cm == NULL || n == 0) && s->cfg.bands == def->bands;
+    }
+    off = bands_cm[0] > 0 ? 1 : 0;
+    if (s->cfg.n_bands != n + off) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s->bands[i + off].min_cm != bands_cm[i]) {
+            return false;
+        }
+    }
+    return true;
 }
 
 size_t col_flood_band_of(const struct col_flood_cfg *cfg, double depth_cm)

@@ -148,7 +148,8 @@ int col_layers_devices(const struct ct_registry *reg, const struct ct_device ***
  *   rain:    mm_1h, mm_24h, rain_term_vi, rain_term_en (24-h rainfall term, domain.md s.4)
  *   flood:   depth_cm, flood_band (0 = none), flood_band_vi, flood_band_en, flood_color,
  *            the collector's confirmed band from flood_level (hysteresis and minimum duration
- *            applied); with only a raw depth, the default bands of collector/indices
+ *            applied) named from the station's table (col_flood_station_setup: its registry
+ *            bands_cm, else the default); with only a raw depth, that table's band of it
  *   parking: capacity, occupied, free, ratio (parking_lot; else the lot's raw counter and the
  *            registry capacity)
  * Validated data: with a console_decision answer among the responses (col_layers_influxql's

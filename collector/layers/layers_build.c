@@ -148,18 +148,12 @@ static int apply_column(struct col_layers_station *st, enum ct_kind kind, const 
     }
     if (strcmp(meas, "flood_level") == 0) {
         /* The collector's confirmed band (hysteresis and minimum duration applied), so the map
-         * and the alerts agree. Labels are short text written by the collector; checked. */
+         * and the alerts agree. Its name and colour come from the station's table when the
+         * feature is finished (finish_station); text fields of points written before 2026-12-07
+         * (band_vi, band_en, color) are not read. */
         if (strcmp(col, "band") == 0 && cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-            v->valuedouble < 16) {
+            v->valuedouble < COL_FLOOD_MAX_BANDS) {
             return add_num(st->props, "flood_band", v->valuedouble) ? 0 : CT_E_NOMEM;
-        }
-        static const char *const cols[][2] = {
-            {"band_vi", "flood_band_vi"}, {"band_en", "flood_band_en"}, {"color", "flood_color"}};
-        for (size_t i = 0; i < 3; i++) {
-            if (strcmp(col, cols[i][0]) == 0 && cJSON_IsString(v) && strlen(v->valuestring) < 64 &&
-                (i < 2 || (v->valuestring[0] == '#' && strlen(v->valuestring) == 7))) {
-                return add_str(st->props, cols[i][1], v->valuestring) ? 0 : CT_E_NOMEM;
-            }
         }
     }
     if (strcmp(meas, "water_wqi") == 0 && strcmp(col, "preliminary") == 0) {
@@ -563,18 +557,24 @@ static int finish_station(struct col_layers_station *st, enum ct_kind kind,
             }
         }
     } else if (kind == CT_KIND_FLOOD) {
+        /* The station's own table (its registry bands_cm, else the default), the one the
+         * collector's flood_level points use: it names the confirmed band, or, with only a raw
+         * depth, gives the band of that depth. Proved by test_layers_water_rain_flood_parking. */
+        struct col_flood_station fs;
         bool has_band = false;
         double depth = num_prop(p, "depth_cm", &has);
-        num_prop(p, "flood_band", &has_band);
-        if (has && !has_band) {
-            /* Only a raw depth: the collector's default bands (collector/indices), the same
-             * table the flood_level points use. */
-            const struct col_flood_cfg *fc = col_flood_default_cfg();
-            size_t b = col_flood_band_of(fc, depth);
+        double band = num_prop(p, "flood_band", &has_band);
+        (void)col_flood_station_setup(&fs, st->dev->bands_cm, st->dev->nbands);
+        if (has_band || has) {
+            size_t b = has_band ? (size_t)band : col_flood_band_of(&fs.cfg, depth);
+            if (b >= fs.cfg.n_bands) {
+                b = fs.cfg.n_bands - 1;
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(p, "flood_band");
             ok = add_num(p, "flood_band", (double)b) &&
-                 add_str(p, "flood_band_vi", fc->bands[b].vi) &&
-                 add_str(p, "flood_band_en", fc->bands[b].en) &&
-                 add_str(p, "flood_color", fc->bands[b].color);
+                 add_str(p, "flood_band_vi", fs.cfg.bands[b].vi) &&
+                 add_str(p, "flood_band_en", fs.cfg.bands[b].en) &&
+                 add_str(p, "flood_color", fs.cfg.bands[b].color);
         }
     } else if (kind == CT_KIND_PARKING) {
         bool has_cap = false;

@@ -7,8 +7,8 @@
  *   would give ({"results":[{"statement_id":i,"series":[{name, tags, columns, values}]}]}, times in
  *   ms), so that the callers parse one shape and compute the same things on either store.
  * VictoriaMetrics names a line-protocol field "<measurement>_<field>" and keeps numbers only
- * (string fields are dropped at ingest), so string columns (air_aqi.dominant, flood_level.band_vi,
- * ...) are absent on it; booleans arrive as 0/1.
+ * (string fields are dropped at ingest), so string columns (air_aqi.dominant,
+ * water_wqi.category_vi, ...) are absent on it; booleans arrive as 0/1.
  *
  * The pure part (col_storeq_influxql, col_storeq_vm_*) is in the library col_storeq_spec; the
  * runner (col_storeq_query, loop thread only) in col_storeq. */

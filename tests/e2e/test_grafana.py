@@ -290,6 +290,23 @@ def completeness_checks(st, env, dash, now, time_filter):
               f"complete ({vals})")
 
 
+def flood_name_check(st, env, dash, time_filter):
+    """The flood table names the last confirmed band with its value mapping (flood_level holds
+    the band's number only): the name it shows for the station is the one the public map shows
+    (/layers/flood.geojson, flood_band_vi and flood_band_en)."""
+    panel = next(p for p in panels_of(dash) if p["title"].endswith("Flood level now"))
+    rows = st.query(interpolate(panel["targets"][0]["query"], env, time_filter))
+    row = next((r for r in rows if r.get("device") == "hn-flood-0001"), None)
+    mapping = next(o for o in panel["fieldConfig"]["overrides"]
+                   if o["matcher"]["options"] == "name")["properties"][0]["value"][0]["options"]
+    shown = mapping.get(str(int(row["name"])), {}).get("text") if row else None
+    _, _, body = st.http_get("/layers/flood.geojson")
+    feat = next(f for f in json.loads(body)["features"] if f["id"] == "hn-flood-0001")
+    want = f"{feat['properties'].get('flood_band_vi')} / {feat['properties'].get('flood_band_en')}"
+    check(shown == want, f"flood table: band {row and row['name']} reads {shown!r}, the map "
+          f"{want!r}")
+
+
 def prometheus_checks(st, dashes):
     _, _, body = st.http_get("/metrics", port=st.staff_port)
     names = {line.split("{")[0].split(" ")[0] for line in body.decode().splitlines()
@@ -358,6 +375,7 @@ def main():
                               f"{problem or f'{len(rows)} rows'}")
             if f == "citytel-environment.json":
                 completeness_checks(st, env, d, now_ms, time_filter)
+                flood_name_check(st, env, d, time_filter)
         check(nq >= 40, f"{nq} dashboard queries ran against the store")
         prometheus_checks(st, dashes)
     finally:

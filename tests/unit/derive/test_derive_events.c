@@ -92,8 +92,10 @@ static void test_flood_hysteresis_one_alert(void **state)
                                              "\"label_en\":\"Minor\",\"value\":12.2}"));
     assert_true(line_of(&f.cap, "flood_level,", -1, line, sizeof(line)));
     assert_non_null(strstr(line, "flood_level,device=hn-flood-0001,district=Bắc\\ Từ\\ Liêm,"
-                                 "ward=Cổ\\ Nhuế depth_cm=9.1,band=1i,band_vi=\"Ngập nhẹ\","
-                                 "band_en=\"Minor\",color=\"#FFFF00\",rise_cm_h="));
+                                 "ward=Cổ\\ Nhuế depth_cm=9.1,band=1i,rise_cm_h="));
+    /* The band's name and colour are the readers' (the station's table), not the point's. */
+    assert_null(strstr(line, "band_vi"));
+    assert_null(strstr(line, "color"));
     /* A real rise to 25 cm: a second alert, once. */
     for (int i = 0; i < 8; i++) {
         depth(&f, ts += 30000, 25.0 + i * 0.1, mark++);

@@ -36,6 +36,39 @@ static void test_default_bands(void **state)
     assert_string_equal(cfg->bands[4].vi, "Nguy hiểm");
 }
 
+/* A station's table from its registry bands: 0 prepended, the default's labels when the count
+ * is five, "Mức i" otherwise, the default's ramp of colours; unusable bands give the default. */
+static void test_station_bands(void **state)
+{
+    static const double four[] = {10, 30, 50};
+    static const double five[] = {5, 15, 30, 50};
+    static const double bad[] = {30, 10};
+    struct col_flood_station s;
+
+    (void)state;
+    assert_int_equal(col_flood_station_setup(&s, four, 3), 0);
+    assert_int_equal(s.cfg.n_bands, 4);
+    assert_true(s.cfg.bands == s.bands);
+    assert_int_equal(col_flood_band_of(&s.cfg, 35.0), 2);
+    assert_string_equal(s.cfg.bands[3].vi, "Mức 3");
+    assert_string_equal(s.cfg.bands[3].en, "Level 3");
+    assert_string_equal(s.cfg.bands[3].color, "#FF0000");
+    assert_true(col_flood_station_same(&s, four, 3));
+    assert_false(col_flood_station_same(&s, five, 4));
+    assert_false(col_flood_station_same(&s, NULL, 0));
+
+    assert_int_equal(col_flood_station_setup(&s, five, 4), 0);
+    assert_int_equal(s.cfg.n_bands, 5);
+    assert_string_equal(s.cfg.bands[1].vi, "Ngập nhẹ");
+    assert_true(s.cfg.bands[1].min_cm == 5.0);
+
+    assert_int_equal(col_flood_station_setup(&s, bad, 2), CT_E_INVAL);
+    assert_true(s.cfg.bands == col_flood_default_cfg()->bands);
+    assert_int_equal(col_flood_station_setup(&s, NULL, 0), 0);
+    assert_true(col_flood_station_same(&s, NULL, 0));
+    assert_string_equal(s.cfg.bands[4].vi, "Nguy hiểm");
+}
+
 static void test_first_sample_and_min_duration(void **state)
 {
     const struct col_flood_cfg *cfg = col_flood_default_cfg(); /* 2 cm, 120 s */
@@ -213,6 +246,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_bands),
+        cmocka_unit_test(test_station_bands),
         cmocka_unit_test(test_first_sample_and_min_duration),
         cmocka_unit_test(test_no_flapping_at_threshold),
         cmocka_unit_test(test_fast_rise_and_fall),

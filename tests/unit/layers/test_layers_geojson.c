@@ -193,9 +193,12 @@ static void test_layers_water_rain_flood_parking(void **state)
     cJSON *fl = build(CT_KIND_FLOOD, NULL);
     f = fx_feature(fl, "hn-flood-0001");
     expect_num(f, "depth_cm", 45.5);
-    /* The collector's confirmed band from flood_level wins over a recomputation. */
+    /* The collector's confirmed band from flood_level wins over a recomputation; it is named
+     * from the station's own table (bands_cm 10, 30, 50: four bands, "Mức i"), not from the
+     * text fields an older point still carries ("Ngập sâu"). */
     expect_num(f, "flood_band", 3);
-    expect_str(f, "flood_band_vi", "Ngập sâu");
+    expect_str(f, "flood_band_vi", "Mức 3");
+    expect_str(f, "flood_band_en", "Level 3");
     expect_str(f, "flood_color", "#FF0000");
     /* Only a raw depth: the collector's default bands (0/10/20/40/60 cm), RFC 3339 time. */
     f = fx_feature(fl, "hn-flood-0002");
