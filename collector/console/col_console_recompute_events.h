@@ -10,6 +10,8 @@
  *                  (col_indices_rain_gauge.h, derive's code), validated=true. A reading whose
  *                  tips or mm is marked invalid adds nothing; the tips it counted are not carried
  *                  into the next reading (its interval amount is dropped, not the counter).
+ *   rain_24h       (tags device, district, ward; at each hour boundary a reading is the first
+ *                  past, col_rain_gauge_hour): the 24 hours ending there, validated=true.
  *   flood_level    (tags device, district, ward): at a reading whose depth is marked invalid,
  *                  validated=false alone (the public layer withholds the point); at a valid
  *                  reading whose rate window (col_flood_cfg.rate_window_s) holds an invalid one,

@@ -186,14 +186,22 @@ static int rain_point(void *arg, const struct row *x, double mm)
     struct rain_walk *w = arg;
     struct ct_lp_field f[COL_RAIN_FIELDS + 1];
     unsigned flags = 0;
-    double mm1, mm24;
+    double mm1, mm24, hour_mm;
+    int64_t hour_ms;
+    int rc = 0;
 
     if (col_console_range_invalid(w->in, w->dec, "tips", x->ts) ||
         col_console_range_invalid(w->in, w->dec, "mm", x->ts)) {
         mm = NAN; /* the counter moves on; the reading's amount is left out */
     }
-    if (col_rain_gauge_step(&w->g, x->ts, mm, &mm1, &mm24, &flags) != 0 || !written(w->in, x->ts)) {
-        return 0;
+    /* The hourly rain_24h the reading completes, as derive writes it. */
+    if (col_rain_gauge_hour(&w->g, x->ts, &hour_ms, &hour_mm) && written(w->in, hour_ms)) {
+        f[0] = (struct ct_lp_field){.key = "mm", .type = CT_LP_FLOAT, .f = hour_mm};
+        rc = station_point(w->in, "rain_24h", f, 1, true, hour_ms, w->lp);
+    }
+    if (rc != 0 || col_rain_gauge_step(&w->g, x->ts, mm, &mm1, &mm24, &flags) != 0 ||
+        !written(w->in, x->ts)) {
+        return rc;
     }
     return station_point(w->in, "rain_1h", f, col_rain_fields(mm1, mm24, f), true, x->ts, w->lp);
 }

@@ -29,6 +29,7 @@ struct col_rain_gauge {
     bool has_prev;             /* a reading with tips was seen */
     uint64_t prev_boot;        /* its boot counter */
     double prev_tips;          /* its tips */
+    int64_t last_s;            /* latest end (Unix s) of a reading stepped; INT64_MIN none */
 };
 
 /* Empties the gauge. */
@@ -48,6 +49,16 @@ double col_rain_gauge_amount(struct col_rain_gauge *g, uint64_t boot, const doub
  * COL_RAIN_REFUSED into *flags when the ring refused the amount (the sums are still given). */
 int col_rain_gauge_step(struct col_rain_gauge *g, int64_t ts_ms, double mm, double *mm_1h,
                         double *mm_24h, unsigned *flags);
+
+/* The hourly 24-h sum a reading completes (the rain_24h point): when the latest reading stepped
+ * before ended at or before an hour boundary H (Unix seconds, a multiple of 3600) and the reading
+ * at 'ts_ms' ends after it, the 24 hours ending at H hold all their readings (a gauge's readings
+ * come in time order): returns true with *hour_ms = H in ms (the latest such boundary when the
+ * gap spans several) and *mm_24h = their rain. False for the gauge's first reading (after a
+ * restart too) and for a reading not after the latest. Call it before col_rain_gauge_step for
+ * the same reading. */
+bool col_rain_gauge_hour(const struct col_rain_gauge *g, int64_t ts_ms, int64_t *hour_ms,
+                         double *mm_24h);
 
 /* The fields of a rain_1h point: mm (the hour's sum 'mm_1h'), intense and mm_24h (the 24 hours'
  * sum); the 24-h term follows from mm_24h (col_rain_term_24h). Returns the number of fields. */

@@ -11,6 +11,32 @@ void col_rain_gauge_init(struct col_rain_gauge *g)
 {
     memset(g, 0, sizeof(*g));
     col_rain_init(&g->ring);
+    g->last_s = INT64_MIN;
+}
+
+/* A reading's interval ends at its time, rounded up to the second: the ring's slots hold
+ * (k*300, (k+1)*300] seconds. */
+static int64_t end_s(int64_t ts_ms)
+{
+    int64_t up = ts_ms + 999;
+    return up / 1000 - (up % 1000 != 0 && up < 0 ? 1 : 0);
+}
+
+bool col_rain_gauge_hour(const struct col_rain_gauge *g, int64_t ts_ms, int64_t *hour_ms,
+                         double *mm_24h)
+{
+    int64_t t = end_s(ts_ms);
+    /* The latest boundary H < t: the hour (H - 3600, H] holds the readings that end in it. */
+    int64_t h = (t - 1) / 3600 * 3600;
+
+    if (g->last_s == INT64_MIN || t <= 0 || g->last_s > h || t <= g->last_s) {
+        return false;
+    }
+    if (col_rain_sum(&g->ring, h, 86400, mm_24h) != 0) {
+        return false;
+    }
+    *hour_ms = h * 1000;
+    return true;
 }
 
 double col_rain_gauge_amount(struct col_rain_gauge *g, uint64_t boot, const double *tips,
@@ -44,13 +70,13 @@ double col_rain_gauge_amount(struct col_rain_gauge *g, uint64_t boot, const doub
 int col_rain_gauge_step(struct col_rain_gauge *g, int64_t ts_ms, double mm, double *mm_1h,
                         double *mm_24h, unsigned *flags)
 {
-    /* A reading's interval ends at its time, rounded up to the second: the ring's slots hold
-     * (k*300, (k+1)*300] seconds. */
-    int64_t up = ts_ms + 999;
-    int64_t ts_s = up / 1000 - (up % 1000 != 0 && up < 0 ? 1 : 0);
+    int64_t ts_s = end_s(ts_ms);
 
     if (ts_s < 0) {
         return CT_E_RANGE;
+    }
+    if (ts_s > g->last_s) {
+        g->last_s = ts_s;
     }
     if (!isnan(mm) && col_rain_add(&g->ring, ts_s, mm < 0 ? 0.0 : mm) != 0) {
         *flags |= COL_RAIN_REFUSED;

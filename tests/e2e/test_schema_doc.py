@@ -109,8 +109,13 @@ def main():
 
         def measurements():
             return sorted(r["name"] for r in st.query("SHOW MEASUREMENTS"))
-        wait_until(lambda: {"air_aqi", "rain_1h", "flood_level", "parking_lot", "rejected"}
-                   <= set(measurements()), 60, "the derived measurements", interval=0.5)
+        wait_until(lambda: {"air_aqi", "rain_1h", "rain_24h", "flood_level", "parking_lot",
+                            "rejected"} <= set(measurements()), 60, "the derived measurements",
+                   interval=0.5)
+        # The hourly 24-h sums: 2 mm every 10 minutes from t0; a reading at the hour ends it.
+        h24 = {r["time"]: r["mm"] for r in st.query('SELECT "mm" FROM "rain_24h"')}
+        check(h24.get(t0 + 3600000) == 14.0 and h24.get(t0 + 7200000) == 26.0,
+              f"rain_24h at t0 + 1 h and + 2 h: 14 and 26 mm ({h24})")
         written = measurements()
         print(f"# written: {written}")
         for meas in written:

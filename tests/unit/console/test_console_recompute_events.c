@@ -112,7 +112,11 @@ static void test_console_recompute_events_rain(void **state)
     assert_non_null(strstr(lp.p, "rain_1h,device=hn-rain-0001,district=Hoàn\\ Kiếm,ward=Hàng\\ "
                                  "Bông mm=0.8,intense=false,mm_24h=0.8,validated=true "
                                  "1795418400000\n"));
-    assert_null(strstr(lp.p, "rain_24h,"));
+    /* The reading at 07:05 is the first past 07:00: the 24 hours ending at 07:00 (one tip at
+     * 07:00; 06:55's is the first reading, tips only, no amount), once. */
+    assert_non_null(strstr(lp.p, "rain_24h,device=hn-rain-0001,district=Hoàn\\ Kiếm,ward=Hàng\\ "
+                                 "Bông mm=0.2,validated=true 1795417200000\n"));
+    assert_null(strstr(strstr(lp.p, "rain_24h,") + 1, "rain_24h,"));
     ct_buf_free(&lp);
     /* The same readings with nothing marked invalid: the burst counts (100.8 mm in the hour,
      * intense), as derive wrote it. */

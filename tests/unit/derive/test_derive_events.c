@@ -28,7 +28,8 @@ static void test_rain_sums_reboot(void **state)
     assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
     assert_string_equal(line, "rain_1h,device=hn-rain-0001,district=Hoàn\\ Kiếm,ward=Hàng\\ Bạc "
                               "mm=5,intense=false,mm_24h=5 1795428900000");
-    /* One derived point per reading: the 24-h sum rides on rain_1h. */
+    /* One derived point per reading: the 24-h sum rides on rain_1h; rain_24h waits for the
+     * first reading past the hour. */
     assert_int_equal(count_lines(&f.cap, "rain_24h,"), 0);
     /* A new boot: tips restart at 5; the node's mm (1.0) is the interval's rain. */
     rain(&f, 2, T0 + 20 * MIN_MS, 5, 1.0, 4);
@@ -46,6 +47,11 @@ static void test_rain_sums_reboot(void **state)
     rain(&f, 3, T0 + HOUR_MS_T + 20 * MIN_MS, 153, 0.0, 7);
     assert_true(line_of(&f.cap, "rain_1h,", -1, line, sizeof(line)));
     assert_non_null(strstr(line, " mm=30.6,intense=true,mm_24h=36.6 "));
+    /* That reading is the first past T0 + 1 h: the 24 hours ending there, once, at the hour. */
+    assert_int_equal(count_lines(&f.cap, "rain_24h,"), 1);
+    assert_true(line_of(&f.cap, "rain_24h,", -1, line, sizeof(line)));
+    assert_string_equal(line, "rain_24h,device=hn-rain-0001,district=Hoàn\\ Kiếm,ward=Hàng\\ Bạc "
+                              "mm=36.6 1795431600000");
     col_derive_stats(f.d, &st);
     assert_int_equal(st.rain_reboots, 2);
     assert_int_equal(st.rain_mismatch, 0);
@@ -53,6 +59,7 @@ static void test_rain_sums_reboot(void **state)
     rain(&f, 3, T0 + HOUR_MS_T + 25 * MIN_MS, 163, 1.0, 8);
     col_derive_stats(f.d, &st);
     assert_int_equal(st.rain_mismatch, 1);
+    assert_int_equal(count_lines(&f.cap, "rain_24h,"), 1);
     fx_close(&f);
 }
 

@@ -3,6 +3,7 @@
 #include "idx_test.h"
 
 #include "col_indices.h"
+#include "col_indices_rain_gauge.h"
 #include "ct/err.h"
 
 /* 2026-11-23 10:00:00 UTC. */
@@ -131,6 +132,35 @@ static void test_rebuild_from_hourly(void **state)
     assert_int_equal(col_rain_rebuild(&r, NULL, NULL, 0), 0);
 }
 
+/* The hourly 24-h sum (rain_24h): due at the first reading past an hour boundary, for the 24
+ * hours ending there; a reading at the boundary itself belongs to the hour it ends; a gap over
+ * several boundaries gives the latest; never for the first reading or one out of order. */
+static void test_gauge_hourly_24h(void **state)
+{
+    const int64_t h = T10 * 1000;
+    struct col_rain_gauge g;
+    unsigned flags = 0;
+    double mm1, mm24, mm;
+    int64_t at = 0;
+
+    (void)state;
+    col_rain_gauge_init(&g);
+    assert_false(col_rain_gauge_hour(&g, h - 5 * MIN * 1000, &at, &mm));
+    assert_int_equal(col_rain_gauge_step(&g, h - 5 * MIN * 1000, 1.0, &mm1, &mm24, &flags), 0);
+    assert_false(col_rain_gauge_hour(&g, h, &at, &mm));
+    assert_int_equal(col_rain_gauge_step(&g, h, 0.5, &mm1, &mm24, &flags), 0);
+    assert_true(col_rain_gauge_hour(&g, h + 1, &at, &mm));
+    assert_int_equal(at, h);
+    assert_true(fabs(mm - 1.5) < 1e-9);
+    assert_int_equal(col_rain_gauge_step(&g, h + 1, 2.0, &mm1, &mm24, &flags), 0);
+    assert_false(col_rain_gauge_hour(&g, h + 5 * MIN * 1000, &at, &mm));
+    assert_false(col_rain_gauge_hour(&g, h - 1000, &at, &mm));
+    /* Three hours later: the latest boundary, with all 3.5 mm. */
+    assert_true(col_rain_gauge_hour(&g, h + 3 * HOUR * 1000 + 1000, &at, &mm));
+    assert_int_equal(at, h + 3 * HOUR * 1000);
+    assert_true(fabs(mm - 3.5) < 1e-9);
+}
+
 static void test_terms(void **state)
 {
     (void)state;
@@ -192,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_ring_reuse_and_old_data),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_rebuild_from_hourly),
+        cmocka_unit_test(test_gauge_hourly_24h),
         cmocka_unit_test(test_terms),
         cmocka_unit_test(test_intensity),
     };
