@@ -23,6 +23,8 @@ stopped before the section ends. Standard library only. Not a test: it prints fi
 pass or fail them."""
 import argparse
 import concurrent.futures
+import gzip
+import http.server
 import json
 import os
 import platform
@@ -390,15 +392,7 @@ def sec_ingest(args):
                 "citytel = collector (signature check, strict decode, validation, spool "
                 f"journal, InfluxDB writes, flush {args.flush_ms} ms), from /metrics "
                 "citytel_messages_accepted_total every 0.1 s; baseline = bench-sub",
-                f"{args.repeat} run(s) of each, baseline and citytel alternating; medians",
-            "CPU per raw point = (InfluxDB's CPU + the sender's CPU) over the posts (curl: every "
-            "curl process; citytel: the collector, over the drain) / raw points stored; it "
-            "moves less than the rates when other jobs share the cores",
-            "the collector's layers.refresh_ms is 1 h, so the public map's reads of the store do "
-            "not land in the drain",
-            "collector influx.gzip " + (args.gzip or "as shipped (off)") +
-            ", influx.batch_max_points " + (str(args.batch_max_points) if args.batch_max_points
-                                            else "as shipped")])
+                f"{args.repeat} run(s) of each, baseline and citytel alternating; medians"])
         q1, q0, got1, got0, cpu1, cpu0 = [], [], [], [], [], []
         for k in range(args.repeat):
             br, brec, bcpu = q1_base(b, n)
@@ -471,14 +465,76 @@ def post_batches(port, db, lines, batch, parallel):
     return dt, ok.count(False)
 
 
-def store_base(b, reg, n):
-    """curl POSTs n raw points to the database bench_base. Returns (raw points/s, failed POSTs,
-    InfluxDB's CPU seconds over the posts, the curl processes' CPU seconds)."""
-    b.st.influx_post('CREATE DATABASE "bench_base"')
-    lines = lp_lines(reg, n, int(time.time() * 1000) - 2 * n)
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """A stand-in for InfluxDB's HTTP API that keeps the bodies of /write (the lines, in the
+    order they came) and answers every query with an empty result."""
+    bodies = None  # set per server: a list the handler appends to
+
+    def log_message(self, *args):
+        pass
+
+    def _empty(self):
+        body = b'{"results":[{"statement_id":0}]}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path.startswith("/ping"):
+            self.send_response(204)
+            self.end_headers()
+        else:
+            self._empty()
+
+    def do_POST(self):
+        data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if not self.path.startswith("/write"):
+            self._empty()
+            return
+        if self.headers.get("Content-Encoding") == "gzip":
+            data = gzip.decompress(data)
+        self.server.bodies.append(data)
+        self.send_response(204)
+        self.end_headers()
+
+
+def capture_lines(args, n):
+    """The lines the collector writes for n of bench-pub's messages (raw and derived, in its
+    order): the collector, set up as in the store runs, writes to a recorder instead of InfluxDB.
+    Returns the lines (str)."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    srv.bodies = []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    b = Bench(args, "store-capture", args.ingest_devices, influx=False)
+    try:
+        b.st.influx_port = srv.server_address[1]
+        influx = {}
+        if args.gzip is not None:
+            influx["gzip"] = args.gzip == "on"
+        b.start_collector(influx=influx, layers={"refresh_ms": "1h"})
+        b.run(b.pub_argv(n))
+        watch(b, ("citytel_messages_accepted_total",),
+              lambda v: v["citytel_messages_accepted_total"] >= n, timeout=300, stall_s=20)
+        watch(b, SINK_IDLE, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=300, stall_s=20)
+        b.stop_collector()
+    finally:
+        b.close()
+        srv.shutdown()
+    return b"".join(srv.bodies).decode("utf-8").splitlines()
+
+
+def store_base(b, reg, n, lines=None, db="bench_base"):
+    """curl POSTs n raw points to the database 'db' (or 'lines', the collector's own for n
+    messages). Returns (raw points/s, failed POSTs, InfluxDB's CPU seconds over the posts, the
+    curl processes' CPU seconds)."""
+    b.st.influx_post(f'CREATE DATABASE "{db}"')
+    if lines is None:
+        lines = lp_lines(reg, n, int(time.time() * 1000) - 2 * n)
     pid = b.st.procs["influxd"][0].pid
     c0, ru0 = proc_cpu_s(pid), resource.getrusage(resource.RUSAGE_CHILDREN)
-    dt, fails = post_batches(b.st.influx_port, "bench_base", lines, 10000, 4)
+    dt, fails = post_batches(b.st.influx_port, db, lines, 10000, 4)
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     curl_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     return n / dt, fails, proc_cpu_s(pid) - c0, curl_cpu
@@ -589,26 +645,45 @@ def sec_store(args):
             "under 5 % of a core for 1 s), so that work is not charged to the collector; the collector's influx.timeout_ms is "
             "600 s so that writes pending at the pause wait instead of failing into the retry "
             "backoff",
-            f"{args.repeat} run(s) of each, baseline and citytel alternating; medians",
+            "second baseline = curl POSTing the collector's own lines (raw and derived, "
+            "captured once before the runs from a collector writing to a recorder in place of "
+            "InfluxDB, same messages), the same way, to a third database, then the same wait: "
+            "the sink against curl on equal data, so the derived data's cost to InfluxDB is "
+            "apart from the sink's",
+            f"{args.repeat} run(s) of each, baselines and citytel alternating; each ratio is "
+            "the median of the runs' ratios",
+            "CPU per raw point = (InfluxDB's CPU + the sender's CPU) over the posts (curl: every "
+            "curl process; citytel: the collector, over the drain) / raw points stored; it "
+            "moves less than the rates when other jobs share the cores",
+            "the collector's layers.refresh_ms is 1 h, so the public map's reads of the store do "
+            "not land in the drain",
             "collector influx.gzip " + (args.gzip or "as shipped (off)") +
             ", influx.batch_max_points " + (str(args.batch_max_points) if args.batch_max_points
                                             else "as shipped")])
     reg = registry_lines(args.ingest_devices)
-    pairs, costs, fails, last, b = [], [], 0, None, None
+    own = capture_lines(args, n)
+    pairs, same, costs, same_costs, fails, last, b = [], [], [], [], 0, None, None
     for rep in range(args.repeat):
         b = Bench(args, "store", args.ingest_devices)
         try:
             base, f, base_influx_cpu, curl_cpu = store_base(b, reg, n)
             fails += f
             influx_settle(b)
+            eq, f, eq_influx_cpu, eq_curl_cpu = store_base(b, reg, n, own, "bench_same")
+            fails += f
+            influx_settle(b)
             last = store_collector(b, n)
             pairs.append((base, last[0]))
+            same.append((eq, last[0]))
             # CPU per raw point (us), InfluxDB + the sender: what a loaded machine does not move
             # much, unlike the rates (the machine's other jobs take the cores).
             c_base = (base_influx_cpu + curl_cpu) / n * 1e6
             c_ours = (last[5][0] + last[5][1]) / max(last[1], 1) * 1e6
             costs.append((c_base, c_ours))
-            print(f"run {rep + 1}: curl {base:.0f} raw points/s; citytel {last[0]:.0f} raw "
+            same_costs.append(((eq_influx_cpu + eq_curl_cpu) / n * 1e6, c_ours))
+            print(f"run {rep + 1}: curl {base:.0f} raw points/s, posting the collector's lines "
+                  f"{eq:.0f} (InfluxDB + curl {(eq_influx_cpu + eq_curl_cpu) / n * 1e6:.2f} us "
+                  f"per raw point); citytel {last[0]:.0f} raw "
                   f"points/s, {last[4]:.0f} POSTs in the drain for {last[2]:.0f} points "
                   f"({last[2] / max(last[4], 1):.0f} lines per POST); CPU per raw point, "
                   f"InfluxDB + sender: curl {base_influx_cpu / n * 1e6:.2f} + "
@@ -621,9 +696,14 @@ def sec_store(args):
                      f"http://127.0.0.1:{b.st.influx_port}/write?db=bench_base&precision=ms",
                      f"(x{(n + 9999) // 10000} per run, 4 in parallel)"])
                 mc = (median([c[0] for c in costs]), median([c[1] for c in costs]))
+                ms = (median([c[0] for c in same_costs]), median([c[1] for c in same_costs]))
                 table([rep_rows("raw points/s into InfluxDB", pairs),
                        ["CPU per raw point (InfluxDB + sender), us, median",
                         f"{mc[0]:.2f}", f"{mc[1]:.2f}", f"{mc[0] / mc[1]:.2f}"],
+                       rep_rows("the same data: curl posting the collector's own lines "
+                                f"({len(own)} for {n} raw points), raw points/s", same),
+                       ["the same data: CPU per raw point (InfluxDB + sender), us, median",
+                        f"{ms[0]:.2f}", f"{ms[1]:.2f}", f"{ms[0] / ms[1]:.2f}"],
                        ["raw points stored (last run)", f"{n} ({fails} failed POSTs)",
                         f"{last[1]:.0f} (+ {last[2] - last[1]:.0f} derived; "
                         f"{last[3]:.0f} before the resume)", ratio(last[1], n)],
