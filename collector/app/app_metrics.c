@@ -93,6 +93,10 @@ static void sink_metrics(const struct app_metrics_src *app, struct mset *m)
     COUNTER(m, "citytel_store_splits_total", "Batches split after 413.", s.splits);
     COUNTER(m, "citytel_store_coalesced_total",
             "Queued batches never sent that went out merged into an earlier one.", s.coalesced);
+    COUNTER(m, "citytel_store_memory_trims_total",
+            "Times the store queue drained from a backlog and its free memory went back to the "
+            "system.",
+            s.memory_trims);
     COUNTER(m, "citytel_store_auth_errors_total", "401/403 answers from the store.", s.auth_errors);
     COUNTER(m, "citytel_store_transport_errors_total", "Connection errors and timeouts.",
             s.transport_errors);

@@ -42,7 +42,12 @@
  * flight) is at most max_pending_bytes. col_sink_enqueue() refuses beyond it with CT_E_FULL and
  * takes nothing: the caller holds its input (the app stops reading the journal / queue and keeps
  * the message) and resumes when on_room is called, once the held bytes fall to half the limit.
- * Nothing held is ever dropped to make room. */
+ * Nothing held is ever dropped to make room.
+ *
+ * Memory after a backlog: once the held bytes have reached an eighth of max_pending_bytes and
+ * fall back under a sixteenth of that peak, the sink gives the allocator's free pages back to the
+ * system (malloc_trim with glibc; citytel_store_memory_trims_total counts it), so the process
+ * does not stay at its peak size after an outage's backlog drains. */
 #ifndef COL_SINK_H
 #define COL_SINK_H
 #include <stdbool.h>
@@ -127,6 +132,7 @@ struct col_sink_stats {
     uint64_t rejects[COL_SINK_REJ__COUNT]; /* lines handed to on_reject, by class */
     uint64_t full_refusals;                /* col_sink_enqueue() answered CT_E_FULL */
     size_t bytes_pending;                  /* held line protocol */
+    uint64_t memory_trims;                 /* free pages handed back after a backlog drained */
     size_t batches_backlog;                /* batches waiting for a retry */
     unsigned inflight;                     /* POSTs in flight */
     uint64_t last_latency_ms;              /* of the last answered request */

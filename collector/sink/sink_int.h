@@ -71,6 +71,7 @@ struct col_sink {
     uint64_t hold_until;        /* no request starts before this loop time */
     uint64_t server_hold_until; /* the latest Retry-After; survives later successes */
     bool want_room;             /* a CT_E_FULL was answered */
+    size_t trim_high;           /* the most bytes held since the last trim (sink.c) */
     uint64_t rng;
     /* Store state (sink_state.c). */
     col_sink_state_fn state_fn;

@@ -2,7 +2,7 @@
 """run.py - citytel benchmarks against the real Mosquitto and InfluxDB, each figure beside a
 baseline measured in the same run on the same broker and store.
 
-    python3 simulations/bench/run.py [--build DIR] all|ingest|store|latency|memory|node ...
+    python3 simulations/bench/run.py [--build DIR] all|ingest|store|latency|memory|outage|node ...
 
 Sections:
   ingest   collector messages/s (QoS 1 from a pre-loaded persistent session; QoS 0 live)
@@ -14,6 +14,8 @@ Sections:
            broker alone (bench-sub receive time minus ts) on the same messages
   memory   collector VmRSS with 100 000 registered devices at a steady rate over a soak,
            against bench-sub's VmRSS on the same messages
+  outage   collector VmRSS before, during and after a store outage (InfluxDB paused while a
+           backlog builds, then resumed), against its own VmRSS before the outage
   node     sensor-node RSS and CPU time per message, against bench-pub's CPU per message
   peer     citytel beside Node-RED (simple and batch flows) at paced rates: published, stored,
            lost, CPU per message, peak RSS (simulations/bench/peer.py)
@@ -825,6 +827,7 @@ def sec_memory(args):
         th.join()
         acc = b.st.metric("citytel_messages_accepted_total")
         seen = b.st.metric("citytel_devices_seen")
+        trims = b.st.metric("citytel_store_memory_trims_total")
         sres = kv(sub.communicate(timeout=200)[0])
         b.stop_collector()
 
@@ -854,7 +857,9 @@ def sec_memory(args):
                ["messages received / accepted", f"{sres.get('received', 0):.0f}",
                 f"{acc:.0f}", ratio(acc, sres.get("received", 0))]])
         print(f"\n{len(samples)} samples; bench-pub sent {pres.get('acked', 0):.0f}; the collector "
-              f"saw {seen:.0f} distinct devices")
+              f"saw {seen:.0f} distinct devices; the store queue drained from a backlog and "
+              f"handed its free memory back {trims or 0:.0f} time(s) "
+              "(citytel_store_memory_trims_total)")
         series = [v["citytel"] for _, v in samples if v["citytel"] is not None]
         step = max(1, (len(series) + 24) // 25)
         print(f"collector VmRSS, MiB, every {5 * step} s: " + " ".join(
@@ -868,6 +873,58 @@ def sec_memory(args):
             f"{q / 1048576:.0f}" for _, q in pend[::step]))
         print(f"VmRSS minus the store queue, MiB, every {5 * step} s: " + " ".join(
             f"{(r * 1024 - q) / 1048576:.0f}" for r, q in pend[::step]))
+        b.print_commands()
+    finally:
+        b.close()
+
+
+def sec_outage(args):
+    """VmRSS before, at the peak of and after a store outage: the sink's queue is a bounded
+    buffer, and once it drains the collector hands the memory back (col_sink.h)."""
+    n = args.outage_messages
+    b = Bench(args, "outage", args.ingest_devices)
+    try:
+        header("outage: memory before, during and after a store outage", sys.argv,
+               [f"{args.ingest_devices} devices; InfluxDB paused (SIGSTOP) while {n} messages are "
+                "published and accepted, so the sink holds them; then resumed (SIGCONT) until the "
+                "sink holds nothing; VmRSS from /proc/<pid>/status one second later",
+                "baseline = the same collector's VmRSS before the outage (its devices already "
+                "seen once, so their state is in it)"])
+        coll = b.start_collector(influx={"timeout_ms": 600000}, layers={"refresh_ms": "1h"},
+                                 log={"level": "info"})
+        names = ("citytel_messages_accepted_total",)
+        # One message per device first, so the baseline holds the devices' state.
+        b.run(b.pub_argv(args.ingest_devices))
+        watch(b, names, lambda v: v[names[0]] >= args.ingest_devices, timeout=120, stall_s=20)
+        watch(b, SINK_IDLE, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=120, stall_s=20)
+        time.sleep(1.0)
+        before = rss_kib(coll.pid)
+        influxd = b.st.procs["influxd"][0]
+        influxd.send_signal(signal.SIGSTOP)
+        try:
+            b.run(b.pub_argv(n))
+            total = args.ingest_devices + n
+            watch(b, names, lambda v: v[names[0]] >= total, timeout=600, stall_s=30)
+            held = b.st.metric("citytel_store_pending_bytes")
+            peak = rss_kib(coll.pid)
+        finally:
+            influxd.send_signal(signal.SIGCONT)
+        watch(b, SINK_IDLE, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=600, stall_s=30)
+        time.sleep(1.0)
+        after = rss_kib(coll.pid)
+        trims = b.st.metric("citytel_store_memory_trims_total") or 0
+        b.stop_collector()
+        logs = subprocess.run(["grep", "-rh", "store queue drained", b.st.dir],
+                              stdout=subprocess.PIPE, text=True).stdout.strip()
+        mib = 1024.0
+        table([["VmRSS, MiB", f"{before / mib:.1f}", f"{after / mib:.1f} after the drain",
+                ratio(after, before)],
+               ["VmRSS at the outage's peak, MiB", "", f"{peak / mib:.1f}", ratio(peak, before)],
+               ["store queue at the peak, MiB", "", f"{(held or 0) / 1048576:.1f}", ""],
+               ["memory handed back (citytel_store_memory_trims_total)", "", f"{trims:.0f}", ""]],
+              head=("measure", "before the outage", "citytel", "citytel / before"))
+        if logs:
+            print("\ncollector log: " + logs.splitlines()[-1])
         b.print_commands()
     finally:
         b.close()
@@ -936,7 +993,7 @@ def sec_node(args):
 
 
 SECTIONS = {"ingest": sec_ingest, "store": sec_store, "latency": sec_latency,
-            "memory": sec_memory, "node": sec_node}
+            "memory": sec_memory, "outage": sec_outage, "node": sec_node}
 SECTIONS["peer"] = lambda args: peer.sec_peer(args, sys.modules[__name__])
 
 
@@ -965,6 +1022,8 @@ def main():
     ap.add_argument("--mem-devices", type=int, default=100000)
     ap.add_argument("--mem-rate", type=float, default=2000.0, help="memory: messages/s")
     ap.add_argument("--soak-s", type=int, default=120, help="memory soak (600 for 10 minutes)")
+    ap.add_argument("--outage-messages", type=int, default=400000,
+                    help="outage: messages accepted while InfluxDB is paused")
     ap.add_argument("--node-count", type=int, default=3000)
     ap.add_argument("--node-interval-ms", type=int, default=5)
     peer.add_args(ap)
