@@ -76,7 +76,7 @@ static uint64_t rnd(struct col_sink *s)
  * docs/benchmarks.md, memory). Once the sink has held an eighth of max_pending_bytes and is back
  * under a sixteenth of that peak, malloc_trim(0) hands the free pages back. It is CPU work on the
  * loop (a walk of the free chunks, a few milliseconds), done once per drained backlog; the log
- * line gives its time. test_sink_memory_trim proves when it runs (the counter); run.py memory
+ * line gives its time. test_sink_memory_trim proves when it runs (the counter); run.py outage
  * shows VmRSS. */
 static void release_memory(struct col_sink *s)
 {

@@ -29,8 +29,9 @@ static void fill(struct tctx *t, size_t bytes, int *ts)
         char line[LINE + sizeof(tail)];
         int pad = LINE - (int)strlen("m,d=") - n;
         assert_true(pad > 0);
-        snprintf(line, sizeof(line), "m,d=%.*s%s", pad,
-                 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", tail);
+        memcpy(line, "m,d=", 4);
+        memset(line + 4, 'p', (size_t)pad);
+        memcpy(line + 4 + pad, tail, (size_t)n + 1);
         assert_int_equal(strlen(line), LINE);
         assert_int_equal(col_sink_enqueue(t->sink, line, LINE, (uint64_t)*ts), 0);
         if (++*ts % 16 == 0) {
