@@ -576,6 +576,21 @@ def influx_settle(b, cold_s=11.0, idle_share=0.05, cap_s=90.0):
             return
 
 
+def store_outage(b, n, total, at_peak, timeout=600, stall_s=30):
+    """A store outage: InfluxDB paused (SIGSTOP) while n messages are published and the collector
+    has accepted 'total' in all, so its sink holds them; at_peak() is read then, and InfluxDB
+    resumed (SIGCONT) whatever happens. Returns at_peak()'s value."""
+    influxd = b.st.procs["influxd"][0]
+    influxd.send_signal(signal.SIGSTOP)
+    try:
+        b.run(b.pub_argv(n))
+        name = "citytel_messages_accepted_total"
+        watch(b, (name,), lambda v: v[name] >= total, timeout=timeout, stall_s=stall_s)
+        return at_peak()
+    finally:
+        influxd.send_signal(signal.SIGCONT)
+
+
 def store_collector(b, n):
     """Pauses InfluxDB, lets the collector (a fresh journal and InfluxDB: nothing of an earlier
     run) accept n messages, resumes InfluxDB and times the drain of the sink's backlog: the clock
@@ -596,18 +611,13 @@ def store_collector(b, n):
     # puts on the store whoever writes to it, measured by layers_bench.py; here they wait an hour.
     b.start_collector(influx=influx, layers={"refresh_ms": "1h"})
     influxd = b.st.procs["influxd"][0]
-    influxd.send_signal(signal.SIGSTOP)
-    try:
-        b.run(b.pub_argv(n))
-        names = ("citytel_messages_accepted_total",)
-        watch(b, names, lambda v: v[names[0]] >= n, timeout=300, stall_s=20)
-        held = b.st.metric("citytel_store_points_total")
+
+    def at_peak():
         m = b.st.metrics()
-        posts0 = m.get("citytel_store_requests_total", 0.0)
-        waiting = m.get("citytel_store_inflight", 0.0)
-        cpu0 = proc_cpu_s(influxd.pid), proc_cpu_s(b.st.procs["collector"][0].pid)
-    finally:
-        influxd.send_signal(signal.SIGCONT)
+        return (m.get("citytel_store_points_total", 0.0),
+                m.get("citytel_store_requests_total", 0.0), m.get("citytel_store_inflight", 0.0),
+                (proc_cpu_s(influxd.pid), proc_cpu_s(b.st.procs["collector"][0].pid)))
+    held, posts0, waiting, cpu0 = store_outage(b, n, n, at_peak, timeout=300, stall_s=20)
     t_cont = time.time()
     names = ("citytel_store_points_total",) + SINK_IDLE
     s = watch(b, names, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=600, stall_s=30,
@@ -899,16 +909,9 @@ def sec_outage(args):
         watch(b, SINK_IDLE, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=120, stall_s=20)
         time.sleep(1.0)
         before = rss_kib(coll.pid)
-        influxd = b.st.procs["influxd"][0]
-        influxd.send_signal(signal.SIGSTOP)
-        try:
-            b.run(b.pub_argv(n))
-            total = args.ingest_devices + n
-            watch(b, names, lambda v: v[names[0]] >= total, timeout=600, stall_s=30)
-            held = b.st.metric("citytel_store_pending_bytes")
-            peak = rss_kib(coll.pid)
-        finally:
-            influxd.send_signal(signal.SIGCONT)
+        held, peak = store_outage(
+            b, n, args.ingest_devices + n,
+            lambda: (b.st.metric("citytel_store_pending_bytes"), rss_kib(coll.pid)))
         watch(b, SINK_IDLE, lambda v: all(v[k] == 0 for k in SINK_IDLE), timeout=600, stall_s=30)
         time.sleep(1.0)
         after = rss_kib(coll.pid)
